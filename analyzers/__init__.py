@@ -1,0 +1,1 @@
+"""Analyzer graph: plain frames in, typed events out (no WebRTC here)."""

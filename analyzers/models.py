@@ -1,0 +1,72 @@
+"""The process's shared model runners: loaded once, warmed, closed at exit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelConfig:
+    asr_model: str = "base"
+    asr_device: str = "cpu"
+    asr_compute_type: str = "int8"
+    asr_cpu_threads: int = 0
+    asr_languages: tuple[str, ...] = ("zh", "en")
+    asr_beam_size: int = 1
+    face: bool = True
+
+
+class Models:
+    """VAD, ASR and face runners shared by every session in the process."""
+
+    def __init__(self, vad: Any, asr: Any, face: Any | None) -> None:
+        self.vad = vad
+        self.asr = asr
+        self.face = face
+        self.warm = False
+
+    @classmethod
+    def load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None = None) -> "Models":
+        from .asr import AsrRunner, load_whisper
+        from .vad import VadRunner
+
+        started = time.perf_counter()
+        vad = VadRunner(observe=observe)
+        whisper = load_whisper(
+            config.asr_model,
+            device=config.asr_device,
+            compute_type=config.asr_compute_type,
+            cpu_threads=config.asr_cpu_threads,
+        )
+        asr = AsrRunner(
+            whisper,
+            model_name=config.asr_model,
+            languages=config.asr_languages,
+            beam_size=config.asr_beam_size,
+            observe=observe,
+        )
+        face = None
+        if config.face:
+            from .face import FaceRunner
+
+            face = FaceRunner(observe=observe)
+        log.info("models loaded in %.1f s (asr=%s)", time.perf_counter() - started, config.asr_model)
+        return cls(vad, asr, face)
+
+    def warmup(self) -> None:
+        started = time.perf_counter()
+        for runner in (self.vad, self.asr, self.face):
+            if runner is not None:
+                runner.warmup()
+        self.warm = True
+        log.info("models warm in %.1f s", time.perf_counter() - started)
+
+    def close(self) -> None:
+        for runner in (self.vad, self.asr, self.face):
+            if runner is not None:
+                runner.close()

@@ -1,0 +1,36 @@
+"""Decoded audio of any rate and layout -> 16 kHz mono 32 ms chunks."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+
+from .frames import CHUNK_SAMPLES, SAMPLE_RATE
+
+
+class AudioChunker:
+    """Resamples ``av.AudioFrame`` input and cuts it into fixed chunks.
+
+    Leftover samples are kept for the next frame, so the output is gapless.
+    """
+
+    def __init__(self, *, rate: int = SAMPLE_RATE, chunk_samples: int = CHUNK_SAMPLES) -> None:
+        self._rate = rate
+        self._chunk = chunk_samples
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        self._buffer = np.zeros(0, dtype=np.float32)
+
+    def reset(self) -> None:
+        """Start afresh (a new connection brings a new stream)."""
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self._rate)
+        self._buffer = np.zeros(0, dtype=np.float32)
+
+    def feed(self, frame: av.AudioFrame) -> list[np.ndarray]:
+        parts = [self._buffer]
+        for out in self._resampler.resample(frame):
+            parts.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+        samples = np.concatenate(parts)
+        n_full = len(samples) // self._chunk
+        chunks = [samples[i * self._chunk : (i + 1) * self._chunk].copy() for i in range(n_full)]
+        self._buffer = samples[n_full * self._chunk :].copy()
+        return chunks

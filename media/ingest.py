@@ -1,0 +1,66 @@
+"""Per-session media ingest: decoded frames -> plain timestamped frames.
+
+One :class:`MediaIngest` lives as long as the session, across connections:
+it owns the media clock, the audio chunker and the video sampler. It only
+needs PyAV frames, not aiortc.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import av
+
+from .audio import AudioChunker
+from .clock import MediaClock
+from .frames import AudioChunk, VideoFrame
+
+
+class MediaIngest:
+    def __init__(
+        self,
+        *,
+        on_audio: Callable[[AudioChunk], None],
+        on_video: Callable[[VideoFrame], None],
+        video_fps: float = 5.0,
+        max_video_width: int = 640,
+        clock: MediaClock | None = None,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock or MediaClock()
+        self._on_audio = on_audio
+        self._on_video = on_video
+        self._chunker = AudioChunker()
+        self._video_interval = 1.0 / video_fps
+        self._max_video_width = max_video_width
+        self._now = now
+        self._last_video: float | None = None
+        self.audio_chunks = 0
+        self.video_frames_in = 0
+        self.video_frames_sampled = 0
+
+    def begin_connection(self) -> None:
+        self.clock.begin_connection()
+        self._chunker.reset()
+        self._last_video = None
+
+    def audio_frame(self, frame: av.AudioFrame) -> None:
+        for samples in self._chunker.feed(frame):
+            media_time = self.clock.stamp_audio(len(samples))
+            self.audio_chunks += 1
+            self._on_audio(AudioChunk(samples=samples, media_time=media_time))
+
+    def video_frame(self, frame: av.VideoFrame) -> None:
+        """Sample the newest frame at the configured rate; skip the rest."""
+        self.video_frames_in += 1
+        now = self._now()
+        if self._last_video is not None and now - self._last_video < self._video_interval:
+            return
+        self._last_video = now
+        if frame.width > self._max_video_width:
+            scale = self._max_video_width / frame.width
+            frame = frame.reformat(width=self._max_video_width, height=max(2, int(frame.height * scale) // 2 * 2))
+        image = frame.to_ndarray(format="rgb24")
+        self.video_frames_sampled += 1
+        self._on_video(VideoFrame(image=image, media_time=self.clock.stamp_video()))

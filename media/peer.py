@@ -1,0 +1,185 @@
+"""One WHIP connection: an aiortc peer that feeds a session's MediaIngest.
+
+This module and :mod:`media.whip_client` are the only places that import
+aiortc. A connection is not the session: it can end (``on_ended``) and a new
+one can take its place while the session goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Callable
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from .ingest import MediaIngest
+
+log = logging.getLogger(__name__)
+
+CONTROL_LABEL = "control"
+
+
+class SdpError(ValueError):
+    """The offer cannot be accepted; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+
+
+def check_offer_layout(sdp: str) -> None:
+    """A WHIP offer for Candor: one audio, one video, at most one data channel."""
+    if not isinstance(sdp, str) or not sdp.lstrip().startswith("v=0"):
+        raise SdpError(400, "Malformed SDP", "the body is not an SDP offer (it must start with v=0)")
+    kinds = [line[2:].split(" ", 1)[0] for line in sdp.splitlines() if line.startswith("m=")]
+    if not kinds:
+        raise SdpError(400, "Malformed SDP", "the offer has no media sections")
+    counts = {kind: kinds.count(kind) for kind in set(kinds)}
+    unknown = sorted(set(counts) - {"audio", "video", "application"})
+    if unknown:
+        raise SdpError(422, "Unsupported media layout", f"unexpected media kinds: {', '.join(unknown)}")
+    if counts.get("audio", 0) != 1 or counts.get("video", 0) != 1 or counts.get("application", 0) > 1:
+        raise SdpError(
+            422,
+            "Unsupported media layout",
+            "the offer must have exactly one audio and one video section and at most one data channel, "
+            f"found audio={counts.get('audio', 0)} video={counts.get('video', 0)} "
+            f"application={counts.get('application', 0)}",
+        )
+
+
+def _rtc_ice_servers(ice_servers: list[dict[str, Any]]) -> list[RTCIceServer]:
+    return [
+        RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+        for s in ice_servers
+    ]
+
+
+class WhipConnection:
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        ingest: MediaIngest,
+        ice_servers: list[dict[str, Any]],
+        on_control: Callable[[dict[str, Any]], None],
+        on_ended: Callable[["WhipConnection", str], None],
+        on_media_flowing: Callable[["WhipConnection"], None] | None = None,
+    ) -> None:
+        self.id = connection_id
+        self._ingest = ingest
+        self._on_control = on_control
+        self._on_ended = on_ended
+        self._on_media_flowing = on_media_flowing
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=_rtc_ice_servers(ice_servers)))
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._channel: Any = None
+        self._ended = False
+        self._flowing = False
+        self._pc.on("track", self._on_track)
+        self._pc.on("datachannel", self._on_datachannel)
+        self._pc.on("connectionstatechange", self._on_state)
+
+    @property
+    def state(self) -> str:
+        return self._pc.connectionState
+
+    async def accept(self, offer_sdp: str) -> str:
+        """Answer the offer (ICE gathered: no trickle); raises :class:`SdpError`."""
+        check_offer_layout(offer_sdp)
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except Exception as exc:  # aiortc raises ValueError and friends on bad SDP
+            raise SdpError(400, "Malformed SDP", f"the offer could not be applied: {exc}") from exc
+        for transceiver in self._pc.getTransceivers():
+            if transceiver.kind in ("audio", "video"):
+                transceiver.direction = "recvonly"
+        try:
+            answer = await self._pc.createAnswer()
+            await self._pc.setLocalDescription(answer)
+        except Exception as exc:
+            raise SdpError(422, "Unacceptable offer", f"no answer could be made: {exc}") from exc
+        sdp = self._pc.localDescription.sdp
+        for line in sdp.splitlines():
+            if line.startswith(("m=audio 0 ", "m=video 0 ")):
+                raise SdpError(422, "Unsupported codecs", f"no common codec for {line.split()[0][2:]}")
+        self._ingest.begin_connection()
+        return sdp
+
+    def send_control(self, message: dict[str, Any]) -> bool:
+        channel = self._channel
+        if channel is None or channel.readyState != "open":
+            return False
+        try:
+            channel.send(json.dumps(message, ensure_ascii=False))
+        except Exception:  # a closing channel: the message is only a caption
+            return False
+        return True
+
+    async def close(self, reason: str = "closed") -> None:
+        self._end(reason)
+        for task in list(self._tasks):
+            task.cancel()
+        await self._pc.close()
+
+    # -- aiortc callbacks -------------------------------------------------
+    def _on_track(self, track: Any) -> None:
+        consume = self._consume_audio if track.kind == "audio" else self._consume_video
+        task = asyncio.get_running_loop().create_task(consume(track), name=f"track:{track.kind}:{self.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_datachannel(self, channel: Any) -> None:
+        if channel.label != CONTROL_LABEL:
+            return
+        self._channel = channel
+
+        @channel.on("message")
+        def _message(data: Any) -> None:
+            if isinstance(data, bytes):
+                data = data.decode("utf-8", "replace")
+            try:
+                message = json.loads(data)
+            except ValueError:
+                return
+            if isinstance(message, dict):
+                self._on_control(message)
+
+    async def _on_state(self) -> None:
+        if self._pc.connectionState in ("failed", "closed"):
+            self._end(self._pc.connectionState)
+
+    async def _consume_audio(self, track: Any) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                break
+            self._mark_flowing()
+            self._ingest.audio_frame(frame)
+        self._end("audio track ended")
+
+    async def _consume_video(self, track: Any) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                break
+            self._ingest.video_frame(frame)
+
+    def _mark_flowing(self) -> None:
+        if not self._flowing:
+            self._flowing = True
+            if self._on_media_flowing is not None:
+                self._on_media_flowing(self)
+
+    def _end(self, reason: str) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._on_ended(self, reason)

@@ -1,0 +1,103 @@
+"""A WHIP publisher in Python (aiortc): what tests and benchmarks use as a candidate.
+
+It publishes an audio file and a video file (any format PyAV reads) in real
+time over WebRTC, like a browser would, keeps the ``control`` data channel
+and collects the captions the server sends back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+
+
+class WhipError(RuntimeError):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"WHIP answered {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class WhipPublisher:
+    whip_url: str
+    token: str
+    audio_path: str | None = None
+    video_path: str | None = None
+    loop: bool = False
+    captions: list[dict[str, Any]] = field(default_factory=list)
+    location: str | None = None
+    posted_at: float | None = None
+    answered_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self._pc: RTCPeerConnection | None = None
+        self._players: list[MediaPlayer] = []
+        self.channel_open = asyncio.Event()
+
+    async def start(self) -> None:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self._pc = pc
+        if self.audio_path:
+            audio = MediaPlayer(self.audio_path, loop=self.loop)
+            self._players.append(audio)
+            pc.addTransceiver(audio.audio, direction="sendonly")
+        if self.video_path:
+            video = MediaPlayer(self.video_path, loop=self.loop)
+            self._players.append(video)
+            pc.addTransceiver(video.video, direction="sendonly")
+        channel = pc.createDataChannel("control")
+
+        @channel.on("open")
+        def _open() -> None:
+            self.channel_open.set()
+
+        @channel.on("message")
+        def _message(data: Any) -> None:
+            try:
+                message = json.loads(data)
+            except ValueError:
+                return
+            if message.get("type") == "caption":
+                self.captions.append(message)
+
+        self._channel = channel
+        await pc.setLocalDescription(await pc.createOffer())
+        self.posted_at = time.monotonic()
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(
+                self.whip_url,
+                content=pc.localDescription.sdp,
+                headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/sdp"},
+            )
+        if response.status_code != 201:
+            await self.close(delete=False)
+            raise WhipError(response.status_code, response.text)
+        self.answered_at = time.monotonic()
+        self.location = urljoin(self.whip_url, response.headers["location"])
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=response.text, type="answer"))
+
+    def send_control(self, message: dict[str, Any]) -> None:
+        self._channel.send(json.dumps(message))
+
+    async def close(self, *, delete: bool = True) -> None:
+        if delete and self.location:
+            async with httpx.AsyncClient(timeout=10) as client:
+                try:
+                    await client.delete(self.location, headers={"Authorization": f"Bearer {self.token}"})
+                except httpx.HTTPError:
+                    pass
+        for player in self._players:
+            for track in (player.audio, player.video):
+                if track is not None:
+                    track.stop()
+        if self._pc is not None:
+            await self._pc.close()

@@ -1,0 +1,1 @@
+"""Candor's ASGI server: signaling, REST API, auth, event fan-out."""

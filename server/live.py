@@ -1,0 +1,253 @@
+"""Live sessions: a session's media, analyzers and connection, held in memory.
+
+A session outlives its connections. ``connect`` answers a WHIP offer and,
+when a connection is already up, replaces it; the analyzer graph and the
+media clock carry on, so a candidate who drops and comes back continues the
+same session. Sessions are loaded from the store on demand (a watcher can
+replay an old session's log) and closed when their token expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from analyzers.base import AnalyzerError
+from analyzers.events import (
+    CONNECTION_ENDED,
+    CONNECTION_STARTED,
+    MEDIA_DROPPED,
+    SESSION_ERROR,
+    SPEECH_END,
+    TRANSCRIPT_FINAL,
+    TRANSCRIPT_PARTIAL,
+    Event,
+)
+from analyzers.graph import AnalyzerGraph
+from analyzers.models import Models
+from analyzers.turns import TurnConfig
+from media.frames import AudioChunk, VideoFrame
+from media.ingest import MediaIngest
+from media.peer import WhipConnection
+
+from .eventlog import EventWriter, SessionEvents
+from .metrics import Metrics
+from .settings import Settings
+from .store import AsyncStore, SessionRecord, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class LiveSession:
+    def __init__(self, record: SessionRecord, events: SessionEvents, *, models: Models, settings: Settings, metrics: Metrics) -> None:
+        self.record = record
+        self.events = events
+        self._models = models
+        self._settings = settings
+        self._metrics = metrics
+        self.connection: WhipConnection | None = None
+        self.graph: AnalyzerGraph | None = None
+        self._graph_task: asyncio.Task[None] | None = None
+        self._monitor_task: asyncio.Task[None] | None = None
+        self._dropped_reported = {"audio": 0, "video": 0}
+        self._speech_ends: dict[int, float] = {}
+        self.ingest = MediaIngest(on_audio=self._on_audio, on_video=self._on_video, video_fps=settings.video_fps)
+        self.closed = False
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    # -- connections ------------------------------------------------------
+    async def connect(self, offer_sdp: str) -> WhipConnection:
+        """Answer a WHIP offer; raises media.peer.SdpError for a bad one."""
+        connection = WhipConnection(
+            connection_id=secrets.token_urlsafe(12),
+            ingest=self.ingest,
+            ice_servers=[s.public() for s in self._settings.ice_servers],
+            on_control=self._on_control,
+            on_ended=self._on_connection_ended,
+        )
+        try:
+            answer = await connection.accept(offer_sdp)
+        except Exception:
+            connection._ended = True  # never announced: no connection.ended for it
+            await connection.close("rejected")
+            raise
+        connection.answer_sdp = answer  # type: ignore[attr-defined]
+        old, self.connection = self.connection, connection
+        self._ensure_graph()
+        self._metrics.connections_live.inc()
+        self.events.publish(CONNECTION_STARTED, self.ingest.clock.audio_time, {"connection_id": connection.id, "replaces": old.id if old else None})
+        if old is not None:
+            await old.close("replaced")
+        return connection
+
+    async def hang_up(self, connection_id: str) -> bool:
+        connection = self.connection
+        if connection is None or connection.id != connection_id:
+            return False
+        await connection.close("hung up")
+        return True
+
+    def _on_connection_ended(self, connection: WhipConnection, reason: str) -> None:
+        if self.connection is connection:
+            self.connection = None
+        self._metrics.connections_live.dec()
+        self.events.publish(CONNECTION_ENDED, self.ingest.clock.audio_time, {"connection_id": connection.id, "reason": reason})
+
+    def _on_control(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "ping" and self.connection is not None:
+            self.connection.send_control({"type": "pong", "t": message.get("t")})
+
+    # -- media ------------------------------------------------------------
+    def _on_audio(self, chunk: AudioChunk) -> None:
+        self._metrics.frames_in.labels("audio").inc()
+        if self.graph is not None:
+            self.graph.push_audio(chunk)
+
+    def _on_video(self, frame: VideoFrame) -> None:
+        self._metrics.frames_in.labels("video").inc()
+        if self.graph is not None:
+            self.graph.push_video(frame)
+
+    def _ensure_graph(self) -> None:
+        if self.graph is not None:
+            return
+        s = self._settings
+        self.graph = AnalyzerGraph(
+            self._models,
+            turn_config=TurnConfig(
+                threshold=s.vad_threshold,
+                min_silence_s=s.vad_min_silence_s,
+                min_speech_s=s.vad_min_speech_s,
+                max_utterance_s=s.max_utterance_s,
+            ),
+            partial_interval_s=s.partial_interval_s,
+            face_interval_s=s.face_metrics_interval_s,
+        )
+        self._metrics.sessions_live.inc()
+        loop = asyncio.get_running_loop()
+        self._graph_task = loop.create_task(self._run_graph(self.graph), name=f"graph:{self.id}")
+        self._monitor_task = loop.create_task(self._monitor(), name=f"monitor:{self.id}")
+
+    async def _run_graph(self, graph: AnalyzerGraph) -> None:
+        try:
+            async for analyzer_event in graph:
+                event = self.events.publish_analyzer_event(analyzer_event)
+                self._metrics.events.labels(event.type).inc()
+                self._after_event(event)
+        except AnalyzerError as exc:
+            log.error("session analyzers failed: %s", type(exc.__cause__).__name__)
+            self.events.publish(SESSION_ERROR, self.ingest.clock.audio_time, {"message": "analysis failed; restarting", "error": type(exc.__cause__).__name__})
+            # Start a fresh graph for the rest of the session.
+            self.graph = None
+            self._metrics.sessions_live.dec()
+            if not self.closed:
+                self._ensure_graph()
+
+    def _after_event(self, event: Event) -> None:
+        payload = event.payload
+        if event.type == SPEECH_END:
+            self._speech_ends[int(payload["utterance_id"])] = asyncio.get_running_loop().time()
+        elif event.type in (TRANSCRIPT_PARTIAL, TRANSCRIPT_FINAL):
+            final = event.type == TRANSCRIPT_FINAL
+            if final:
+                ended = self._speech_ends.pop(int(payload["utterance_id"]), None)
+                if ended is not None:
+                    self._metrics.speech_to_final.observe(asyncio.get_running_loop().time() - ended)
+            if self.connection is not None:
+                self.connection.send_control({"type": "caption", "text": payload.get("text", ""), "final": final, "utterance_id": payload.get("utterance_id")})
+
+    async def _monitor(self) -> None:
+        """Report drops (never silent) once a second."""
+        while True:
+            await asyncio.sleep(1.0)
+            graph = self.graph
+            if graph is None:
+                continue
+            counts = {"audio": graph.vad.dropped + graph.asr.dropped, "video": graph.face.dropped if graph.face else 0}
+            for kind, total in counts.items():
+                delta = total - self._dropped_reported[kind]
+                if delta > 0:
+                    self._dropped_reported[kind] = total
+                    self._metrics.frames_dropped.labels(kind).inc(delta)
+                    if kind == "audio":  # sampled video frames replaced by newer ones are by design
+                        self.events.publish(MEDIA_DROPPED, self.ingest.clock.audio_time, {"kind": kind, "count": delta, "total": total})
+
+    async def close(self, reason: str = "closed") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.connection is not None:
+            await self.connection.close(reason)
+        if self.graph is not None:
+            graph = self.graph
+            graph.end_input()
+            try:
+                await asyncio.wait_for(self._graph_task, timeout=30)  # type: ignore[arg-type]
+            except (asyncio.TimeoutError, Exception):
+                pass
+            await graph.aclose()
+            self._metrics.sessions_live.dec()
+        if self._monitor_task is not None:
+            self._monitor_task.cancel()
+
+
+class SessionRegistry:
+    """The sessions this process holds live, loaded from the store on demand."""
+
+    def __init__(self, store: AsyncStore, writer: EventWriter, *, models_ready: Any, settings: Settings, metrics: Metrics) -> None:
+        self._store = store
+        self._writer = writer
+        self._models_ready = models_ready  # callable -> Models | None
+        self._settings = settings
+        self._metrics = metrics
+        self._events: dict[str, SessionEvents] = {}
+        self._live: dict[str, LiveSession] = {}
+        self._lock = asyncio.Lock()
+
+    async def events_for(self, session_id: str) -> SessionEvents | None:
+        async with self._lock:
+            events = self._events.get(session_id)
+            if events is not None:
+                return events
+            record = await self._store.run(self._store.store.get_session, session_id)
+            if record is None:
+                return None
+            last = await self._store.run(self._store.store.last_seq, session_id)
+            events = SessionEvents(session_id, next_seq=last + 1, writer=self._writer)
+            self._events[session_id] = events
+            return events
+
+    async def live(self, record: SessionRecord) -> LiveSession:
+        events = await self.events_for(record.id)
+        assert events is not None
+        async with self._lock:
+            session = self._live.get(record.id)
+            if session is None or session.closed:
+                models = self._models_ready()
+                session = LiveSession(record, events, models=models, settings=self._settings, metrics=self._metrics)
+                self._live[record.id] = session
+            return session
+
+    def get_live(self, session_id: str) -> LiveSession | None:
+        return self._live.get(session_id)
+
+    def is_connected(self, session_id: str) -> bool:
+        session = self._live.get(session_id)
+        return bool(session and session.connection is not None)
+
+    async def expire(self) -> None:
+        now = utcnow()
+        for session in list(self._live.values()):
+            if session.record.expired(now):
+                await session.close("expired")
+                self._live.pop(session.id, None)
+
+    async def close(self) -> None:
+        for session in list(self._live.values()):
+            await session.close("server shutting down")
+        self._live.clear()

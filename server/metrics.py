@@ -1,0 +1,41 @@
+"""Prometheus metrics, one registry per app."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.sessions_live = Gauge("candor_sessions_live", "Sessions with analyzers running", registry=r)
+        self.connections_live = Gauge("candor_connections_live", "WebRTC connections up", registry=r)
+        self.watchers = Gauge("candor_watchers", "Event stream watchers connected", registry=r)
+        self.frames_in = Counter("candor_frames_in_total", "Frames received", ["kind"], registry=r)
+        self.frames_dropped = Counter(
+            "candor_frames_dropped_total", "Frames dropped because an analyzer fell behind", ["kind"], registry=r
+        )
+        self.events = Counter("candor_events_total", "Events published", ["type"], registry=r)
+        self.watchers_dropped = Counter("candor_watchers_dropped_total", "Watchers dropped for being slow", registry=r)
+        self.stage_latency = Histogram(
+            "candor_stage_latency_seconds",
+            "Time one model call took, per stage",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.speech_to_final = Histogram(
+            "candor_speech_end_to_final_seconds",
+            "Media time from end of speech to transcript.final being published (wall)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def observe_stage(self, stage: str, seconds: float) -> None:
+        self.stage_latency.labels(stage).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

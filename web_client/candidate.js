@@ -1,0 +1,1062 @@
+/* Candor candidate page: notice and consent, device check, WHIP publish,
+ * live captions over the "control" data channel, reconnect, finish.
+ *
+ * Plain ES2017 (no modules, no optional chaining) so that it runs in desktop
+ * browsers, Safari / iOS WKWebView and the WeCom (企业微信) webview.
+ */
+(function () {
+  'use strict';
+
+  var STRINGS = {
+    zh: {
+      title: 'AI 预面试',
+      lang_toggle: 'English',
+      notice_title: '开始前请阅读',
+      notice_intro: '本次预面试由 AI 辅助分析。将被分析的内容：',
+      notice_speech: '语音：您的回答会被自动转写为文字；',
+      notice_face: '面部：您是否在画面中、画面中的人脸数量、头部姿态和视线方向；',
+      notice_human: '机器不会单独做出任何决定：分析结果仅供招聘人员参考，由招聘人员人工审核并决定。',
+      notice_before: '在您同意之前，摄像头和麦克风不会开启，也不会发送任何内容。',
+      consent_label: '我已阅读并理解上述说明，同意开启摄像头和麦克风并接受 AI 分析。',
+      consent_next: '同意并继续',
+      expires: '此面试链接有效期至 {time}。',
+      check_title: '设备检查',
+      live_title: '面试进行中',
+      camera_off: '摄像头未开启',
+      mic_label: '麦克风',
+      mic_heard: '有声音',
+      mic_quiet: '请说几句话',
+      mic_unavailable: '无法显示音量',
+      check_hint: '请确认能在画面中看到自己，然后说几句话，看音量条是否跳动。确认无误后点击“开始面试”。',
+      requesting: '正在请求摄像头和麦克风权限，请在弹出的提示中选择“允许”…',
+      devices_ok: '摄像头和麦克风已就绪。',
+      retry: '重试',
+      start: '开始面试',
+      caption_title: '实时字幕',
+      caption_empty: '开始回答后，这里会显示识别出的文字。',
+      finish: '结束面试',
+      finish_confirm_text: '确定要结束面试吗？结束后无法继续。',
+      finish_yes: '确认结束',
+      cancel: '取消',
+      done_title: '面试已结束，谢谢！',
+      done_text: '您的回答已提交，可以关闭此页面。',
+      status_connecting: '正在连接…',
+      status_live: '● 正在录制',
+      status_reconnecting: '连接中断，正在重连…',
+      status_finished: '已结束',
+      retry_in: '第 {n} 次重连，{s} 秒后重试。',
+      rtt: '网络延迟 {ms} 毫秒',
+      loading_link: '正在验证面试链接…',
+      err_no_code: '面试链接无效或已被使用。请打开招聘方发给您的完整链接；如果问题仍然存在，请联系招聘人员获取新链接。',
+      err_link: '面试链接无法使用：{detail}',
+      err_expired: '面试链接已过期，请联系招聘人员获取新链接。',
+      err_network: '网络错误，无法连接服务器。请检查网络后刷新页面。',
+      err_insecure: '此页面没有通过安全连接（HTTPS）打开，浏览器不允许使用摄像头和麦克风。请使用以 https:// 开头的链接打开。',
+      err_unsupported: '当前浏览器不支持视频面试（缺少 WebRTC 或摄像头接口）。请使用最新版的 Chrome、Edge、Safari 或系统浏览器打开此链接。',
+      hint_webview: '您似乎是在企业微信或微信的内置浏览器中打开的。请点击右上角的“…”，选择“在默认浏览器中打开”（iPhone 请使用 Safari）。',
+      err_denied: '摄像头或麦克风权限被拒绝。请在浏览器地址栏或系统设置中允许本页面使用摄像头和麦克风，然后点击“重试”。',
+      err_notfound: '没有找到摄像头或麦克风。请连接设备（或换用带摄像头的手机/电脑）后点击“重试”。',
+      err_busy: '摄像头或麦克风正被其他应用占用。请关闭其他使用摄像头的应用（如视频会议）后点击“重试”。',
+      err_device: '无法打开摄像头或麦克风（{name}）。请点击“重试”。',
+      err_session_gone: '面试会话已失效或已过期（{status}）。请联系招聘人员。',
+      err_publish: '无法连接到面试服务器：{detail}',
+      err_track_ended: '摄像头或麦克风已断开，正在尝试重新打开…'
+    },
+    en: {
+      title: 'AI pre-interview',
+      lang_toggle: '中文',
+      notice_title: 'Before you start',
+      notice_intro: 'This pre-interview is analysed with the help of AI. What is analysed:',
+      notice_speech: 'Speech: your answers are transcribed to text automatically.',
+      notice_face: 'Face: whether you are in the picture, how many faces are in it, your head pose and gaze direction.',
+      notice_human: 'No decision is made by the machine alone: the analysis only assists recruiters, who review it and decide.',
+      notice_before: 'Your camera and microphone stay off, and nothing is sent, until you agree.',
+      consent_label: 'I have read and understood the above and agree to turn on my camera and microphone for AI analysis.',
+      consent_next: 'Agree and continue',
+      expires: 'This interview link is valid until {time}.',
+      check_title: 'Device check',
+      live_title: 'Interview in progress',
+      camera_off: 'Camera off',
+      mic_label: 'Microphone',
+      mic_heard: 'Sound detected',
+      mic_quiet: 'Say a few words',
+      mic_unavailable: 'Level not available',
+      check_hint: 'Check that you can see yourself, then say a few words: the level bar should move. When all is well, click "Start interview".',
+      requesting: 'Asking for camera and microphone access: choose "Allow" when asked…',
+      devices_ok: 'Camera and microphone are ready.',
+      retry: 'Try again',
+      start: 'Start interview',
+      caption_title: 'Live captions',
+      caption_empty: 'What you say will appear here.',
+      finish: 'Finish interview',
+      finish_confirm_text: 'Finish the interview? You cannot continue afterwards.',
+      finish_yes: 'Yes, finish',
+      cancel: 'Cancel',
+      done_title: 'Interview finished. Thank you!',
+      done_text: 'Your answers have been submitted. You can close this page now.',
+      status_connecting: 'Connecting…',
+      status_live: '● Live',
+      status_reconnecting: 'Connection lost, reconnecting…',
+      status_finished: 'Finished',
+      retry_in: 'Reconnect attempt {n}, next try in {s} s.',
+      rtt: 'Network delay {ms} ms',
+      loading_link: 'Checking your interview link…',
+      err_no_code: 'This interview link is invalid or has already been used. Open the full link you were sent; if that does not help, ask the recruiter for a new link.',
+      err_link: 'This interview link cannot be used: {detail}',
+      err_expired: 'This interview link has expired. Please ask the recruiter for a new one.',
+      err_network: 'Network error: the server cannot be reached. Check your connection and reload the page.',
+      err_insecure: 'This page was not opened over a secure connection (HTTPS), so the browser does not allow the camera and microphone. Open the link that starts with https://.',
+      err_unsupported: 'This browser cannot do video interviews (WebRTC or camera access is missing). Open the link in an up-to-date Chrome, Edge, Safari or your system browser.',
+      hint_webview: 'You seem to be in the WeCom or WeChat in-app browser. Tap "…" at the top right and choose "Open in browser" (on iPhone, use Safari).',
+      err_denied: 'Camera or microphone access was denied. Allow this page to use the camera and microphone in the address bar or system settings, then click "Try again".',
+      err_notfound: 'No camera or microphone was found. Connect one (or use a phone or computer with a camera), then click "Try again".',
+      err_busy: 'The camera or microphone is in use by another app. Close other apps that use the camera (such as video calls), then click "Try again".',
+      err_device: 'The camera or microphone could not be opened ({name}). Click "Try again".',
+      err_session_gone: 'This interview session is no longer valid ({status}). Please contact the recruiter.',
+      err_publish: 'Cannot connect to the interview server: {detail}',
+      err_track_ended: 'The camera or microphone stopped; trying to open it again…'
+    }
+  };
+
+  var KEYS = {
+    lang: 'candor.lang',
+    creds: 'candor.candidate',
+    pending: 'candor.pendingCode',
+    consent: 'candor.consent',
+    finished: 'candor.finished'
+  };
+  var WEBVIEW_UA = /wxwork|MicroMessenger|WebView|wv\)/i;
+  var DISCONNECT_GRACE_MS = 3000;
+  var CONNECT_TIMEOUT_MS = 20000;
+  var ICE_GATHER_TIMEOUT_MS = 5000;
+  var WHIP_TIMEOUT_MS = 15000;
+  var BACKOFF_MAX_MS = 10000;
+  var PING_INTERVAL_MS = 5000;
+  var MAX_CAPTIONS = 500;
+
+  // ---- storage that never throws (Safari private mode, disabled storage) ----
+  function storeGet(area, key) {
+    try { return window[area].getItem(key); } catch (e) { return null; }
+  }
+  function storeSet(area, key, value) {
+    try { window[area].setItem(key, value); } catch (e) { /* not persisted */ }
+  }
+  function storeRemove(area, key) {
+    try { window[area].removeItem(key); } catch (e) { /* nothing to remove */ }
+  }
+
+  function $(id) { return document.getElementById(id); }
+
+  var app = {
+    state: 'idle', // idle | checking | ready | connecting | live | reconnecting | finished | error
+    captions: [],
+    lang: 'zh',
+    creds: null,
+    stream: null,
+    pc: null,
+    dc: null,
+    location: null,
+    gen: 0,
+    attempt: 0,
+    everLive: false,
+    finishing: false,
+    retryTimer: null,
+    disconnectTimer: null,
+    connectTimer: null,
+    pingTimer: null,
+    rttMs: null,
+    audioCtx: null,
+    meter: null,
+    heard: false,
+    micLevel: 0,
+    message: null, // {key, params} of the device / live message
+    banner: null // {key, params, hint}
+  };
+
+  // ---- i18n ----
+  function t(key, params) {
+    var table = STRINGS[app.lang] || STRINGS.zh;
+    var s = table[key];
+    if (s === undefined) s = STRINGS.zh[key] !== undefined ? STRINGS.zh[key] : key;
+    if (params) {
+      s = s.replace(/\{(\w+)\}/g, function (m, name) {
+        return params[name] !== undefined && params[name] !== null ? String(params[name]) : m;
+      });
+    }
+    return s;
+  }
+
+  function applyLang(lang, remember) {
+    app.lang = STRINGS[lang] ? lang : 'zh';
+    if (remember) storeSet('localStorage', KEYS.lang, app.lang);
+    document.documentElement.lang = app.lang === 'zh' ? 'zh-CN' : 'en';
+    var nodes = document.querySelectorAll('[data-i18n]');
+    for (var i = 0; i < nodes.length; i++) {
+      nodes[i].textContent = t(nodes[i].getAttribute('data-i18n'));
+    }
+    document.title = 'Candor ' + t('title');
+    renderBanner();
+    renderMessage();
+    renderStatus();
+    renderExpiry();
+    renderMicState();
+  }
+
+  // ---- banner (errors that block the flow) and messages ----
+  function showBanner(key, params, hintKey) {
+    app.banner = { key: key, params: params || null, hint: hintKey || null };
+    renderBanner();
+  }
+  function clearBanner() {
+    app.banner = null;
+    renderBanner();
+  }
+  function renderBanner() {
+    var el = $('banner');
+    if (!app.banner) { el.hidden = true; return; }
+    $('banner-text').textContent = t(app.banner.key, app.banner.params);
+    var hint = $('banner-hint');
+    if (app.banner.hint) {
+      hint.textContent = t(app.banner.hint);
+      hint.hidden = false;
+    } else {
+      hint.hidden = true;
+    }
+    el.hidden = false;
+  }
+
+  function setMessage(key, params, isError) {
+    app.message = key ? { key: key, params: params || null, error: !!isError } : null;
+    renderMessage();
+  }
+  function renderMessage() {
+    var el = $('device-msg');
+    var live = $('live-detail');
+    var text = app.message ? t(app.message.key, app.message.params) : '';
+    el.textContent = text;
+    el.className = 'device-msg' + (app.message && app.message.error ? ' error' : '');
+    var detail = [];
+    if (app.state === 'reconnecting' && app.message) detail.push(text);
+    if (app.state === 'live' && app.rttMs !== null) detail.push(t('rtt', { ms: app.rttMs }));
+    live.textContent = detail.join(' · ');
+  }
+
+  function renderStatus() {
+    var el = $('status');
+    var key = {
+      connecting: 'status_connecting',
+      live: 'status_live',
+      reconnecting: 'status_reconnecting',
+      finished: 'status_finished'
+    }[app.state];
+    if (!key) { el.hidden = true; return; }
+    el.textContent = t(key);
+    el.className = 'pill pill-' + app.state;
+    el.hidden = false;
+    $('stage-title').textContent = t(app.everLive || app.state !== 'ready' ? 'live_title' : 'check_title');
+  }
+
+  function renderExpiry() {
+    var el = $('session-expiry');
+    if (!app.creds || !app.creds.expires_at) { el.hidden = true; return; }
+    var d = parseTime(app.creds.expires_at);
+    if (!d) { el.hidden = true; return; }
+    el.textContent = t('expires', { time: d.toLocaleString(app.lang === 'zh' ? 'zh-CN' : 'en-GB') });
+    el.hidden = false;
+  }
+
+  function parseTime(v) {
+    if (v === null || v === undefined || v === '') return null;
+    var d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(v);
+    return isNaN(d.getTime()) ? null : d;
+  }
+
+  function setState(state) {
+    app.state = state;
+    document.body.setAttribute('data-state', state);
+    renderStatus();
+    renderMessage();
+  }
+
+  function showStep(step) {
+    $('step-notice').hidden = step !== 'notice';
+    $('stage').hidden = step !== 'check' && step !== 'live';
+    $('check-panel').hidden = step !== 'check';
+    $('live-panel').hidden = step !== 'live';
+    $('step-done').hidden = step !== 'done';
+    if (step === 'check') $('stage-title').textContent = t('check_title');
+    if (step === 'live') $('stage-title').textContent = t('live_title');
+  }
+
+  // ---- environment checks ----
+  function isLocalhost() {
+    var h = location.hostname;
+    return h === 'localhost' || h === '127.0.0.1' || h === '[::1]' || h === '::1' || /\.localhost$/.test(h);
+  }
+  function environmentProblem() {
+    var webview = WEBVIEW_UA.test(navigator.userAgent || '');
+    if (window.isSecureContext === false && !isLocalhost()) {
+      return { key: 'err_insecure', hint: webview ? 'hint_webview' : null };
+    }
+    var hasGum = !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+    if (typeof window.RTCPeerConnection !== 'function' || !hasGum) {
+      return { key: 'err_unsupported', hint: webview ? 'hint_webview' : null };
+    }
+    return null;
+  }
+
+  // ---- link exchange ----
+  function readCodeFromHash() {
+    var hash = location.hash || '';
+    if (hash.charAt(0) === '#') hash = hash.slice(1);
+    if (!hash) return null;
+    var code = null;
+    try {
+      code = new URLSearchParams(hash).get('code');
+    } catch (e) {
+      var m = /(?:^|&)code=([^&]*)/.exec(hash);
+      code = m ? decodeURIComponent(m[1]) : null;
+    }
+    return code || null;
+  }
+
+  function problemDetail(body, res) {
+    if (body && typeof body === 'object') {
+      return body.detail || body.title || ('HTTP ' + res.status);
+    }
+    return 'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : '');
+  }
+
+  async function readProblem(res) {
+    var text = '';
+    try { text = await res.text(); } catch (e) { return null; }
+    try { return JSON.parse(text); } catch (e) { return text ? { detail: text.slice(0, 200) } : null; }
+  }
+
+  function HttpError(status, detail) {
+    this.name = 'HttpError';
+    this.status = status;
+    this.detail = detail;
+    this.message = detail;
+  }
+  HttpError.prototype = Object.create(Error.prototype);
+
+  async function exchangeCode(code) {
+    var res = await fetch('/v1/candidate/exchange', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ code: code }),
+      credentials: 'same-origin',
+      cache: 'no-store'
+    });
+    if (!res.ok) {
+      var body = await readProblem(res);
+      throw new HttpError(res.status, problemDetail(body, res));
+    }
+    return res.json();
+  }
+
+  function loadCreds() {
+    var raw = storeGet('sessionStorage', KEYS.creds);
+    if (!raw) return null;
+    try {
+      var c = JSON.parse(raw);
+      return c && c.token && c.whip_url ? c : null;
+    } catch (e) { return null; }
+  }
+
+  function credsExpired(c) {
+    var d = parseTime(c && c.expires_at);
+    return !!d && d.getTime() < Date.now();
+  }
+
+  // ---- devices: camera preview and microphone level ----
+  var MEDIA_CONSTRAINTS = {
+    audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    video: {
+      facingMode: 'user',
+      width: { ideal: 640 },
+      height: { ideal: 480 },
+      frameRate: { ideal: 15, max: 30 }
+    }
+  };
+
+  function deviceErrorKey(err) {
+    var name = (err && err.name) || '';
+    if (name === 'NotAllowedError' || name === 'PermissionDeniedError' || name === 'SecurityError') return 'err_denied';
+    if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError' ||
+        name === 'ConstraintNotSatisfiedError') return 'err_notfound';
+    if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') return 'err_busy';
+    return 'err_device';
+  }
+
+  function ensureAudioContext() {
+    // Made inside a click (user gesture) so that iOS lets it run.
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) return null;
+    if (!app.audioCtx) {
+      try { app.audioCtx = new AC(); } catch (e) { app.audioCtx = null; }
+    }
+    if (app.audioCtx && app.audioCtx.state === 'suspended' && app.audioCtx.resume) {
+      app.audioCtx.resume().catch(function () {});
+    }
+    return app.audioCtx;
+  }
+
+  async function getMedia() {
+    try {
+      return await navigator.mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
+    } catch (err) {
+      if (err && (err.name === 'OverconstrainedError' || err.name === 'ConstraintNotSatisfiedError')) {
+        return navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      }
+      throw err;
+    }
+  }
+
+  async function openDevices() {
+    if (app.state === 'checking') return false;
+    stopTracks();
+    ensureAudioContext();
+    setState('checking');
+    $('start').disabled = true;
+    $('retry-devices').hidden = true;
+    setMessage('requesting');
+    var stream;
+    try {
+      stream = await getMedia();
+    } catch (err) {
+      setState('idle');
+      setMessage(deviceErrorKey(err), { name: (err && (err.name || err.message)) || '?' }, true);
+      $('retry-devices').hidden = false;
+      return false;
+    }
+    if (!stream.getAudioTracks().length || !stream.getVideoTracks().length) {
+      stream.getTracks().forEach(function (tr) { tr.stop(); });
+      setState('idle');
+      setMessage('err_notfound', null, true);
+      $('retry-devices').hidden = false;
+      return false;
+    }
+    useStream(stream);
+    setState('ready');
+    setMessage('devices_ok');
+    $('start').disabled = false;
+    return true;
+  }
+
+  function useStream(stream) {
+    app.stream = stream;
+    stream.getTracks().forEach(function (track) {
+      track.addEventListener('ended', function () { onTrackEnded(track); });
+    });
+    var video = $('preview');
+    video.muted = true;
+    video.setAttribute('playsinline', '');
+    video.setAttribute('webkit-playsinline', '');
+    video.srcObject = stream;
+    var p = video.play();
+    if (p && p.catch) p.catch(function () { /* played again on the next click */ });
+    $('preview-placeholder').hidden = true;
+    startMeter(stream);
+  }
+
+  function stopTracks() {
+    if (app.stream) {
+      app.stream.getTracks().forEach(function (tr) { tr.stop(); });
+      app.stream = null;
+    }
+    stopMeter();
+    var video = $('preview');
+    if (video) video.srcObject = null;
+    var ph = $('preview-placeholder');
+    if (ph) ph.hidden = false;
+  }
+
+  function startMeter(stream) {
+    stopMeter();
+    var ctx = ensureAudioContext();
+    if (!ctx || !ctx.createMediaStreamSource) { renderMicState(true); return; }
+    var source, analyser, sink;
+    try {
+      source = ctx.createMediaStreamSource(stream);
+      analyser = ctx.createAnalyser();
+      analyser.fftSize = 1024;
+      analyser.smoothingTimeConstant = 0.3;
+      // Safari only pulls an analyser that leads to the destination: feed it
+      // through a silent gain so nothing is played back.
+      sink = ctx.createGain();
+      sink.gain.value = 0;
+      source.connect(analyser);
+      analyser.connect(sink);
+      sink.connect(ctx.destination);
+    } catch (e) {
+      renderMicState(true);
+      return;
+    }
+    var buf = new Uint8Array(analyser.fftSize);
+    var meter = { source: source, analyser: analyser, sink: sink, raf: 0, level: 0 };
+    function tick() {
+      analyser.getByteTimeDomainData(buf);
+      var sum = 0;
+      for (var i = 0; i < buf.length; i++) {
+        var v = (buf[i] - 128) / 128;
+        sum += v * v;
+      }
+      var rms = Math.sqrt(sum / buf.length);
+      var db = rms > 0 ? 20 * Math.log(rms) / Math.LN10 : -100;
+      var level = Math.max(0, Math.min(1, (db + 60) / 60));
+      // fast attack, slow release
+      meter.level = level > meter.level ? level : meter.level * 0.92 + level * 0.08;
+      app.micLevel = meter.level;
+      $('mic-level').style.width = Math.round(meter.level * 100) + '%';
+      if (!app.heard && db > -45) {
+        app.heard = true;
+        renderMicState();
+      }
+      meter.raf = window.requestAnimationFrame(tick);
+    }
+    app.meter = meter;
+    meter.raf = window.requestAnimationFrame(tick);
+    renderMicState();
+  }
+
+  function stopMeter() {
+    var m = app.meter;
+    if (!m) return;
+    window.cancelAnimationFrame(m.raf);
+    try { m.source.disconnect(); m.analyser.disconnect(); m.sink.disconnect(); } catch (e) { /* gone */ }
+    app.meter = null;
+    app.micLevel = 0;
+    var el = $('mic-level');
+    if (el) el.style.width = '0%';
+  }
+
+  function renderMicState(unavailable) {
+    var el = $('mic-state');
+    if (!el) return;
+    if (unavailable === true) { el.textContent = t('mic_unavailable'); return; }
+    if (!app.meter) { el.textContent = ''; return; }
+    el.textContent = app.heard ? t('mic_heard') : t('mic_quiet');
+    el.className = 'meter-state' + (app.heard ? ' ok' : '');
+  }
+
+  async function onTrackEnded() {
+    if (app.state !== 'live' && app.state !== 'reconnecting' && app.state !== 'connecting') return;
+    if (app.finishing) return;
+    setMessage('err_track_ended', null, true);
+    try {
+      var stream = await getMedia();
+      var old = app.stream;
+      useStream(stream);
+      if (old) old.getTracks().forEach(function (tr) { if (tr.readyState !== 'ended') tr.stop(); });
+      var pc = app.pc;
+      if (pc && pc.getSenders) {
+        var tracks = { audio: stream.getAudioTracks()[0], video: stream.getVideoTracks()[0] };
+        pc.getSenders().forEach(function (sender) {
+          var kind = sender.track ? sender.track.kind : null;
+          if (kind && tracks[kind]) sender.replaceTrack(tracks[kind]).catch(function () {});
+        });
+      }
+      setMessage(null);
+    } catch (err) {
+      setMessage(deviceErrorKey(err), { name: (err && err.name) || '?' }, true);
+    }
+  }
+
+  function tracksLive() {
+    if (!app.stream) return false;
+    var tracks = app.stream.getTracks();
+    if (tracks.length < 2) return false;
+    for (var i = 0; i < tracks.length; i++) {
+      if (tracks[i].readyState === 'ended') return false;
+    }
+    return true;
+  }
+
+  // ---- WHIP publish and reconnect ----
+  function clearTimers() {
+    clearTimeout(app.retryTimer);
+    clearTimeout(app.disconnectTimer);
+    clearTimeout(app.connectTimer);
+    clearInterval(app.pingTimer);
+    app.retryTimer = app.disconnectTimer = app.connectTimer = app.pingTimer = null;
+  }
+
+  function dropPeer() {
+    var pc = app.pc;
+    var dc = app.dc;
+    app.pc = null;
+    app.dc = null;
+    if (dc) {
+      dc.onopen = dc.onclose = dc.onmessage = dc.onerror = null;
+      try { dc.close(); } catch (e) { /* closed */ }
+    }
+    if (pc) {
+      pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
+      try { pc.close(); } catch (e) { /* closed */ }
+    }
+  }
+
+  function waitIceGathering(pc, timeoutMs) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise(function (resolve) {
+      var done = false;
+      function finish() {
+        if (done) return;
+        done = true;
+        pc.removeEventListener('icegatheringstatechange', onChange);
+        pc.removeEventListener('icecandidate', onCandidate);
+        clearTimeout(timer);
+        resolve();
+      }
+      function onChange() { if (pc.iceGatheringState === 'complete') finish(); }
+      function onCandidate(ev) { if (!ev.candidate) finish(); }
+      // No trickle: wait for all candidates, but not for ever (an unreachable
+      // STUN/TURN server must not block the call; send what was gathered).
+      var timer = setTimeout(finish, timeoutMs);
+      pc.addEventListener('icegatheringstatechange', onChange);
+      pc.addEventListener('icecandidate', onCandidate);
+    });
+  }
+
+  function fetchWithTimeout(url, options, timeoutMs) {
+    var ctrl = typeof AbortController === 'function' ? new AbortController() : null;
+    if (ctrl) options.signal = ctrl.signal;
+    return new Promise(function (resolve, reject) {
+      var timer = setTimeout(function () {
+        if (ctrl) ctrl.abort();
+        reject(new Error('timeout'));
+      }, timeoutMs);
+      fetch(url, options).then(function (res) {
+        clearTimeout(timer);
+        resolve(res);
+      }, function (err) {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  function linkState(pc) {
+    var s = pc.connectionState;
+    if (s) return s;
+    // Browsers without connectionState: map the ICE state.
+    s = pc.iceConnectionState;
+    if (s === 'completed') return 'connected';
+    if (s === 'checking') return 'connecting';
+    return s;
+  }
+
+  function isFatalStatus(status) {
+    return status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 425 && status !== 429;
+  }
+
+  async function publish() {
+    if (app.finishing || !app.creds) return;
+    var gen = ++app.gen;
+    clearTimers();
+    dropPeer();
+    setState(app.everLive || app.attempt > 0 ? 'reconnecting' : 'connecting');
+    showStep('live');
+    var pc;
+    try {
+      if (!tracksLive()) {
+        var stream = await getMedia();
+        if (gen !== app.gen) { stream.getTracks().forEach(function (tr) { tr.stop(); }); return; }
+        stopTracks();
+        useStream(stream);
+      }
+      var iceServers = Array.isArray(app.creds.ice_servers) ? app.creds.ice_servers : [];
+      pc = new RTCPeerConnection({ iceServers: iceServers, bundlePolicy: 'max-bundle' });
+      app.pc = pc;
+      // The control channel exists before the offer so that it is negotiated in it.
+      var dc = pc.createDataChannel('control', { ordered: true });
+      app.dc = dc;
+      wireDataChannel(dc, gen);
+      var audio = app.stream.getAudioTracks()[0];
+      var video = app.stream.getVideoTracks()[0];
+      pc.addTransceiver(audio, { direction: 'sendonly', streams: [app.stream] });
+      pc.addTransceiver(video, { direction: 'sendonly', streams: [app.stream] });
+      pc.onconnectionstatechange = function () { onLinkChange(pc, gen); };
+      pc.oniceconnectionstatechange = function () { onLinkChange(pc, gen); };
+
+      var offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      await waitIceGathering(pc, ICE_GATHER_TIMEOUT_MS);
+      if (gen !== app.gen) return;
+
+      var whipUrl = new URL(app.creds.whip_url, location.href).href;
+      var res = await fetchWithTimeout(whipUrl, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer ' + app.creds.token, 'Content-Type': 'application/sdp' },
+        body: pc.localDescription.sdp,
+        credentials: 'omit',
+        cache: 'no-store'
+      }, WHIP_TIMEOUT_MS);
+      if (gen !== app.gen) return;
+      if (res.status !== 201 && res.status !== 200) {
+        var body = await readProblem(res);
+        var err = new HttpError(res.status, problemDetail(body, res));
+        err.retryAfter = parseFloat(res.headers.get('Retry-After') || '');
+        throw err;
+      }
+      var loc = res.headers.get('Location');
+      app.location = loc ? new URL(loc, whipUrl).href : null;
+      var answer = await res.text();
+      if (gen !== app.gen) return;
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      limitVideoBitrate(pc);
+      app.connectTimer = setTimeout(function () {
+        if (gen === app.gen && app.state !== 'live') scheduleReconnect();
+      }, CONNECT_TIMEOUT_MS);
+      onLinkChange(pc, gen);
+    } catch (err) {
+      if (gen !== app.gen || app.finishing) return;
+      if (err && err.name === 'HttpError' && isFatalStatus(err.status)) {
+        fail('err_session_gone', { status: err.status + (err.detail ? ': ' + err.detail : '') });
+        return;
+      }
+      if (err && err.name && deviceErrorKey(err) !== 'err_device' && !(err.name === 'HttpError')) {
+        // getUserMedia failed while reconnecting: keep trying, say why.
+        setMessage(deviceErrorKey(err), { name: err.name }, true);
+      }
+      scheduleReconnect(err && err.retryAfter > 0 ? err.retryAfter * 1000 : null, err);
+    }
+  }
+
+  function limitVideoBitrate(pc) {
+    // The server samples a few frames a second; spare the candidate's uplink.
+    try {
+      pc.getSenders().forEach(function (sender) {
+        if (!sender.track || sender.track.kind !== 'video' || !sender.getParameters) return;
+        var params = sender.getParameters();
+        if (!params.encodings || !params.encodings.length) return;
+        params.encodings[0].maxBitrate = 800000;
+        sender.setParameters(params).catch(function () {});
+      });
+    } catch (e) { /* not supported here: keep the browser's choice */ }
+  }
+
+  function onLinkChange(pc, gen) {
+    if (gen !== app.gen || app.finishing) return;
+    var s = linkState(pc);
+    if (s === 'connected') {
+      clearTimeout(app.disconnectTimer);
+      app.disconnectTimer = null;
+      clearTimeout(app.connectTimer);
+      app.connectTimer = null;
+      app.attempt = 0;
+      app.everLive = true;
+      setMessage(null);
+      setState('live');
+    } else if (s === 'failed') {
+      scheduleReconnect(0);
+    } else if (s === 'disconnected') {
+      if (!app.disconnectTimer) {
+        app.disconnectTimer = setTimeout(function () {
+          app.disconnectTimer = null;
+          if (gen === app.gen && linkState(pc) !== 'connected') scheduleReconnect(0);
+        }, DISCONNECT_GRACE_MS);
+      }
+    } else if (s === 'closed' && app.state === 'live') {
+      scheduleReconnect(0);
+    }
+  }
+
+  function scheduleReconnect(delayMs, err) {
+    if (app.finishing || app.state === 'finished' || app.state === 'error') return;
+    var gen = ++app.gen; // stale callbacks of the old peer stop here
+    clearTimers();
+    dropPeer();
+    var n = ++app.attempt;
+    var delay = delayMs;
+    if (delay === null || delay === undefined) {
+      delay = Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, n - 1));
+      delay = Math.round(delay * (0.8 + 0.4 * Math.random()));
+    } else if (n > 1) {
+      // an immediate retry only for the first try after a drop
+      delay = Math.max(delay, Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, n - 1)));
+    }
+    delay = Math.min(delay, 30000);
+    setState('reconnecting');
+    showStep('live');
+    if (!(app.message && app.message.error) || err === undefined) {
+      setMessage('retry_in', { n: n, s: (delay / 1000).toFixed(1) });
+    }
+    app.retryTimer = setTimeout(function () {
+      if (gen === app.gen) publish();
+    }, delay);
+  }
+
+  function retryNowIfWaiting() {
+    if (app.state === 'reconnecting' && app.retryTimer) {
+      clearTimeout(app.retryTimer);
+      app.retryTimer = null;
+      publish();
+    }
+  }
+
+  function wireDataChannel(dc, gen) {
+    dc.onopen = function () {
+      if (gen !== app.gen) return;
+      sendPing();
+      clearInterval(app.pingTimer);
+      app.pingTimer = setInterval(sendPing, PING_INTERVAL_MS);
+    };
+    dc.onclose = function () {
+      if (gen !== app.gen || app.finishing) return;
+      // The server hung up or the transport broke: publish again.
+      scheduleReconnect(app.attempt === 0 ? 0 : null);
+    };
+    dc.onmessage = function (ev) {
+      if (gen !== app.gen) return;
+      if (typeof ev.data !== 'string') return;
+      var msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      if (!msg || typeof msg !== 'object') return;
+      if (msg.type === 'caption') onCaption(msg);
+      else if (msg.type === 'pong') onPong(msg);
+      else if (msg.type === 'hello') app.serverSessionId = msg.session_id;
+      // unknown types are ignored
+    };
+  }
+
+  function sendPing() {
+    var dc = app.dc;
+    if (!dc || dc.readyState !== 'open') return;
+    try { dc.send(JSON.stringify({ type: 'ping', t: Date.now() })); } catch (e) { /* closing */ }
+  }
+
+  function onPong(msg) {
+    var sent = Number(msg.t);
+    if (!isFinite(sent)) return;
+    app.rttMs = Math.max(0, Date.now() - sent);
+    renderMessage();
+  }
+
+  function onCaption(msg) {
+    var text = typeof msg.text === 'string' ? msg.text : '';
+    var final = msg.final === true;
+    app.captions.push({ text: text, final: final, at: Date.now() });
+    if (app.captions.length > MAX_CAPTIONS) app.captions.splice(0, app.captions.length - MAX_CAPTIONS);
+    $('caption-empty').hidden = true;
+    var current = $('caption');
+    if (final) {
+      current.textContent = '';
+      if (text.trim()) {
+        var li = document.createElement('li');
+        li.textContent = text;
+        var list = $('caption-history');
+        list.appendChild(li);
+        while (list.children.length > 6) list.removeChild(list.firstChild);
+      }
+    } else {
+      current.textContent = text;
+    }
+  }
+
+  function fail(key, params) {
+    app.gen++;
+    clearTimers();
+    dropPeer();
+    setState('error');
+    showBanner(key, params);
+  }
+
+  // ---- finish ----
+  async function finish() {
+    if (app.finishing) return;
+    app.finishing = true;
+    app.gen++;
+    clearTimers();
+    var loc = app.location;
+    var token = app.creds && app.creds.token;
+    if (loc && token) {
+      try {
+        await fetchWithTimeout(loc, {
+          method: 'DELETE',
+          headers: { Authorization: 'Bearer ' + token },
+          credentials: 'omit',
+          keepalive: true
+        }, 5000);
+      } catch (e) { /* the server also notices the peer going away */ }
+    }
+    dropPeer();
+    stopTracks();
+    if (app.audioCtx && app.audioCtx.close) app.audioCtx.close().catch(function () {});
+    app.audioCtx = null;
+    app.location = null;
+    storeRemove('sessionStorage', KEYS.creds);
+    storeRemove('sessionStorage', KEYS.consent);
+    storeSet('sessionStorage', KEYS.finished, '1');
+    setMessage(null);
+    setState('finished');
+    showStep('done');
+  }
+
+  // ---- user actions ----
+  function onConsentChange() {
+    $('consent-next').disabled = !$('consent').checked || !app.creds;
+  }
+
+  async function onConsentNext() {
+    if (!$('consent').checked || !app.creds) return false;
+    storeSet('sessionStorage', KEYS.consent, '1');
+    ensureAudioContext(); // inside the click: iOS lets audio run after a gesture
+    showStep('check');
+    return openDevices();
+  }
+
+  function onStart() {
+    ensureAudioContext();
+    var p = $('preview').play();
+    if (p && p.catch) p.catch(function () {});
+    if (!tracksLive()) return;
+    app.attempt = 0;
+    publish();
+  }
+
+  async function consentAndStart() {
+    $('consent').checked = true;
+    onConsentChange();
+    var ok = await onConsentNext();
+    if (ok) onStart();
+    return ok;
+  }
+
+  // ---- boot ----
+  async function boot() {
+    var stored = storeGet('localStorage', KEYS.lang);
+    applyLang(stored || 'zh', false);
+
+    $('lang-toggle').addEventListener('click', function () {
+      applyLang(app.lang === 'zh' ? 'en' : 'zh', true);
+    });
+    $('consent').addEventListener('change', onConsentChange);
+    $('consent-next').addEventListener('click', onConsentNext);
+    $('retry-devices').addEventListener('click', openDevices);
+    $('start').addEventListener('click', onStart);
+    $('finish').addEventListener('click', function () {
+      $('finish-confirm').hidden = false;
+      $('finish').hidden = true;
+    });
+    $('finish-cancel').addEventListener('click', function () {
+      $('finish-confirm').hidden = true;
+      $('finish').hidden = false;
+    });
+    $('finish-yes').addEventListener('click', finish);
+    window.addEventListener('online', retryNowIfWaiting);
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'visible') {
+        retryNowIfWaiting();
+        if (app.audioCtx && app.audioCtx.state === 'suspended') app.audioCtx.resume().catch(function () {});
+      }
+    });
+
+    // Take the one-time code out of the address bar at once; keep it in
+    // sessionStorage only until the exchange has answered.
+    var code = readCodeFromHash();
+    if (code) {
+      storeSet('sessionStorage', KEYS.pending, code);
+      try {
+        history.replaceState(null, '', location.pathname + location.search);
+      } catch (e) {
+        location.hash = '';
+      }
+    }
+
+    var problem = environmentProblem();
+    if (problem) {
+      showStep('notice');
+      showBanner(problem.key, null, problem.hint);
+      setState('error');
+      $('consent').disabled = true;
+      return;
+    }
+
+    var pending = storeGet('sessionStorage', KEYS.pending);
+    if (pending) {
+      setMessage('loading_link');
+      try {
+        var creds = await exchangeCode(pending);
+        storeRemove('sessionStorage', KEYS.pending);
+        storeRemove('sessionStorage', KEYS.finished);
+        storeRemove('sessionStorage', KEYS.consent);
+        storeSet('sessionStorage', KEYS.creds, JSON.stringify(creds));
+      } catch (err) {
+        if (err && err.name === 'HttpError') {
+          storeRemove('sessionStorage', KEYS.pending);
+          if (!loadCreds()) {
+            showStep('notice');
+            showBanner('err_link', { detail: err.detail });
+            $('consent').disabled = true;
+            setState('error');
+            return;
+          }
+        } else {
+          // network trouble: keep the code for a reload
+          showStep('notice');
+          showBanner('err_network');
+          $('consent').disabled = true;
+          setState('error');
+          return;
+        }
+      }
+      setMessage(null);
+    }
+
+    if (!code && storeGet('sessionStorage', KEYS.finished)) {
+      showStep('done');
+      setState('finished');
+      return;
+    }
+
+    app.creds = loadCreds();
+    if (!app.creds) {
+      showStep('notice');
+      showBanner('err_no_code');
+      $('consent').disabled = true;
+      setState('error');
+      return;
+    }
+    if (credsExpired(app.creds)) {
+      showStep('notice');
+      showBanner('err_expired');
+      $('consent').disabled = true;
+      setState('error');
+      return;
+    }
+    if (!stored && typeof app.creds.language_hint === 'string' && /^en/i.test(app.creds.language_hint)) {
+      applyLang('en', false);
+    }
+    renderExpiry();
+
+    if (storeGet('sessionStorage', KEYS.consent)) {
+      // Reload after consent: go back to the device check.
+      $('consent').checked = true;
+      showStep('check');
+      openDevices();
+    } else {
+      showStep('notice');
+      onConsentChange();
+    }
+  }
+
+  // Small hooks for tests and support: read state, nothing secret.
+  window.candor = {
+    get state() { return app.state; },
+    captions: app.captions,
+    get micLevel() { return app.micLevel; },
+    get heard() { return app.heard; },
+    get rttMs() { return app.rttMs; },
+    get attempt() { return app.attempt; },
+    get lang() { return app.lang; },
+    get connectionState() { return app.pc ? linkState(app.pc) : null; },
+    get dataChannelState() { return app.dc ? app.dc.readyState : null; },
+    connect: function () { app.attempt = 0; return publish(); },
+    consentAndStart: consentAndStart
+  };
+
+  boot();
+})();
