@@ -56,7 +56,7 @@ class LocalAgreement:
             while agreed < limit and _key(tokens[agreed]) == _key(self._previous[agreed]):
                 agreed += 1
             if agreed > len(self.stable) and self._matches_stable(tokens):
-                self.stable = tokens[:agreed]
+                self.stable = self.stable + tokens[len(self.stable) : agreed]  # committed words keep their spelling
                 grew = True
         self._previous = tokens
         # Stable text never shrinks; whatever lies past it is tentative.

@@ -294,10 +294,10 @@ class TranscriptAnalyzer(Analyzer):
         loop = asyncio.get_running_loop()
         last_partial_at = 0.0
         while True:
-            if not self._finals:
+            if not self._finals:  # wait only when no utterance is waiting
                 self._idle.set()
-            await self._wake.wait()
-            self._wake.clear()
+                await self._wake.wait()
+                self._wake.clear()
             if self._finals:
                 self._idle.clear()
                 await self._finalise(self._finals.popleft())

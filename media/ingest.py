@@ -28,14 +28,14 @@ class MediaIngest:
         clock: MediaClock | None = None,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.clock = clock or MediaClock()
+        self.clock = clock or MediaClock(now=now)
         self._on_audio = on_audio
         self._on_video = on_video
         self._chunker = AudioChunker()
         self._video_interval = 1.0 / video_fps
         self._max_video_width = max_video_width
         self._now = now
-        self._last_video: float | None = None
+        self._next_video: float | None = None
         self.audio_chunks = 0
         self.video_frames_in = 0
         self.video_frames_sampled = 0
@@ -43,7 +43,7 @@ class MediaIngest:
     def begin_connection(self) -> None:
         self.clock.begin_connection()
         self._chunker.reset()
-        self._last_video = None
+        self._next_video = None
 
     def audio_frame(self, frame: av.AudioFrame) -> None:
         for samples in self._chunker.feed(frame):
@@ -55,9 +55,12 @@ class MediaIngest:
         """Sample the newest frame at the configured rate; skip the rest."""
         self.video_frames_in += 1
         now = self._now()
-        if self._last_video is not None and now - self._last_video < self._video_interval:
+        if self._next_video is not None and now < self._next_video:
             return
-        self._last_video = now
+        # A fixed schedule, so arrival jitter does not lower the rate; after
+        # a stall it restarts from now instead of bursting to catch up.
+        due = self._next_video
+        self._next_video = now + self._video_interval if due is None or now - due >= self._video_interval else due + self._video_interval
         if frame.width > self._max_video_width:
             scale = self._max_video_width / frame.width
             frame = frame.reformat(width=self._max_video_width, height=max(2, int(frame.height * scale) // 2 * 2))

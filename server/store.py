@@ -119,7 +119,7 @@ class Store:
         row = SessionRow(
             id=session_id,
             created_at=utcnow(),
-            expires_at=expires_at,
+            expires_at=expires_at.astimezone(timezone.utc),
             invite_code_hash=token_hash(invite_code),
             state="open",
         )

@@ -168,6 +168,7 @@
     audioCtx: null,
     meter: null,
     heard: false,
+    reacquiring: false,
     micLevel: 0,
     message: null, // {key, params} of the device / live message
     banner: null // {key, params, hint}
@@ -253,7 +254,6 @@
     el.textContent = t(key);
     el.className = 'pill pill-' + app.state;
     el.hidden = false;
-    $('stage-title').textContent = t(app.everLive || app.state !== 'ready' ? 'live_title' : 'check_title');
   }
 
   function renderExpiry() {
@@ -284,8 +284,11 @@
     $('check-panel').hidden = step !== 'check';
     $('live-panel').hidden = step !== 'live';
     $('step-done').hidden = step !== 'done';
-    if (step === 'check') $('stage-title').textContent = t('check_title');
-    if (step === 'live') $('stage-title').textContent = t('live_title');
+    if (step === 'check' || step === 'live') {
+      var title = $('stage-title');
+      title.setAttribute('data-i18n', step === 'live' ? 'live_title' : 'check_title');
+      title.textContent = t(title.getAttribute('data-i18n'));
+    }
   }
 
   // ---- environment checks ----
@@ -543,7 +546,8 @@
 
   async function onTrackEnded() {
     if (app.state !== 'live' && app.state !== 'reconnecting' && app.state !== 'connecting') return;
-    if (app.finishing) return;
+    if (app.finishing || app.reacquiring) return;
+    app.reacquiring = true;
     setMessage('err_track_ended', null, true);
     try {
       var stream = await getMedia();
@@ -561,6 +565,8 @@
       setMessage(null);
     } catch (err) {
       setMessage(deviceErrorKey(err), { name: (err && err.name) || '?' }, true);
+    } finally {
+      app.reacquiring = false;
     }
   }
 
@@ -662,7 +668,13 @@
     var pc;
     try {
       if (!tracksLive()) {
-        var stream = await getMedia();
+        var stream;
+        try {
+          stream = await getMedia();
+        } catch (mediaErr) {
+          mediaErr.isDeviceError = true;
+          throw mediaErr;
+        }
         if (gen !== app.gen) { stream.getTracks().forEach(function (tr) { tr.stop(); }); return; }
         stopTracks();
         useStream(stream);
@@ -717,11 +729,12 @@
         fail('err_session_gone', { status: err.status + (err.detail ? ': ' + err.detail : '') });
         return;
       }
-      if (err && err.name && deviceErrorKey(err) !== 'err_device' && !(err.name === 'HttpError')) {
+      var deviceTrouble = !!(err && err.isDeviceError);
+      if (deviceTrouble) {
         // getUserMedia failed while reconnecting: keep trying, say why.
-        setMessage(deviceErrorKey(err), { name: err.name }, true);
+        setMessage(deviceErrorKey(err), { name: err.name || '?' }, true);
       }
-      scheduleReconnect(err && err.retryAfter > 0 ? err.retryAfter * 1000 : null, err);
+      scheduleReconnect(err && err.retryAfter > 0 ? err.retryAfter * 1000 : null, deviceTrouble);
     }
   }
 
@@ -764,7 +777,7 @@
     }
   }
 
-  function scheduleReconnect(delayMs, err) {
+  function scheduleReconnect(delayMs, keepMessage) {
     if (app.finishing || app.state === 'finished' || app.state === 'error') return;
     var gen = ++app.gen; // stale callbacks of the old peer stop here
     clearTimers();
@@ -781,9 +794,7 @@
     delay = Math.min(delay, 30000);
     setState('reconnecting');
     showStep('live');
-    if (!(app.message && app.message.error) || err === undefined) {
-      setMessage('retry_in', { n: n, s: (delay / 1000).toFixed(1) });
-    }
+    if (!keepMessage) setMessage('retry_in', { n: n, s: (delay / 1000).toFixed(1) });
     app.retryTimer = setTimeout(function () {
       if (gen === app.gen) publish();
     }, delay);
@@ -860,6 +871,7 @@
     app.gen++;
     clearTimers();
     dropPeer();
+    stopTracks(); // nothing more can be sent: let the camera go
     setState('error');
     showBanner(key, params);
   }
@@ -877,8 +889,7 @@
         await fetchWithTimeout(loc, {
           method: 'DELETE',
           headers: { Authorization: 'Bearer ' + token },
-          credentials: 'omit',
-          keepalive: true
+          credentials: 'omit'
         }, 5000);
       } catch (e) { /* the server also notices the peer going away */ }
     }
@@ -947,6 +958,26 @@
     });
     $('finish-yes').addEventListener('click', finish);
     window.addEventListener('online', retryNowIfWaiting);
+    // Leaving or reloading the page: hang up at once so that HR sees the
+    // connection end now rather than after the ICE timeout. The session stays.
+    window.addEventListener('pagehide', function () {
+      if (app.finishing || !app.location || !app.creds) return;
+      try {
+        fetch(app.location, {
+          method: 'DELETE',
+          headers: { Authorization: 'Bearer ' + app.creds.token },
+          credentials: 'omit',
+          keepalive: true
+        }).catch(function () {});
+      } catch (e) { /* best effort */ }
+    });
+    // Back from the back-forward cache with a dead peer: publish again.
+    window.addEventListener('pageshow', function (ev) {
+      if (ev.persisted && (app.state === 'live' || app.state === 'reconnecting')) {
+        app.attempt = 0;
+        publish();
+      }
+    });
     document.addEventListener('visibilitychange', function () {
       if (document.visibilityState === 'visible') {
         retryNowIfWaiting();
@@ -989,7 +1020,10 @@
           storeRemove('sessionStorage', KEYS.pending);
           if (!loadCreds()) {
             showStep('notice');
-            showBanner('err_link', { detail: err.detail });
+            // 404: unknown or used code; 410: expired. Others: say what the server said.
+            if (err.status === 404) showBanner('err_no_code');
+            else if (err.status === 410) showBanner('err_expired');
+            else showBanner('err_link', { detail: err.detail });
             $('consent').disabled = true;
             setState('error');
             return;

@@ -1,0 +1,86 @@
+"""Test helpers: a real server on loopback, audio loading."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+import pytest
+import uvicorn
+
+from analyzers.models import Models
+from media.frames import SAMPLE_RATE
+from server.app import create_app
+from server.settings import Settings
+
+HR_TOKEN = "hr-test-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """Candor on a free loopback port, in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings, models: Models | None) -> None:
+        self.settings = settings
+        self.app = create_app(settings, models=models)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=settings.port, log_level="warning", ws="websockets-sansio", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="candor-test-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    @property
+    def candor(self):  # the app's state, for white-box checks
+        return self.app.state.candor
+
+    def start(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    port = free_port()
+    values: dict = {
+        "host": "127.0.0.1",
+        "port": port,
+        "database_url": f"sqlite:///{tmp_path}/candor.db",
+        "hr_token": HR_TOKEN,
+        "secret_key": "test-secret-key",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def load_audio(path: Path) -> np.ndarray:
+    """Any audio file -> 16 kHz mono float32."""
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        parts = [
+            out.to_ndarray().reshape(-1)
+            for frame in container.decode(audio=0)
+            for out in resampler.resample(frame)
+        ]
+    return np.concatenate(parts).astype(np.float32)

@@ -1,0 +1,249 @@
+"""Tests for analyzers/turns.py: the turn segmenter fed one VAD probability
+per 32 ms chunk, as the VAD analyzer feeds it."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzers.turns import TurnConfig, TurnEnd, TurnSegmenter, TurnStart
+
+CHUNK_S = 0.032
+SPEECH = 0.9
+SILENCE = 0.02
+
+
+def chunks(*segments: tuple[float, int]) -> list[float]:
+    """(probability, number of 32 ms chunks) segments -> per-chunk probabilities."""
+    return [prob for prob, n in segments for _ in range(n)]
+
+
+def feed(
+    segmenter: TurnSegmenter, probs: list[float], first_chunk: int = 0
+) -> list[tuple[int, TurnStart | TurnEnd]]:
+    """Feed chunks with exact media times; return (chunk index, boundary) pairs."""
+    out = []
+    for offset, prob in enumerate(probs):
+        i = first_chunk + offset
+        for boundary in segmenter.feed(prob, i * CHUNK_S, (i + 1) * CHUNK_S):
+            out.append((i, boundary))
+    return out
+
+
+def boundaries(pairs: list[tuple[int, TurnStart | TurnEnd]]) -> list[TurnStart | TurnEnd]:
+    return [b for _, b in pairs]
+
+
+def t(chunk_index: int) -> float:
+    return chunk_index * CHUNK_S
+
+
+# -- a clean utterance --------------------------------------------------------
+def test_clean_utterance_gives_one_padded_start_and_one_end_after_min_silence() -> None:
+    seg = TurnSegmenter()
+    cfg = seg.config
+    # 1.024 s silence, 1.024 s speech, 1.024 s silence
+    pairs = feed(seg, chunks((SILENCE, 32), (SPEECH, 32), (SILENCE, 32)))
+
+    assert [type(b) for b in boundaries(pairs)] == [TurnStart, TurnEnd]
+    (start_at, start), (end_at, end) = pairs
+    speech_start, speech_end = t(32), t(64)
+
+    # the start is padded by pad_s and announced once min_speech_s of speech was heard
+    assert start.start == pytest.approx(speech_start - cfg.pad_s)
+    assert start_at == 32 + 7  # the 8th speech chunk: 8 * 32 ms = 0.256 s >= 0.25 s
+    # the end is padded too, and announced once min_silence_s of silence was heard
+    assert end.end == pytest.approx(speech_end + cfg.pad_s)
+    assert end.start == start.start
+    assert end.utterance_id == start.utterance_id == 1
+    assert end.forced is False
+    end_chunk_end = t(end_at + 1)
+    assert end_chunk_end - speech_end >= cfg.min_silence_s
+    assert end_chunk_end - speech_end < cfg.min_silence_s + CHUNK_S
+
+    assert seg.finish() == []
+    assert not seg.in_turn
+
+
+def test_in_turn_and_current_id_follow_the_turn() -> None:
+    seg = TurnSegmenter()
+    assert (seg.in_turn, seg.current_id) == (False, None)
+    feed(seg, chunks((SPEECH, 10)))
+    assert (seg.in_turn, seg.current_id) == (True, 1)
+    feed(seg, chunks((SILENCE, 20)), first_chunk=10)
+    assert (seg.in_turn, seg.current_id) == (False, None)
+
+
+def test_start_padding_never_goes_before_zero() -> None:
+    seg = TurnSegmenter()
+    pairs = feed(seg, chunks((SILENCE, 2), (SPEECH, 20), (SILENCE, 20)))
+    start = boundaries(pairs)[0]
+    assert isinstance(start, TurnStart)
+    assert start.start == 0.0  # speech began at 0.064 s; padding would give -0.136
+
+
+def test_start_padding_never_goes_before_the_previous_turns_end() -> None:
+    # Padding wider than the gap the end rule leaves: the second turn's padded
+    # start would fall inside the first turn.
+    seg = TurnSegmenter(TurnConfig(pad_s=0.4, min_silence_s=0.5))
+    pairs = feed(seg, chunks((SPEECH, 32), (SILENCE, 18), (SPEECH, 32), (SILENCE, 32)))
+    first_start, first_end, second_start, second_end = boundaries(pairs)
+    assert isinstance(first_end, TurnEnd) and isinstance(second_start, TurnStart)
+    assert first_end.end == pytest.approx(t(32) + 0.4)
+    assert t(50) - 0.4 < first_end.end  # the unclamped padded start would overlap
+    assert second_start.start == first_end.end
+    assert second_end.start == second_start.start
+
+
+def test_turns_never_overlap_with_default_config() -> None:
+    seg = TurnSegmenter()
+    probs = chunks((SPEECH, 20), (SILENCE, 16), (SPEECH, 20), (SILENCE, 17), (SPEECH, 9), (SILENCE, 40))
+    ends = [b for b in boundaries(feed(seg, probs)) if isinstance(b, TurnEnd)]
+    assert len(ends) == 3
+    for earlier, later in zip(ends, ends[1:]):
+        assert later.start >= earlier.end
+    for end in ends:
+        assert end.end > end.start
+
+
+# -- what is not a turn -----------------------------------------------------
+def test_a_click_shorter_than_min_speech_gives_nothing() -> None:
+    seg = TurnSegmenter()
+    # 160 ms click, 0.5 s silence, another 160 ms click, silence: the two
+    # clicks together exceed min_speech_s but are separate noises.
+    pairs = feed(seg, chunks((SILENCE, 10), (SPEECH, 5), (SILENCE, 16), (SPEECH, 5), (SILENCE, 30)))
+    assert pairs == []
+    assert seg.finish() == []
+    assert not seg.in_turn
+
+
+def test_a_click_at_the_end_of_input_gives_nothing() -> None:
+    seg = TurnSegmenter()
+    assert feed(seg, chunks((SILENCE, 10), (SPEECH, 7))) == []
+    assert seg.finish() == []
+
+
+def test_speech_below_threshold_never_starts_a_turn() -> None:
+    seg = TurnSegmenter()  # threshold 0.5, stay threshold 0.35
+    assert feed(seg, chunks((0.45, 200))) == []
+    assert seg.finish() == []
+
+
+def test_a_short_gap_while_a_start_is_pending_does_not_lose_the_start() -> None:
+    seg = TurnSegmenter()
+    # 4 speech chunks, a 96 ms gap (< pending_gap_s), 4 more speech chunks
+    pairs = feed(seg, chunks((SILENCE, 20), (SPEECH, 4), (SILENCE, 3), (SPEECH, 4), (SILENCE, 30)))
+    start = boundaries(pairs)[0]
+    assert isinstance(start, TurnStart)
+    assert start.start == pytest.approx(t(20) - seg.config.pad_s)
+
+
+# -- staying in a turn ------------------------------------------------------
+def test_brief_dips_inside_speech_do_not_split_the_turn() -> None:
+    seg = TurnSegmenter()
+    # two dips of 288 ms and 416 ms, both shorter than min_silence_s
+    probs = chunks((SPEECH, 30), (SILENCE, 9), (SPEECH, 30), (SILENCE, 13), (SPEECH, 30), (SILENCE, 30))
+    result = boundaries(feed(seg, probs))
+    assert [type(b) for b in result] == [TurnStart, TurnEnd]
+    assert result[1].end == pytest.approx(t(30 + 9 + 30 + 13 + 30) + seg.config.pad_s)
+
+
+def test_hysteresis_probability_between_stay_and_start_threshold_keeps_the_turn() -> None:
+    seg = TurnSegmenter()
+    cfg = seg.config
+    assert cfg.stay_threshold < 0.4 < cfg.threshold
+    # 0.5 s of clear speech, then 2 s of soft speech at 0.4, then silence
+    result = boundaries(feed(seg, chunks((SPEECH, 16), (0.4, 64), (SILENCE, 32))))
+    assert [type(b) for b in result] == [TurnStart, TurnEnd]
+    assert result[1].end == pytest.approx(t(16 + 64) + cfg.pad_s)
+
+
+def test_explicit_neg_threshold_sets_the_stay_threshold() -> None:
+    seg = TurnSegmenter(TurnConfig(threshold=0.5, neg_threshold=0.45))
+    # 0.4 is below this stay threshold: 0.5 s of it ends the turn
+    result = boundaries(feed(seg, chunks((SPEECH, 16), (0.4, 64))))
+    assert [type(b) for b in result] == [TurnStart, TurnEnd]
+    assert result[1].end == pytest.approx(t(16) + seg.config.pad_s)
+
+
+# -- long answers -----------------------------------------------------------
+def test_max_utterance_splits_with_forced_end_and_the_turn_continues() -> None:
+    seg = TurnSegmenter()
+    max_s = seg.config.max_utterance_s
+    n_speech = int(31.0 / CHUNK_S)  # 31 s of unbroken speech
+    pairs = feed(seg, chunks((SPEECH, n_speech), (SILENCE, 32)))
+    result = boundaries(pairs)
+    assert [type(b) for b in result] == [TurnStart, TurnEnd, TurnStart, TurnEnd]
+    start1, forced_end, start2, end2 = result
+
+    assert start1.start == 0.0
+    assert forced_end.forced is True
+    assert forced_end.end - forced_end.start == pytest.approx(max_s, abs=CHUNK_S)
+    assert forced_end.end - forced_end.start >= max_s
+    # the next turn continues exactly where the forced split cut, without a
+    # new min_speech_s wait
+    assert start2.start == forced_end.end
+    assert pairs[1][0] == pairs[2][0]
+    assert start2.utterance_id == forced_end.utterance_id + 1
+    assert end2.forced is False
+    assert end2.start == start2.start
+    assert end2.end == pytest.approx(t(n_speech) + seg.config.pad_s)
+
+
+def test_max_utterance_splits_repeatedly() -> None:
+    seg = TurnSegmenter(TurnConfig(max_utterance_s=2.0))
+    n_speech = int(7.0 / CHUNK_S)
+    ends = [b for b in boundaries(feed(seg, chunks((SPEECH, n_speech), (SILENCE, 32)))) if isinstance(b, TurnEnd)]
+    assert [e.forced for e in ends] == [True, True, True, False]
+    for earlier, later in zip(ends, ends[1:]):
+        assert later.start == earlier.end  # contiguous: no speech lost between pieces
+    for end in ends:
+        assert end.end - end.start <= 2.0 + CHUNK_S
+
+
+# -- end of input -----------------------------------------------------------
+def test_finish_closes_a_turn_that_is_still_speaking_at_the_last_media_time() -> None:
+    seg = TurnSegmenter()
+    pairs = feed(seg, chunks((SILENCE, 10), (SPEECH, 40)))
+    assert [type(b) for b in boundaries(pairs)] == [TurnStart]
+    (end,) = seg.finish()
+    assert isinstance(end, TurnEnd)
+    assert end.utterance_id == 1
+    assert end.end == pytest.approx(t(50))
+    assert end.forced is False
+    assert not seg.in_turn
+    assert seg.finish() == []
+
+
+def test_finish_during_trailing_silence_ends_at_the_padded_silence_start() -> None:
+    seg = TurnSegmenter()
+    feed(seg, chunks((SPEECH, 40), (SILENCE, 10)))  # 320 ms silence < min_silence_s
+    (end,) = seg.finish()
+    assert end.end == pytest.approx(t(40) + seg.config.pad_s)
+
+
+def test_finish_during_a_trailing_silence_shorter_than_the_pad_ends_at_the_last_time() -> None:
+    seg = TurnSegmenter()
+    feed(seg, chunks((SPEECH, 40), (SILENCE, 2)))  # 64 ms < pad_s
+    (end,) = seg.finish()
+    assert end.end == pytest.approx(t(42))
+
+
+# -- identities -------------------------------------------------------------
+def test_utterance_ids_increase_and_pair_starts_with_ends() -> None:
+    seg = TurnSegmenter()
+    probs = chunks(*[(SPEECH, 20), (SILENCE, 30)] * 3, (SPEECH, 20))
+    result = boundaries(feed(seg, probs)) + seg.finish()
+    starts = [b.utterance_id for b in result if isinstance(b, TurnStart)]
+    ends = [b.utterance_id for b in result if isinstance(b, TurnEnd)]
+    assert starts == ends == [1, 2, 3, 4]
+    # boundaries alternate start, end, start, end ...
+    assert [type(b) for b in result] == [TurnStart, TurnEnd] * 4
+
+
+def test_boundary_times_are_rounded_to_milliseconds() -> None:
+    seg = TurnSegmenter()
+    result = boundaries(feed(seg, chunks((SILENCE, 7), (SPEECH, 20), (SILENCE, 30))))
+    for b in result:
+        times = [b.start] + ([b.end] if isinstance(b, TurnEnd) else [])
+        for value in times:
+            assert value == round(value, 3)
