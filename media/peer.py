@@ -160,8 +160,8 @@ class WhipConnection:
                 frame = await track.recv()
             except MediaStreamError:
                 break
-            self._mark_flowing()
             self._ingest.audio_frame(frame)
+            self._mark_flowing()
         self._end("audio track ended")
 
     async def _consume_video(self, track: Any) -> None:

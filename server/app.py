@@ -269,6 +269,7 @@ class Candor:
                 "whip_url": f"{self.settings.base_url}/whip/{record.id}",
                 "ice_servers": [s.public() for s in self.settings.ice_servers],
                 "expires_at": record.expires_at.isoformat(),
+                "language_hint": self.settings.asr_languages[0] if self.settings.asr_languages else "zh",
             }
         )
 
@@ -356,12 +357,16 @@ class Candor:
 
     # -- routes: event stream ---------------------------------------------
     async def events_ws(self, websocket: WebSocket) -> None:
+        # Accept first, then close with a code: a browser sees close codes
+        # only on an accepted socket (a refused handshake is just 1006).
         if not self.hr.allowed(websocket):
+            await websocket.accept()
             await websocket.close(code=CLOSE_UNAUTHORISED, reason="HR sign-in required")
             return
         session_id = websocket.path_params["session_id"]
         events = await self.sessions.events_for(session_id)
         if events is None:
+            await websocket.accept()
             await websocket.close(code=CLOSE_NOT_FOUND, reason="no such session")
             return
         fmt = websocket.query_params.get("format", "json")

@@ -19,6 +19,7 @@ from analyzers.events import (
     CONNECTION_ENDED,
     CONNECTION_STARTED,
     MEDIA_DROPPED,
+    MEDIA_FLOWING,
     SESSION_ERROR,
     SPEECH_END,
     TRANSCRIPT_FINAL,
@@ -69,6 +70,7 @@ class LiveSession:
             ice_servers=[s.public() for s in self._settings.ice_servers],
             on_control=self._on_control,
             on_ended=self._on_connection_ended,
+            on_media_flowing=self._on_media_flowing,
         )
         try:
             answer = await connection.accept(offer_sdp)
@@ -97,6 +99,13 @@ class LiveSession:
             self.connection = None
         self._metrics.connections_live.dec()
         self.events.publish(CONNECTION_ENDED, self.ingest.clock.audio_time, {"connection_id": connection.id, "reason": reason})
+
+    def _on_media_flowing(self, connection: WhipConnection) -> None:
+        # media_time here is the end of the first audio frame received: with
+        # this event's wall_time it maps media time to wall time.
+        self.events.publish(MEDIA_FLOWING, self.ingest.clock.audio_time, {"connection_id": connection.id})
+        if connection is self.connection:
+            connection.send_control({"type": "hello", "session_id": self.id})
 
     def _on_control(self, message: dict[str, Any]) -> None:
         if message.get("type") == "ping" and self.connection is not None:
