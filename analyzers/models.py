@@ -18,6 +18,7 @@ class ModelConfig:
     asr_cpu_threads: int = 0
     asr_languages: tuple[str, ...] = ("zh", "en")
     asr_beam_size: int = 1
+    asr_window: str = "trim"
     face: bool = True
 
 
@@ -42,6 +43,7 @@ class Models:
             device=config.asr_device,
             compute_type=config.asr_compute_type,
             cpu_threads=config.asr_cpu_threads,
+            window=config.asr_window,
         )
         asr = AsrRunner(
             whisper,

@@ -104,6 +104,7 @@ class Candor:
                         asr_cpu_threads=s.asr_cpu_threads,
                         asr_languages=tuple(s.asr_languages),
                         asr_beam_size=s.asr_beam_size,
+                        asr_window=s.asr_window,
                     ),
                     observe=self.metrics.observe_stage,
                 )

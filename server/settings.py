@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     asr_cpu_threads: int = 0  # 0: all cores
     asr_languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
     asr_beam_size: int = 1
+    # "trim": encode only the part of Whisper's 30 s window that holds the
+    # utterance (+2 s); "full": faster-whisper's 30 s window (the baseline).
+    asr_window: str = Field(default="trim", pattern="^(trim|full)$")
     partial_interval_s: float = Field(default=1.0, gt=0)
 
     vad_threshold: float = 0.5

@@ -1,0 +1,1 @@
+"""Latency and load benchmarks for Candor (see benchmarks/README.md)."""
