@@ -78,6 +78,10 @@ class Candor:
         )
         self._models = models
         self._owns_models = models is None
+        if models is not None:  # shared models report to this app's metrics
+            for runner in (models.vad, models.asr, models.face):
+                if runner is not None:
+                    runner.set_observer(self.metrics.observe_stage)
         self._models_error: str | None = None
         self._models_ready = threading.Event()
         if models is not None and models.warm:
@@ -312,6 +316,11 @@ class Candor:
         headers.update(self.cors_headers(request))
         return Response(status_code=204, headers=headers)
 
+    async def whip_resource_options(self, request: Request) -> Response:
+        headers = {"Allow": "OPTIONS, DELETE, PATCH"}
+        headers.update(self.cors_headers(request))
+        return Response(status_code=204, headers=headers)
+
     async def _candidate(self, request: Request) -> SessionRecord:
         session_id = request.path_params["session_id"]
         token = bearer(request)
@@ -379,36 +388,42 @@ class Candor:
         send = _sender(websocket, fmt)
         watcher = events.subscribe()
         self.metrics.watchers.inc()
-        try:
+
+        async def stream() -> None:
             await events.flush()
             history = await self.store.run(self.store.store.read_events, session_id, from_seq)
             last = from_seq - 1
             for event in history:
                 await send(event.to_dict())
                 last = event.seq
-            receiver = asyncio.get_running_loop().create_task(_drain_client(websocket))
-            overflow = asyncio.get_running_loop().create_task(watcher.overflowed.wait())
             while True:
-                getter = asyncio.get_running_loop().create_task(watcher.queue.get())
-                done, _ = await asyncio.wait({getter, receiver, overflow}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
-                if overflow in done:
-                    self.metrics.watchers_dropped.inc()
-                    await websocket.close(code=CLOSE_TOO_SLOW, reason="watcher too slow; reconnect with from_seq")
-                    break
-                if receiver in done:
-                    break
-                event = getter.result()
-                if event.seq <= last:
-                    continue
-                await send(event.to_dict())
-                last = event.seq
-            receiver.cancel()
-            overflow.cancel()
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+                event = await watcher.queue.get()
+                if event.seq > last:
+                    await send(event.to_dict())
+                    last = event.seq
+
+        loop = asyncio.get_running_loop()
+        sender = loop.create_task(stream())
+        receiver = loop.create_task(_drain_client(websocket))
+        overflow = loop.create_task(watcher.overflowed.wait())
+        try:
+            done, _ = await asyncio.wait({sender, receiver, overflow}, return_when=asyncio.FIRST_COMPLETED)
+            if overflow in done:
+                # Let go of it at once, even while a send to it is stuck.
+                events.unsubscribe(watcher)
+                self.metrics.watchers_dropped.inc()
+                sender.cancel()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        websocket.close(code=CLOSE_TOO_SLOW, reason="watcher too slow; reconnect with from_seq"), 2.0
+                    )
+            elif sender in done and not sender.cancelled() and sender.exception() is not None:
+                exc = sender.exception()
+                if not isinstance(exc, (WebSocketDisconnect, RuntimeError, OSError)):
+                    log.error("event stream failed: %s", type(exc).__name__)
         finally:
+            for task in (sender, receiver, overflow):
+                task.cancel()
             events.unsubscribe(watcher)
             self.metrics.watchers.dec()
 
@@ -445,6 +460,15 @@ async def _drain_client(websocket: WebSocket) -> None:
             return
 
 
+def _by_method(**handlers: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """One route per path, so a 405 lists every method the path takes."""
+
+    async def endpoint(request: Request) -> Response:
+        return await handlers[request.method](request)
+
+    return endpoint
+
+
 def create_app(settings: Settings | None = None, *, models: Models | None = None) -> Starlette:
     settings = settings or Settings()
     candor = Candor(settings, models)
@@ -457,23 +481,28 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
 
     async def http_handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return Problem(exc.status_code, str(exc.detail), str(exc.detail)).response()
+        return Problem(exc.status_code, str(exc.detail), str(exc.detail), headers=dict(exc.headers or {})).response()
 
     routes = [
         Route("/", lambda r: RedirectResponse("/hr"), methods=["GET"]),
         Route("/healthz", candor.healthz, methods=["GET"]),
         Route("/metrics", candor.metrics_route, methods=["GET"]),
-        Route("/v1/sessions", candor.create_session, methods=["POST"]),
-        Route("/v1/sessions", candor.list_sessions, methods=["GET"]),
+        Route("/v1/sessions", _by_method(POST=candor.create_session, GET=candor.list_sessions), methods=["GET", "POST"]),
         Route("/v1/sessions/{session_id}", candor.get_session, methods=["GET"]),
         WebSocketRoute("/v1/sessions/{session_id}/events", candor.events_ws),
         Route("/v1/candidate/exchange", candor.exchange, methods=["POST"]),
         Route("/v1/hr/login", candor.hr_login, methods=["POST"]),
         Route("/v1/hr/logout", candor.hr_logout, methods=["POST"]),
-        Route("/whip/{session_id}", candor.whip_options, methods=["OPTIONS"]),
-        Route("/whip/{session_id}", candor.whip_post, methods=["POST"]),
-        Route("/whip/{session_id}/{connection_id}", candor.whip_delete, methods=["DELETE"]),
-        Route("/whip/{session_id}/{connection_id}", candor.whip_patch, methods=["PATCH"]),
+        Route(
+            "/whip/{session_id}",
+            _by_method(OPTIONS=candor.whip_options, POST=candor.whip_post),
+            methods=["OPTIONS", "POST"],
+        ),
+        Route(
+            "/whip/{session_id}/{connection_id}",
+            _by_method(OPTIONS=candor.whip_resource_options, DELETE=candor.whip_delete, PATCH=candor.whip_patch),
+            methods=["OPTIONS", "DELETE", "PATCH"],
+        ),
         Route("/interview", candor.page_candidate, methods=["GET"]),
         Route("/hr", candor.page_hr, methods=["GET"]),
         Route("/hr/sessions/{session_id}", candor.page_hr, methods=["GET"]),

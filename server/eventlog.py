@@ -130,6 +130,8 @@ class SessionEvents:
         self._writer.add(event)
         for watcher in list(self._watchers):
             watcher.offer(event)
+            if watcher.overflowed.is_set():
+                self._watchers.discard(watcher)  # its connection closes it; never held again
         for listener in list(self.listeners):
             try:
                 listener(event)
