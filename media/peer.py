@@ -81,6 +81,7 @@ class WhipConnection:
         self._channel: Any = None
         self._ended = False
         self._flowing = False
+        self.answer_sdp: str | None = None
         self._pc.on("track", self._on_track)
         self._pc.on("datachannel", self._on_datachannel)
         self._pc.on("connectionstatechange", self._on_state)
@@ -109,6 +110,7 @@ class WhipConnection:
             if line.startswith(("m=audio 0 ", "m=video 0 ")):
                 raise SdpError(422, "Unsupported codecs", f"no common codec for {line.split()[0][2:]}")
         self._ingest.begin_connection()
+        self.answer_sdp = sdp
         return sdp
 
     def send_control(self, message: dict[str, Any]) -> bool:
@@ -121,7 +123,10 @@ class WhipConnection:
             return False
         return True
 
-    async def close(self, reason: str = "closed") -> None:
+    async def close(self, reason: str = "closed", *, announce: bool = True) -> None:
+        """Hang up; ``announce=False`` for a connection that never started."""
+        if not announce:
+            self._ended = True
         self._end(reason)
         for task in list(self._tasks):
             task.cancel()

@@ -350,7 +350,7 @@ class Candor:
         except SdpError as exc:
             raise Problem(exc.status, exc.title, exc.detail, slug="sdp")
         headers = {"Location": f"/whip/{record.id}/{connection.id}", "ETag": f'"{connection.id}"', **cors}
-        response = Response(connection.answer_sdp, status_code=201, media_type="application/sdp", headers=headers)  # type: ignore[attr-defined]
+        response = Response(connection.answer_sdp, status_code=201, media_type="application/sdp", headers=headers)
         for link in self.ice_links():
             response.headers.append("Link", link)
         return response

@@ -73,12 +73,10 @@ class LiveSession:
             on_media_flowing=self._on_media_flowing,
         )
         try:
-            answer = await connection.accept(offer_sdp)
+            await connection.accept(offer_sdp)
         except Exception:
-            connection._ended = True  # never announced: no connection.ended for it
-            await connection.close("rejected")
+            await connection.close("rejected", announce=False)
             raise
-        connection.answer_sdp = answer  # type: ignore[attr-defined]
         old, self.connection = self.connection, connection
         self._ensure_graph()
         self._metrics.connections_live.inc()
