@@ -1,0 +1,1 @@
+"""The structured interview: which question is on, and when an answer ends."""

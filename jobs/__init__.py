@@ -1,0 +1,1 @@
+"""Jobs (roles), their requirements, question banks and rubrics."""

@@ -1,0 +1,132 @@
+"""The data model of jobs, question banks and rubrics (the shared contract).
+
+Pydantic models: they validate the shipped YAML banks and API input (a
+validation error names the field), and give the OpenAPI schemas. Text that a
+candidate or HR reads is localised: ``{"zh": "...", "en": "..."}``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Lang = Literal["zh", "en"]
+
+
+class Localized(BaseModel):
+    """The same text in Simplified Chinese and English (at least one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    zh: str | None = None
+    en: str | None = None
+
+    @model_validator(mode="after")
+    def _one_language(self) -> "Localized":
+        if not (self.zh or self.en):
+            raise ValueError("give the text in zh, en or both")
+        return self
+
+    def get(self, lang: str) -> str:
+        return (self.zh if lang == "zh" else self.en) or self.en or self.zh or ""
+
+
+class ExpectedPoint(BaseModel):
+    """One thing a strong answer says, in several phrasings and both languages.
+
+    Content scoring matches the answer's sentences against every phrasing
+    semantically, so a paraphrase counts; ``terms`` are domain words that are
+    also passed to ASR as hotwords.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    text: Localized
+    paraphrases: list[str] = Field(default_factory=list)
+    terms: list[str] = Field(default_factory=list)
+
+
+class Competency(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    name: Localized
+    weight: float = Field(gt=0)
+    points: list[ExpectedPoint] = Field(min_length=1)
+    strong_examples: list[str] = Field(default_factory=list)
+    weak_examples: list[str] = Field(default_factory=list)
+
+
+class Rubric(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    competencies: list[Competency] = Field(min_length=1)
+
+    @field_validator("competencies")
+    @classmethod
+    def _unique(cls, value: list[Competency]) -> list[Competency]:
+        ids = [c.id for c in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("competency ids must be unique within a rubric")
+        return value
+
+    def terms(self) -> list[str]:
+        return sorted({t for c in self.competencies for p in c.points for t in p.terms})
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    kind: Literal["behavioural", "situational", "practice"]
+    text: Localized
+    prep_s: int = Field(default=30, ge=0, le=600)
+    answer_s: int = Field(default=120, ge=15, le=900)
+    rubric: Rubric | None = None  # None only for the practice question
+
+    @model_validator(mode="after")
+    def _rubric_unless_practice(self) -> "Question":
+        if self.kind != "practice" and self.rubric is None:
+            raise ValueError("a scored question needs a rubric")
+        return self
+
+
+class QuestionBank(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    job_id: str
+    title: Localized
+    questions: list[Question] = Field(min_length=1)
+
+    @field_validator("questions")
+    @classmethod
+    def _unique_questions(cls, value: list[Question]) -> list[Question]:
+        ids = [q.id for q in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("question ids must be unique within a bank")
+        return value
+
+
+class Requirements(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    education: Literal["none", "associate", "bachelor", "master", "doctorate"] = "bachelor"
+    min_years: float = Field(default=0, ge=0)
+    skills: list[str] = Field(default_factory=list)
+    certificates: list[str] = Field(default_factory=list)  # CFA, FRM, AFP, 基金从业资格, ...
+    languages: list[str] = Field(default_factory=list)  # zh, en, ...
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    title: Localized
+    description: Localized | None = None
+    requirements: Requirements = Field(default_factory=Requirements)
+
+
+class CandidateProfile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    education: Literal["none", "associate", "bachelor", "master", "doctorate"] | None = None
+    years: float | None = Field(default=None, ge=0)
+    skills: list[str] = Field(default_factory=list)
+    certificates: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    accommodation: bool = False  # scored on content alone
