@@ -70,12 +70,14 @@ class WhipConnection:
         on_control: Callable[[dict[str, Any]], None],
         on_ended: Callable[["WhipConnection", str], None],
         on_media_flowing: Callable[["WhipConnection"], None] | None = None,
+        on_control_open: Callable[["WhipConnection"], None] | None = None,
     ) -> None:
         self.id = connection_id
         self._ingest = ingest
         self._on_control = on_control
         self._on_ended = on_ended
         self._on_media_flowing = on_media_flowing
+        self._on_control_open = on_control_open
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=_rtc_ice_servers(ice_servers)))
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel: Any = None
@@ -143,6 +145,15 @@ class WhipConnection:
         if channel.label != CONTROL_LABEL:
             return
         self._channel = channel
+
+        def _opened() -> None:
+            if self._on_control_open is not None:
+                self._on_control_open(self)
+
+        if channel.readyState == "open":
+            asyncio.get_running_loop().call_soon(_opened)
+        else:
+            channel.on("open", _opened)
 
         @channel.on("message")
         def _message(data: Any) -> None:

@@ -22,6 +22,7 @@ from analyzers.events import (
     MEDIA_FLOWING,
     SESSION_ERROR,
     SPEECH_END,
+    SPEECH_START,
     TRANSCRIPT_FINAL,
     TRANSCRIPT_PARTIAL,
     Event,
@@ -29,6 +30,7 @@ from analyzers.events import (
 from analyzers.graph import AnalyzerGraph
 from analyzers.models import Models
 from analyzers.turns import TurnConfig
+from interview.flow import ANSWER_STARTED, QUESTION_STARTED, FlowEvent, InterviewFlow
 from media.frames import AudioChunk, VideoFrame
 from media.ingest import MediaIngest
 from media.peer import WhipConnection
@@ -42,7 +44,16 @@ log = logging.getLogger(__name__)
 
 
 class LiveSession:
-    def __init__(self, record: SessionRecord, events: SessionEvents, *, models: Models, settings: Settings, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        record: SessionRecord,
+        events: SessionEvents,
+        *,
+        models: Models,
+        settings: Settings,
+        metrics: Metrics,
+        flow: InterviewFlow | None = None,
+    ) -> None:
         self.record = record
         self.events = events
         self._models = models
@@ -56,6 +67,9 @@ class LiveSession:
         self._speech_ends: dict[int, float] = {}
         self.ingest = MediaIngest(on_audio=self._on_audio, on_video=self._on_video, video_fps=settings.video_fps)
         self.closed = False
+        # A structured interview (None: free talk). Driven on media time.
+        self.flow = flow
+        self._flow_task: asyncio.Task[None] | None = None
 
     @property
     def id(self) -> str:
@@ -71,6 +85,7 @@ class LiveSession:
             on_control=self._on_control,
             on_ended=self._on_connection_ended,
             on_media_flowing=self._on_media_flowing,
+            on_control_open=self._on_control_open,
         )
         try:
             await connection.accept(offer_sdp)
@@ -95,6 +110,8 @@ class LiveSession:
     def _on_connection_ended(self, connection: WhipConnection, reason: str) -> None:
         if self.connection is connection:
             self.connection = None
+            if self.flow is not None:  # the question waits for the candidate
+                self._publish_flow(self.flow.pause(self.media_time))
         self._metrics.connections_live.dec()
         self.events.publish(CONNECTION_ENDED, self.ingest.clock.audio_time, {"connection_id": connection.id, "reason": reason})
 
@@ -102,12 +119,79 @@ class LiveSession:
         # media_time here is the end of the first audio frame received: with
         # this event's wall_time it maps media time to wall time.
         self.events.publish(MEDIA_FLOWING, self.ingest.clock.audio_time, {"connection_id": connection.id})
-        if connection is self.connection:
-            connection.send_control({"type": "hello", "session_id": self.id})
+        if connection is self.connection and self.flow is not None:
+            # The interview starts, or resumes, once the candidate's media flows.
+            self._publish_flow(self.flow.resume(self.media_time))
+            if self._flow_task is None:
+                self._flow_task = asyncio.get_running_loop().create_task(self._tick_flow(), name=f"flow:{self.id}")
+
+    def _on_control_open(self, connection: WhipConnection) -> None:
+        connection.send_control({"type": "hello", "session_id": self.id, "interview": self.flow is not None})
+        self._send_question_state()
 
     def _on_control(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "ping" and self.connection is not None:
+        kind = message.get("type")
+        if kind == "ping" and self.connection is not None:
             self.connection.send_control({"type": "pong", "t": message.get("t")})
+        elif kind == "ready" and self.flow is not None:
+            self._publish_flow(self.flow.ready(self.media_time))
+        elif kind == "done" and self.flow is not None:
+            self._publish_flow(self.flow.done(self.media_time))
+
+    # -- the interview flow -------------------------------------------------
+    @property
+    def media_time(self) -> float:
+        return round(self.ingest.clock.audio_time, 3)
+
+    async def _tick_flow(self) -> None:
+        while self.flow is not None and not self.flow.ended and not self.closed:
+            await asyncio.sleep(0.25)
+            try:
+                self._publish_flow(self.flow.tick(self.media_time))
+            except Exception:  # never let the interview stop silently
+                log.exception("interview flow failed")
+                self.events.publish(SESSION_ERROR, self.media_time, {"message": "interview flow failed", "error": "flow"})
+                return
+
+    def _publish_flow(self, flow_events: list[FlowEvent]) -> None:
+        for flow_event in flow_events:
+            self.events.publish(flow_event.type, flow_event.media_time, flow_event.payload)
+            if flow_event.type == QUESTION_STARTED and self.graph is not None:
+                question = self.flow.current if self.flow else None
+                # Rubric terms help Whisper with domain words (适当性, KYC, ...).
+                terms = question.rubric.terms() if question is not None and question.rubric else []
+                self.graph.asr.hotwords = " ".join(terms) or None
+            if flow_event.type in (QUESTION_STARTED, ANSWER_STARTED):
+                self._send_question_state()
+            elif self.connection is not None:
+                self.connection.send_control({"type": flow_event.type.replace(".", "_"), **dict(flow_event.payload)})
+
+    def _send_question_state(self) -> None:
+        """Tell the candidate page which question is on and how long is left."""
+        flow, connection = self.flow, self.connection
+        if flow is None or connection is None:
+            return
+        if flow.ended:
+            connection.send_control({"type": "interview_ended"})
+            return
+        question = flow.current
+        deadline = flow.deadline()
+        if question is None or deadline is None:
+            return
+        connection.send_control(
+            {
+                "type": "question",
+                "question_id": question.id,
+                "index": flow.index,
+                "total": len(flow.questions),
+                "practice": question.kind == "practice",
+                "text": question.text.model_dump(exclude_none=True),
+                "phase": flow.phase,
+                "prep_s": question.prep_s,
+                "answer_s": question.answer_s,
+                "remaining_s": round(max(0.0, deadline - self.media_time), 1),
+            }
+        )
 
     # -- media ------------------------------------------------------------
     def _on_audio(self, chunk: AudioChunk) -> None:
@@ -157,7 +241,11 @@ class LiveSession:
 
     def _after_event(self, event: Event) -> None:
         payload = event.payload
+        if self.flow is not None and event.type == SPEECH_START:
+            self.flow.speech_started(event.media_time or 0.0)
         if event.type == SPEECH_END:
+            if self.flow is not None:
+                self.flow.speech_ended(event.media_time or 0.0)
             self._speech_ends[int(payload["utterance_id"])] = asyncio.get_running_loop().time()
         elif event.type in (TRANSCRIPT_PARTIAL, TRANSCRIPT_FINAL):
             final = event.type == TRANSCRIPT_FINAL
@@ -201,6 +289,8 @@ class LiveSession:
             self._metrics.sessions_live.dec()
         if self._monitor_task is not None:
             self._monitor_task.cancel()
+        if self._flow_task is not None:
+            self._flow_task.cancel()
 
 
 class SessionRegistry:

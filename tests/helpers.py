@@ -6,11 +6,9 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
-import pytest
 import uvicorn
 
 from analyzers.models import Models

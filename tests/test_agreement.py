@@ -3,7 +3,6 @@ decodes, and the tokenizer for mixed Chinese/English captions."""
 
 from __future__ import annotations
 
-import pytest
 
 from analyzers.agreement import LocalAgreement, join_tokens, tokenize
 
