@@ -1,0 +1,1 @@
+"""Scoring: rubric content, delivery and engagement of each answer (see scoring/question.py)."""
