@@ -328,6 +328,14 @@ class TranscriptAnalyzer(Analyzer):
             if self._decoder is not None and self._decoder.done():
                 break
 
+    def settled_until(self, media_time: float) -> bool:
+        """True when every utterance that began before ``media_time`` is final."""
+        if self._current is not None and self._current.start < media_time:
+            return False
+        if any(utt.start < media_time for utt in self._finals):
+            return False
+        return self._idle.is_set()
+
     def _audio(self, start: float, end: float) -> np.ndarray:
         parts = [c.samples for c in self._ring if c.end_time > start and c.media_time < end]
         if not parts:

@@ -20,16 +20,22 @@ class ModelConfig:
     asr_beam_size: int = 1
     asr_window: str = "trim"
     face: bool = True
+    scoring: bool = True  # the sentence encoder for content scoring
 
 
 class Models:
     """VAD, ASR and face runners shared by every session in the process."""
 
-    def __init__(self, vad: Any, asr: Any, face: Any | None) -> None:
+    def __init__(self, vad: Any, asr: Any, face: Any | None, encoder: Any | None = None) -> None:
         self.vad = vad
         self.asr = asr
         self.face = face
+        self.encoder = encoder
         self.warm = False
+
+    @property
+    def runners(self) -> list[Any]:
+        return [r for r in (self.vad, self.asr, self.face, self.encoder) if r is not None]
 
     @classmethod
     def load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None = None) -> "Models":
@@ -57,18 +63,21 @@ class Models:
             from .face import FaceRunner
 
             face = FaceRunner(observe=observe)
+        encoder = None
+        if config.scoring:
+            from scoring.encoder import SentenceEncoder
+
+            encoder = SentenceEncoder(observe=observe)
         log.info("models loaded in %.1f s (asr=%s)", time.perf_counter() - started, config.asr_model)
-        return cls(vad, asr, face)
+        return cls(vad, asr, face, encoder)
 
     def warmup(self) -> None:
         started = time.perf_counter()
-        for runner in (self.vad, self.asr, self.face):
-            if runner is not None:
-                runner.warmup()
+        for runner in self.runners:
+            runner.warmup()
         self.warm = True
         log.info("models warm in %.1f s", time.perf_counter() - started)
 
     def close(self) -> None:
-        for runner in (self.vad, self.asr, self.face):
-            if runner is not None:
-                runner.close()
+        for runner in self.runners:
+            runner.close()

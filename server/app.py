@@ -2,7 +2,12 @@
 
 ``create_app(settings)`` builds everything from one settings object. Models
 load in a background thread at start-up; ``/healthz`` answers 200 once they
-are loaded and warm, and WHIP answers 503 with Retry-After until then.
+are loaded and warm, and WHIP answers 503 with Retry-After until then. The
+shipped jobs and question banks are seeded into the store at start-up.
+
+The REST API is one table of operations (:meth:`Candor.operations`): the
+routes and the OpenAPI document (``GET /openapi.json``) are both built from
+it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import secrets
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 import msgpack
+from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,15 +35,22 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from analyzers.events import SESSION_CREATED
 from analyzers.models import ModelConfig, Models
+from jobs import catalog
+from jobs.catalog import field_path
+from jobs.models import Job, QuestionBank
 from media.peer import SdpError
 
+from . import openapi, rest
 from .auth import HR_COOKIE, HrAuth, bearer, new_token
+from sinks import Outbox
+
 from .eventlog import EventWriter
 from .live import SessionRegistry
 from .metrics import Metrics
+from .openapi import Operation, Param, Reply
 from .problems import Problem
 from .settings import Settings
-from .store import AsyncStore, SessionRecord, Store, utcnow
+from .store import AlreadyExists, AsyncStore, BankRecord, JobRecord, SessionRecord, Store, VersionConflict, utcnow
 
 log = logging.getLogger("candor")
 
@@ -45,6 +58,8 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web_client"
 CLOSE_TOO_SLOW = 4001
 CLOSE_UNAUTHORISED = 4401
 CLOSE_NOT_FOUND = 4404
+API_VERSION = "0.1.0"
+M = TypeVar("M", bound=BaseModel)
 
 
 def _hr_token(settings: Settings) -> str:
@@ -66,11 +81,16 @@ def _hr_token(settings: Settings) -> str:
 class Candor:
     """Everything one app holds; routes are its methods."""
 
-    def __init__(self, settings: Settings, models: Models | None = None) -> None:
+    def __init__(self, settings: Settings, models: Models | None = None, *, load_models: bool = True) -> None:
         self.settings = settings
+        self._load_models_at_start = load_models
+        self.openapi_document: dict[str, Any] = {}  # set by create_app from operations()
         self.metrics = Metrics()
         self.store = AsyncStore(Store(settings.database_url))
         self.writer = EventWriter(self.store)
+        # Reports and decisions reach the HRIS through the outbox (issue 3).
+        self.outbox = Outbox(self.store, settings.sinks)
+        self.metrics.watch_outbox(self.outbox)
         self.hr = HrAuth(
             _hr_token(settings),
             settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_hex(32),
@@ -121,8 +141,14 @@ class Candor:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        try:
+            await self._seed_catalog()
+        except Exception:
+            self.store.close()
+            raise
         self.writer.start()
-        if not self._models_ready.is_set():
+        await self.outbox.start()
+        if not self._models_ready.is_set() and self._load_models_at_start:
             threading.Thread(target=self._load_models, name="model-loader", daemon=True).start()
         expiry = asyncio.get_running_loop().create_task(self._expire_loop())
         try:
@@ -131,9 +157,22 @@ class Candor:
             expiry.cancel()
             await self.sessions.close()
             await self.writer.close()
+            await self.outbox.close()
             self.store.close()
             if self._owns_models and self._models is not None:
                 self._models.close()
+
+    async def _seed_catalog(self) -> None:
+        """Shipped jobs and banks into the store (off the loop; a few ms)."""
+        report = await self.store.run(catalog.seed, self.store.store, self.settings.banks_dir)
+        log.info(
+            "jobs and banks: %d added, %d updated, %d unchanged",
+            len(report.added), len(report.updated), len(report.unchanged),
+        )
+        if report.kept:
+            log.warning(
+                "shipped changes not applied because these were edited through the API: %s", ", ".join(report.kept)
+            )
 
     async def _expire_loop(self) -> None:
         while True:
@@ -201,14 +240,8 @@ class Candor:
     # -- routes: sessions -------------------------------------------------
     async def create_session(self, request: Request) -> Response:
         self.require_hr(request)
-        body = await request.body()
-        if body.strip():
-            try:
-                data = json.loads(body)
-            except ValueError:
-                raise Problem(400, "Malformed JSON", "the request body is not JSON")
-            if not isinstance(data, dict):
-                raise Problem(422, "Invalid body", "the body must be a JSON object", errors=[{"field": "", "message": "expected an object"}])
+        spec = parse_body(rest.SessionCreate, await json_object(request, empty_ok=True))
+        job, bank = await self.store.run(self._interview_for, spec)
         session_id = secrets.token_urlsafe(12)
         candidate_token = new_token()
         code = new_token(16)
@@ -219,26 +252,65 @@ class Candor:
             expires_at=expires_at,
             candidate_token=candidate_token,
             invite_code=code,
+            job=job,
+            bank=bank,
+            candidate=spec.candidate,
         )
         events = await self.sessions.events_for(session_id)
         assert events is not None
-        events.publish(SESSION_CREATED, None, {"expires_at": record.expires_at.isoformat()})
+        refs = _session_refs(record)
+        # The versions go into the log (a report is rebuilt from it); the
+        # candidate profile does not.
+        payload: dict[str, Any] = {"expires_at": record.expires_at.isoformat()}
+        if job is not None or bank is not None:
+            payload.update(refs)
+        events.publish(SESSION_CREATED, None, payload)
         body_out = {
             "id": session_id,
             **self.urls(session_id, code),
             "candidate_token": candidate_token,
             "expires_at": record.expires_at.isoformat(),
+            **refs,
         }
         return JSONResponse(body_out, status_code=201, headers={"Location": f"/v1/sessions/{session_id}"})
 
-    def _session_json(self, record: SessionRecord) -> dict[str, Any]:
-        return {
+    def _interview_for(self, spec: rest.SessionCreate) -> tuple[JobRecord | None, BankRecord | None]:
+        """The exact job and bank versions a new session runs (blocking: the store's thread)."""
+        store = self.store.store
+        job: JobRecord | None = None
+        bank: BankRecord | None = None
+        if spec.bank_id is not None:
+            bank = store.get_bank(spec.bank_id, spec.bank_version)
+            if bank is None:
+                raise _missing("bank", spec.bank_id, spec.bank_version, exists=store.get_bank(spec.bank_id) is not None)
+        if spec.job_id is not None:
+            job = store.get_job(spec.job_id, spec.job_version)
+            if job is None:
+                raise _missing("job", spec.job_id, spec.job_version, exists=store.get_job(spec.job_id) is not None)
+            if bank is None:
+                bank = store.default_bank(job.id)
+                if bank is None:
+                    raise _unknown("bank_id", f"job {job.id!r} has no question bank; create one or give bank_id")
+            elif bank.job_id != job.id:
+                raise _unknown("bank_id", f"bank {bank.id!r} is for job {bank.job_id!r}, not {job.id!r}")
+        elif bank is not None:
+            job = store.get_job(bank.job_id)
+            if job is None:
+                raise _unknown("bank_id", f"bank {bank.id!r} is for job {bank.job_id!r}, which does not exist")
+        return job, bank
+
+    def _session_json(self, record: SessionRecord, *, with_candidate: bool = False) -> dict[str, Any]:
+        out = {
             "id": record.id,
             "created_at": record.created_at.isoformat(),
             "expires_at": record.expires_at.isoformat(),
             "state": "expired" if record.expired() else record.state,
             "connected": self.sessions.is_connected(record.id),
+            **_session_refs(record),
         }
+        if with_candidate and record.candidate is not None:  # personal data: this GET only
+            out["candidate"] = record.candidate
+        return out
 
     async def list_sessions(self, request: Request) -> Response:
         self.require_hr(request)
@@ -248,7 +320,85 @@ class Candor:
     async def get_session(self, request: Request) -> Response:
         self.require_hr(request)
         record = await self.session_record(request.path_params["session_id"])
-        return JSONResponse(self._session_json(record))
+        return JSONResponse(self._session_json(record, with_candidate=True))
+
+    # -- routes: jobs and banks -------------------------------------------
+    async def list_jobs(self, request: Request) -> Response:
+        self.require_hr(request)
+        records = await self.store.run(self.store.store.list_jobs)
+        return JSONResponse({"jobs": [_job_summary(r) for r in records]})
+
+    async def create_job(self, request: Request) -> Response:
+        self.require_hr(request)
+        job = parse_body(Job, await json_object(request))
+        try:
+            record = await self.store.run(self.store.store.create_job, job)
+        except AlreadyExists:
+            raise Problem(409, "Already exists", f"job {job.id!r} exists; PUT /v1/jobs/{job.id} adds a version")
+        return _versioned(_job_json(record), record.version, status=201, location=f"/v1/jobs/{record.id}")
+
+    async def get_job(self, request: Request) -> Response:
+        self.require_hr(request)
+        job_id, version = request.path_params["job_id"], _version_param(request)
+        record = await self.store.run(self.store.store.get_job, job_id, version)
+        if record is None:
+            raise Problem(404, "Not found", f"no job {job_id!r}" + (f" version {version}" if version else ""))
+        return _versioned(_job_json(record), record.version)
+
+    async def update_job(self, request: Request) -> Response:
+        self.require_hr(request)
+        job_id = request.path_params["job_id"]
+        job = parse_body(Job, _with_path_id(await json_object(request), job_id))
+        try:
+            found = await self.store.run(self.store.store.update_job, job, if_version=_if_match(request))
+        except VersionConflict as exc:
+            raise _stale(exc)
+        if found is None:
+            raise Problem(404, "Not found", f"no job {job_id!r}; POST /v1/jobs creates one")
+        return _versioned(_job_json(found[0]), found[0].version)
+
+    async def list_banks(self, request: Request) -> Response:
+        self.require_hr(request)
+        records = await self.store.run(self.store.store.list_banks, request.query_params.get("job_id") or None)
+        return JSONResponse({"banks": [_bank_summary(r) for r in records]})
+
+    async def create_bank(self, request: Request) -> Response:
+        self.require_hr(request)
+        bank = parse_body(QuestionBank, await json_object(request))
+        await self._job_must_exist(bank)
+        try:
+            record = await self.store.run(self.store.store.create_bank, bank)
+        except AlreadyExists:
+            raise Problem(409, "Already exists", f"bank {bank.id!r} exists; PUT /v1/banks/{bank.id} adds a version")
+        return _versioned(_bank_json(record), record.version, status=201, location=f"/v1/banks/{record.id}")
+
+    async def get_bank(self, request: Request) -> Response:
+        self.require_hr(request)
+        bank_id, version = request.path_params["bank_id"], _version_param(request)
+        record = await self.store.run(self.store.store.get_bank, bank_id, version)
+        if record is None:
+            raise Problem(404, "Not found", f"no bank {bank_id!r}" + (f" version {version}" if version else ""))
+        return _versioned(_bank_json(record), record.version)
+
+    async def update_bank(self, request: Request) -> Response:
+        self.require_hr(request)
+        bank_id = request.path_params["bank_id"]
+        bank = parse_body(QuestionBank, _with_path_id(await json_object(request), bank_id))
+        await self._job_must_exist(bank)
+        try:
+            found = await self.store.run(self.store.store.update_bank, bank, if_version=_if_match(request))
+        except VersionConflict as exc:
+            raise _stale(exc)
+        if found is None:
+            raise Problem(404, "Not found", f"no bank {bank_id!r}; POST /v1/banks creates one")
+        return _versioned(_bank_json(found[0]), found[0].version)
+
+    async def _job_must_exist(self, bank: QuestionBank) -> None:
+        if await self.store.run(self.store.store.get_job, bank.job_id) is None:
+            raise _unknown("job_id", f"no job {bank.job_id!r}; create the job first")
+
+    async def openapi_json(self, request: Request) -> Response:
+        return JSONResponse(self.openapi_document)
 
     async def exchange(self, request: Request) -> Response:
         try:
@@ -427,6 +577,145 @@ class Candor:
             events.unsubscribe(watcher)
             self.metrics.watchers.dec()
 
+    # -- the REST API -----------------------------------------------------
+    def operations(self) -> list[Operation]:
+        """Every REST route, for the router and the OpenAPI document."""
+        version = Param("version", "query", {"type": "integer", "minimum": 1}, "a version (default: the latest)")
+        if_match = Param("If-Match", "header", {"type": "string"}, 'the version the edit starts from, e.g. "3"')
+        etag = {"ETag": 'the version, e.g. "3"'}
+        created = {"Location": "its URL", **etag}
+        no_body = {"media_type": None}
+        return [
+            # operations
+            Operation(
+                "GET", "/healthz", self.healthz, "Readiness: 200 once the models are loaded and warm", "operations",
+                auth=None,
+                replies={
+                    200: Reply("ready", rest.Health),
+                    503: Reply("models loading", rest.Health, headers={"Retry-After": "seconds"}),
+                    500: Reply("model loading failed", rest.Health),
+                },
+            ),
+            Operation(
+                "GET", "/metrics", self.metrics_route, "Prometheus metrics", "operations", auth=None,
+                replies={200: Reply("Prometheus text format 0.0.4", media_type="text/plain")},
+            ),
+            Operation(
+                "GET", "/openapi.json", self.openapi_json, "This document", "operations", auth=None,
+                replies={200: Reply("the OpenAPI 3.1 document")},
+            ),
+            # sessions
+            Operation(
+                "POST", "/v1/sessions", self.create_session, "Create a session", "sessions",
+                body=rest.SessionCreate, body_required=False,
+                description="An empty body or {} makes a free-talk session. With job_id (and optionally bank_id, "
+                "versions and a candidate profile) the session runs that job's structured interview and records "
+                "the exact job and bank versions. An unknown job or bank is 422 naming the field.",
+                replies={201: Reply("created", rest.SessionCreated, headers={"Location": "the session's URL"})},
+                problems=(400, 422),
+            ),
+            Operation(
+                "GET", "/v1/sessions", self.list_sessions, "List sessions", "sessions",
+                replies={200: Reply("the latest 100 sessions (no candidate profiles)", rest.SessionList)},
+            ),
+            Operation(
+                "GET", "/v1/sessions/{session_id}", self.get_session, "Show a session, with its candidate profile",
+                "sessions", replies={200: Reply("the session", rest.SessionInfo)}, problems=(404,),
+            ),
+            # jobs and banks
+            Operation(
+                "GET", "/v1/jobs", self.list_jobs, "List jobs (latest versions)", "jobs",
+                replies={200: Reply("the jobs", rest.JobList)},
+            ),
+            Operation(
+                "POST", "/v1/jobs", self.create_job, "Create a job (version 1)", "jobs", body=Job,
+                replies={201: Reply("created", rest.JobVersion, headers=created)}, problems=(400, 409, 422),
+            ),
+            Operation(
+                "GET", "/v1/jobs/{job_id}", self.get_job, "Show a job: the latest version, or ?version=N", "jobs",
+                params=(version,), replies={200: Reply("the version", rest.JobVersion, headers=etag)},
+                problems=(404, 422),
+            ),
+            Operation(
+                "PUT", "/v1/jobs/{job_id}", self.update_job, "Edit a job: adds a version (old ones never change)",
+                "jobs", body=Job, params=(if_match,),
+                description="The body is the whole job; its id may be left out. An unchanged body adds no version.",
+                replies={200: Reply("the latest version", rest.JobVersion, headers=etag)},
+                problems=(400, 404, 412, 422),
+            ),
+            Operation(
+                "GET", "/v1/banks", self.list_banks, "List question banks (latest versions)", "banks",
+                params=(Param("job_id", "query", {"type": "string"}, "only this job's banks"),),
+                replies={200: Reply("the banks", rest.BankList)},
+            ),
+            Operation(
+                "POST", "/v1/banks", self.create_bank, "Create a question bank (version 1) for a job", "banks",
+                body=QuestionBank, replies={201: Reply("created", rest.BankVersion, headers=created)},
+                problems=(400, 409, 422),
+            ),
+            Operation(
+                "GET", "/v1/banks/{bank_id}", self.get_bank, "Show a question bank: the latest, or ?version=N",
+                "banks", params=(version,), replies={200: Reply("the version", rest.BankVersion, headers=etag)},
+                problems=(404, 422),
+            ),
+            Operation(
+                "PUT", "/v1/banks/{bank_id}", self.update_bank, "Edit a question bank: adds a version", "banks",
+                body=QuestionBank, params=(if_match,),
+                description="The body is the whole bank; its id may be left out. An unchanged body adds no version.",
+                replies={200: Reply("the latest version", rest.BankVersion, headers=etag)},
+                problems=(400, 404, 412, 422),
+            ),
+            # candidates and HR sign-in
+            Operation(
+                "POST", "/v1/candidate/exchange", self.exchange, "Exchange a one-time invite code for a token",
+                "candidate", auth=None, body=rest.ExchangeRequest,
+                replies={200: Reply("the candidate token and WHIP URL", rest.ExchangeResponse)},
+                problems=(400, 404, 410, 422),
+            ),
+            Operation(
+                "POST", "/v1/hr/login", self.hr_login, "HR sign-in: sets the HttpOnly HR cookie", "hr", auth=None,
+                body=rest.HrLogin, description="JSON, or a form with a token field.",
+                replies={204: Reply("signed in", headers={"Set-Cookie": HR_COOKIE}, **no_body)},
+            ),
+            Operation(
+                "POST", "/v1/hr/logout", self.hr_logout, "HR sign-out: clears the cookie", "hr", auth=None,
+                replies={204: Reply("signed out", **no_body)},
+            ),
+            # WHIP
+            Operation(
+                "OPTIONS", "/whip/{session_id}", self.whip_options, "WHIP: CORS preflight and Accept-Post", "whip",
+                auth=None, replies={204: Reply("allowed", headers={"Accept-Post": "application/sdp"}, **no_body)},
+            ),
+            Operation(
+                "POST", "/whip/{session_id}", self.whip_post, "WHIP (RFC 9725): an SDP offer in, the answer out",
+                "whip", auth="candidate", body="application/sdp",
+                replies={
+                    201: Reply(
+                        "the SDP answer",
+                        media_type="application/sdp",
+                        headers={
+                            "Location": "the connection's URL",
+                            "ETag": "the connection",
+                            "Link": 'one <url>; rel="ice-server" per ICE server',
+                        },
+                    )
+                },
+                problems=(400, 415, 422, 503),
+            ),
+            Operation(
+                "OPTIONS", "/whip/{session_id}/{connection_id}", self.whip_resource_options,
+                "WHIP connection: CORS preflight", "whip", auth=None, replies={204: Reply("allowed", **no_body)},
+            ),
+            Operation(
+                "DELETE", "/whip/{session_id}/{connection_id}", self.whip_delete, "WHIP: hang up", "whip",
+                auth="candidate", replies={200: Reply("hung up", **no_body)}, problems=(404,),
+            ),
+            Operation(
+                "PATCH", "/whip/{session_id}/{connection_id}", self.whip_patch, "Trickle ICE (not supported)", "whip",
+                auth=None, problems=(405,),
+            ),
+        ]
+
     # -- pages ------------------------------------------------------------
     async def page_candidate(self, request: Request) -> Response:
         return FileResponse(WEB_DIR / "candidate.html", headers=_page_headers())
@@ -460,18 +749,156 @@ async def _drain_client(websocket: WebSocket) -> None:
             return
 
 
-def _by_method(**handlers: Callable[[Request], Any]) -> Callable[[Request], Any]:
-    """One route per path, so a 405 lists every method the path takes."""
+# -- request bodies and replies ----------------------------------------------
+async def json_object(request: Request, *, empty_ok: bool = False) -> dict[str, Any]:
+    """The body as a JSON object: 400 if it is not JSON, 422 if not an object."""
+    body = await request.body()
+    if not body.strip():
+        if empty_ok:
+            return {}
+        raise _unknown("", "a JSON body is required")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise Problem(400, "Malformed JSON", "the request body is not JSON")
+    if not isinstance(data, dict):
+        raise Problem(422, "Invalid body", "the body must be a JSON object", errors=[{"field": "", "message": "expected an object"}])
+    return data
 
-    async def endpoint(request: Request) -> Response:
-        return await handlers[request.method](request)
 
-    return endpoint
+def parse_body(model: type[M], data: Any) -> M:
+    """Validate with the contract; a failure is 422 naming every failing field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)  # no input: it may be personal data
+        ]
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise Problem(422, "Invalid body", f"{first['field'] or 'body'}: {first['message']}{more}", errors=errors)
 
 
-def create_app(settings: Settings | None = None, *, models: Models | None = None) -> Starlette:
+def _unknown(field: str, message: str) -> Problem:
+    return Problem(422, "Invalid body", message, errors=[{"field": field, "message": message}])
+
+
+def _missing(kind: str, key: str, version: int | None, *, exists: bool) -> Problem:
+    """422 for a session naming a job or bank (version) that is not there."""
+    if version is not None and exists:
+        return _unknown(f"{kind}_version", f"{kind} {key!r} has no version {version}")
+    return _unknown(f"{kind}_id", f"no {kind} {key!r}")
+
+
+def _with_path_id(data: dict[str, Any], path_id: str) -> dict[str, Any]:
+    if "id" not in data:
+        return {**data, "id": path_id}
+    if data["id"] != path_id:
+        message = f"must be the id in the path ({path_id!r}) or left out"
+        raise Problem(422, "Invalid body", f"id: {message}", errors=[{"field": "id", "message": message}])
+    return data
+
+
+def _version_param(request: Request) -> int | None:
+    raw = request.query_params.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        message = "a version is a positive integer"
+        raise Problem(422, "Invalid query", f"version: {message}", errors=[{"field": "version", "message": message}])
+    return int(raw)
+
+
+def _if_match(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise Problem(400, "Malformed If-Match", 'If-Match takes the version from the ETag, e.g. "3"')
+    return int(tag)
+
+
+def _stale(exc: VersionConflict) -> Problem:
+    detail = f"the latest version is {exc.latest}: fetch it and edit that"
+    return Problem(412, "Version conflict", detail, latest_version=exc.latest)
+
+
+def _versioned(body: dict[str, Any], version: int, *, status: int = 200, location: str | None = None) -> Response:
+    headers = {"ETag": f'"{version}"'}
+    if location:
+        headers["Location"] = location
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _session_refs(record: SessionRecord) -> dict[str, Any]:
+    return {
+        "job_id": record.job_id,
+        "job_version": record.job_version,
+        "bank_id": record.bank_id,
+        "bank_version": record.bank_version,
+    }
+
+
+def _job_json(record: JobRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "version": record.version,
+        "created_at": record.created_at.isoformat(),
+        "source": record.source,
+        "job": record.body,
+    }
+
+
+def _job_summary(record: JobRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "version": record.version,
+        "created_at": record.created_at.isoformat(),
+        "source": record.source,
+        "title": record.body["title"],
+    }
+
+
+def _bank_json(record: BankRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "version": record.version,
+        "job_id": record.job_id,
+        "created_at": record.created_at.isoformat(),
+        "source": record.source,
+        "bank": record.body,
+    }
+
+
+def _bank_summary(record: BankRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "version": record.version,
+        "job_id": record.job_id,
+        "created_at": record.created_at.isoformat(),
+        "source": record.source,
+        "title": record.body["title"],
+        "questions": len(record.body["questions"]),
+    }
+
+
+def create_app(
+    settings: Settings | None = None, *, models: Models | None = None, load_models: bool = True
+) -> Starlette:
+    """The app. ``load_models=False`` skips loading models (for API-only use and tests)."""
     settings = settings or Settings()
-    candor = Candor(settings, models)
+    candor = Candor(settings, models, load_models=load_models)
+    operations = candor.operations()
+    candor.openapi_document = openapi.document(
+        operations,
+        title="Candor",
+        version=API_VERSION,
+        server_url=settings.base_url,
+        description="Real-time AI pre-interview server for bank recruiting. Errors are RFC 9457 problem details. "
+        "The live event stream is a WebSocket: GET /v1/sessions/{session_id}/events (see docs/events.md).",
+    )
 
     async def problem_handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
@@ -485,24 +912,8 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
 
     routes = [
         Route("/", lambda r: RedirectResponse("/hr"), methods=["GET"]),
-        Route("/healthz", candor.healthz, methods=["GET"]),
-        Route("/metrics", candor.metrics_route, methods=["GET"]),
-        Route("/v1/sessions", _by_method(POST=candor.create_session, GET=candor.list_sessions), methods=["GET", "POST"]),
-        Route("/v1/sessions/{session_id}", candor.get_session, methods=["GET"]),
+        *openapi.routes(operations),
         WebSocketRoute("/v1/sessions/{session_id}/events", candor.events_ws),
-        Route("/v1/candidate/exchange", candor.exchange, methods=["POST"]),
-        Route("/v1/hr/login", candor.hr_login, methods=["POST"]),
-        Route("/v1/hr/logout", candor.hr_logout, methods=["POST"]),
-        Route(
-            "/whip/{session_id}",
-            _by_method(OPTIONS=candor.whip_options, POST=candor.whip_post),
-            methods=["OPTIONS", "POST"],
-        ),
-        Route(
-            "/whip/{session_id}/{connection_id}",
-            _by_method(OPTIONS=candor.whip_resource_options, DELETE=candor.whip_delete, PATCH=candor.whip_patch),
-            methods=["OPTIONS", "DELETE", "PATCH"],
-        ),
         Route("/interview", candor.page_candidate, methods=["GET"]),
         Route("/hr", candor.page_hr, methods=["GET"]),
         Route("/hr/sessions/{session_id}", candor.page_hr, methods=["GET"]),

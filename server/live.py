@@ -30,7 +30,7 @@ from analyzers.events import (
 from analyzers.graph import AnalyzerGraph
 from analyzers.models import Models
 from analyzers.turns import TurnConfig
-from interview.flow import ANSWER_STARTED, QUESTION_STARTED, FlowEvent, InterviewFlow
+from interview.flow import ANSWER_ENDED, ANSWER_STARTED, FLOW_EVENT_TYPES, QUESTION_STARTED, FlowEvent, InterviewFlow
 from media.frames import AudioChunk, VideoFrame
 from media.ingest import MediaIngest
 from media.peer import WhipConnection
@@ -70,6 +70,12 @@ class LiveSession:
         # A structured interview (None: free talk). Driven on media time.
         self.flow = flow
         self._flow_task: asyncio.Task[None] | None = None
+        self.accommodation = False  # from the candidate profile: content-only scoring
+        self._scorer: Any = None  # QuestionScorer of the answer being given
+        # Answers that ended but whose last words may still be in ASR: (scorer, answer end).
+        self._finishing: list[tuple[Any, float]] = []
+        self._scoring_tasks: set[asyncio.Task[None]] = set()
+        self._last_provisional = 0.0
 
     @property
     def id(self) -> str:
@@ -93,6 +99,9 @@ class LiveSession:
             await connection.close("rejected", announce=False)
             raise
         old, self.connection = self.connection, connection
+        if old is not None and self.flow is not None:
+            # a replaced connection is a drop too: the question resumes on media
+            self._publish_flow(self.flow.pause(self.media_time))
         self._ensure_graph()
         self._metrics.connections_live.inc()
         self.events.publish(CONNECTION_STARTED, self.ingest.clock.audio_time, {"connection_id": connection.id, "replaces": old.id if old else None})
@@ -110,6 +119,8 @@ class LiveSession:
     def _on_connection_ended(self, connection: WhipConnection, reason: str) -> None:
         if self.connection is connection:
             self.connection = None
+            if self.graph is not None:
+                self.graph.flush()  # the words said before the drop still get a final
             if self.flow is not None:  # the question waits for the candidate
                 self._publish_flow(self.flow.pause(self.media_time))
         self._metrics.connections_live.dec()
@@ -161,10 +172,78 @@ class LiveSession:
                 # Rubric terms help Whisper with domain words (适当性, KYC, ...).
                 terms = question.rubric.terms() if question is not None and question.rubric else []
                 self.graph.asr.hotwords = " ".join(terms) or None
+            if flow_event.type == ANSWER_STARTED:
+                self._begin_scoring(flow_event)
+            elif flow_event.type == ANSWER_ENDED:
+                self._end_scoring(flow_event)
             if flow_event.type in (QUESTION_STARTED, ANSWER_STARTED):
                 self._send_question_state()
             elif self.connection is not None:
                 self.connection.send_control({"type": flow_event.type.replace(".", "_"), **dict(flow_event.payload)})
+
+    # -- live scoring ---------------------------------------------------------
+    def _begin_scoring(self, event: FlowEvent) -> None:
+        question = self.flow.current if self.flow else None
+        encoder = self._models.encoder
+        if question is None or question.rubric is None or encoder is None:
+            self._scorer = None  # the practice question is not scored
+            return
+        from scoring.question import QuestionScorer
+
+        if self._scorer is not None and getattr(self._scorer, "question", None) is question and event.payload.get("resumed"):
+            return  # same answer continues after a reconnect: keep what was said
+        self._scorer = QuestionScorer(question, encoder, accommodation=self.accommodation)
+        self._last_provisional = event.media_time
+
+    def _feed_scorer(self, event: Event) -> None:
+        data = event.to_dict()
+        for finishing, answer_end in self._finishing:
+            # the ended answer takes only words that began before it ended
+            if event.type != TRANSCRIPT_FINAL or float(event.payload.get("start", 0.0)) < answer_end:
+                finishing.feed(data)
+        scorer = self._scorer
+        if scorer is None or not scorer.feed(data):
+            return
+        answering = self.flow is not None and self.flow.phase == "answer"
+        if answering and event.type == TRANSCRIPT_FINAL and (event.media_time or 0) - self._last_provisional >= 3.0:
+            self._last_provisional = event.media_time or 0.0
+            self._spawn_scoring(self._publish_score(scorer, final=False))
+
+    def _end_scoring(self, event: FlowEvent) -> None:
+        scorer, self._scorer = self._scorer, None
+        if scorer is not None:
+            answer_end = float(event.payload.get("end", event.media_time))
+            self._finishing.append((scorer, answer_end))
+            self._spawn_scoring(self._finish_answer(scorer, answer_end))
+
+    def _spawn_scoring(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=f"score:{self.id}")
+        self._scoring_tasks.add(task)
+        task.add_done_callback(self._scoring_tasks.discard)
+
+    async def _finish_answer(self, scorer: Any, answer_end: float) -> None:
+        """Score once the answer's last words are transcribed (or 8 s passed)."""
+        graph = self.graph
+        if graph is not None:
+            graph.flush()  # close an utterance cut off by the time limit
+            for _ in range(80):
+                asr = graph.asr
+                if asr.settled_until(answer_end):
+                    break
+                await asyncio.sleep(0.1)
+        self._finishing = [(s, end) for s, end in self._finishing if s is not scorer]
+        await self._publish_score(scorer, final=True)
+
+    async def _publish_score(self, scorer: Any, *, final: bool) -> None:
+        from scoring.question import SCORE_PROVISIONAL, SCORE_QUESTION
+
+        try:
+            payload = await (scorer.final() if final else scorer.provisional())
+        except Exception as exc:
+            log.exception("scoring failed")
+            self.events.publish(SESSION_ERROR, self.media_time, {"message": "scoring failed", "error": type(exc).__name__})
+            return
+        self.events.publish(SCORE_QUESTION if final else SCORE_PROVISIONAL, self.media_time, payload)
 
     def _send_question_state(self) -> None:
         """Tell the candidate page which question is on and how long is left."""
@@ -178,12 +257,15 @@ class LiveSession:
         deadline = flow.deadline()
         if question is None or deadline is None:
             return
+        scored = [q for q in flow.questions if q.kind != "practice"]
         connection.send_control(
             {
                 "type": "question",
                 "question_id": question.id,
                 "index": flow.index,
                 "total": len(flow.questions),
+                "number": scored.index(question) + 1 if question in scored else 0,
+                "scored_total": len(scored),
                 "practice": question.kind == "practice",
                 "text": question.text.model_dump(exclude_none=True),
                 "phase": flow.phase,
@@ -241,6 +323,8 @@ class LiveSession:
 
     def _after_event(self, event: Event) -> None:
         payload = event.payload
+        if self._scorer is not None or self._finishing:
+            self._feed_scorer(event)
         if self.flow is not None and event.type == SPEECH_START:
             self.flow.speech_started(event.media_time or 0.0)
         if event.type == SPEECH_END:
@@ -326,9 +410,23 @@ class SessionRegistry:
             session = self._live.get(record.id)
             if session is None or session.closed:
                 models = self._models_ready()
-                session = LiveSession(record, events, models=models, settings=self._settings, metrics=self._metrics)
+                flow = await self._flow_for(record)
+                session = LiveSession(record, events, models=models, settings=self._settings, metrics=self._metrics, flow=flow)
+                profile = record.candidate_profile()
+                session.accommodation = bool(profile and profile.accommodation)
                 self._live[record.id] = session
             return session
+
+    async def _flow_for(self, record: SessionRecord) -> InterviewFlow | None:
+        """The session's interview, positioned where its event log stops."""
+        if record.bank_id is None:
+            return None  # free talk
+        bank = await self._store.run(self._store.store.get_bank, record.bank_id, record.bank_version)
+        if bank is None:
+            raise RuntimeError(f"session {record.id}: bank {record.bank_id} v{record.bank_version} is missing")
+        await self._writer.flush()
+        logged = await self._store.run(self._store.store.read_events, record.id, 0)
+        return InterviewFlow.from_log(bank.bank().questions, [e.to_dict() for e in logged if e.type in FLOW_EVENT_TYPES or e.media_time is not None])
 
     def get_live(self, session_id: str) -> LiveSession | None:
         return self._live.get(session_id)

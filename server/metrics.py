@@ -34,6 +34,20 @@ class Metrics:
             registry=r,
         )
 
+    def watch_outbox(self, outbox: "object") -> None:
+        """Deliveries per sink and state, read from the outbox's cached counts."""
+        from prometheus_client.core import GaugeMetricFamily
+
+        class _Collector:
+            def collect(self):  # type: ignore[no-untyped-def]
+                family = GaugeMetricFamily("candor_outbox_deliveries", "Report deliveries by sink and state", labels=["sink", "state"])
+                for sink, states in outbox.state_counts().items():  # type: ignore[attr-defined]
+                    for state, count in states.items():
+                        family.add_metric([sink, state], count)
+                yield family
+
+        self.registry.register(_Collector())
+
     def observe_stage(self, stage: str, seconds: float) -> None:
         self.stage_latency.labels(stage).observe(seconds)
 

@@ -9,8 +9,12 @@ are given as JSON, e.g.::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sinks.webhook import SinkConfig
 
 
 class IceServer(BaseModel):
@@ -44,6 +48,15 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     cookie_secure: bool = False  # set true behind HTTPS
     hr_cookie_max_age_s: int = 12 * 3600
+
+    # The folder of job + question bank YAML files seeded at start (default:
+    # the shipped jobs/banks). Seeding never overwrites an edit made through
+    # the API (see server/store.py).
+    banks_dir: Path | None = None
+
+    # REST sinks (the bank's HRIS) that receive signed reports and decisions:
+    # CANDOR_SINKS='[{"name":"hris","url":"https://hris.bank.cn/hooks/candor","secret":"whsec_..."}]'
+    sinks: list[SinkConfig] = Field(default_factory=list)
 
     session_ttl_s: int = Field(default=2 * 3600, gt=0)
     ice_servers: list[IceServer] = Field(default_factory=list)

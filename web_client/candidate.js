@@ -60,7 +60,34 @@
       err_device: '无法打开摄像头或麦克风（{name}）。请点击“重试”。',
       err_session_gone: '面试会话已失效或已过期（{status}）。请联系招聘人员。',
       err_publish: '无法连接到面试服务器：{detail}',
-      err_track_ended: '摄像头或麦克风已断开，正在尝试重新打开…'
+      err_track_ended: '摄像头或麦克风已断开，正在尝试重新打开…',
+      start_resume: '继续面试',
+      q_waiting: '正在准备题目…',
+      q_practice: '练习题（不计分）',
+      q_number: '第 {n} / {m} 题',
+      q_phase_prep: '准备中',
+      q_phase_answer: '回答中',
+      q_phase_paused: '已暂停',
+      q_timer_prep: '准备时间',
+      q_timer_answer: '回答剩余时间',
+      q_hint_prep: '请先思考您的回答。准备好后点击“开始回答”；准备时间结束后会自动开始。',
+      q_hint_practice: '这是练习题，用来熟悉流程，不计分。',
+      q_hint_answer: '请看着摄像头作答。说完后点击“回答完毕”。',
+      q_hint_prep_over: '准备时间结束，即将开始回答…',
+      q_hint_answer_over: '回答时间到。',
+      q_hint_paused: '连接中断，计时已暂停。恢复连接后将继续本题。',
+      q_ready: '开始回答',
+      q_done: '回答完毕',
+      q_next: '下一题…',
+      q_practice_over: '练习结束，正式题目马上开始…',
+      q_reason_candidate_done: '已收到您的回答。',
+      q_reason_time_limit: '本题回答时间已到。',
+      q_reason_long_silence: '较长时间没有听到声音，本题已结束。',
+      q_reason_no_answer: '没有听到回答，本题已结束。',
+      q_all_done: '全部题目已完成，正在提交…',
+      done_title_interview: '面试已完成，谢谢！',
+      done_text_interview: '您已回答完全部问题，回答已提交。您现在可以关闭此页面。',
+      done_review: '招聘人员会人工审核您的面试，录用与否由招聘人员决定，不会由机器单独决定。'
     },
     en: {
       title: 'AI pre-interview',
@@ -114,7 +141,34 @@
       err_device: 'The camera or microphone could not be opened ({name}). Click "Try again".',
       err_session_gone: 'This interview session is no longer valid ({status}). Please contact the recruiter.',
       err_publish: 'Cannot connect to the interview server: {detail}',
-      err_track_ended: 'The camera or microphone stopped; trying to open it again…'
+      err_track_ended: 'The camera or microphone stopped; trying to open it again…',
+      start_resume: 'Continue interview',
+      q_waiting: 'Preparing the first question…',
+      q_practice: 'Practice question (not scored)',
+      q_number: 'Question {n} of {m}',
+      q_phase_prep: 'Preparing',
+      q_phase_answer: 'Answering',
+      q_phase_paused: 'Paused',
+      q_timer_prep: 'Preparation time',
+      q_timer_answer: 'Time left to answer',
+      q_hint_prep: 'Think about your answer first. Click "Start answering" when you are ready; answering starts by itself when the time is up.',
+      q_hint_practice: 'This is a practice question to get used to the format. It is not scored.',
+      q_hint_answer: 'Answer facing the camera. Click "I\'ve finished" when you are done.',
+      q_hint_prep_over: 'Preparation time is over: answering starts now…',
+      q_hint_answer_over: 'Time is up.',
+      q_hint_paused: 'Connection lost: the timer is paused. This question continues when you are back.',
+      q_ready: 'Start answering',
+      q_done: 'I\'ve finished',
+      q_next: 'Next question…',
+      q_practice_over: 'Practice done. The interview questions start now…',
+      q_reason_candidate_done: 'Your answer has been recorded.',
+      q_reason_time_limit: 'The time for this question is up.',
+      q_reason_long_silence: 'No speech was heard for a while, so this question has ended.',
+      q_reason_no_answer: 'No answer was heard, so this question has ended.',
+      q_all_done: 'All questions answered. Submitting…',
+      done_title_interview: 'Interview complete. Thank you!',
+      done_text_interview: 'You have answered all the questions and your answers have been submitted. You can close this page now.',
+      done_review: 'A recruiter will review your interview. The decision is made by a person, never by the machine alone.'
     }
   };
 
@@ -123,7 +177,9 @@
     creds: 'candor.candidate',
     pending: 'candor.pendingCode',
     consent: 'candor.consent',
-    finished: 'candor.finished'
+    finished: 'candor.finished',
+    interview: 'candor.interview', // '1': the session is a structured interview
+    practice: 'candor.practiceCount' // practice questions before the scored ones
   };
   var WEBVIEW_UA = /wxwork|MicroMessenger|WebView|wv\)/i;
   var DISCONNECT_GRACE_MS = 3000;
@@ -133,6 +189,10 @@
   var BACKOFF_MAX_MS = 10000;
   var PING_INTERVAL_MS = 5000;
   var MAX_CAPTIONS = 500;
+  var BETWEEN_MS = 1800; // the "next question" pause between two questions
+  var ACTION_RETRY_MS = 4000; // a ready/done that got no answer can be sent again
+  var URGENT_S = 10;
+  var FINISH_DELAY_MS = 1500; // after interview_ended, before hanging up
 
   // ---- storage that never throws (Safari private mode, disabled storage) ----
   function storeGet(area, key) {
@@ -171,7 +231,19 @@
     reacquiring: false,
     micLevel: 0,
     message: null, // {key, params} of the device / live message
-    banner: null // {key, params, hint}
+    banner: null, // {key, params, hint}
+    // Structured interview (null: not known yet, false: free talk).
+    interview: null,
+    interviewComplete: false, // the server said interview_ended
+    q: null, // the question that is on: the server's message + receivedAt, paused, pausedLeft
+    between: null, // {title, note, until}: the short pause between two questions
+    pendingQ: null, // a question that arrived during that pause
+    lastEnded: null, // {question_id, reason} of the last answer_ended
+    qTimer: null,
+    betweenTimer: null,
+    action: null, // {type, question_id, phase, at}: a ready / done sent, not answered yet
+    practiceCount: null,
+    questionEvents: [] // what the page was told (tests, support)
   };
 
   // ---- i18n ----
@@ -201,6 +273,7 @@
     renderStatus();
     renderExpiry();
     renderMicState();
+    renderQuestion();
   }
 
   // ---- banner (errors that block the flow) and messages ----
@@ -274,8 +347,11 @@
   function setState(state) {
     app.state = state;
     document.body.setAttribute('data-state', state);
+    // The server freezes the question while the candidate is away.
+    if (state !== 'live') pauseQuestion();
     renderStatus();
     renderMessage();
+    renderQuestion();
   }
 
   function showStep(step) {
@@ -284,6 +360,8 @@
     $('check-panel').hidden = step !== 'check';
     $('live-panel').hidden = step !== 'live';
     $('step-done').hidden = step !== 'done';
+    app.step = step;
+    renderStageMode();
     if (step === 'check' || step === 'live') {
       var title = $('stage-title');
       title.setAttribute('data-i18n', step === 'live' ? 'live_title' : 'check_title');
@@ -811,6 +889,7 @@
   function wireDataChannel(dc, gen) {
     dc.onopen = function () {
       if (gen !== app.gen) return;
+      renderQuestion(); // the buttons work again
       sendPing();
       clearInterval(app.pingTimer);
       app.pingTimer = setInterval(sendPing, PING_INTERVAL_MS);
@@ -828,7 +907,11 @@
       if (!msg || typeof msg !== 'object') return;
       if (msg.type === 'caption') onCaption(msg);
       else if (msg.type === 'pong') onPong(msg);
-      else if (msg.type === 'hello') app.serverSessionId = msg.session_id;
+      else if (msg.type === 'hello') onHello(msg);
+      else if (msg.type === 'question') onQuestion(msg);
+      else if (msg.type === 'answer_ended') onAnswerEnded(msg);
+      else if (msg.type === 'question_ended') onQuestionEnded(msg);
+      else if (msg.type === 'interview_ended') onInterviewEnded(msg);
       // unknown types are ignored
     };
   }
@@ -876,6 +959,270 @@
     showBanner(key, params);
   }
 
+  // ---- structured interview: question, countdowns, ready / done ----
+  function onHello(msg) {
+    app.serverSessionId = msg.session_id;
+    if (msg.interview === true) {
+      app.interview = true;
+      storeSet('sessionStorage', KEYS.interview, '1');
+    } else if (msg.interview === false) {
+      app.interview = false;
+      storeRemove('sessionStorage', KEYS.interview);
+    }
+    renderStageMode();
+    renderQuestion();
+  }
+
+  function locText(text) {
+    if (typeof text === 'string') return text;
+    if (!text || typeof text !== 'object') return '';
+    var other = app.lang === 'zh' ? 'en' : 'zh';
+    return text[app.lang] || text[other] || '';
+  }
+
+  function num(v, fallback) {
+    var n = Number(v);
+    return typeof v !== 'boolean' && v !== null && v !== '' && isFinite(n) ? n : fallback;
+  }
+
+  function noteEvent(msg) {
+    app.questionEvents.push(msg);
+    if (app.questionEvents.length > 200) app.questionEvents.splice(0, app.questionEvents.length - 200);
+  }
+
+  function onQuestion(msg) {
+    noteEvent(msg);
+    if (app.interview !== true) {
+      app.interview = true; // a question means an interview even without hello
+      storeSet('sessionStorage', KEYS.interview, '1');
+      renderStageMode();
+    }
+    var q = {
+      question_id: msg.question_id,
+      index: num(msg.index, 0),
+      total: num(msg.total, 0),
+      number: num(msg.number, null),
+      scored_total: num(msg.scored_total, null),
+      practice: msg.practice === true,
+      text: msg.text,
+      phase: msg.phase === 'answer' ? 'answer' : 'prep',
+      prep_s: Math.max(0, num(msg.prep_s, 0)),
+      answer_s: Math.max(0, num(msg.answer_s, 0)),
+      remaining_s: Math.max(0, num(msg.remaining_s, 0)),
+      receivedAt: nowMs(),
+      paused: false,
+      pausedLeft: null
+    };
+    if (q.index === 0) {
+      app.practiceCount = q.practice ? 1 : 0;
+      storeSet('sessionStorage', KEYS.practice, String(app.practiceCount));
+    }
+    if (app.action && (app.action.question_id !== q.question_id || app.action.phase !== q.phase)) app.action = null;
+    if (app.between && !(app.q && app.q.question_id === q.question_id)) {
+      // Shown once the short "next question" pause is over; its clock runs already.
+      app.pendingQ = q;
+      return;
+    }
+    app.between = null;
+    showQuestion(q);
+  }
+
+  function showQuestion(q) {
+    // A new question starts with an empty caption box; the same one keeps it.
+    if (!app.shownQuestionId || app.shownQuestionId !== q.question_id) clearCaptions();
+    app.shownQuestionId = q.question_id;
+    app.q = q;
+    startQuestionClock();
+    renderQuestion();
+  }
+
+  function clearCaptions() {
+    var list = $('caption-history');
+    while (list.firstChild) list.removeChild(list.firstChild);
+    $('caption').textContent = '';
+    $('caption-empty').hidden = false;
+  }
+
+  function onAnswerEnded(msg) {
+    noteEvent(msg);
+    app.lastEnded = { question_id: msg.question_id, reason: msg.reason };
+    app.action = null;
+    if (app.q && app.q.question_id === msg.question_id) {
+      app.q.phase = 'ended';
+      renderQuestion();
+    }
+  }
+
+  function onQuestionEnded(msg) {
+    noteEvent(msg);
+    var reason = app.lastEnded && app.lastEnded.question_id === msg.question_id ? app.lastEnded.reason : null;
+    var practice = msg.practice === true || !!(app.q && app.q.question_id === msg.question_id && app.q.practice);
+    if (app.q && app.q.question_id === msg.question_id) app.q = null;
+    app.action = null;
+    showBetween(practice ? 'q_practice_over' : 'q_next', reason ? 'q_reason_' + reason : null);
+  }
+
+  function onInterviewEnded(msg) {
+    noteEvent(msg);
+    app.interview = true;
+    app.interviewComplete = true;
+    app.q = null;
+    app.pendingQ = null;
+    showBetween('q_all_done', null, true);
+    // A moment more of audio lets the server close the last utterance.
+    setTimeout(finish, FINISH_DELAY_MS);
+  }
+
+  function showBetween(titleKey, noteKey, sticky) {
+    clearTimeout(app.betweenTimer);
+    app.between = { title: titleKey, note: noteKey && STRINGS.zh[noteKey] ? noteKey : null };
+    app.betweenTimer = sticky ? null : setTimeout(endBetween, BETWEEN_MS);
+    renderQuestion();
+  }
+
+  function endBetween() {
+    app.betweenTimer = null;
+    var next = app.pendingQ;
+    if (!next) return; // keep "next question…" up until the server says what is on
+    app.pendingQ = null;
+    app.between = null;
+    showQuestion(next);
+  }
+
+  function nowMs() {
+    return window.performance && performance.now ? performance.now() : Date.now();
+  }
+
+  function questionLeft(q) {
+    if (!q) return 0;
+    if (q.paused) return q.pausedLeft !== null ? q.pausedLeft : q.remaining_s;
+    return Math.max(0, q.remaining_s - (nowMs() - q.receivedAt) / 1000);
+  }
+
+  function pauseQuestion() {
+    var q = app.q || app.pendingQ;
+    if (!q || q.paused) return;
+    q.pausedLeft = questionLeft(q);
+    q.paused = true;
+  }
+
+  function startQuestionClock() {
+    if (app.qTimer) return;
+    app.qTimer = setInterval(function () {
+      if (!app.q) return;
+      renderQuestion();
+    }, 250);
+  }
+
+  function stopQuestionClock() {
+    clearInterval(app.qTimer);
+    app.qTimer = null;
+  }
+
+  function fmtClock(sec) {
+    var s = Math.max(0, Math.ceil(sec));
+    var m = Math.floor(s / 60);
+    s -= m * 60;
+    return (m < 10 ? '0' : '') + m + ':' + (s < 10 ? '0' : '') + s;
+  }
+
+  function questionLabel(q) {
+    if (q.practice) return t('q_practice');
+    var practice = app.practiceCount;
+    if (practice === null || practice === undefined) {
+      var stored = storeGet('sessionStorage', KEYS.practice);
+      // The interview opens with one practice question unless seen otherwise.
+      practice = stored === '0' || stored === '1' ? Number(stored) : (q.index > 0 ? 1 : 0);
+    }
+    var n = q.number !== null ? q.number : q.index - practice + 1;
+    var m = q.scored_total !== null ? q.scored_total : q.total - practice;
+    if (!(n >= 1)) n = q.index + 1;
+    if (!(m >= n)) m = Math.max(n, q.total);
+    return t('q_number', { n: n, m: m });
+  }
+
+  function renderStageMode() {
+    var on = app.interview === true && app.step === 'live';
+    var stage = $('stage');
+    if (stage) stage.className = 'card' + (on ? ' interview' : '');
+    var panel = $('question-panel');
+    if (panel) panel.hidden = !on;
+    var start = $('start');
+    if (start) {
+      // Back after a reload in the middle of an interview: the question continues.
+      var resume = storeGet('sessionStorage', KEYS.interview) === '1' && !app.everLive;
+      start.setAttribute('data-i18n', resume ? 'start_resume' : 'start');
+      start.textContent = t(start.getAttribute('data-i18n'));
+    }
+  }
+
+  function renderQuestion() {
+    var panel = $('question-panel');
+    if (!panel || panel.hidden) return;
+    var q = app.q;
+    $('q-waiting').hidden = !!(q || app.between);
+    $('q-between').hidden = !app.between;
+    $('q-body').hidden = !q || !!app.between;
+    if (app.between) {
+      $('q-between-title').textContent = t(app.between.title);
+      $('q-between-note').textContent = app.between.note ? t(app.between.note) : '';
+      $('q-between-note').hidden = !app.between.note;
+      return;
+    }
+    if (!q) return;
+    $('q-label').textContent = questionLabel(q);
+    $('q-label').className = 'q-label' + (q.practice ? ' practice' : '');
+    $('q-text').textContent = locText(q.text);
+
+    var left = questionLeft(q);
+    var answering = q.phase === 'answer';
+    var ended = q.phase === 'ended';
+    var total = answering ? q.answer_s : q.prep_s;
+    if (!(total > 0)) total = Math.max(q.remaining_s, 1);
+    var phase = $('q-phase');
+    var phaseKey = q.paused ? 'q_phase_paused' : (answering || ended ? 'q_phase_answer' : 'q_phase_prep');
+    phase.textContent = t(phaseKey);
+    phase.className = 'pill q-phase-' + (q.paused ? 'paused' : (answering || ended ? 'answer' : 'prep'));
+    $('q-timer-label').textContent = t(answering || ended ? 'q_timer_answer' : 'q_timer_prep');
+    $('q-clock').textContent = fmtClock(ended ? 0 : left);
+    var frac = ended ? 0 : Math.max(0, Math.min(1, left / total));
+    $('q-bar-fill').style.width = (frac * 100).toFixed(1) + '%';
+    var urgent = !q.paused && !ended && left <= URGENT_S;
+    $('q-timer').className = 'q-timer q-timer-' + (answering || ended ? 'answer' : 'prep') +
+      (urgent ? ' urgent' : '') + (q.paused ? ' paused' : '');
+
+    var hint;
+    if (q.paused) hint = t('q_hint_paused');
+    else if (ended || (answering && left <= 0)) hint = t('q_hint_answer_over');
+    else if (!answering && left <= 0) hint = t('q_hint_prep_over');
+    else hint = t(answering ? 'q_hint_answer' : 'q_hint_prep');
+    if (q.practice && !answering && !ended) hint = t('q_hint_practice') + (app.lang === 'zh' ? '' : ' ') + hint;
+    $('q-hint').textContent = hint;
+
+    var open = !!(app.dc && app.dc.readyState === 'open') && app.state === 'live';
+    var waiting = !!(app.action && nowMs() - app.action.at < ACTION_RETRY_MS);
+    var ready = $('q-ready');
+    var done = $('q-done');
+    ready.hidden = answering || ended || q.paused;
+    done.hidden = !answering || q.paused;
+    ready.disabled = !open || waiting;
+    done.disabled = !open || waiting;
+  }
+
+  function sendAction(type) {
+    var q = app.q;
+    var dc = app.dc;
+    if (!q || !dc || dc.readyState !== 'open') return false;
+    try {
+      dc.send(JSON.stringify({ type: type }));
+    } catch (e) {
+      return false;
+    }
+    app.action = { type: type, question_id: q.question_id, phase: q.phase, at: nowMs() };
+    renderQuestion();
+    return true;
+  }
+
   // ---- finish ----
   async function finish() {
     if (app.finishing) return;
@@ -900,10 +1247,24 @@
     app.location = null;
     storeRemove('sessionStorage', KEYS.creds);
     storeRemove('sessionStorage', KEYS.consent);
-    storeSet('sessionStorage', KEYS.finished, '1');
+    storeSet('sessionStorage', KEYS.finished, app.interviewComplete ? 'interview' : '1');
+    stopQuestionClock();
+    clearTimeout(app.betweenTimer);
+    app.betweenTimer = null;
     setMessage(null);
     setState('finished');
+    renderDone();
     showStep('done');
+  }
+
+  function renderDone() {
+    var title = $('done-title');
+    var text = $('done-text');
+    // "all questions answered" only when the server said so; leaving early is "finished".
+    title.setAttribute('data-i18n', app.interviewComplete ? 'done_title_interview' : 'done_title');
+    text.setAttribute('data-i18n', app.interviewComplete ? 'done_text_interview' : 'done_text');
+    title.textContent = t(title.getAttribute('data-i18n'));
+    text.textContent = t(text.getAttribute('data-i18n'));
   }
 
   // ---- user actions ----
@@ -957,6 +1318,8 @@
       $('finish').hidden = false;
     });
     $('finish-yes').addEventListener('click', finish);
+    $('q-ready').addEventListener('click', function () { sendAction('ready'); });
+    $('q-done').addEventListener('click', function () { sendAction('done'); });
     window.addEventListener('online', retryNowIfWaiting);
     // Leaving or reloading the page: hang up at once so that HR sees the
     // connection end now rather than after the ICE timeout. The session stays.
@@ -1014,6 +1377,8 @@
         storeRemove('sessionStorage', KEYS.pending);
         storeRemove('sessionStorage', KEYS.finished);
         storeRemove('sessionStorage', KEYS.consent);
+        storeRemove('sessionStorage', KEYS.interview);
+        storeRemove('sessionStorage', KEYS.practice);
         storeSet('sessionStorage', KEYS.creds, JSON.stringify(creds));
       } catch (err) {
         if (err && err.name === 'HttpError') {
@@ -1041,6 +1406,8 @@
     }
 
     if (!code && storeGet('sessionStorage', KEYS.finished)) {
+      app.interviewComplete = storeGet('sessionStorage', KEYS.finished) === 'interview';
+      renderDone();
       showStep('done');
       setState('finished');
       return;
@@ -1088,6 +1455,15 @@
     get lang() { return app.lang; },
     get connectionState() { return app.pc ? linkState(app.pc) : null; },
     get dataChannelState() { return app.dc ? app.dc.readyState : null; },
+    get interview() { return app.interview; },
+    get question() {
+      var q = app.q;
+      if (!q) return null;
+      return { question_id: q.question_id, index: q.index, practice: q.practice, phase: q.phase,
+        paused: q.paused, remaining_s: Math.round(questionLeft(q) * 10) / 10 };
+    },
+    get between() { return app.between ? app.between.title : null; },
+    questionEvents: app.questionEvents,
     connect: function () { app.attempt = 0; return publish(); },
     consentAndStart: consentAndStart
   };

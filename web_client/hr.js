@@ -68,7 +68,48 @@
       ev_ws_resumed: '事件流已重新连接（从 #{seq} 继续）',
       err_network: '网络错误：{detail}',
       err_http: '请求失败：{detail}',
-      err_no_session: '会话列表中没有 {id}：链接可能有误，或会话已被删除。'
+      err_no_session: '会话列表中没有 {id}：链接可能有误，或会话已被删除。',
+      progress_title: '面试进度',
+      p_practice: '练习题（不计分）',
+      p_practice_short: '练习',
+      p_number: '第 {n} / {m} 题',
+      p_number_short: '第 {n} 题',
+      p_pre: '开始答题前',
+      p_phase_waiting: '未开始',
+      p_phase_prep: '准备中',
+      p_phase_answer: '回答中',
+      p_phase_paused: '已暂停（候选人断线）',
+      p_phase_ended: '已结束',
+      p_clock_prep: '准备剩余',
+      p_clock_answer: '回答剩余',
+      p_not_asked: '未开始',
+      p_state_running: '进行中',
+      p_state_ended: '面试已结束',
+      p_between: '等待下一题…',
+      p_answer_range: '回答 {start}–{end}',
+      p_outside: '不在回答时间内',
+      reason_candidate_done: '候选人完成',
+      reason_time_limit: '时间到',
+      reason_long_silence: '长时间沉默',
+      reason_no_answer: '未作答',
+      ev_question_started: '开始 {label}：{text}',
+      ev_question_resumed: '继续 {label}（候选人重新连接）',
+      ev_answer_started: '{label} 开始回答',
+      ev_answer_resumed: '{label} 继续回答',
+      ev_answer_ended: '{label} 回答结束（{reason}）',
+      ev_question_ended: '{label} 结束',
+      ev_interview_ended: '面试结束',
+      ev_score: '{label} 评分：{overall}',
+      ev_score_provisional: '{label} 暂定评分：{overall}',
+      score_title: 'AI 评分',
+      score_provisional: '暂定',
+      score_final: '最终',
+      score_overall: '综合',
+      score_content: '内容',
+      score_delivery: '表达',
+      score_engagement: '投入度',
+      score_note: 'AI 评分仅供参考，录用决定由招聘人员做出。',
+      score_points: '要点 {id}：{score}'
     },
     en: {
       lang_toggle: '中文',
@@ -132,7 +173,48 @@
       ev_ws_resumed: 'Event stream reconnected (resuming at #{seq})',
       err_network: 'Network error: {detail}',
       err_http: 'Request failed: {detail}',
-      err_no_session: 'Session {id} is not in the session list: the link may be wrong or the session deleted.'
+      err_no_session: 'Session {id} is not in the session list: the link may be wrong or the session deleted.',
+      progress_title: 'Interview progress',
+      p_practice: 'Practice question (not scored)',
+      p_practice_short: 'Practice',
+      p_number: 'Question {n} of {m}',
+      p_number_short: 'Question {n}',
+      p_pre: 'Before the questions',
+      p_phase_waiting: 'not started',
+      p_phase_prep: 'preparing',
+      p_phase_answer: 'answering',
+      p_phase_paused: 'paused (candidate disconnected)',
+      p_phase_ended: 'ended',
+      p_clock_prep: 'preparation left',
+      p_clock_answer: 'answer time left',
+      p_not_asked: 'not asked yet',
+      p_state_running: 'in progress',
+      p_state_ended: 'interview ended',
+      p_between: 'waiting for the next question…',
+      p_answer_range: 'answer {start}–{end}',
+      p_outside: 'outside the answer time',
+      reason_candidate_done: 'candidate finished',
+      reason_time_limit: 'time limit',
+      reason_long_silence: 'long silence',
+      reason_no_answer: 'no answer',
+      ev_question_started: '{label} started: {text}',
+      ev_question_resumed: '{label} resumed (candidate reconnected)',
+      ev_answer_started: '{label}: answer started',
+      ev_answer_resumed: '{label}: answer resumed',
+      ev_answer_ended: '{label}: answer ended ({reason})',
+      ev_question_ended: '{label} ended',
+      ev_interview_ended: 'Interview ended',
+      ev_score: '{label} score: {overall}',
+      ev_score_provisional: '{label} provisional score: {overall}',
+      score_title: 'AI score',
+      score_provisional: 'provisional',
+      score_final: 'final',
+      score_overall: 'overall',
+      score_content: 'content',
+      score_delivery: 'delivery',
+      score_engagement: 'engagement',
+      score_note: 'The AI score only assists; a recruiter makes the decision.',
+      score_points: 'point {id}: {score}'
     }
   };
 
@@ -140,6 +222,7 @@
   var BACKOFF_MAX_MS = 10000;
   var LIST_REFRESH_MS = 5000;
   var MAX_LOG = 300;
+  var MEDIA_AHEAD_MAX_S = 10; // how far the live clock runs on past the newest event
 
   function $(id) { return document.getElementById(id); }
 
@@ -155,7 +238,17 @@
     lastSeq: -1,
     utterances: {}, // utterance_id -> element
     listTimer: null,
-    banner: null
+    banner: null,
+    // structured interview
+    questions: {}, // question_id -> question state
+    qList: [], // the same, by index
+    current: null, // question_id of the question that is on
+    total: null,
+    scoredTotal: null,
+    interviewEnded: false,
+    preSection: null,
+    progressTimer: null,
+    clock: { t: 0, at: 0, running: false } // media time from events
   };
 
   // ---- i18n ----
@@ -180,6 +273,7 @@
     for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-i18n'));
     renderWsStatus();
     renderBanner();
+    renderInterview();
   }
 
   function showBanner(key, params) {
@@ -380,7 +474,14 @@
     while (body.firstChild) body.removeChild(body.firstChild);
     sessions.forEach(function (s) {
       var tr = document.createElement('tr');
-      cell(tr, s.id, 'id');
+      var idCell = cell(tr, s.id, 'id');
+      // Structured sessions: who and for which job, when the server says.
+      var who = [];
+      var cand = s.candidate && typeof s.candidate === 'object' ? s.candidate.name : s.candidate_name;
+      if (typeof cand === 'string' && cand) who.push(cand);
+      var job = s.job && typeof s.job === 'object' ? (locText(s.job.title) || s.job.id) : s.job_id;
+      if (typeof job === 'string' && job) who.push(job);
+      if (who.length) idCell.appendChild(el('div', 'session-who', who.join(' · ')));
       cell(tr, fmtDateTime(s.created_at));
       cell(tr, fmtDateTime(s.expires_at));
       cell(tr, s.state || '—');
@@ -445,12 +546,27 @@
       var found = ((data && data.sessions) || []).filter(function (s) { return s.id === id; })[0];
       renderSessionState(found);
       if (!found) showBanner('err_no_session', { id: id });
+      if (found) loadSessionWho(id);
     } catch (err) {
       if (err && err.name === 'AuthError') { showSignin(); return; }
       // the event stream may still work; say what failed
       handleError(err);
     }
     connectEvents();
+  }
+
+  // Who and for which job (the candidate's name is only in the one-session GET).
+  function loadSessionWho(id) {
+    api('GET', '/v1/sessions/' + encodeURIComponent(id)).then(function (s) {
+      if (!s || ui.sessionId !== id) return;
+      var who = [];
+      var name = s.candidate && typeof s.candidate === 'object' ? s.candidate.name : null;
+      if (typeof name === 'string' && name) who.push(name);
+      if (typeof s.job_id === 'string' && s.job_id) who.push(s.job_id + (s.job_version ? ' v' + s.job_version : ''));
+      var node = $('live-session-who');
+      node.textContent = who.join(' · ');
+      node.hidden = !who.length;
+    }, function () { /* optional detail */ });
   }
 
   function renderSessionState(s) {
@@ -552,8 +668,16 @@
   }
 
   function onEvent(event) {
-    var p = event.payload || {};
+    var p = event.payload && typeof event.payload === 'object' ? event.payload : {};
+    noteMediaTime(event);
     switch (event.type) {
+      case 'question.started': return onQuestionStarted(event, p);
+      case 'answer.started': return onAnswerStarted(event, p);
+      case 'answer.ended': return onAnswerEnded(event, p);
+      case 'question.ended': return onQuestionEnded(event, p);
+      case 'interview.ended': return onInterviewEnded(event, p);
+      case 'score.provisional': return onScore(event, p, true);
+      case 'score.question': return onScore(event, p, false);
       case 'transcript.partial': return onPartial(event, p);
       case 'transcript.final': return onFinal(event, p);
       case 'speech.start': return setSpeaking(true);
@@ -572,6 +696,10 @@
         return logLine(event, t('ev_connection_started') + (p.connection_id ? ' · ' + p.connection_id : ''), '');
       case 'connection.ended':
         setSpeaking(false);
+        if (p.reason !== 'replaced') {
+          ui.clock.running = false;
+          pauseCurrent();
+        }
         refreshSessionState();
         return logLine(event, t('ev_connection_ended', { reason: p.reason || '—' }), 'warn');
       case 'session.error':
@@ -581,13 +709,11 @@
       case 'session.created':
         return logLine(event, t('ev_session_created'), '');
       case 'media.flowing':
+        ui.clock.running = true;
+        ui.clock.at = nowMs();
         return logLine(event, t('ev_media_flowing'), '');
-      default: {
-        var detail = '';
-        try { detail = JSON.stringify(p); } catch (e) { detail = ''; }
-        if (detail.length > 160) detail = detail.slice(0, 157) + '…';
-        return logLine(event, event.type + (detail && detail !== '{}' ? ' ' + detail : ''), '');
-      }
+      default:
+        return logUnknown(event, p);
     }
   }
 
@@ -609,7 +735,7 @@
     return 'seq-' + event.seq;
   }
 
-  function utteranceRow(key) {
+  function utteranceRow(key, start) {
     var row = ui.utterances[key];
     if (row) return row;
     var box = $('transcript');
@@ -623,16 +749,17 @@
     text.className = 'utt-text';
     row.appendChild(time);
     row.appendChild(text);
-    box.appendChild(row);
-    $('transcript-empty').hidden = true;
+    if (typeof start === 'number' && isFinite(start)) row.setAttribute('data-start', String(start));
     ui.utterances[key] = row;
+    placeRow(row);
+    $('transcript-empty').hidden = true;
     if (nearBottom) box.scrollTop = box.scrollHeight;
     return row;
   }
 
   function onPartial(event, p) {
     var key = utteranceKey(event, p);
-    var row = utteranceRow(key);
+    var row = utteranceRow(key, num(p.start) !== null ? p.start : num(event.media_time));
     if (row.className.indexOf('final') >= 0) return; // a late partial never undoes a final
     var text = row.children[1];
     while (text.firstChild) text.removeChild(text.firstChild);
@@ -655,10 +782,13 @@
 
   function onFinal(event, p) {
     var key = utteranceKey(event, p);
-    var row = utteranceRow(key);
-    row.className = 'utt final';
     var start = typeof p.start === 'number' ? p.start : event.media_time;
     var end = typeof p.end === 'number' ? p.end : null;
+    var row = utteranceRow(key, start);
+    row.className = 'utt final' + (row.classList.contains('outside') ? ' outside' : '');
+    if (typeof start === 'number' && isFinite(start)) row.setAttribute('data-start', String(start));
+    if (end !== null) row.setAttribute('data-end', String(end));
+    placeRow(row);
     row.children[0].textContent = fmtMedia(start) + (end !== null ? '–' + fmtMedia(end) : '');
     row.children[1].textContent = p.text || '';
     if (p.language) row.setAttribute('lang', p.language);
@@ -680,6 +810,564 @@
     $('m-gaze').textContent = fmtShare(p.gaze_at_camera);
     var mt = typeof p.newest_media_time === 'number' ? p.newest_media_time : event.media_time;
     $('m-time').textContent = fmtMedia(mt) || '—';
+  }
+
+  // ---- structured interview: progress panel, transcript by question, scores ----
+  function num(v) { return typeof v === 'number' && isFinite(v) ? v : null; }
+
+  function nowMs() { return window.performance && performance.now ? performance.now() : Date.now(); }
+
+  function locText(text) {
+    if (typeof text === 'string') return text;
+    if (!text || typeof text !== 'object') return '';
+    var other = ui.lang === 'zh' ? 'en' : 'zh';
+    return text[ui.lang] || text[other] || '';
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  // Media time now, from the newest event (the server's clock runs on the
+  // candidate's audio: it stands still while nobody is connected).
+  function noteMediaTime(event) {
+    var mt = num(event.media_time);
+    if (mt === null) return;
+    if (mt >= ui.clock.t) {
+      ui.clock.t = mt;
+      ui.clock.at = nowMs();
+    }
+  }
+  function mediaNow() {
+    var c = ui.clock;
+    if (!c.running) return c.t;
+    return c.t + Math.min(MEDIA_AHEAD_MAX_S, Math.max(0, (nowMs() - c.at) / 1000));
+  }
+
+  function questionFor(id, index) {
+    var key = String(id);
+    var q = ui.questions[key];
+    if (!q) {
+      q = {
+        id: key, index: null, total: null, number: null, scoredTotal: null, practice: false, text: null,
+        prepS: null, answerS: null, phase: 'waiting', deadline: null, paused: false, pausedLeft: null,
+        qStart: null, qEnd: null, aStart: null, aEnd: null, reason: null, score: null,
+        section: null, head: null, rows: null, scoreBox: null
+      };
+      ui.questions[key] = q;
+      ui.qList.push(q);
+    }
+    if (index !== null && index !== undefined) q.index = index;
+    ui.qList.sort(function (a, b) { return (a.index === null ? 1e9 : a.index) - (b.index === null ? 1e9 : b.index); });
+    return q;
+  }
+
+  function qNumber(q) {
+    if (q.number !== null && q.number > 0) return q.number;
+    var n = 0;
+    for (var i = 0; i < ui.qList.length; i++) {
+      if (!ui.qList[i].practice) n++;
+      if (ui.qList[i] === q) return n;
+    }
+    return q.index !== null ? q.index + 1 : n;
+  }
+  function qScoredTotal() {
+    if (ui.scoredTotal !== null) return ui.scoredTotal;
+    if (ui.total !== null) {
+      var practice = ui.qList.filter(function (q) { return q.practice; }).length;
+      return ui.total - practice;
+    }
+    return null;
+  }
+  function qLabel(q, long) {
+    if (q.practice) return t(long ? 'p_practice' : 'p_practice_short');
+    var m = qScoredTotal();
+    return long && m ? t('p_number', { n: qNumber(q), m: m }) : t('p_number_short', { n: qNumber(q) });
+  }
+  function reasonText(reason) {
+    if (!reason) return '';
+    var key = 'reason_' + reason;
+    return STRINGS.zh[key] !== undefined ? t(key) : String(reason);
+  }
+  function qLeft(q) {
+    if (q.paused) return q.pausedLeft;
+    if (q.deadline === null) return null;
+    return Math.max(0, q.deadline - mediaNow());
+  }
+  function fmtCountdown(sec) {
+    if (sec === null || sec === undefined || !isFinite(sec)) return '';
+    var s = Math.max(0, Math.ceil(sec));
+    var m = Math.floor(s / 60);
+    s -= m * 60;
+    return (m < 10 ? '0' : '') + m + ':' + (s < 10 ? '0' : '') + s;
+  }
+
+  function onQuestionStarted(event, p) {
+    if (p.question_id === undefined || p.question_id === null) return logUnknown(event, p);
+    var q = questionFor(p.question_id, num(p.index));
+    if (num(p.total) !== null) ui.total = p.total;
+    if (num(p.scored_total) !== null) ui.scoredTotal = p.scored_total;
+    if (num(p.number) !== null) q.number = p.number;
+    q.practice = p.practice === true || p.kind === 'practice';
+    if (p.text) q.text = p.text;
+    if (num(p.prep_s) !== null) q.prepS = p.prep_s;
+    if (num(p.answer_s) !== null) q.answerS = p.answer_s;
+    if (q.qStart === null) q.qStart = num(event.media_time);
+    q.phase = p.phase === 'answer' ? 'answer' : 'prep';
+    q.deadline = num(p.deadline);
+    q.paused = false;
+    q.pausedLeft = null;
+    q.qEnd = null;
+    ui.current = q.id;
+    ui.interviewEnded = false;
+    ensureSection(q);
+    afterFlowChange();
+    logLine(event, t(p.resumed ? 'ev_question_resumed' : 'ev_question_started',
+      { label: qLabel(q), text: locText(q.text) }), '');
+  }
+
+  function onAnswerStarted(event, p) {
+    if (p.question_id === undefined || p.question_id === null) return logUnknown(event, p);
+    var q = questionFor(p.question_id, num(p.index));
+    q.phase = 'answer';
+    if (q.aStart === null) q.aStart = num(event.media_time);
+    if (num(p.answer_ends_at) !== null) q.deadline = p.answer_ends_at;
+    q.paused = false;
+    q.pausedLeft = null;
+    ui.current = q.id;
+    ensureSection(q);
+    afterFlowChange();
+    logLine(event, t(p.resumed ? 'ev_answer_resumed' : 'ev_answer_started', { label: qLabel(q) }), '');
+  }
+
+  function onAnswerEnded(event, p) {
+    if (p.question_id === undefined || p.question_id === null) return logUnknown(event, p);
+    var q = questionFor(p.question_id, num(p.index));
+    q.phase = 'ended';
+    q.paused = false;
+    q.reason = p.reason || null;
+    if (num(p.start) !== null) q.aStart = p.start;
+    else if (q.aStart === null) q.aStart = num(event.media_time);
+    q.aEnd = num(p.end) !== null ? p.end : num(event.media_time);
+    ensureSection(q);
+    afterFlowChange();
+    logLine(event, t('ev_answer_ended', { label: qLabel(q), reason: reasonText(q.reason) || '—' }),
+      q.reason === 'no_answer' || q.reason === 'long_silence' ? 'warn' : '');
+  }
+
+  function onQuestionEnded(event, p) {
+    if (p.question_id === undefined || p.question_id === null) return logUnknown(event, p);
+    var q = questionFor(p.question_id, num(p.index));
+    q.phase = 'ended';
+    q.paused = false;
+    q.qEnd = num(event.media_time);
+    if (p.practice === true) q.practice = true;
+    if (ui.current === q.id) ui.current = null;
+    ensureSection(q);
+    afterFlowChange();
+    logLine(event, t('ev_question_ended', { label: qLabel(q) }), '');
+  }
+
+  function onInterviewEnded(event) {
+    ui.interviewEnded = true;
+    ui.current = null;
+    ui.qList.forEach(function (q) {
+      if (q.phase === 'prep' || q.phase === 'answer') q.phase = 'ended';
+    });
+    afterFlowChange();
+    logLine(event, t('ev_interview_ended'), '');
+  }
+
+  // The candidate dropped: the server freezes the question until they are back.
+  function pauseCurrent() {
+    var q = ui.current ? ui.questions[ui.current] : null;
+    if (!q || q.paused || (q.phase !== 'prep' && q.phase !== 'answer')) return;
+    q.pausedLeft = qLeft(q);
+    q.paused = true;
+    renderProgress();
+    renderSection(q);
+  }
+
+  function afterFlowChange() {
+    $('progress').hidden = false;
+    regroup();
+    renderProgress();
+    renderSections();
+    if (!ui.progressTimer) ui.progressTimer = setInterval(renderCurrent, 250);
+  }
+
+  function renderProgress() {
+    if ($('progress').hidden) return;
+    var state = $('p-state');
+    state.textContent = t(ui.interviewEnded ? 'p_state_ended' : 'p_state_running');
+    state.className = 'pill' + (ui.interviewEnded ? ' pill-finished' : ' pill-live');
+    renderCurrent();
+    renderList();
+  }
+
+  function renderCurrent() {
+    if ($('progress').hidden) return;
+    var q = ui.current ? ui.questions[ui.current] : null;
+    var label = $('p-label');
+    var phase = $('p-phase');
+    var text = $('p-text');
+    var clock = $('p-clock');
+    var clockLabel = $('p-clock-label');
+    var fill = $('p-bar-fill');
+    var box = $('p-current');
+    if (!q) {
+      label.textContent = t(ui.interviewEnded ? 'p_state_ended' : 'p_between');
+      label.className = 'q-label muted';
+      phase.hidden = true;
+      text.textContent = '';
+      text.hidden = true;
+      clock.textContent = '';
+      clockLabel.textContent = '';
+      fill.parentNode.hidden = true;
+      box.className = 'p-current idle';
+      return;
+    }
+    label.textContent = qLabel(q, true);
+    label.className = 'q-label' + (q.practice ? ' practice' : '');
+    var ph = q.paused ? 'paused' : q.phase;
+    phase.textContent = t('p_phase_' + ph);
+    phase.className = 'pill q-phase-' + ph;
+    phase.hidden = false;
+    text.textContent = locText(q.text);
+    text.hidden = false;
+    var left = q.phase === 'ended' ? 0 : qLeft(q);
+    var total = q.phase === 'answer' ? q.answerS : q.prepS;
+    clockLabel.textContent = q.phase === 'ended' ? '' : t(q.phase === 'answer' ? 'p_clock_answer' : 'p_clock_prep');
+    clock.textContent = fmtCountdown(left);
+    var frac = left !== null && total ? Math.max(0, Math.min(1, left / total)) : 0;
+    fill.style.width = (frac * 100).toFixed(1) + '%';
+    fill.parentNode.hidden = q.phase === 'ended';
+    box.className = 'p-current q-timer-' + (q.phase === 'answer' ? 'answer' : 'prep') +
+      (left !== null && left <= 10 && !q.paused && q.phase !== 'ended' ? ' urgent' : '') + (q.paused ? ' paused' : '');
+  }
+
+  function statusText(q) {
+    if (q.phase === 'ended') return t('p_phase_ended') + (q.reason ? ' · ' + reasonText(q.reason) : '');
+    if (q.paused) return t('p_phase_paused');
+    return t('p_phase_' + q.phase);
+  }
+
+  function renderList() {
+    var list = $('p-list');
+    clear(list);
+    var byIndex = {};
+    ui.qList.forEach(function (q) { if (q.index !== null) byIndex[q.index] = q; });
+    var count = Math.max(ui.total || 0, ui.qList.length);
+    var practiceCount = ui.qList.filter(function (x) { return x.practice; }).length;
+    var seen = {};
+    for (var i = 0; i < count; i++) {
+      var q = byIndex[i];
+      var li = el('li', 'p-item');
+      if (!q) {
+        li.className += ' not-asked';
+        var n = i - practiceCount + 1; // practice questions come first
+        li.appendChild(el('span', 'p-num', n >= 1 ? t('p_number_short', { n: n }) : '#' + (i + 1)));
+        li.appendChild(el('span', 'p-qtext muted', t('p_not_asked')));
+        list.appendChild(li);
+        continue;
+      }
+      seen[q.id] = true;
+      list.appendChild(listItem(q));
+    }
+    ui.qList.forEach(function (q) { if (!seen[q.id] && q.index === null) list.appendChild(listItem(q)); });
+  }
+
+  function listItem(q) {
+    var ph = q.paused ? 'paused' : q.phase;
+    var li = el('li', 'p-item state-' + ph + (q.id === ui.current ? ' current' : ''));
+    li.setAttribute('data-question-id', q.id);
+    li.appendChild(el('span', 'p-num' + (q.practice ? ' practice' : ''), qLabel(q)));
+    var txt = el('span', 'p-qtext', locText(q.text) || '—');
+    txt.title = locText(q.text);
+    li.appendChild(txt);
+    li.appendChild(el('span', 'p-status', statusText(q)));
+    if (q.score) {
+      var sc = scoreScale(q.score.data);
+      var chip = el('span', 'p-score' + (q.score.provisional ? ' provisional' : ''),
+        fmtScore(q.score.data.overall, sc));
+      chip.title = t(q.score.provisional ? 'score_provisional' : 'score_final');
+      li.appendChild(chip);
+    }
+    li.addEventListener('click', function () {
+      if (q.section) q.section.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    });
+    return li;
+  }
+
+  // ---- transcript sections, one per question ----
+  function preSection() {
+    if (ui.preSection) return ui.preSection;
+    var sec = el('section', 'q-group pre');
+    var head = el('div', 'q-group-head');
+    head.hidden = true;
+    head.appendChild(el('span', 'q-group-label', t('p_pre')));
+    var rows = el('div', 'q-group-rows');
+    sec.appendChild(head);
+    sec.appendChild(rows);
+    var box = $('transcript');
+    var empty = $('transcript-empty');
+    box.insertBefore(sec, empty.nextSibling);
+    ui.preSection = { section: sec, head: head, rows: rows };
+    return ui.preSection;
+  }
+
+  function ensureSection(q) {
+    if (q.section) return;
+    var sec = el('section', 'q-group');
+    sec.setAttribute('data-question-id', q.id);
+    var head = el('div', 'q-group-head');
+    var rows = el('div', 'q-group-rows');
+    var score = el('div', 'score-box');
+    sec.appendChild(head);
+    sec.appendChild(rows);
+    sec.appendChild(score);
+    q.section = sec;
+    q.head = head;
+    q.rows = rows;
+    q.scoreBox = score;
+    preSection(); // keeps "before the questions" first
+    var box = $('transcript');
+    var after = null;
+    var sections = box.querySelectorAll('section.q-group[data-question-id]');
+    for (var i = 0; i < sections.length; i++) {
+      var other = ui.questions[sections[i].getAttribute('data-question-id')];
+      if (other && other.index !== null && q.index !== null && other.index > q.index) { after = sections[i]; break; }
+    }
+    box.insertBefore(sec, after);
+    renderSection(q);
+    if (q.score) renderScoreCard(q);
+  }
+
+  function renderSections() {
+    ui.qList.forEach(function (q) { if (q.section) renderSection(q); });
+    if (ui.preSection) {
+      ui.preSection.head.hidden = !ui.qList.length || !ui.preSection.rows.children.length;
+      ui.preSection.head.firstChild.textContent = t('p_pre');
+    }
+  }
+
+  function renderSection(q) {
+    var head = q.head;
+    clear(head);
+    head.appendChild(el('span', 'q-group-label' + (q.practice ? ' practice' : ''), qLabel(q)));
+    head.appendChild(el('span', 'q-group-text', locText(q.text)));
+    var meta = [];
+    if (q.aStart !== null) {
+      meta.push(t('p_answer_range', { start: fmtMedia(q.aStart), end: q.aEnd !== null ? fmtMedia(q.aEnd) : '…' }));
+    }
+    meta.push(statusText(q));
+    head.appendChild(el('span', 'q-group-meta', meta.join(' · ')));
+    q.section.className = 'q-group' + (q.id === ui.current ? ' current' : '');
+  }
+
+  // Which question an utterance belongs to: the answer window it overlaps
+  // most; else the question whose time (preparation included) it falls in.
+  function groupFor(start, end) {
+    if (start === null) return null;
+    var e = end !== null && end > start ? end : start;
+    var best = null;
+    var bestOverlap = 0;
+    var i, q;
+    for (i = 0; i < ui.qList.length; i++) {
+      q = ui.qList[i];
+      if (q.aStart === null) continue;
+      var aEnd = q.aEnd !== null ? q.aEnd : Infinity;
+      var overlap = Math.min(e, aEnd) - Math.max(start, q.aStart);
+      if (e === start) overlap = start >= q.aStart - 0.3 && start <= aEnd ? 1e-6 : -1;
+      if (overlap > bestOverlap) { best = q; bestOverlap = overlap; }
+    }
+    if (best) return { q: best, outside: false };
+    for (i = 0; i < ui.qList.length; i++) {
+      q = ui.qList[i];
+      if (q.qStart === null) continue;
+      var qEnd = q.qEnd !== null ? q.qEnd : Infinity;
+      if (start >= q.qStart && start < qEnd) return { q: q, outside: true };
+    }
+    return null;
+  }
+
+  function placeRow(row) {
+    var start = row.hasAttribute('data-start') ? Number(row.getAttribute('data-start')) : null;
+    var end = row.hasAttribute('data-end') ? Number(row.getAttribute('data-end')) : null;
+    if (start !== null && !isFinite(start)) start = null;
+    if (end !== null && !isFinite(end)) end = null;
+    var g = ui.qList.length ? groupFor(start, end) : null;
+    var rows = g ? g.q.rows : preSection().rows;
+    if (g && !rows) { ensureSection(g.q); rows = g.q.rows; }
+    var outside = !!(g && g.outside);
+    if (outside !== row.classList.contains('outside')) {
+      row.classList.toggle('outside', outside);
+      row.title = outside ? t('p_outside') : '';
+    }
+    if (row.parentNode === rows) return;
+    var before = null;
+    if (start !== null) {
+      for (var i = 0; i < rows.children.length; i++) {
+        var s = Number(rows.children[i].getAttribute('data-start'));
+        if (isFinite(s) && s > start) { before = rows.children[i]; break; }
+      }
+    }
+    rows.insertBefore(row, before);
+  }
+
+  function regroup() {
+    for (var key in ui.utterances) {
+      if (Object.prototype.hasOwnProperty.call(ui.utterances, key)) placeRow(ui.utterances[key]);
+    }
+    if (ui.preSection) ui.preSection.head.hidden = !ui.qList.length || !ui.preSection.rows.children.length;
+  }
+
+  // ---- scores (provisional ones replaced by the final one) ----
+  function scoreScale(p) {
+    var max = num(p.max) || num(p.scale) || null;
+    if (max) return { max: max };
+    var values = [num(p.overall), num(p.content)];
+    if (p.delivery && typeof p.delivery === 'object') values.push(num(p.delivery.score));
+    if (p.engagement && typeof p.engagement === 'object') values.push(num(p.engagement.score));
+    (Array.isArray(p.competencies) ? p.competencies : []).forEach(function (c) { if (c) values.push(num(c.score)); });
+    values = values.filter(function (v) { return v !== null; });
+    var top = values.length ? Math.max.apply(null, values) : 100;
+    if (top <= 1) return { max: 1, percent: true };
+    if (top <= 5) return { max: 5 };
+    if (top <= 10) return { max: 10 };
+    return { max: 100 };
+  }
+  function fmtScore(v, scale) {
+    v = num(v);
+    if (v === null) return '—';
+    if (scale.percent) return String(Math.round(v * 100));
+    if (scale.max <= 10) return (Math.round(v * 10) / 10).toFixed(1) + '/' + scale.max;
+    return String(Math.round(v));
+  }
+  function scoreFrac(v, scale) {
+    v = num(v);
+    return v === null ? 0 : Math.max(0, Math.min(1, v / scale.max));
+  }
+
+  function onScore(event, p, provisional) {
+    if (p.question_id === undefined || p.question_id === null) return logUnknown(event, p);
+    var q = questionFor(p.question_id, num(p.index));
+    if (provisional && q.score && !q.score.provisional) return; // the final one stays
+    q.score = { provisional: provisional, data: p };
+    $('progress').hidden = false;
+    ensureSection(q);
+    renderScoreCard(q);
+    renderList();
+    logLine(event, t(provisional ? 'ev_score_provisional' : 'ev_score',
+      { label: qLabel(q), overall: fmtScore(p.overall, scoreScale(p)) }), '');
+  }
+
+  function renderScoreCard(q) {
+    var box = q.scoreBox;
+    if (!box) return;
+    clear(box);
+    if (!q.score) return;
+    var p = q.score.data || {};
+    var scale = scoreScale(p);
+    var card = el('div', 'score-card' + (q.score.provisional ? ' provisional' : ' final'));
+    card.setAttribute('data-question-id', q.id);
+    var head = el('div', 'score-head');
+    head.appendChild(el('span', 'score-title', t('score_title')));
+    head.appendChild(el('span', 'pill ' + (q.score.provisional ? 'pill-connecting' : 'pill-live'),
+      t(q.score.provisional ? 'score_provisional' : 'score_final')));
+    head.appendChild(el('span', 'spacer'));
+    head.appendChild(el('span', 'score-overall-label muted small', t('score_overall')));
+    head.appendChild(el('span', 'score-overall', fmtScore(p.overall, scale)));
+    card.appendChild(head);
+    var expl = locText(p.explanation);
+    if (expl) card.appendChild(el('p', 'score-expl', expl));
+    var subs = [];
+    if (num(p.content) !== null) subs.push(t('score_content') + ' ' + fmtScore(p.content, scale));
+    if (p.delivery && num(p.delivery.score) !== null) subs.push(t('score_delivery') + ' ' + fmtScore(p.delivery.score, scale));
+    if (p.engagement && num(p.engagement.score) !== null) subs.push(t('score_engagement') + ' ' + fmtScore(p.engagement.score, scale));
+    if (subs.length) card.appendChild(el('p', 'score-subs muted small', subs.join(' · ')));
+    (Array.isArray(p.competencies) ? p.competencies : []).forEach(function (c) {
+      if (!c || typeof c !== 'object') return;
+      var comp = el('div', 'comp');
+      var row = el('div', 'comp-row');
+      row.appendChild(el('span', 'comp-name', locText(c.name) || String(c.id || '—')));
+      var bar = el('span', 'comp-bar');
+      var fill = el('span', 'comp-fill');
+      fill.style.width = (scoreFrac(c.score, scale) * 100).toFixed(1) + '%';
+      bar.appendChild(fill);
+      row.appendChild(bar);
+      row.appendChild(el('span', 'comp-val', fmtScore(c.score, scale)));
+      comp.appendChild(row);
+      var quotes = [];
+      var seenQuote = {};
+      (Array.isArray(c.points) ? c.points : []).forEach(function (pt) {
+        if (!pt || !Array.isArray(pt.evidence)) return;
+        pt.evidence.forEach(function (ev) {
+          if (!ev || typeof ev.text !== 'string' || !ev.text.trim()) return;
+          var k = ev.text + '@' + ev.start;
+          if (seenQuote[k]) return;
+          seenQuote[k] = true;
+          quotes.push(ev);
+        });
+      });
+      if (quotes.length) {
+        var ul = el('ul', 'evidence');
+        quotes.slice(0, 4).forEach(function (ev) {
+          var li = el('li');
+          li.appendChild(el('span', 'ev-quote', '“' + ev.text.trim() + '”'));
+          var range = fmtMedia(num(ev.start));
+          if (range && num(ev.end) !== null) range += '–' + fmtMedia(ev.end);
+          if (range) {
+            var time = el('button', 'ev-time link-button', range);
+            time.type = 'button';
+            time.addEventListener('click', function () { showRowAt(num(ev.start)); });
+            li.appendChild(time);
+          }
+          ul.appendChild(li);
+        });
+        comp.appendChild(ul);
+      }
+      card.appendChild(comp);
+    });
+    card.appendChild(el('p', 'score-note muted small', t('score_note')));
+    box.appendChild(card);
+  }
+
+  function showRowAt(t0) {
+    if (t0 === null) return;
+    for (var key in ui.utterances) {
+      if (!Object.prototype.hasOwnProperty.call(ui.utterances, key)) continue;
+      var row = ui.utterances[key];
+      var s = Number(row.getAttribute('data-start'));
+      var e = Number(row.getAttribute('data-end'));
+      if (isFinite(s) && t0 >= s - 0.3 && t0 <= (isFinite(e) ? e : s) + 0.3) {
+        row.scrollIntoView({ block: 'center', behavior: 'smooth' });
+        row.classList.remove('flash');
+        void row.offsetWidth;
+        row.classList.add('flash');
+        return;
+      }
+    }
+  }
+
+  function renderInterview() {
+    if (!ui.qList.length) return;
+    renderProgress();
+    renderSections();
+    ui.qList.forEach(function (q) { if (q.score) renderScoreCard(q); });
+    regroup();
+  }
+
+  function logUnknown(event, p) {
+    var detail = '';
+    try { detail = JSON.stringify(p); } catch (e) { detail = ''; }
+    if (detail.length > 160) detail = detail.slice(0, 157) + '…';
+    return logLine(event, event.type + (detail && detail !== '{}' ? ' ' + detail : ''), '');
   }
 
   function logLine(event, text, cls) {
@@ -731,7 +1419,15 @@
   window.candorHr = {
     get view() { return ui.view; },
     get wsState() { return ui.wsState; },
-    get lastSeq() { return ui.lastSeq; }
+    get lastSeq() { return ui.lastSeq; },
+    get currentQuestion() { return ui.current; },
+    get questions() {
+      return ui.qList.map(function (q) {
+        return { question_id: q.id, index: q.index, practice: q.practice, phase: q.paused ? 'paused' : q.phase,
+          reason: q.reason, answer_start: q.aStart, answer_end: q.aEnd,
+          score: q.score ? { provisional: q.score.provisional, overall: q.score.data.overall } : null };
+      });
+    }
   };
 
   boot();

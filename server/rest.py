@@ -1,0 +1,160 @@
+"""The REST API's bodies as pydantic models.
+
+Requests are validated with them (a failing field becomes a 422 problem
+naming it); responses have the same shape, and the OpenAPI document
+(:mod:`server.openapi`) takes its schemas from them and from
+:mod:`jobs.models`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from jobs.models import CandidateProfile, Job, Localized, QuestionBank
+
+Source = Literal["shipped", "api"]
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(
+        description="dotted path of the failing field, e.g. questions.2.answer_s ('' for the whole body)"
+    )
+    message: str
+    type: str | None = Field(default=None, description="pydantic's error type, e.g. greater_than_equal")
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = Field(default=None, description="one entry per failing field (422)")
+
+
+# -- sessions -------------------------------------------------------------
+class SessionCreate(BaseModel):
+    """``POST /v1/sessions``: all optional; an empty body is a free-talk session."""
+
+    model_config = ConfigDict(extra="forbid")
+    job_id: str | None = Field(default=None, description="the job interviewed for; its bank unless bank_id is given")
+    job_version: int | None = Field(default=None, ge=1, description="a version of the job (default: the latest)")
+    bank_id: str | None = Field(default=None, description="the question bank (default: the job's bank)")
+    bank_version: int | None = Field(default=None, ge=1, description="a version of the bank (default: the latest)")
+    candidate: CandidateProfile | None = None
+
+    @field_validator("job_version", "bank_version")
+    @classmethod
+    def _needs_id(cls, value: int | None, info: ValidationInfo) -> int | None:
+        key = info.field_name.replace("_version", "_id") if info.field_name else ""
+        if value is not None and not info.data.get(key):
+            raise ValueError(f"give {key} with a version")
+        return value
+
+
+class SessionRefs(BaseModel):
+    """The exact job and bank versions a session runs (all null: free talk)."""
+
+    job_id: str | None = None
+    job_version: int | None = None
+    bank_id: str | None = None
+    bank_version: int | None = None
+
+
+class SessionCreated(SessionRefs):
+    id: str
+    candidate_url: str = Field(description="send this to the candidate; the one-time code is in the fragment")
+    whip_url: str
+    candidate_token: str
+    watch_url: str
+    events_url: str
+    expires_at: datetime
+
+
+class SessionInfo(SessionRefs):
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    state: str
+    connected: bool
+    candidate: CandidateProfile | None = Field(
+        default=None, description="personal data: only in GET /v1/sessions/{id}, and only when one was given"
+    )
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionInfo]
+
+
+class ExchangeRequest(BaseModel):
+    code: str
+
+
+class ExchangeResponse(BaseModel):
+    session_id: str
+    token: str
+    whip_url: str
+    ice_servers: list[dict[str, Any]]
+    expires_at: datetime
+    language_hint: str
+
+
+class HrLogin(BaseModel):
+    token: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "starting", "error"]
+    detail: str | None = None
+
+
+# -- jobs and banks --------------------------------------------------------
+class JobVersion(BaseModel):
+    """One version of a job."""
+
+    id: str
+    version: int = Field(ge=1)
+    created_at: datetime
+    source: Source = Field(description="shipped: seeded from jobs/banks; api: written through the API")
+    job: Job
+
+
+class BankVersion(BaseModel):
+    """One version of a question bank."""
+
+    id: str
+    version: int = Field(ge=1)
+    job_id: str
+    created_at: datetime
+    source: Source
+    bank: QuestionBank
+
+
+class JobSummary(BaseModel):
+    id: str
+    version: int = Field(description="the latest version")
+    created_at: datetime
+    source: Source
+    title: Localized
+
+
+class BankSummary(BaseModel):
+    id: str
+    version: int = Field(description="the latest version")
+    job_id: str
+    created_at: datetime
+    source: Source
+    title: Localized
+    questions: int = Field(description="how many questions, the practice question included")
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+
+
+class BankList(BaseModel):
+    banks: list[BankSummary]
