@@ -33,27 +33,43 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from analyzers.events import SESSION_CREATED
+from analyzers.events import SESSION_CREATED, Event
 from analyzers.models import ModelConfig, Models
 from jobs import catalog
 from jobs.catalog import field_path
 from jobs.models import Job, QuestionBank
 from media.peer import SdpError
+from reports import build_report
+from reports.html import render_report
 
 from . import openapi, rest
 from .auth import HR_COOKIE, HrAuth, bearer, new_token
 from sinks import Outbox
 
-from .eventlog import EventWriter
+from .eventlog import EventWriter, SessionEvents
 from .live import SessionRegistry
 from .metrics import Metrics
 from .openapi import Operation, Param, Reply
 from .problems import Problem
 from .settings import Settings
-from .store import AlreadyExists, AsyncStore, BankRecord, JobRecord, SessionRecord, Store, VersionConflict, utcnow
+from .store import (
+    AlreadyExists,
+    AsyncStore,
+    BankRecord,
+    DecisionRecord,
+    JobRecord,
+    ReportRecord,
+    SessionRecord,
+    Store,
+    VersionConflict,
+    utcnow,
+)
 
 log = logging.getLogger("candor")
 
+INTERVIEW_ENDED = "interview.ended"
+DECISION_RECORDED = "decision.recorded"
+REPORT_READY = "report.ready"
 WEB_DIR = Path(__file__).resolve().parent.parent / "web_client"
 CLOSE_TOO_SLOW = 4001
 CLOSE_UNAUTHORISED = 4401
@@ -109,6 +125,9 @@ class Candor:
         self.sessions = SessionRegistry(
             self.store, self.writer, models_ready=self.models, settings=settings, metrics=self.metrics
         )
+        self._report_tasks: set[asyncio.Task[None]] = set()
+        self._report_lock = asyncio.Lock()
+        self._watched: set[str] = set()  # sessions whose events have the report listener
 
     # -- models -----------------------------------------------------------
     def models(self) -> Models:
@@ -156,6 +175,8 @@ class Candor:
         finally:
             expiry.cancel()
             await self.sessions.close()
+            if self._report_tasks:
+                await asyncio.wait(set(self._report_tasks), timeout=10)
             await self.writer.close()
             await self.outbox.close()
             self.store.close()
@@ -256,7 +277,7 @@ class Candor:
             bank=bank,
             candidate=spec.candidate,
         )
-        events = await self.sessions.events_for(session_id)
+        events = await self.events_for(session_id)
         assert events is not None
         refs = _session_refs(record)
         # The versions go into the log (a report is rebuilt from it); the
@@ -321,6 +342,124 @@ class Candor:
         self.require_hr(request)
         record = await self.session_record(request.path_params["session_id"])
         return JSONResponse(self._session_json(record, with_candidate=True))
+
+    # -- reports and decisions ----------------------------------------------
+    async def events_for(self, session_id: str) -> SessionEvents | None:
+        """The session's event stream, with the report listener attached once."""
+        events = await self.sessions.events_for(session_id)
+        if events is not None and session_id not in self._watched:
+            self._watched.add(session_id)
+            events.listeners.append(self._on_event)
+        return events
+
+    def _on_event(self, event: Event) -> None:
+        if event.type != INTERVIEW_ENDED:
+            return
+        task = asyncio.get_running_loop().create_task(self._report_on_end(event.session_id), name="report")
+        self._report_tasks.add(task)
+        task.add_done_callback(self._report_tasks.discard)
+
+    async def _report_on_end(self, session_id: str) -> None:
+        try:
+            events = await self.sessions.events_for(session_id)
+            if events is not None:
+                await events.flush()
+            async with self._report_lock:
+                await self._write_report(session_id, only_first=True)
+        except Exception:
+            log.exception("report for session %s failed", session_id)
+
+    async def _write_report(
+        self, session_id: str, *, only_first: bool = False, unless_same: bool = False,
+        decision: tuple[str, str, str] | None = None,
+    ) -> tuple[ReportRecord, DecisionRecord | None, bool]:
+        """Build the report from the log, store its next version and enqueue it, in one transaction."""
+        store = self.store.store
+        outbox = self.outbox
+
+        def work() -> tuple[ReportRecord, DecisionRecord | None, bool]:
+            record = store.get_session(session_id)
+            if record is None:
+                raise Problem(404, "Not found", f"no session {session_id!r}")
+            job = store.get_job(record.job_id, record.job_version) if record.job_id else None
+            bank = store.get_bank(record.bank_id, record.bank_version) if record.bank_id else None
+            body = build_report(record, job, bank, store.read_events(session_id))
+            decided: list[DecisionRecord | None] = [None]
+
+            def announce(db: Any, report: ReportRecord, made: DecisionRecord | None) -> None:
+                decided[0] = made
+                if made is not None:
+                    outbox.enqueue_in(db, DECISION_RECORDED, session_id, made.number, _decision_json(made, report.version))
+                outbox.enqueue_in(db, REPORT_READY, session_id, report.version, _report_json(report))
+
+            report, written = store.add_report(
+                session_id, body, only_first=only_first, unless_same=unless_same, decision=decision, on_write=announce
+            )
+            return report, decided[0], written
+
+        return await self.store.run(work)
+
+    def _wants_html(self, request: Request) -> bool:
+        fmt = request.query_params.get("format")
+        if fmt is not None:
+            return fmt == "html"
+        return "text/html" in request.headers.get("accept", "")
+
+    async def get_report(self, request: Request) -> Response:
+        self.require_hr(request)
+        session_id, version = request.path_params["session_id"], _version_param(request)
+        await self.session_record(session_id)
+        report = await self.store.run(self.store.store.get_report, session_id, version)
+        if report is None:
+            detail = f"no report version {version}" if version else "no report yet: it is made when the interview ends"
+            raise Problem(404, "Not found", detail)
+        if self._wants_html(request):
+            html_page = render_report(report.body, version=report.version, session_id=session_id)
+            return Response(html_page, media_type="text/html; charset=utf-8", headers={**_page_headers(), "ETag": f'"{report.version}"'})
+        return _versioned(_report_json(report), report.version)
+
+    async def rebuild_report(self, request: Request) -> Response:
+        self.require_hr(request)
+        session_id = request.path_params["session_id"]
+        await self.session_record(session_id)
+        events = await self.sessions.events_for(session_id)
+        if events is not None:
+            await events.flush()
+        async with self._report_lock:
+            report, _, written = await self._write_report(session_id, unless_same=True)
+        return _versioned(_report_json(report), report.version, status=201 if written else 200,
+                          location=f"/v1/sessions/{session_id}/report?version={report.version}")
+
+    async def record_decision(self, request: Request) -> Response:
+        self.require_hr(request)
+        session_id = request.path_params["session_id"]
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        is_form = content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        if is_form:
+            form = await request.form()
+            data: dict[str, Any] = {k: v for k, v in form.items() if k in ("decision", "reason") and isinstance(v, str)}
+        else:
+            data = await json_object(request)
+        spec = parse_body(rest.DecisionCreate, data)
+        await self.session_record(session_id)
+        async with self._report_lock:
+            if await self.store.run(self.store.store.get_report, session_id) is None:
+                raise Problem(409, "No report yet", "a decision is recorded on a report; the interview has not ended")
+            number = len(await self.store.run(self.store.store.list_decisions, session_id)) + 1
+            events = await self.events_for(session_id)
+            assert events is not None
+            events.publish(
+                DECISION_RECORDED,
+                None,
+                {"decision": spec.decision, "reason": spec.reason, "decided_by": "hr",
+                 "decided_at": utcnow().isoformat(), "number": number},
+            )
+            await events.flush()
+            report, decided, _ = await self._write_report(session_id, decision=(spec.decision, spec.reason, "hr"))
+        assert decided is not None
+        if is_form:
+            return RedirectResponse(f"/v1/sessions/{session_id}/report?format=html", status_code=303)
+        return JSONResponse(_decision_json(decided, report.version), status_code=201)
 
     # -- routes: jobs and banks -------------------------------------------
     async def list_jobs(self, request: Request) -> Response:
@@ -494,6 +633,7 @@ class Candor:
         except UnicodeDecodeError:
             raise Problem(400, "Malformed SDP", "the offer is not UTF-8 text")
         self.models()  # 503 while loading
+        await self.events_for(record.id)  # the report listener, before the live session publishes
         session = await self.sessions.live(record)
         try:
             connection = await session.connect(offer)
@@ -524,7 +664,7 @@ class Candor:
             await websocket.close(code=CLOSE_UNAUTHORISED, reason="HR sign-in required")
             return
         session_id = websocket.path_params["session_id"]
-        events = await self.sessions.events_for(session_id)
+        events = await self.events_for(session_id)
         if events is None:
             await websocket.accept()
             await websocket.close(code=CLOSE_NOT_FOUND, reason="no such session")
@@ -621,6 +761,39 @@ class Candor:
             Operation(
                 "GET", "/v1/sessions/{session_id}", self.get_session, "Show a session, with its candidate profile",
                 "sessions", replies={200: Reply("the session", rest.SessionInfo)}, problems=(404,),
+            ),
+            # reports and decisions
+            Operation(
+                "GET", "/v1/sessions/{session_id}/report", self.get_report,
+                "The session's report: the latest version, or ?version=N", "reports",
+                params=(version, Param("format", "query", {"type": "string", "enum": ["json", "html"]},
+                                       "html: a page for HR (also chosen by Accept: text/html)")),
+                description="Made when the interview ends (version 1); a decision or a rebuild adds a version. "
+                "The score and band are a recommendation: a person decides.",
+                replies={200: Reply("the version (JSON), or an HTML page", rest.ReportVersion, headers=etag)},
+                problems=(404, 422),
+            ),
+            Operation(
+                "POST", "/v1/sessions/{session_id}/report/rebuild", self.rebuild_report,
+                "Rebuild the report from the event log", "reports", body_required=False,
+                description="Adds a version (201) when the rebuilt report differs from the latest; else 200 with "
+                "the latest. A new version is sent to the sinks as report.ready.",
+                replies={
+                    200: Reply("unchanged: the latest version", rest.ReportVersion, headers=etag),
+                    201: Reply("a new version", rest.ReportVersion, headers=created),
+                },
+                problems=(404,),
+            ),
+            Operation(
+                "POST", "/v1/sessions/{session_id}/decision", self.record_decision,
+                "Record a person's decision: advance, hold or reject", "reports", body=rest.DecisionCreate,
+                description="JSON, or a form from the report page (answered 303 back to the page). Publishes "
+                "decision.recorded, adds a report version with the decision, and sends both to the sinks.",
+                replies={
+                    201: Reply("recorded", rest.DecisionInfo),
+                    303: Reply("recorded (form post): back to the report page", headers={"Location": "the page"}, media_type=None),
+                },
+                problems=(400, 404, 409, 422),
             ),
             # jobs and banks
             Operation(
@@ -838,6 +1011,27 @@ def _session_refs(record: SessionRecord) -> dict[str, Any]:
         "job_version": record.job_version,
         "bank_id": record.bank_id,
         "bank_version": record.bank_version,
+    }
+
+
+def _report_json(record: ReportRecord) -> dict[str, Any]:
+    return {
+        "session_id": record.session_id,
+        "version": record.version,
+        "created_at": record.created_at.isoformat(),
+        "report": record.body,
+    }
+
+
+def _decision_json(record: DecisionRecord, report_version: int) -> dict[str, Any]:
+    return {
+        "session_id": record.session_id,
+        "number": record.number,
+        "decision": record.decision,
+        "reason": record.reason,
+        "decided_by": record.decided_by,
+        "decided_at": record.created_at.isoformat(),
+        "report_version": report_version,
     }
 
 

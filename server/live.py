@@ -30,7 +30,15 @@ from analyzers.events import (
 from analyzers.graph import AnalyzerGraph
 from analyzers.models import Models
 from analyzers.turns import TurnConfig
-from interview.flow import ANSWER_ENDED, ANSWER_STARTED, FLOW_EVENT_TYPES, QUESTION_STARTED, FlowEvent, InterviewFlow
+from interview.flow import (
+    ANSWER_ENDED,
+    ANSWER_STARTED,
+    FLOW_EVENT_TYPES,
+    INTERVIEW_ENDED,
+    QUESTION_STARTED,
+    FlowEvent,
+    InterviewFlow,
+)
 from media.frames import AudioChunk, VideoFrame
 from media.ingest import MediaIngest
 from media.peer import WhipConnection
@@ -166,6 +174,11 @@ class LiveSession:
 
     def _publish_flow(self, flow_events: list[FlowEvent]) -> None:
         for flow_event in flow_events:
+            if flow_event.type == INTERVIEW_ENDED and self._other_scoring_tasks():
+                # The report is built on interview.ended: the last answer's
+                # score must be in the log before it.
+                self._spawn_scoring(self._end_after_scoring(flow_event))
+                continue
             self.events.publish(flow_event.type, flow_event.media_time, flow_event.payload)
             if flow_event.type == QUESTION_STARTED and self.graph is not None:
                 question = self.flow.current if self.flow else None
@@ -215,6 +228,14 @@ class LiveSession:
             answer_end = float(event.payload.get("end", event.media_time))
             self._finishing.append((scorer, answer_end))
             self._spawn_scoring(self._finish_answer(scorer, answer_end))
+
+    def _other_scoring_tasks(self) -> list[asyncio.Task[None]]:
+        current = asyncio.current_task()
+        return [t for t in self._scoring_tasks if t is not current]
+
+    async def _end_after_scoring(self, flow_event: FlowEvent) -> None:
+        await asyncio.gather(*self._other_scoring_tasks(), return_exceptions=True)
+        self._publish_flow([flow_event])
 
     def _spawn_scoring(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=f"score:{self.id}")

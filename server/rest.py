@@ -158,3 +158,31 @@ class JobList(BaseModel):
 
 class BankList(BaseModel):
     banks: list[BankSummary]
+
+
+# -- reports and decisions ---------------------------------------------------
+class DecisionCreate(BaseModel):
+    """``POST /v1/sessions/{id}/decision``: a person's decision (JSON or a form)."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["advance", "hold", "reject"]
+    reason: str = Field(default="", max_length=4000, description="why (shown in the report and sent to the sinks)")
+
+
+class DecisionInfo(BaseModel):
+    session_id: str
+    number: int = Field(description="1, 2, … per session; the latest counts")
+    decision: Literal["advance", "hold", "reject"]
+    reason: str
+    decided_by: str
+    decided_at: datetime
+    report_version: int
+
+
+class ReportVersion(BaseModel):
+    """One version of a session's report; ``report`` follows schema ``candor.report/1`` (docs/api.md)."""
+
+    session_id: str
+    version: int
+    created_at: datetime
+    report: dict[str, Any]

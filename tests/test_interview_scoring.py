@@ -81,6 +81,7 @@ async def answer(live_server, audio: Path, video: Path) -> dict:
         session = response.json()
     publisher = WhipPublisher(session["whip_url"], session["candidate_token"], str(audio), str(video), loop=False)
     seen: list[str] = []
+    score: dict = {}
     async with websockets.connect(session["events_url"], additional_headers=AUTH) as ws:
         await publisher.start()
         try:
@@ -89,7 +90,9 @@ async def answer(live_server, audio: Path, video: Path) -> dict:
                     event = json.loads(await ws.recv())
                     seen.append(event["type"])
                     if event["type"] == "score.question":
-                        return {"score": event["payload"], "seen": seen}
+                        score = event["payload"]
+                    if event["type"] == "interview.ended":
+                        return {"score": score, "seen": seen, "session_id": session["id"]}
         finally:
             await publisher.close()
 
@@ -102,7 +105,7 @@ async def test_a_strong_answer_outscores_a_weak_one_with_evidence(live_server, o
     for result in (strong, weak):
         order = result["seen"]
         assert order.index("question.started") < order.index("answer.started") < order.index("answer.ended")
-        assert "transcript.final" in order and order[-1] == "score.question"
+        assert "transcript.final" in order and order.index("score.question") < order.index("interview.ended")
         assert result["score"]["question_id"] == one_question_bank
 
     s, w = strong["score"], weak["score"]
@@ -114,3 +117,19 @@ async def test_a_strong_answer_outscores_a_weak_one_with_evidence(live_server, o
     quote = next(e for c in s["competencies"] for p in c["points"] for e in p["evidence"])
     assert quote["text"] and quote["end"] > quote["start"] >= 0
     assert s["explanation"]["en"] and s["explanation"]["zh"]
+
+    # The report is built from the log when the interview ends; HR decide.
+    async with httpx.AsyncClient(base_url=live_server.url, headers=AUTH) as client:
+        for _ in range(50):
+            response = await client.get(f"/v1/sessions/{strong['session_id']}/report")
+            if response.status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert response.status_code == 200, response.text
+        report = response.json()["report"]
+        assert report["decision"]["state"] == "pending_review"
+        assert report["questions"][0]["score"]["content"] == s["content"]
+        html = (await client.get(f"/v1/sessions/{strong['session_id']}/report", params={"format": "html"})).text
+        assert quote["text"].split()[0] in html
+        decided = await client.post(f"/v1/sessions/{strong['session_id']}/decision", json={"decision": "advance", "reason": "clear needs analysis"})
+        assert decided.status_code == 201, decided.text

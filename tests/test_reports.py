@@ -1,0 +1,337 @@
+"""The interview report and the human decision (reports/, the report API).
+
+(a) The pure builder on a synthetic event log: band, per-competency
+aggregation, job match, determinism, the pending decision.
+(b) End to end on a real server (no media, no models): events are published
+into the session's stream on the server's loop up to ``interview.ended``;
+the report is made, served as JSON and HTML, a decision is recorded, and a
+real receiver verifies (Standard Webhooks) report.ready v1,
+decision.recorded and report.ready v2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+
+from analyzers.events import Event
+from reports import SCHEMA, build_report, report_json
+from server.app import create_app
+from server.store import BankRecord, JobRecord, SessionRecord
+from sinks import SinkConfig
+from tests.helpers import HR_TOKEN, make_settings
+from tests.test_sinks import SECRET, Receiver, until
+
+T = TypeVar("T")
+HR = {"Authorization": f"Bearer {HR_TOKEN}"}
+NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
+QUOTE = "I asked what the money was for <and> her \"horizon\" & risk"
+
+JOB = {
+    "id": "wealth_manager",
+    "title": {"zh": "理财经理", "en": "Wealth Manager"},
+    "requirements": {
+        "education": "bachelor",
+        "min_years": 2,
+        "skills": ["资产配置", "投诉处理"],
+        "certificates": ["基金从业资格", "AFP"],
+        "languages": ["zh", "en"],
+    },
+}
+CANDIDATE = {
+    "name": "张三",
+    "education": "master",
+    "years": 3,
+    "skills": ["资产配置"],
+    "certificates": ["AFP"],
+    "languages": ["zh", "en"],
+    "accommodation": False,
+}
+
+
+def score_payload(qid: str, overall: float, comps: list[tuple[str, float, list[tuple[str, bool]]]]) -> dict:
+    return {
+        "question_id": qid,
+        "final": True,
+        "overall": overall,
+        "content": overall,
+        "competencies": [
+            {
+                "id": cid,
+                "name": {"zh": cid, "en": cid},
+                "weight": 0.5,
+                "score": score,
+                "points": [
+                    {
+                        "id": pid,
+                        "score": 0.8 if hit else 0.1,
+                        "similarity": 0.7,
+                        "evidence": [{"text": QUOTE, "start": 12.0, "end": 15.5, "similarity": 0.7}] if hit else [],
+                    }
+                    for pid, hit in points
+                ],
+            }
+            for cid, score, points in comps
+        ],
+        "delivery": {"score": 70.0, "rate": 3.1},
+        "engagement": {"score": 90.0, "presence": 1.0},
+        "weights": {"content": 0.7, "delivery": 0.15, "engagement": 0.15},
+        "accommodation": False,
+        "explanation": {"zh": "说明", "en": "explanation"},
+        "scoring_version": "test-1",
+    }
+
+
+def interview_events(q1: str = "q1", q2: str = "q2") -> list[tuple[str, float | None, dict]]:
+    """(type, media_time, payload) of a short interview: practice and two scored questions."""
+    out: list[tuple[str, float | None, dict]] = []
+    t = 0.0
+    for index, (qid, practice) in enumerate((("intro", True), (q1, False), (q2, False))):
+        number = 0 if practice else index
+        out.append(("question.started", t, {"question_id": qid, "index": index, "number": number, "practice": practice,
+                                            "kind": "practice" if practice else "behavioural",
+                                            "text": {"zh": f"问题{index}", "en": f"Question {index}"}}))
+        out.append(("answer.started", t + 1, {"question_id": qid, "index": index}))
+        out.append(("face.metrics", t + 2, {"frames": 5, "faces_max": 1, "presence": 1.0}))
+        out.append(("transcript.final", t + 3, {"utterance_id": f"u{index}", "text": f"answer {index}", "language": "en",
+                                                "start": t + 2, "end": t + 3, "words": [], "model": "whisper-base"}))
+        out.append(("answer.ended", t + 4, {"question_id": qid, "index": index, "reason": "candidate_done",
+                                            "start": t + 1, "end": t + 4}))
+        if qid == q1:
+            out.append(("score.question", t + 4, score_payload(q1, 80.0, [("needs", 80.0, [("goals", True), ("risk", True)]),
+                                                                          ("suit", 60.0, [("disclose", False)])])))
+        elif qid == q2:
+            out.append(("score.question", t + 4, score_payload(q2, 50.0, [("suit", 40.0, [("mismatch", True), ("process", False)])])))
+        out.append(("question.ended", t + 4, {"question_id": qid, "index": index, "practice": practice}))
+        t += 10
+    out.append(("interview.ended", t, {"questions": 3}))
+    return out
+
+
+def as_events(items: list[tuple[str, float | None, dict]], session_id: str = "s1") -> list[Event]:
+    return [
+        Event(type=ty, session_id=session_id, seq=i, media_time=mt, wall_time=1000.0 + i, payload=p)
+        for i, (ty, mt, p) in enumerate(items)
+    ]
+
+
+def records() -> tuple[SessionRecord, JobRecord, BankRecord]:
+    session = SessionRecord("s1", NOW, NOW, "open", "wealth_manager", 1, "wealth_manager", 2, dict(CANDIDATE))
+    job = JobRecord("wealth_manager", 1, NOW, "shipped", JOB)
+    bank = BankRecord("wealth_manager", 2, "wealth_manager", NOW, "shipped", {"id": "wealth_manager", "questions": []})
+    return session, job, bank
+
+
+# -- (a) the pure builder ------------------------------------------------------
+def test_builder_scores_band_competencies_and_job_match() -> None:
+    session, job, bank = records()
+    report = build_report(session, job, bank, as_events(interview_events()))
+    assert report["schema"] == SCHEMA
+    assert report["session_id"] == "s1"
+    assert report["job"] == {"id": "wealth_manager", "version": 1, "title": JOB["title"]}
+    assert report["bank"] == {"id": "wealth_manager", "version": 2}
+    assert report["candidate"]["name"] == "张三"
+    assert report["overall"] == 65.0  # (80 + 50) / 2: each scored question weighs the same
+    assert report["recommendation"]["band"] == "consider"
+    assert report["questions_scored"] == 2
+    assert [q["question_id"] for q in report["questions"]] == ["intro", "q1", "q2"]
+    assert report["questions"][0]["practice"] and report["questions"][0]["score"] is None
+    q1 = report["questions"][1]
+    assert q1["answer"] == {"start": 11.0, "end": 14.0, "reason": "candidate_done"}
+    assert q1["score"]["competencies"][0]["points"][0]["evidence"][0]["text"] == QUOTE
+    assert [line["text"] for line in q1["transcript"]] == ["answer 1"]
+    comps = {c["id"]: c for c in report["competencies"]}
+    assert comps["needs"]["score"] == 80.0 and comps["needs"]["questions_scored"] == 1
+    assert comps["suit"]["score"] == 50.0 and comps["suit"]["questions"] == ["q1", "q2"]
+    assert report["strengths"]["competencies"][0]["id"] == "needs"
+    assert {(s["question_id"], s["point_id"]) for s in report["strengths"]["points"]} == {("q1", "goals"), ("q1", "risk"), ("q2", "mismatch")}
+    assert {(g["question_id"], g["point_id"]) for g in report["gaps"]} == {("q1", "disclose"), ("q2", "process")}
+    match = report["job_match"]
+    assert match["education"]["met"] is True and match["years"]["met"] is True
+    assert match["skills"] == {"required": ["资产配置", "投诉处理"], "matched": ["资产配置"], "missing": ["投诉处理"]}
+    assert match["certificates"]["missing"] == ["基金从业资格"]
+    assert match["languages"]["missing"] == [] and match["met"] is False
+    assert report["models"] == {"asr": ["whisper-base"], "scoring_version": ["test-1"]}
+    assert report["scoring"]["weights"] == {"content": 0.7, "delivery": 0.15, "engagement": 0.15}
+    assert report["timings"]["start_media"] == 0.0 and report["timings"]["end_media"] == 30.0
+    assert report["decision"] == {"state": "pending_review"}
+
+
+def test_builder_bands() -> None:
+    session, job, bank = records()
+    for first, second, band in ((90, 70, "strong"), (40, 50, "not_yet"), (70, 70, "strong"), (50, 50, "consider")):
+        items = [
+            (ty, mt, score_payload(p["question_id"], {"q1": first, "q2": second}[p["question_id"]], []) if ty == "score.question" else p)
+            for ty, mt, p in interview_events()
+        ]
+        assert build_report(session, job, bank, as_events(items))["recommendation"]["band"] == band
+
+
+def test_builder_is_deterministic_whatever_the_input_order() -> None:
+    session, job, bank = records()
+    events = as_events(interview_events())
+    first = report_json(build_report(session, job, bank, events))
+    shuffled = list(events)
+    random.Random(7).shuffle(shuffled)
+    assert report_json(build_report(session, job, bank, shuffled)) == first
+    assert report_json(build_report(session, job, bank, list(events))) == first
+    json.loads(first)  # plain JSON
+
+
+def test_builder_decision_from_the_log_and_unknown_profile() -> None:
+    session, job, bank = records()
+    events = as_events(interview_events() + [("decision.recorded", None, {"decision": "advance", "reason": "good", "decided_by": "hr", "decided_at": "t", "number": 1})])
+    assert build_report(session, job, bank, events)["decision"]["decision"] == "advance"
+    nobody = SessionRecord("s1", NOW, NOW, "open")
+    report = build_report(nobody, None, None, as_events(interview_events()))
+    assert report["job"] is None and report["candidate"] is None and report["job_match"]["met"] is None
+
+
+# -- (b) end to end ------------------------------------------------------------
+class ApiServer:
+    """Candor without models on a loopback port, in a thread with its own loop."""
+
+    def __init__(self, tmp_path: Path, **settings: Any) -> None:
+        self.settings = make_settings(tmp_path, **settings)
+        self.app = create_app(self.settings, load_models=False)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.settings.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="candor-report-test", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    @property
+    def candor(self) -> Any:
+        return self.app.state.candor
+
+    def start(self) -> "ApiServer":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline and self.thread.is_alive(), "server did not start"
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    async def on_loop(self, work: Callable[[], Awaitable[T]]) -> T:
+        loop = self.candor.writer._task.get_loop()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), loop))
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def server(tmp_path, receiver):
+    s = ApiServer(tmp_path, sinks=[SinkConfig(name="hris", url=receiver.url, secret=SECRET)]).start()
+    yield s
+    s.stop()
+
+
+async def test_report_decision_and_sink_end_to_end(server: ApiServer, receiver: Receiver) -> None:
+    async with httpx.AsyncClient(base_url=server.url, headers=HR, timeout=10) as client:
+        r = await client.post("/v1/sessions", json={"job_id": "wealth_manager", "candidate": CANDIDATE})
+        assert r.status_code == 201, r.text
+        session = r.json()
+        sid = session["id"]
+        # nothing yet
+        assert (await client.get(f"/v1/sessions/{sid}/report")).status_code == 404
+        r = await client.post(f"/v1/sessions/{sid}/decision", json={"decision": "advance"})
+        assert r.status_code == 409, r.text
+
+        async def drive() -> None:
+            events = await server.candor.sessions.events_for(sid)
+            for ty, mt, payload in interview_events("persuade_client", "elderly_high_risk"):
+                events.publish(ty, mt, payload)
+
+        await server.on_loop(drive)
+        async with asyncio.timeout(10):
+            while (r := await client.get(f"/v1/sessions/{sid}/report")).status_code == 404:
+                await asyncio.sleep(0.05)
+        assert r.status_code == 200, r.text
+        assert r.headers["etag"] == '"1"'
+        body = r.json()
+        assert body["version"] == 1 and body["session_id"] == sid
+        report = body["report"]
+        assert report["schema"] == SCHEMA and report["overall"] == 65.0
+        assert report["job"]["id"] == "wealth_manager" and report["bank"]["version"] == session["bank_version"]
+        assert report["decision"] == {"state": "pending_review"}
+        strength = next(s for s in report["strengths"]["points"] if s["point_id"] == "goals")
+        assert strength["evidence"][0]["text"] == QUOTE
+
+        page = await client.get(f"/v1/sessions/{sid}/report", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert escape(QUOTE) in page.text and QUOTE not in page.text
+        assert "Candor recommends; a person decides" in page.text
+        assert f"/v1/sessions/{sid}/decision" in page.text
+        assert (await client.get(f"/v1/sessions/{sid}/report?format=html")).text == page.text
+
+        # a rebuild with nothing new adds no version
+        r = await client.post(f"/v1/sessions/{sid}/report/rebuild")
+        assert r.status_code == 200 and r.json()["version"] == 1
+
+        bad = await client.post(f"/v1/sessions/{sid}/decision", json={"decision": "maybe"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "decision"
+
+        r = await client.post(f"/v1/sessions/{sid}/decision", json={"decision": "advance", "reason": "clear & <strong>"})
+        assert r.status_code == 201, r.text
+        assert r.json()["number"] == 1 and r.json()["report_version"] == 2
+        r = await client.get(f"/v1/sessions/{sid}/report")
+        assert r.json()["version"] == 2
+        decision = r.json()["report"]["decision"]
+        assert decision["state"] == "decided" and decision["decision"] == "advance" and decision["reason"] == "clear & <strong>"
+        assert (await client.get(f"/v1/sessions/{sid}/report?version=1")).json()["report"]["decision"]["state"] == "pending_review"
+        html_v2 = (await client.get(f"/v1/sessions/{sid}/report?format=html")).text
+        assert "clear &amp; &lt;strong&gt;" in html_v2
+
+        # the form from the page: 303 back to it
+        r = await client.post(f"/v1/sessions/{sid}/decision", data={"decision": "hold", "reason": "wait"})
+        assert r.status_code == 303 and r.headers["location"] == f"/v1/sessions/{sid}/report?format=html"
+
+        # the decision is on the event stream (and so in the log)
+        logged = await server.on_loop(lambda: server.candor.store.run(server.candor.store.store.read_events, sid))
+        assert [e.payload["decision"] for e in logged if e.type == "decision.recorded"] == ["advance", "hold"]
+
+    expected = {("report.ready", 1), ("decision.recorded", 1), ("report.ready", 2), ("decision.recorded", 2), ("report.ready", 3)}
+
+    def got() -> set[tuple[str, int]]:
+        return {(b["type"], b["data"].get("version") or b["data"].get("number")) for b in receiver.processed.values()}
+
+    await until(lambda: got() == expected, timeout=15)
+    assert receiver.rejected == []  # every signature verified
+    ids = [r.webhook_id for r in receiver.received]
+    assert len(set(ids)) == len(expected)  # one distinct webhook-id each
+    by_type = {(b["type"], b["data"].get("version") or b["data"].get("number")): b["data"] for b in receiver.processed.values()}
+    assert by_type[("report.ready", 1)]["report"]["decision"] == {"state": "pending_review"}
+    assert by_type[("report.ready", 2)]["report"]["decision"]["decision"] == "advance"
+    assert by_type[("decision.recorded", 1)]["decision"] == "advance"
+    assert by_type[("decision.recorded", 1)]["session_id"] == sid
+
+
+async def test_report_needs_hr_and_a_session(server: ApiServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        assert (await client.get("/v1/sessions/nope/report")).status_code == 401
+        assert (await client.get("/v1/sessions/nope/report", headers=HR)).status_code == 404
+        assert (await client.post("/v1/sessions/nope/decision", headers=HR, json={"decision": "hold"})).status_code == 404
+        spec = (await client.get("/openapi.json")).json()
+        assert "/v1/sessions/{session_id}/report" in spec["paths"] and "/v1/sessions/{session_id}/decision" in spec["paths"]
