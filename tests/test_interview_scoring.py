@@ -82,6 +82,7 @@ async def answer(live_server, audio: Path, video: Path) -> dict:
     publisher = WhipPublisher(session["whip_url"], session["candidate_token"], str(audio), str(video), loop=False)
     seen: list[str] = []
     score: dict = {}
+    answer_ended_at = 0.0
     async with websockets.connect(session["events_url"], additional_headers=AUTH) as ws:
         await publisher.start()
         try:
@@ -89,8 +90,12 @@ async def answer(live_server, audio: Path, video: Path) -> dict:
                 while True:
                     event = json.loads(await ws.recv())
                     seen.append(event["type"])
+                    if event["type"] == "answer.ended":
+                        answer_ended_at = event["wall_time"]
                     if event["type"] == "score.question":
                         score = event["payload"]
+                        # printed for the record (benchmarks measure it under load)
+                        print(f"end of answer -> score.question: {event['wall_time'] - answer_ended_at:.3f} s")
                     if event["type"] == "interview.ended":
                         return {"score": score, "seen": seen, "session_id": session["id"]}
         finally:
