@@ -468,33 +468,17 @@ class Candor:
         return JSONResponse({"jobs": [_job_summary(r) for r in records]})
 
     async def create_job(self, request: Request) -> Response:
-        self.require_hr(request)
+        self.require_hr(request)  # before the body is read: 401, not 422
         job = parse_body(Job, await json_object(request))
-        try:
-            record = await self.store.run(self.store.store.create_job, job)
-        except AlreadyExists:
-            raise Problem(409, "Already exists", f"job {job.id!r} exists; PUT /v1/jobs/{job.id} adds a version")
-        return _versioned(_job_json(record), record.version, status=201, location=f"/v1/jobs/{record.id}")
+        return await self._create_versioned(request, "job", job, self.store.store.create_job, _job_json)
 
     async def get_job(self, request: Request) -> Response:
-        self.require_hr(request)
-        job_id, version = request.path_params["job_id"], _version_param(request)
-        record = await self.store.run(self.store.store.get_job, job_id, version)
-        if record is None:
-            raise Problem(404, "Not found", f"no job {job_id!r}" + (f" version {version}" if version else ""))
-        return _versioned(_job_json(record), record.version)
+        return await self._get_versioned(request, "job", self.store.store.get_job, _job_json)
 
     async def update_job(self, request: Request) -> Response:
-        self.require_hr(request)
-        job_id = request.path_params["job_id"]
-        job = parse_body(Job, _with_path_id(await json_object(request), job_id))
-        try:
-            found = await self.store.run(self.store.store.update_job, job, if_version=_if_match(request))
-        except VersionConflict as exc:
-            raise _stale(exc)
-        if found is None:
-            raise Problem(404, "Not found", f"no job {job_id!r}; POST /v1/jobs creates one")
-        return _versioned(_job_json(found[0]), found[0].version)
+        self.require_hr(request)  # before the body is read: 401, not 422
+        job = parse_body(Job, _with_path_id(await json_object(request), request.path_params["job_id"]))
+        return await self._update_versioned(request, "job", job, self.store.store.update_job, _job_json)
 
     async def list_banks(self, request: Request) -> Response:
         self.require_hr(request)
@@ -502,35 +486,44 @@ class Candor:
         return JSONResponse({"banks": [_bank_summary(r) for r in records]})
 
     async def create_bank(self, request: Request) -> Response:
-        self.require_hr(request)
+        self.require_hr(request)  # before the body is read: 401, not 422
         bank = parse_body(QuestionBank, await json_object(request))
         await self._job_must_exist(bank)
-        try:
-            record = await self.store.run(self.store.store.create_bank, bank)
-        except AlreadyExists:
-            raise Problem(409, "Already exists", f"bank {bank.id!r} exists; PUT /v1/banks/{bank.id} adds a version")
-        return _versioned(_bank_json(record), record.version, status=201, location=f"/v1/banks/{record.id}")
+        return await self._create_versioned(request, "bank", bank, self.store.store.create_bank, _bank_json)
 
     async def get_bank(self, request: Request) -> Response:
-        self.require_hr(request)
-        bank_id, version = request.path_params["bank_id"], _version_param(request)
-        record = await self.store.run(self.store.store.get_bank, bank_id, version)
-        if record is None:
-            raise Problem(404, "Not found", f"no bank {bank_id!r}" + (f" version {version}" if version else ""))
-        return _versioned(_bank_json(record), record.version)
+        return await self._get_versioned(request, "bank", self.store.store.get_bank, _bank_json)
 
     async def update_bank(self, request: Request) -> Response:
-        self.require_hr(request)
-        bank_id = request.path_params["bank_id"]
-        bank = parse_body(QuestionBank, _with_path_id(await json_object(request), bank_id))
+        self.require_hr(request)  # before the body is read: 401, not 422
+        bank = parse_body(QuestionBank, _with_path_id(await json_object(request), request.path_params["bank_id"]))
         await self._job_must_exist(bank)
+        return await self._update_versioned(request, "bank", bank, self.store.store.update_bank, _bank_json)
+
+    # Jobs and banks are the same kind of resource: immutable versions.
+    async def _create_versioned(self, request: Request, kind: str, model: Any, create: Callable[..., Any], to_json: Callable[[Any], dict[str, Any]]) -> Response:
         try:
-            found = await self.store.run(self.store.store.update_bank, bank, if_version=_if_match(request))
+            record = await self.store.run(create, model)
+        except AlreadyExists:
+            raise Problem(409, "Already exists", f"{kind} {model.id!r} exists; PUT /v1/{kind}s/{model.id} adds a version")
+        return _versioned(to_json(record), record.version, status=201, location=f"/v1/{kind}s/{record.id}")
+
+    async def _get_versioned(self, request: Request, kind: str, get: Callable[..., Any], to_json: Callable[[Any], dict[str, Any]]) -> Response:
+        self.require_hr(request)
+        item_id, version = request.path_params[f"{kind}_id"], _version_param(request)
+        record = await self.store.run(get, item_id, version)
+        if record is None:
+            raise Problem(404, "Not found", f"no {kind} {item_id!r}" + (f" version {version}" if version else ""))
+        return _versioned(to_json(record), record.version)
+
+    async def _update_versioned(self, request: Request, kind: str, model: Any, update: Callable[..., Any], to_json: Callable[[Any], dict[str, Any]]) -> Response:
+        try:
+            found = await self.store.run(update, model, if_version=_if_match(request))
         except VersionConflict as exc:
             raise _stale(exc)
         if found is None:
-            raise Problem(404, "Not found", f"no bank {bank_id!r}; POST /v1/banks creates one")
-        return _versioned(_bank_json(found[0]), found[0].version)
+            raise Problem(404, "Not found", f"no {kind} {model.id!r}; POST /v1/{kind}s creates one")
+        return _versioned(to_json(found[0]), found[0].version)
 
     async def _job_must_exist(self, bank: QuestionBank) -> None:
         if await self.store.run(self.store.store.get_job, bank.job_id) is None:
