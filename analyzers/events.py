@@ -8,8 +8,9 @@ it out to watchers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 # The event catalogue (docs/events.md describes each payload).
 SPEECH_START = "speech.start"
@@ -19,6 +20,8 @@ TRANSCRIPT_FINAL = "transcript.final"
 FACE_METRICS = "face.metrics"
 FACE_ABSENT = "face.absent"
 FACE_MULTIPLE = "face.multiple"
+EXPRESSION_METRICS = "expression.metrics"
+VOICE_AFFECT = "voice.affect"
 CONNECTION_STARTED = "connection.started"
 CONNECTION_ENDED = "connection.ended"
 MEDIA_FLOWING = "media.flowing"
@@ -55,7 +58,7 @@ class Event:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Event":
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
         return cls(
             type=data["type"],
             session_id=data["session_id"],

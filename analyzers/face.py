@@ -14,6 +14,11 @@ only: no landmarks, no blendshapes leave this module). The per-session
 * :class:`FaceStateTracker` turns face counts into ``face.absent`` and
   ``face.multiple`` start/stop transitions.
 
+Given an :class:`~analyzers.expression.ExpressionRunner`, the analyzer also
+classifies the main face's expression in every frame that shows one (the
+crop is made from the observation's ``bbox`` on the expression runner's
+thread) and emits ``expression.metrics`` alongside each ``face.metrics``.
+
 Angle conventions (degrees, as the camera sees the picture):
 
 * ``yaw`` > 0: the face turns toward the image's right (the subject's own
@@ -33,17 +38,21 @@ import importlib.util
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .base import Analyzer, ModelRunner
-from .events import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, AnalyzerEvent
+from .events import EXPRESSION_METRICS, FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, AnalyzerEvent
+from .expression import ExpressionWindow
 
 if TYPE_CHECKING:
     from media.frames import VideoFrame
+
+    from .expression import ExpressionRunner
 
 log = logging.getLogger(__name__)
 
@@ -381,6 +390,11 @@ class FaceAnalyzer(Analyzer):
     ``face.multiple`` start/stop events as they happen, and ``face.metrics``
     every ``interval_s`` of media time (on a fixed grid from the first frame,
     so the cadence does not drift with the frame rate) and on flush.
+
+    With an ``expression`` runner, each frame that shows a face also has its
+    main face's expression classified, and every ``face.metrics`` is followed
+    by an ``expression.metrics`` with the same media time when at least one
+    face was classified since the last one.
     """
 
     name = "face"
@@ -392,11 +406,14 @@ class FaceAnalyzer(Analyzer):
         interval_s: float = 0.5,
         absent_after_s: float = 1.0,
         multiple_after_s: float = 0.5,
+        expression: ExpressionRunner | None = None,
     ) -> None:
         super().__init__(input_maxsize=1, keep_newest=True)
         self._runner = runner
+        self._expression = expression
         self._interval_s = interval_s
         self._window = FaceMetricsWindow()
+        self._expressions = ExpressionWindow()
         self._tracker = FaceStateTracker(absent_after_s=absent_after_s, multiple_after_s=multiple_after_s)
         self._metrics_due: float | None = None
 
@@ -412,6 +429,9 @@ class FaceAnalyzer(Analyzer):
                 )
             )
         self._window.add(media_time, observation)
+        if self._expression is not None and observation.bbox is not None and _area(observation.bbox) > 0:
+            probabilities = await self._expression.analyze(item.image, observation.bbox)
+            self._expressions.add(media_time, probabilities)
         if self._metrics_due is None:
             self._metrics_due = media_time + self._interval_s
         elif media_time >= self._metrics_due - 1e-9:
@@ -428,3 +448,7 @@ class FaceAnalyzer(Analyzer):
         summary = self._window.summary()
         self._window.reset()
         self.emit(AnalyzerEvent(FACE_METRICS, newest, summary))
+        if len(self._expressions):
+            expressions = self._expressions.summary()
+            self._expressions.reset()
+            self.emit(AnalyzerEvent(EXPRESSION_METRICS, newest, expressions))

@@ -2,11 +2,21 @@
 
 audio -> VAD -> (speech.start/end) -> ASR      -> transcript events
       \\______________________________/^
-video -> face                                   -> face events
+      \\______________________________> prosody -> voice.affect
+video -> face (-> expression)                   -> face and expression events
 
 The graph is itself an analyzer: ``push_audio``/``push_video`` never block,
 ``async for event in graph`` yields every analyzer's events in order of
 arrival, and a failure anywhere surfaces to the reader.
+
+What runs follows the candidate's consent and the deployment's policy:
+``voice=False`` analyses no audio at all (no VAD, ASR or prosody: ``vad``,
+``asr`` and ``prosody`` are ``None`` and ``push_audio`` drops the chunk
+without counting it, since that is consent, not overload); ``face=False``
+has no face analyzer (``face`` is ``None``, ``push_video`` ignores frames);
+``emotion=False`` runs neither the expression classifier nor the prosody
+stage, even when the models have them. A graph with nothing to run still
+ends only on ``end_input()`` or ``aclose()``.
 """
 
 from __future__ import annotations
@@ -34,25 +44,49 @@ class AnalyzerGraph(Analyzer):
         turn_config: TurnConfig | None = None,
         partial_interval_s: float = 1.0,
         face_interval_s: float = 0.5,
+        voice: bool = True,
+        face: bool = True,
+        emotion: bool = True,
     ) -> None:
         super().__init__(input_maxsize=1)
-        self.vad = VadAnalyzer(models.vad, turn_config)
-        self.asr = TranscriptAnalyzer(models.asr, partial_interval_s=partial_interval_s)
+        self.vad: VadAnalyzer | None = None
+        self.asr: TranscriptAnalyzer | None = None
+        self.prosody: Analyzer | None = None
+        if voice:
+            self.vad = VadAnalyzer(models.vad, turn_config)
+            self.asr = TranscriptAnalyzer(models.asr, partial_interval_s=partial_interval_s)
+            prosody_runner = getattr(models, "prosody", None)
+            if emotion and prosody_runner is not None:
+                from .prosody import ProsodyAnalyzer
+
+                self.prosody = ProsodyAnalyzer(prosody_runner)
         self.face: Analyzer | None = None
-        if models.face is not None:
+        if face and models.face is not None:
             from .face import FaceAnalyzer
 
-            self.face = FaceAnalyzer(models.face, interval_s=face_interval_s)
+            expression_runner = getattr(models, "expression", None) if emotion else None
+            self.face = FaceAnalyzer(models.face, interval_s=face_interval_s, expression=expression_runner)
         self._pumps: list[asyncio.Task[Any]] = []
+        self._started = False
+        self._input_ended = asyncio.Event()
 
     @property
     def stages(self) -> list[Analyzer]:
-        return [a for a in (self.vad, self.asr, self.face) if a is not None]
+        return [a for a in (self.vad, self.asr, self.prosody, self.face) if a is not None]
+
+    @property
+    def speech_stages(self) -> list[Analyzer]:
+        """The stages that take audio (none when voice is off)."""
+        return [a for a in (self.vad, self.asr, self.prosody) if a is not None]
 
     def push_audio(self, chunk: AudioChunk) -> None:
         self._start()
+        if self.vad is None:
+            return  # no consent to analyse the voice: not a drop
         self.vad.push(chunk)
-        self.asr.push(chunk)
+        for stage in (self.asr, self.prosody):
+            if stage is not None:
+                stage.push(chunk)
 
     def push_video(self, frame: VideoFrame) -> None:
         self._start()
@@ -69,14 +103,17 @@ class AnalyzerGraph(Analyzer):
 
     def flush(self) -> None:
         self._start()
-        self.vad.flush()
+        if self.vad is not None:
+            self.vad.flush()
 
     def end_input(self) -> None:
         if self._ended:
             return
         self._ended = True
+        self._input_ended.set()
         self._start()
-        self.vad.end_input()  # the VAD pump ends the ASR after the last boundary
+        if self.vad is not None:
+            self.vad.end_input()  # the VAD pump ends the ASR and prosody after the last boundary
         if self.face is not None:
             self.face.end_input()
 
@@ -88,24 +125,33 @@ class AnalyzerGraph(Analyzer):
         await super().aclose()
 
     def _start(self) -> None:
-        if self._pumps:
+        if self._started:
             return
-        self._pumps = [self.spawn(self._pump_vad(), "vad"), self.spawn(self._pump(self.asr), "asr")]
-        if self.face is not None:
-            self._pumps.append(self.spawn(self._pump(self.face), "face"))
+        self._started = True
+        if self.vad is not None:
+            self._pumps.append(self.spawn(self._pump_vad(), "vad"))
+        for stage in (self.asr, self.prosody, self.face):
+            if stage is not None:
+                self._pumps.append(self.spawn(self._pump(stage), stage.name))
         self.spawn(self._finish_when_done(), "join")
 
     async def _pump_vad(self) -> None:
+        assert self.vad is not None
+        followers = [stage for stage in (self.asr, self.prosody) if stage is not None]
         async for event in self.vad:
             if event.type in (SPEECH_START, SPEECH_END):
-                self.asr.push(event)
+                for stage in followers:
+                    stage.push(event)
             self.emit(event)
-        self.asr.end_input()
+        for stage in followers:
+            stage.end_input()
 
     async def _pump(self, stage: Analyzer) -> None:
         async for event in stage:
             self.emit(event)
 
     async def _finish_when_done(self) -> None:
+        if not self._pumps:  # nothing consented to run: end with the input
+            await self._input_ended.wait()
         await asyncio.gather(*self._pumps)
         self._output.put_nowait(_END)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -21,24 +22,38 @@ class ModelConfig:
     asr_window: str = "trim"
     face: bool = True
     scoring: bool = True  # the sentence encoder for content scoring
+    # Facial expression (with face) and voice prosody. A deployment whose
+    # policy never runs emotion inference (the eu profile) sets it False.
+    emotion: bool = True
 
 
 class Models:
-    """VAD, ASR and face runners shared by every session in the process."""
+    """VAD, ASR, face, expression and prosody runners shared by every session in the process."""
 
-    def __init__(self, vad: Any, asr: Any, face: Any | None, encoder: Any | None = None) -> None:
+    def __init__(
+        self,
+        vad: Any,
+        asr: Any,
+        face: Any | None,
+        encoder: Any | None = None,
+        expression: Any | None = None,
+        prosody: Any | None = None,
+    ) -> None:
         self.vad = vad
         self.asr = asr
         self.face = face
         self.encoder = encoder
+        self.expression = expression
+        self.prosody = prosody
         self.warm = False
 
     @property
     def runners(self) -> list[Any]:
-        return [r for r in (self.vad, self.asr, self.face, self.encoder) if r is not None]
+        candidates = (self.vad, self.asr, self.face, self.encoder, self.expression, self.prosody)
+        return [r for r in candidates if r is not None]
 
     @classmethod
-    def load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None = None) -> "Models":
+    def load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None = None) -> Models:
         from .asr import AsrRunner, load_whisper
         from .vad import VadRunner
 
@@ -68,8 +83,17 @@ class Models:
             from scoring.encoder import SentenceEncoder
 
             encoder = SentenceEncoder(observe=observe)
+        expression = prosody = None
+        if config.emotion:
+            from .prosody import ProsodyRunner
+
+            if face is not None:
+                from .expression import ExpressionRunner
+
+                expression = ExpressionRunner(observe=observe)
+            prosody = ProsodyRunner(observe=observe)
         log.info("models loaded in %.1f s (asr=%s)", time.perf_counter() - started, config.asr_model)
-        return cls(vad, asr, face, encoder)
+        return cls(vad, asr, face, encoder, expression=expression, prosody=prosody)
 
     def warmup(self) -> None:
         started = time.perf_counter()

@@ -420,3 +420,16 @@ async def test_face_analyzer_failure_reaches_the_reader(runner: FaceRunner) -> N
     with pytest.raises(AnalyzerError):
         async for _ in analyzer:
             pass
+
+
+@pytest.mark.asyncio
+async def test_face_analyzer_without_an_expression_runner_emits_no_expression(
+    runner: FaceRunner, obama: np.ndarray
+) -> None:
+    from analyzers.events import EXPRESSION_METRICS
+
+    analyzer = FaceAnalyzer(runner, interval_s=0.5)
+    frames = [VideoFrame(image=obama, media_time=round(index * 0.2, 3)) for index in range(6)]
+    events = await replay(analyzer, frames)
+    assert [e.type for e in events] == [FACE_METRICS, FACE_METRICS]
+    assert not [e for e in events if e.type == EXPRESSION_METRICS]

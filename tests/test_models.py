@@ -51,3 +51,33 @@ def test_tiny_en_loads_from_its_package() -> None:
         assert "fellow americans" in runner.recognize(load_audio(JFK_FLAC)).text.lower()
     finally:
         runner.close()
+
+
+@pytest.mark.slow
+def test_emotion_runners_follow_the_config() -> None:
+    from analyzers.expression import ExpressionRunner
+    from analyzers.models import ModelConfig, Models
+    from analyzers.prosody import ProsodyRunner
+
+    def load(**config: object) -> Models:
+        return Models.load(ModelConfig(asr_model="tiny.en", scoring=False, **config))  # type: ignore[arg-type]
+
+    both = load()
+    try:
+        assert isinstance(both.expression, ExpressionRunner) and isinstance(both.prosody, ProsodyRunner)
+        assert both.expression in both.runners and both.prosody in both.runners
+        both.warmup()
+    finally:
+        both.close()
+    voice_only = load(face=False)  # no face, so no expression; prosody still runs
+    try:
+        assert voice_only.face is None and voice_only.expression is None
+        assert isinstance(voice_only.prosody, ProsodyRunner)
+    finally:
+        voice_only.close()
+    off = load(emotion=False)  # e.g. the eu policy profile
+    try:
+        assert off.face is not None and off.expression is None and off.prosody is None
+        assert len(off.runners) == 3
+    finally:
+        off.close()
