@@ -88,12 +88,40 @@ class Question(BaseModel):
         return self
 
 
+class ScoreWeights(BaseModel):
+    """How the parts of an answer's score combine into its overall score.
+
+    Engagement (face presence, gaze) and emotion (facial expression, voice
+    arousal) are context shown to HR with zero weight unless a bank sets one;
+    a deployment's policy may still keep emotion off altogether (``eu``), and
+    a candidate with an accommodation is scored on content alone.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    content: float = Field(default=0.8, ge=0)
+    delivery: float = Field(default=0.2, ge=0)
+    engagement: float = Field(default=0.0, ge=0)
+    emotion: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> "ScoreWeights":
+        if self.content + self.delivery + self.engagement + self.emotion <= 0:
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
+class BankScoring(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    weights: ScoreWeights = Field(default_factory=ScoreWeights)
+
+
 class QuestionBank(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9_\-]+$")
     job_id: str
     title: Localized
     questions: list[Question] = Field(min_length=1)
+    scoring: BankScoring = Field(default_factory=BankScoring)
 
     @field_validator("questions")
     @classmethod

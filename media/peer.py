@@ -33,7 +33,11 @@ class SdpError(ValueError):
 
 
 def check_offer_layout(sdp: str) -> None:
-    """A WHIP offer for Candor: one audio, one video, at most one data channel."""
+    """A WHIP offer for Candor: one audio, at most one video, at most one data channel.
+
+    Video may be left out: a candidate who declines face processing (pipl
+    policy) publishes audio only.
+    """
     if not isinstance(sdp, str) or not sdp.lstrip().startswith("v=0"):
         raise SdpError(400, "Malformed SDP", "the body is not an SDP offer (it must start with v=0)")
     kinds = [line[2:].split(" ", 1)[0] for line in sdp.splitlines() if line.startswith("m=")]
@@ -43,11 +47,11 @@ def check_offer_layout(sdp: str) -> None:
     unknown = sorted(set(counts) - {"audio", "video", "application"})
     if unknown:
         raise SdpError(422, "Unsupported media layout", f"unexpected media kinds: {', '.join(unknown)}")
-    if counts.get("audio", 0) != 1 or counts.get("video", 0) != 1 or counts.get("application", 0) > 1:
+    if counts.get("audio", 0) != 1 or counts.get("video", 0) > 1 or counts.get("application", 0) > 1:
         raise SdpError(
             422,
             "Unsupported media layout",
-            "the offer must have exactly one audio and one video section and at most one data channel, "
+            "the offer must have exactly one audio section, at most one video section and at most one data channel, "
             f"found audio={counts.get('audio', 0)} video={counts.get('video', 0)} "
             f"application={counts.get('application', 0)}",
         )

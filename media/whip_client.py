@@ -26,6 +26,12 @@ class WhipError(RuntimeError):
         self.body = body
 
 
+def consent_url(whip_url: str) -> str:
+    """``.../whip/{id}`` -> ``.../v1/sessions/{id}/consent``."""
+    base, _, session_id = whip_url.rstrip("/").rpartition("/whip/")
+    return f"{base}/v1/sessions/{session_id}/consent"
+
+
 @dataclass
 class WhipPublisher:
     whip_url: str
@@ -33,6 +39,9 @@ class WhipPublisher:
     audio_path: str | None = None
     video_path: str | None = None
     loop: bool = False
+    # Posted to the session's consent URL before the offer (a candidate
+    # consents before any analysis); None: skip (consent already given).
+    consent: dict[str, bool] | None = field(default_factory=lambda: {"voice": True, "face": True})
     captions: list[dict[str, Any]] = field(default_factory=list)
     location: str | None = None
     posted_at: float | None = None
@@ -71,8 +80,15 @@ class WhipPublisher:
 
         self._channel = channel
         await pc.setLocalDescription(await pc.createOffer())
-        self.posted_at = time.monotonic()
         async with httpx.AsyncClient(timeout=30) as client:
+            if self.consent is not None:
+                consented = await client.post(
+                    consent_url(self.whip_url), json=self.consent, headers={"Authorization": f"Bearer {self.token}"}
+                )
+                if consented.status_code != 200:
+                    await self.close(delete=False)
+                    raise WhipError(consented.status_code, consented.text)
+            self.posted_at = time.monotonic()
             response = await client.post(
                 self.whip_url,
                 content=pc.localDescription.sdp,

@@ -283,5 +283,24 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
             "bands": [{"band": b, "from": (None if lo == float("-inf") else lo)} for lo, b, _ in BANDS],
         },
         "interview_ended": ended is not None,
+        "consent": _consent(log),
         "decision": _decision(log),
+    }
+
+
+def _consent(log: list[Event]) -> dict[str, Any] | None:
+    """The consent the analysis ran under (the last one given), and any withdrawal."""
+    given = [e for e in log if e.type == "consent.given"]
+    withdrawn = [e for e in log if e.type == "consent.withdrawn"]
+    if not given and not withdrawn:
+        return None
+    last = dict(given[-1].payload) if given else {}
+    return {
+        "policy": last.get("policy") or (withdrawn[-1].payload.get("policy") if withdrawn else None),
+        "voice": last.get("voice"),
+        "face": last.get("face"),
+        "emotion": last.get("emotion"),
+        "given_at": last.get("given_at"),
+        "withdrawn": bool(withdrawn) and (not given or withdrawn[-1].seq > given[-1].seq),
+        "changes": len(given) + len(withdrawn),
     }

@@ -94,6 +94,18 @@ def render_report(report: Mapping[str, Any], *, version: int, session_id: str) -
             add(f"<p>得分 <span class=en>Score</span> {_score(score.get('overall'))} · 内容 <span class=en>content</span> "
                 f"{_score(score.get('content'))} · 表达 <span class=en>delivery</span> {_score(delivery)} · "
                 f"投入 <span class=en>engagement</span> {_score(engagement)}</p>")
+            affect = score.get("affect") or {}
+            context = []
+            expression = affect.get("expression")
+            if expression:
+                share = (expression.get("shares") or {}).get(expression.get("dominant"))
+                context.append(f"表情 <span class=en>expression</span>: {_e(expression.get('dominant'))} {_score(None if share is None else 100 * share)}%")
+            voice = affect.get("voice")
+            if voice:
+                context.append(f"语音唤醒度 <span class=en>voice arousal</span> {_e(voice.get('arousal_mean'))}")
+            if context:
+                counted = "计入评分 <span class=en>counted</span>" if affect.get("counted") else "仅供参考，不计分 <span class=en>context, not scored</span>"
+                add(f"<p class=context>情绪 <span class=en>Emotion</span> ({counted}): {' · '.join(context)}</p>")
             add(f"<p>{_loc(score.get('explanation'))}</p><ul>")
             for c in score.get("competencies", []):
                 add(f"<li>{_loc(c.get('name'))}: {_score(c.get('score'))}<ul>")
@@ -123,6 +135,15 @@ def render_report(report: Mapping[str, Any], *, version: int, session_id: str) -
         add(f"<tr><th>{label}</th><td>✓ {_e(', '.join(m.get('matched', [])))}</td>"
             f"<td>✗ {_e(', '.join(m.get('missing', [])))}</td></tr>")
     add("</table>")
+
+    consent = r.get("consent")
+    if consent:
+        def mark(value: Any) -> str:
+            return "✓" if value else "✗"
+
+        scopes = f"语音 <span class=en>voice</span> {mark(consent.get('voice'))} · 面部 <span class=en>face</span> {mark(consent.get('face'))} · 情绪推断 <span class=en>emotion inference</span> {mark(consent.get('emotion'))}"
+        withdrawn = " · 已撤回 <span class=en>withdrawn</span>" if consent.get("withdrawn") else ""
+        add(f"<h2>同意 <span class=en>Consent</span></h2><p>{_e(consent.get('policy'))}: {scopes}{withdrawn}</p>")
 
     add("<h2>决定 <span class=en>Decision</span></h2>")
     add(f"<form method=post action='/v1/sessions/{_e(session_id)}/decision'>")

@@ -12,8 +12,10 @@ with replays, give byte-identical JSON (:func:`canonical_json`), because
 utterances are put in time order and deduplicated, every text is embedded on
 its own (see :mod:`scoring.encoder`) and numbers are rounded.
 
-Weights: content 0.8, delivery 0.2, engagement 0 by default. A candidate
-with an accommodation is scored on content alone. A component that could not
+Weights: content 0.8, delivery 0.2, engagement 0, emotion 0 by default (a
+bank sets its own in ``scoring.weights``). A candidate with an accommodation
+is scored on content alone. Emotion (facial expression, voice arousal; see
+:mod:`scoring.affect`) is reported as context under ``affect``. A component that could not
 be measured (no face events, under 5 s of speech) drops out and the others
 are renormalised.
 """
@@ -30,6 +32,7 @@ import numpy as np
 
 from jobs.models import Question
 
+from .affect import AFFECT_EVENTS, measure_affect
 from .content import ContentConfig, ContentScore, RubricIndex, score_content
 from .delivery import DeliveryConfig, measure_delivery
 from .engagement import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, EngagementConfig, measure_engagement
@@ -51,17 +54,24 @@ class ScoreWeights:
     content: float = 0.8
     delivery: float = 0.2
     engagement: float = 0.0
+    emotion: float = 0.0
 
     def __post_init__(self) -> None:
-        values = (self.content, self.delivery, self.engagement)
+        values = (self.content, self.delivery, self.engagement, self.emotion)
         if any(v < 0 or not math.isfinite(v) for v in values) or sum(values) <= 0:
             raise ValueError("score weights must be finite, non-negative and not all zero")
 
     def as_dict(self) -> dict[str, float]:
-        return {"content": self.content, "delivery": self.delivery, "engagement": self.engagement}
+        return {"content": self.content, "delivery": self.delivery, "engagement": self.engagement, "emotion": self.emotion}
+
+    @classmethod
+    def of(cls, weights: Any) -> "ScoreWeights":
+        """From a bank's ``scoring.weights`` (jobs.models.ScoreWeights) or a mapping."""
+        data = weights if isinstance(weights, Mapping) else weights.model_dump()
+        return cls(**{k: float(data.get(k, 0.0)) for k in ("content", "delivery", "engagement", "emotion")})
 
 
-CONTENT_ONLY = ScoreWeights(content=1.0, delivery=0.0, engagement=0.0)
+CONTENT_ONLY = ScoreWeights(content=1.0, delivery=0.0, engagement=0.0, emotion=0.0)
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ def score_question(
     utterances: Iterable[Mapping[str, Any]],
     face_events: Iterable[tuple[str, Mapping[str, Any]]] = (),
     *,
+    affect_events: Iterable[tuple[str, Mapping[str, Any]]] = (),
     embed: Embed,
     embed_rubric: Embed | None = None,
     index: RubricIndex | None = None,
@@ -115,8 +126,14 @@ def score_question(
     content = score_content(index, spans, vectors, config.content)
     delivery = measure_delivery(utterances, config.delivery)
     engagement = measure_engagement(sorted(face_events, key=_face_key), config.engagement)
+    affect = measure_affect(sorted(affect_events, key=_face_key))
 
-    components = {"content": round(content.score, 1), "delivery": delivery["score"], "engagement": engagement["score"]}
+    components = {
+        "content": round(content.score, 1),
+        "delivery": delivery["score"],
+        "engagement": engagement["score"],
+        "emotion": affect["score"],
+    }
     used = {k: w for k, w in weights.as_dict().items() if w > 0 and components[k] is not None}
     total = sum(used.values())
     overall = sum(components[k] * w for k, w in used.items()) / total if total > 0 else components["content"]  # type: ignore[operator]
@@ -169,6 +186,7 @@ def score_question(
         "evidence": [_evidence(p) for p in content.evidence],
         "delivery": delivery,
         "engagement": engagement,
+        "affect": {**affect, "counted": "emotion" in used},
         "overall": _r(overall, 1),
         "weights": weights.as_dict(),
         "accommodation": accommodation,
@@ -185,7 +203,7 @@ def score_question(
 
 def _face_key(item: tuple[str, Mapping[str, Any]]) -> tuple[float, str, str]:
     kind, payload = item
-    at = payload.get("newest_media_time", payload.get("since", 0.0))
+    at = payload.get("newest_media_time", payload.get("since", payload.get("end", 0.0)))
     return (float(at or 0.0), kind, canonical_json(payload))
 
 
@@ -273,6 +291,7 @@ class QuestionScorer:
         self._window = window
         self._utterances: dict[Any, Mapping[str, Any]] = {}
         self._faces: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        self._affect: dict[str, tuple[str, Mapping[str, Any]]] = {}
         self._index: RubricIndex | None = None
         self._vectors: dict[str, np.ndarray] = {}  # this answer's span texts (dropped with the scorer)
 
@@ -293,6 +312,13 @@ class QuestionScorer:
             item = (kind, dict(payload))
             self._faces[canonical_json({"t": kind, "m": at, "p": item[1]})] = item
             return True
+        if kind in AFFECT_EVENTS:
+            at = media_time if media_time is not None else payload.get("newest_media_time", payload.get("end"))
+            if not self._inside(at):
+                return False
+            item = (kind, dict(payload))
+            self._affect[canonical_json({"t": kind, "m": at, "p": item[1]})] = item
+            return True
         return False
 
     def _inside(self, at: Any) -> bool:
@@ -303,24 +329,28 @@ class QuestionScorer:
     # -- output ----------------------------------------------------------------
     async def provisional(self) -> dict[str, Any]:
         """``score.provisional`` payload for what has been said so far."""
-        utterances, faces = self._snapshot()
-        return await self._encoder.call(self._score, utterances, faces, False)
+        utterances, faces, affect = self._snapshot()
+        return await self._encoder.call(self._score, utterances, faces, affect, False)
 
     async def final(self) -> dict[str, Any]:
         """``score.question`` payload."""
-        utterances, faces = self._snapshot()
-        return await self._encoder.call(self._score, utterances, faces, True)
+        utterances, faces, affect = self._snapshot()
+        return await self._encoder.call(self._score, utterances, faces, affect, True)
 
     def score(self, *, final: bool = True) -> dict[str, Any]:
         """Blocking form of :meth:`final` / :meth:`provisional` (for rebuilding reports)."""
-        utterances, faces = self._snapshot()
-        return self._score(utterances, faces, final)
+        utterances, faces, affect = self._snapshot()
+        return self._score(utterances, faces, affect, final)
 
-    def _snapshot(self) -> tuple[list[Mapping[str, Any]], list[tuple[str, Mapping[str, Any]]]]:
-        return list(self._utterances.values()), list(self._faces.values())
+    def _snapshot(self) -> tuple[list[Mapping[str, Any]], list[tuple[str, Mapping[str, Any]]], list[tuple[str, Mapping[str, Any]]]]:
+        return list(self._utterances.values()), list(self._faces.values()), list(self._affect.values())
 
     def _score(
-        self, utterances: list[Mapping[str, Any]], faces: list[tuple[str, Mapping[str, Any]]], final: bool
+        self,
+        utterances: list[Mapping[str, Any]],
+        faces: list[tuple[str, Mapping[str, Any]]],
+        affect: list[tuple[str, Mapping[str, Any]]],
+        final: bool,
     ) -> dict[str, Any]:
         if self._index is None:
             question = self.question
@@ -332,6 +362,7 @@ class QuestionScorer:
             self.question,
             utterances,
             faces,
+            affect_events=affect,
             embed=self._embed_answer,
             index=self._index,
             weights=self._weights,

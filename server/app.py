@@ -46,10 +46,12 @@ from . import openapi, rest
 from .auth import HR_COOKIE, HrAuth, bearer, new_token
 from sinks import Outbox
 
+from .admission import Admission, Load, LoopLagMonitor
 from .eventlog import EventWriter, SessionEvents
 from .live import SessionRegistry
 from .metrics import Metrics
 from .openapi import Operation, Param, Reply
+from .policy import CONSENT_GIVEN, CONSENT_WITHDRAWN, PROFILES, Consent
 from .problems import Problem
 from .settings import Settings
 from .store import (
@@ -115,9 +117,8 @@ class Candor:
         self._models = models
         self._owns_models = models is None
         if models is not None:  # shared models report to this app's metrics
-            for runner in (models.vad, models.asr, models.face):
-                if runner is not None:
-                    runner.set_observer(self.metrics.observe_stage)
+            for runner in models.runners:
+                runner.set_observer(self.metrics.observe_stage)
         self._models_error: str | None = None
         self._models_ready = threading.Event()
         if models is not None and models.warm:
@@ -125,6 +126,16 @@ class Candor:
         self.sessions = SessionRegistry(
             self.store, self.writer, models_ready=self.models, settings=settings, metrics=self.metrics
         )
+        self.policy = PROFILES[settings.policy]
+        self.loop_lag = LoopLagMonitor(observe=self.metrics.loop_lag.observe)
+        self.admission = Admission(
+            max_live_sessions=settings.max_live_sessions,
+            sessions_per_core=settings.sessions_per_core,
+            loop_lag_s=settings.admission_loop_lag_s,
+            backlog_s=settings.admission_backlog_s,
+            retry_after_s=settings.admission_retry_after_s,
+        )
+        self.metrics.audio_backlog.set_function(self.sessions.audio_backlog_s)
         self._report_tasks: set[asyncio.Task[None]] = set()
         self._report_lock = asyncio.Lock()
         self._watched: set[str] = set()  # sessions whose events have the report listener
@@ -148,6 +159,7 @@ class Candor:
                         asr_languages=tuple(s.asr_languages),
                         asr_beam_size=s.asr_beam_size,
                         asr_window=s.asr_window,
+                        emotion=self.policy.emotion,
                     ),
                     observe=self.metrics.observe_stage,
                 )
@@ -170,10 +182,18 @@ class Candor:
         if not self._models_ready.is_set() and self._load_models_at_start:
             threading.Thread(target=self._load_models, name="model-loader", daemon=True).start()
         expiry = asyncio.get_running_loop().create_task(self._expire_loop())
+        self.loop_lag.start()
+        # Interviews that ended while no report was written (the process died
+        # in between): build their reports now, from the log.
+        for session_id in await self.store.run(self.store.store.sessions_without_report):
+            task = asyncio.get_running_loop().create_task(self._report_on_end(session_id), name="report")
+            self._report_tasks.add(task)
+            task.add_done_callback(self._report_tasks.discard)
         try:
             yield
         finally:
             expiry.cancel()
+            await self.loop_lag.stop()
             await self.sessions.close()
             if self._report_tasks:
                 await asyncio.wait(set(self._report_tasks), timeout=10)
@@ -327,6 +347,7 @@ class Candor:
             "expires_at": record.expires_at.isoformat(),
             "state": "expired" if record.expired() else record.state,
             "connected": self.sessions.is_connected(record.id),
+            "policy": self.policy.name,
             **_session_refs(record),
         }
         if with_candidate and record.candidate is not None:  # personal data: this GET only
@@ -341,7 +362,10 @@ class Candor:
     async def get_session(self, request: Request) -> Response:
         self.require_hr(request)
         record = await self.session_record(request.path_params["session_id"])
-        return JSONResponse(self._session_json(record, with_candidate=True))
+        body = self._session_json(record, with_candidate=True)
+        consent = await self.sessions.consent(record.id)
+        body["consent"] = consent.public() if consent is not None else None
+        return JSONResponse(body)
 
     # -- reports and decisions ----------------------------------------------
     async def events_for(self, session_id: str) -> SessionEvents | None:
@@ -549,6 +573,7 @@ class Candor:
         # issued to the page and the HR-issued one stays valid as well.
         token = new_token()
         await self.store.run(self.store.store.add_token, record.id, token)
+        consent = await self.sessions.consent(record.id)
         return JSONResponse(
             {
                 "session_id": record.id,
@@ -557,8 +582,44 @@ class Candor:
                 "ice_servers": [s.public() for s in self.settings.ice_servers],
                 "expires_at": record.expires_at.isoformat(),
                 "language_hint": self.settings.asr_languages[0] if self.settings.asr_languages else "zh",
+                "policy": self.policy.public(),
+                "consent": consent.public() if consent is not None else None,
             }
         )
+
+    # -- routes: consent --------------------------------------------------
+    async def give_consent(self, request: Request) -> Response:
+        record = await self._candidate(request)
+        spec = parse_body(rest.ConsentCreate, await json_object(request))
+        granted = {"voice": spec.voice, "face": spec.face}
+        errors = self.policy.check(granted)
+        if errors:
+            raise Problem(
+                422, "Consent required", errors[0]["message"], slug="consent-required", errors=errors
+            )
+        consent = Consent(
+            policy=self.policy.name,
+            voice=spec.voice,
+            face=spec.face,
+            # emotion inference needs the policy's leave and the face or the voice
+            emotion=self.policy.emotion and (spec.face or spec.voice),
+            given_at=utcnow().isoformat(),
+        )
+        events = await self.events_for(record.id)
+        assert events is not None
+        session = self.sessions.get_live(record.id)
+        events.publish(CONSENT_GIVEN, session.media_time if session is not None else None, consent.public())
+        await self.sessions.set_consent(record.id, consent)
+        return JSONResponse(consent.public(), headers=self.cors_headers(request))
+
+    async def withdraw_consent(self, request: Request) -> Response:
+        record = await self._candidate(request)
+        events = await self.events_for(record.id)
+        assert events is not None
+        session = self.sessions.get_live(record.id)
+        events.publish(CONSENT_WITHDRAWN, session.media_time if session is not None else None, {"policy": self.policy.name})
+        await self.sessions.set_consent(record.id, None)
+        return Response(status_code=204, headers=self.cors_headers(request))
 
     # -- routes: HR sign-in -----------------------------------------------
     async def hr_login(self, request: Request) -> Response:
@@ -626,6 +687,13 @@ class Candor:
         except UnicodeDecodeError:
             raise Problem(400, "Malformed SDP", "the offer is not UTF-8 text")
         self.models()  # 503 while loading
+        if await self.sessions.consent(record.id) is None:
+            raise Problem(
+                403, "Consent required",
+                "the candidate has not consented to analysis; POST /v1/sessions/{id}/consent first",
+                slug="consent-required",
+            )
+        self._admit(record.id)
         await self.events_for(record.id)  # the report listener, before the live session publishes
         session = await self.sessions.live(record)
         try:
@@ -637,6 +705,26 @@ class Candor:
         for link in self.ice_links():
             response.headers.append("Link", link)
         return response
+
+    def _admit(self, session_id: str) -> None:
+        """503 + Retry-After for a new session when the server is full (see server/admission.py)."""
+        live = self.sessions.get_live(session_id)
+        if live is not None and not live.closed and live.connection is not None:
+            return  # a second connection replaces the first: no more load
+        load = Load(
+            live_sessions=self.sessions.live_count(),
+            loop_lag_p99_s=self.loop_lag.p99(),
+            audio_backlog_s=self.sessions.audio_backlog_s(),
+        )
+        refusal = self.admission.check(load)
+        if refusal is not None:
+            reason = "capacity" if "capacity" in refusal.reason else "overload"
+            self.metrics.admission_refused.labels(reason).inc()
+            log.warning("session refused: %s", refusal.reason)
+            raise Problem(
+                503, "Server busy", f"{refusal.reason}; try again in {refusal.retry_after_s} s",
+                slug="server-busy", headers={"Retry-After": str(refusal.retry_after_s)},
+            )
 
     async def whip_delete(self, request: Request) -> Response:
         record = await self._candidate(request)
@@ -847,6 +935,26 @@ class Candor:
                 "POST", "/v1/hr/logout", self.hr_logout, "HR sign-out: clears the cookie", "hr", auth=None,
                 replies={204: Reply("signed out", **no_body)},
             ),
+            Operation(
+                "POST", "/v1/sessions/{session_id}/consent", self.give_consent,
+                "The candidate's consent to analysis, per the deployment's policy", "candidate",
+                auth="candidate", body=rest.ConsentCreate,
+                description="Nothing is analysed before it: WHIP answers 403 (consent-required) until then. "
+                "Under pipl, voice and face are asked separately and face may be declined (no face analysis); "
+                "under eu, no emotion inference runs. Posting again replaces the consent; a live connection "
+                "whose consent changes is ended so that the next one analyses exactly what is consented to. "
+                "Publishes consent.given.",
+                replies={200: Reply("recorded", rest.ConsentInfo)},
+                problems=(400, 401, 422),
+            ),
+            Operation(
+                "DELETE", "/v1/sessions/{session_id}/consent", self.withdraw_consent,
+                "Withdraw consent: the connection ends and analysis stops", "candidate", auth="candidate",
+                description="Publishes consent.withdrawn. What was analysed before stays in the session's log "
+                "(deletion is by the retention policy).",
+                replies={204: Reply("withdrawn", **no_body)},
+                problems=(401,),
+            ),
             # WHIP
             Operation(
                 "OPTIONS", "/whip/{session_id}", self.whip_options, "WHIP: CORS preflight and Accept-Post", "whip",
@@ -866,7 +974,7 @@ class Candor:
                         },
                     )
                 },
-                problems=(400, 415, 422, 503),
+                problems=(400, 403, 415, 422, 503),
             ),
             Operation(
                 "OPTIONS", "/whip/{session_id}/{connection_id}", self.whip_resource_options,

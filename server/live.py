@@ -45,6 +45,7 @@ from media.peer import WhipConnection
 
 from .eventlog import EventWriter, SessionEvents
 from .metrics import Metrics
+from .policy import CONSENT_GIVEN, CONSENT_WITHDRAWN, PROFILES, Consent, consent_from_log
 from .settings import Settings
 from .store import AsyncStore, SessionRecord, utcnow
 
@@ -61,8 +62,12 @@ class LiveSession:
         settings: Settings,
         metrics: Metrics,
         flow: InterviewFlow | None = None,
+        consent: Consent | None = None,
     ) -> None:
         self.record = record
+        # What the candidate consented to: the graph analyses only that.
+        self.consent = consent
+        self.policy = PROFILES[settings.policy]
         self.events = events
         self._models = models
         self._settings = settings
@@ -79,6 +84,7 @@ class LiveSession:
         self.flow = flow
         self._flow_task: asyncio.Task[None] | None = None
         self.accommodation = False  # from the candidate profile: content-only scoring
+        self.weights: Any = None  # the bank's scoring.weights (None: the defaults)
         self._scorer: Any = None  # QuestionScorer of the answer being given
         # Answers that ended but whose last words may still be in ASR: (scorer, answer end).
         self._finishing: list[tuple[Any, float]] = []
@@ -184,7 +190,8 @@ class LiveSession:
                 question = self.flow.current if self.flow else None
                 # Rubric terms help Whisper with domain words (适当性, KYC, ...).
                 terms = question.rubric.terms() if question is not None and question.rubric else []
-                self.graph.asr.hotwords = " ".join(terms) or None
+                if self.graph.asr is not None:
+                    self.graph.asr.hotwords = " ".join(terms) or None
             if flow_event.type == ANSWER_STARTED:
                 self._begin_scoring(flow_event)
             elif flow_event.type == ANSWER_ENDED:
@@ -205,7 +212,9 @@ class LiveSession:
 
         if self._scorer is not None and getattr(self._scorer, "question", None) is question and event.payload.get("resumed"):
             return  # same answer continues after a reconnect: keep what was said
-        self._scorer = QuestionScorer(question, encoder, accommodation=self.accommodation)
+        self._scorer = QuestionScorer(
+            question, encoder, weights=self.weights, accommodation=self.accommodation
+        )
         self._last_provisional = event.media_time
 
     def _feed_scorer(self, event: Event) -> None:
@@ -249,7 +258,7 @@ class LiveSession:
             graph.flush()  # close an utterance cut off by the time limit
             for _ in range(80):
                 asr = graph.asr
-                if asr.settled_until(answer_end):
+                if asr is None or asr.settled_until(answer_end):
                     break
                 await asyncio.sleep(0.1)
         self._finishing = [(s, end) for s, end in self._finishing if s is not scorer]
@@ -311,6 +320,7 @@ class LiveSession:
         if self.graph is not None:
             return
         s = self._settings
+        consent = self.consent
         self.graph = AnalyzerGraph(
             self._models,
             turn_config=TurnConfig(
@@ -321,6 +331,9 @@ class LiveSession:
             ),
             partial_interval_s=s.partial_interval_s,
             face_interval_s=s.face_metrics_interval_s,
+            voice=bool(consent and consent.voice),
+            face=bool(consent and consent.face),
+            emotion=bool(consent and consent.emotion and self.policy.emotion),
         )
         self._metrics.sessions_live.inc()
         loop = asyncio.get_running_loop()
@@ -368,7 +381,10 @@ class LiveSession:
             graph = self.graph
             if graph is None:
                 continue
-            counts = {"audio": graph.vad.dropped + graph.asr.dropped, "video": graph.face.dropped if graph.face else 0}
+            counts = {
+                "audio": sum(a.dropped for a in (graph.vad, graph.asr, graph.prosody) if a is not None),
+                "video": graph.face.dropped if graph.face else 0,
+            }
             for kind, total in counts.items():
                 delta = total - self._dropped_reported[kind]
                 if delta > 0:
@@ -376,6 +392,14 @@ class LiveSession:
                     self._metrics.frames_dropped.labels(kind).inc(delta)
                     if kind == "audio":  # sampled video frames replaced by newer ones are by design
                         self.events.publish(MEDIA_DROPPED, self.ingest.clock.audio_time, {"kind": kind, "count": delta, "total": total})
+
+    @property
+    def audio_backlog_s(self) -> float:
+        """Audio queued in front of the VAD or ASR, in seconds (32 ms chunks)."""
+        graph = self.graph
+        if graph is None:
+            return 0.0
+        return max((a.backlog for a in (graph.vad, graph.asr, graph.prosody) if a is not None), default=0) * 0.032
 
     async def close(self, reason: str = "closed") -> None:
         if self.closed:
@@ -409,6 +433,7 @@ class SessionRegistry:
         self._metrics = metrics
         self._events: dict[str, SessionEvents] = {}
         self._live: dict[str, LiveSession] = {}
+        self._consents: dict[str, Consent | None] = {}
         self._lock = asyncio.Lock()
 
     async def events_for(self, session_id: str) -> SessionEvents | None:
@@ -431,23 +456,72 @@ class SessionRegistry:
             session = self._live.get(record.id)
             if session is None or session.closed:
                 models = self._models_ready()
-                flow = await self._flow_for(record)
-                session = LiveSession(record, events, models=models, settings=self._settings, metrics=self._metrics, flow=flow)
+                flow, weights = await self._flow_for(record)
+                consent = await self._consent_locked(record.id)
+                session = LiveSession(
+                    record, events, models=models, settings=self._settings, metrics=self._metrics, flow=flow, consent=consent
+                )
                 profile = record.candidate_profile()
                 session.accommodation = bool(profile and profile.accommodation)
+                session.weights = weights
                 self._live[record.id] = session
             return session
 
-    async def _flow_for(self, record: SessionRecord) -> InterviewFlow | None:
-        """The session's interview, positioned where its event log stops."""
+    async def _flow_for(self, record: SessionRecord) -> tuple[InterviewFlow | None, Any]:
+        """The session's interview, positioned where its event log stops, and its score weights."""
         if record.bank_id is None:
-            return None  # free talk
+            return None, None  # free talk
         bank = await self._store.run(self._store.store.get_bank, record.bank_id, record.bank_version)
         if bank is None:
             raise RuntimeError(f"session {record.id}: bank {record.bank_id} v{record.bank_version} is missing")
         await self._writer.flush()
         logged = await self._store.run(self._store.store.read_events, record.id, 0)
-        return InterviewFlow.from_log(bank.bank().questions, [e.to_dict() for e in logged if e.type in FLOW_EVENT_TYPES or e.media_time is not None])
+        from scoring.question import ScoreWeights
+
+        questions = bank.bank()
+        flow = InterviewFlow.from_log(
+            questions.questions, [e.to_dict() for e in logged if e.type in FLOW_EVENT_TYPES or e.media_time is not None]
+        )
+        return flow, ScoreWeights.of(questions.scoring.weights)
+
+    async def consent(self, session_id: str) -> Consent | None:
+        """The consent in force for a session (from its event log, then cached)."""
+        async with self._lock:
+            return await self._consent_locked(session_id)
+
+    async def _consent_locked(self, session_id: str) -> Consent | None:
+        if session_id not in self._consents:
+            await self._writer.flush()
+            logged = await self._store.run(
+                self._store.store.read_events, session_id, 0, None, (CONSENT_GIVEN, CONSENT_WITHDRAWN)
+            )
+            self._consents[session_id] = consent_from_log(logged)
+        return self._consents[session_id]
+
+    async def set_consent(self, session_id: str, consent: Consent | None) -> None:
+        """Record a new consent (or its withdrawal): a live session restarts its analysis.
+
+        The live session is closed (its connection ends; what it analysed is
+        kept in the log) so that the next connection starts a graph that
+        analyses exactly what is now consented to.
+        """
+        async with self._lock:
+            self._consents[session_id] = consent
+            session = self._live.get(session_id)
+        if session is not None and not session.closed:
+            before = session.consent
+            changed = (before is None) != (consent is None) or (
+                before is not None and consent is not None and before.scopes() != consent.scopes()
+            )
+            if changed:
+                await session.close("consent withdrawn" if consent is None else "consent changed")
+
+    def live_count(self) -> int:
+        """Sessions with a candidate connected (an idle session costs next to nothing)."""
+        return sum(1 for s in self._live.values() if not s.closed and s.connection is not None)
+
+    def audio_backlog_s(self) -> float:
+        return max((s.audio_backlog_s for s in self._live.values() if not s.closed), default=0.0)
 
     def get_live(self, session_id: str) -> LiveSession | None:
         return self._live.get(session_id)

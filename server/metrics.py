@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
+LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
@@ -32,6 +33,21 @@ class Metrics:
             "Media time from end of speech to transcript.final being published (wall)",
             buckets=LATENCY_BUCKETS,
             registry=r,
+        )
+
+        # process_cpu_seconds_total, process_resident_memory_bytes (Linux)
+        ProcessCollector(registry=r)
+        self.loop_lag = Histogram(
+            "candor_event_loop_lag_seconds",
+            "How late the event loop woke from a 100 ms sleep",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.audio_backlog = Gauge(
+            "candor_audio_backlog_seconds", "Largest audio queue behind real time across live sessions", registry=r
+        )
+        self.admission_refused = Counter(
+            "candor_admission_refused_total", "New sessions refused because the server was full", ["reason"], registry=r
         )
 
     def watch_outbox(self, outbox: "object") -> None:

@@ -75,12 +75,46 @@ class SessionCreated(SessionRefs):
     expires_at: datetime
 
 
+class ConsentCreate(BaseModel):
+    """The candidate's consent, per scope (the policy says which are required)."""
+
+    model_config = ConfigDict(extra="forbid")
+    voice: bool = Field(description="processing of the candidate's voice: speech recognition, voice features")
+    face: bool = Field(description="processing of the candidate's face image: presence, gaze, expression")
+
+
+class ConsentInfo(BaseModel):
+    policy: str
+    voice: bool
+    face: bool
+    emotion: bool = Field(description="whether emotion inference (expression, voice arousal) runs")
+    given_at: datetime
+
+
+class PolicyScope(BaseModel):
+    id: Literal["voice", "face"]
+    required: bool
+
+
+class PolicyConsent(BaseModel):
+    separate: bool = Field(description="face and voice are asked each on its own")
+    scopes: list[PolicyScope]
+
+
+class PolicyInfo(BaseModel):
+    name: Literal["pipl", "eu"]
+    emotion: bool = Field(description="emotion inference may run (false under eu)")
+    consent: PolicyConsent
+
+
 class SessionInfo(SessionRefs):
     id: str
     created_at: datetime
     expires_at: datetime
     state: str
     connected: bool
+    policy: str
+    consent: ConsentInfo | None = Field(default=None, description="null until the candidate consents")
     candidate: CandidateProfile | None = Field(
         default=None, description="personal data: only in GET /v1/sessions/{id}, and only when one was given"
     )
@@ -101,6 +135,8 @@ class ExchangeResponse(BaseModel):
     ice_servers: list[dict[str, Any]]
     expires_at: datetime
     language_hint: str
+    policy: PolicyInfo
+    consent: ConsentInfo | None = Field(default=None, description="consent already given (e.g. before a reload)")
 
 
 class HrLogin(BaseModel):

@@ -85,6 +85,21 @@ class Settings(BaseSettings):
     video_fps: float = Field(default=5.0, gt=0)
     face_metrics_interval_s: float = Field(default=0.5, gt=0)
 
+    # Policy profile (server/policy.py): "pipl" (separate face and voice
+    # consent; emotion as context) or "eu" (no emotion inference at all).
+    policy: str = Field(default="pipl", pattern="^(pipl|eu)$")
+
+    # Admission control (server/admission.py): a new session's media is
+    # refused with 503 + Retry-After when the machine is full: at
+    # max_live_sessions (0: sessions_per_core x CPU cores, from the load
+    # benchmark), or when the event loop's p99 lag over the last 10 s or the
+    # largest audio backlog is over its limit.
+    max_live_sessions: int = Field(default=0, ge=0)
+    sessions_per_core: float = Field(default=1.0, gt=0)
+    admission_loop_lag_s: float = Field(default=0.25, gt=0)
+    admission_backlog_s: float = Field(default=2.0, gt=0)
+    admission_retry_after_s: int = Field(default=30, gt=0)
+
     warmup: bool = True
     log_level: str = "info"
 

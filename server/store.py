@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, TypeVar
+from typing import Any, Callable, Iterable, Literal, Sequence, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -613,13 +613,17 @@ class Store:
         with Session(self.engine) as db, db.begin():
             db.add_all(rows)
 
-    def read_events(self, session_id: str, from_seq: int = 0, limit: int | None = None) -> list[Event]:
+    def read_events(
+        self, session_id: str, from_seq: int = 0, limit: int | None = None, types: Sequence[str] | None = None
+    ) -> list[Event]:
         with Session(self.engine) as db:
             query = (
                 select(EventRow)
                 .where(EventRow.session_id == session_id, EventRow.seq >= from_seq)
                 .order_by(EventRow.seq)
             )
+            if types is not None:
+                query = query.where(EventRow.type.in_(list(types)))
             if limit is not None:
                 query = query.limit(limit)
             return [
@@ -633,6 +637,17 @@ class Store:
                 )
                 for r in db.scalars(query)
             ]
+
+    def sessions_without_report(self, ended_type: str = "interview.ended") -> list[str]:
+        """Sessions whose interview ended but have no report (the process died in between)."""
+        with Session(self.engine) as db:
+            reported = select(ReportRow.session_id)
+            query = (
+                select(EventRow.session_id)
+                .where(EventRow.type == ended_type, EventRow.session_id.not_in(reported))
+                .distinct()
+            )
+            return list(db.scalars(query))
 
     def last_seq(self, session_id: str) -> int:
         with Session(self.engine) as db:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from analyzers.models import ModelConfig, Models
 from tests.helpers import LiveServer, make_settings
+from tests.media_fixtures import (
+    AISHELL_WAV,
+    JFK_FLAC,
+    ffmpeg_available,
+    media_duration_s,
+    padded_speech_wav,
+    portrait_y4m,
+)
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +35,25 @@ def live_server(models: Models, tmp_path_factory: pytest.TempPathFactory) -> Ite
     server.stop()
 
 
+
+
+@dataclass
+class Media:
+    video: Path
+    jfk: Path
+    aishell: Path
+    jfk_s: float
+    aishell_s: float
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
+    if not ffmpeg_available():
+        pytest.skip("ffmpeg is not installed")
+    out = tmp_path_factory.mktemp("whip-media")
+    jfk = padded_speech_wav(out, JFK_FLAC, lead_s=1.0, tail_s=2.5, name="jfk.wav")
+    aishell = padded_speech_wav(out, AISHELL_WAV, lead_s=1.0, tail_s=2.5, name="aishell.wav")
+    jfk_s, aishell_s = media_duration_s(jfk), media_duration_s(aishell)
+    # As long as the longest clip, so the camera never stops before the mic.
+    video = portrait_y4m(out, width=320, height=240, fps=15, seconds=max(jfk_s, aishell_s) + 0.5)
+    return Media(video=video, jfk=jfk, aishell=aishell, jfk_s=jfk_s, aishell_s=aishell_s)

@@ -67,6 +67,11 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "database_url": f"sqlite:///{tmp_path}/candor.db",
         "hr_token": HR_TOKEN,
         "secret_key": "test-secret-key",
+        # Admission control has its own tests (tests/test_consent.py); here a
+        # busy CI machine must not refuse the sessions other tests start.
+        "max_live_sessions": 1000,
+        "admission_loop_lag_s": 30.0,
+        "admission_backlog_s": 600.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

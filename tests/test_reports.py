@@ -28,7 +28,7 @@ import uvicorn
 from analyzers.events import Event
 from reports import SCHEMA, build_report, report_json
 from server.app import create_app
-from server.store import BankRecord, JobRecord, SessionRecord
+from server.store import BankRecord, JobRecord, SessionRecord, Store
 from sinks import SinkConfig
 from tests.helpers import HR_TOKEN, make_settings
 from tests.test_sinks import SECRET, Receiver, until
@@ -335,3 +335,40 @@ async def test_report_needs_hr_and_a_session(server: ApiServer) -> None:
         assert (await client.post("/v1/sessions/nope/decision", headers=HR, json={"decision": "hold"})).status_code == 404
         spec = (await client.get("/openapi.json")).json()
         assert "/v1/sessions/{session_id}/report" in spec["paths"] and "/v1/sessions/{session_id}/decision" in spec["paths"]
+
+
+async def test_a_report_lost_to_a_crash_is_built_at_the_next_start(tmp_path: Path, receiver: Receiver) -> None:
+    """The process died between interview.ended and the report: the next start builds it."""
+    sinks = [SinkConfig(name="hris", url=receiver.url, secret=SECRET)]
+    first = ApiServer(tmp_path, sinks=sinks).start()
+    try:
+        async with httpx.AsyncClient(base_url=first.url, headers=HR, timeout=10) as client:
+            created = await client.post("/v1/sessions", json={"job_id": "wealth_manager", "candidate": CANDIDATE})
+            sid = created.json()["id"]
+    finally:
+        first.stop()
+    # The events the dead process had logged, without the report it never wrote.
+    store = Store(first.settings.database_url)
+    try:
+        seq = store.last_seq(sid) + 1
+        store.append_events(
+            Event(type=ty, session_id=sid, seq=seq + i, media_time=mt, wall_time=1_700_000_000.0 + i, payload=payload)
+            for i, (ty, mt, payload) in enumerate(interview_events("persuade_client", "elderly_high_risk"))
+        )
+        assert store.get_report(sid) is None
+        assert store.sessions_without_report() == [sid]
+    finally:
+        store.close()
+
+    second = ApiServer(tmp_path, sinks=sinks).start()
+    try:
+        async with httpx.AsyncClient(base_url=second.url, headers=HR, timeout=10) as client:
+            async with asyncio.timeout(10):
+                while (r := await client.get(f"/v1/sessions/{sid}/report")).status_code == 404:
+                    await asyncio.sleep(0.05)
+            assert r.json()["version"] == 1 and r.json()["report"]["overall"] == 65.0
+        async with asyncio.timeout(10):
+            while not any(body.get("type") == "report.ready" for body in receiver.processed.values()):
+                await asyncio.sleep(0.05)
+    finally:
+        second.stop()

@@ -341,7 +341,8 @@ async def test_final_payload_shape(encoder: SentenceEncoder) -> None:
     assert result["evidence"], "a strong answer has evidence"
     assert set(result["delivery"]) >= {"score", "rate", "rate_unit", "pauses", "fillers"}
     assert result["engagement"]["measured"] is True
-    assert result["weights"] == {"content": 0.8, "delivery": 0.2, "engagement": 0.0}
+    assert result["weights"] == {"content": 0.8, "delivery": 0.2, "engagement": 0.0, "emotion": 0.0}
+    assert result["affect"] == {"expression": None, "voice": None, "score": None, "counted": False}
     assert result["overall"] == pytest.approx(0.8 * result["content"] + 0.2 * result["delivery"]["score"], abs=0.1)
     assert set(result["explanation"]) == {"zh", "en"}
     assert "\n" not in result["explanation"]["en"] and "Content" in result["explanation"]["en"]

@@ -31,15 +31,10 @@ from sqlalchemy.orm import Session as DbSession
 from media.whip_client import WhipPublisher
 from server.store import SessionRow, utcnow
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
+from tests.conftest import Media
 from tests.media_fixtures import (
     AISHELL_TEXT,
-    AISHELL_WAV,
-    JFK_FLAC,
     JFK_TEXT,
-    ffmpeg_available,
-    media_duration_s,
-    padded_speech_wav,
-    portrait_y4m,
 )
 from tests.test_analyzers_speech import cer_zh, wer
 
@@ -47,6 +42,10 @@ HR = {"Authorization": f"Bearer {HR_TOKEN}"}
 EVENT_FIELDS = {"type", "session_id", "seq", "media_time", "wall_time", "payload"}
 DOCUMENTED_TYPES = {  # docs/events.md
     "session.created",
+    "consent.given",
+    "consent.withdrawn",
+    "expression.metrics",
+    "voice.affect",
     "connection.started",
     "media.flowing",
     "connection.ended",
@@ -143,10 +142,19 @@ async def assert_healthy(http: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def create_session(http: httpx.AsyncClient) -> dict[str, Any]:
+async def create_session(http: httpx.AsyncClient, *, consent: bool = True) -> dict[str, Any]:
+    """A free-talk session whose candidate has consented to analysis (unless told not to)."""
     response = await http.post("/v1/sessions", json={}, headers=HR)
     assert response.status_code == 201, response.text
-    return response.json()
+    session = response.json()
+    if consent:
+        given = await http.post(
+            f"/v1/sessions/{session['id']}/consent",
+            json={"voice": True, "face": True},
+            headers={"Authorization": f"Bearer {session['candidate_token']}"},
+        )
+        assert given.status_code == 200, given.text
+    return session
 
 
 @contextlib.asynccontextmanager
@@ -183,28 +191,6 @@ def final_texts(events: list[dict[str, Any]]) -> list[str]:
 
 
 # --------------------------------------------------------------- fixtures --
-
-
-@dataclass
-class Media:
-    video: Path
-    jfk: Path
-    aishell: Path
-    jfk_s: float
-    aishell_s: float
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
-    if not ffmpeg_available():
-        pytest.skip("ffmpeg is not installed")
-    out = tmp_path_factory.mktemp("whip-media")
-    jfk = padded_speech_wav(out, JFK_FLAC, lead_s=1.0, tail_s=2.5, name="jfk.wav")
-    aishell = padded_speech_wav(out, AISHELL_WAV, lead_s=1.0, tail_s=2.5, name="aishell.wav")
-    jfk_s, aishell_s = media_duration_s(jfk), media_duration_s(aishell)
-    # As long as the longest clip, so the camera never stops before the mic.
-    video = portrait_y4m(out, width=320, height=240, fps=15, seconds=max(jfk_s, aishell_s) + 0.5)
-    return Media(video=video, jfk=jfk, aishell=aishell, jfk_s=jfk_s, aishell_s=aishell_s)
 
 
 @dataclass
@@ -413,10 +399,19 @@ async def test_offer_with_two_audio_sections_is_422(http: httpx.AsyncClient, ses
     assert "audio=2" in body["detail"], body
 
 
-async def test_offer_without_video_is_422(http: httpx.AsyncClient, session: dict[str, Any]) -> None:
-    async with bare_peer(video=0) as pc:
+async def test_offer_without_audio_is_422(http: httpx.AsyncClient, session: dict[str, Any]) -> None:
+    async with bare_peer(audio=0) as pc:
         body = assert_problem(await post_offer(http, session, pc), 422)
-    assert "video=0" in body["detail"], body
+    assert "audio=0" in body["detail"], body
+
+
+async def test_audio_only_offer_is_answered(http: httpx.AsyncClient, session: dict[str, Any]) -> None:
+    """A candidate who declines face processing publishes audio only."""
+    async with bare_peer(video=0) as pc:
+        response = await post_offer(http, session, pc)
+        assert response.status_code == 201, response.text
+        assert "m=video" not in response.text
+        await http.delete(urljoin(session["whip_url"], response.headers["location"]), headers=sdp_headers(session["candidate_token"]))
 
 
 async def test_edited_offer_with_a_second_audio_line_is_422(http: httpx.AsyncClient, session: dict[str, Any]) -> None:
@@ -850,5 +845,6 @@ async def test_created_session_is_listed(
     assert len(mine) == 1, listed
     assert mine[0]["state"] == "open" and mine[0]["connected"] is False
     one = await http.get(f"/v1/sessions/{session['id']}", headers=HR)
-    assert one.status_code == 200 and one.json() == mine[0]
+    assert one.status_code == 200 and {k: v for k, v in one.json().items() if k != "consent"} == mine[0]
+    assert one.json()["consent"]["voice"] is True and one.json()["policy"] == "pipl"
     assert_problem(await http.get("/v1/sessions/no-such-session", headers=HR), 404)

@@ -1,0 +1,120 @@
+"""Policy profiles: what a deployment may analyse, and the consent it asks first.
+
+A deployment picks one profile (``CANDOR_POLICY``). Every profile asks for
+notice and explicit consent before any analysis (WHIP answers 403 until the
+candidate consents) and keeps a person deciding at the end. They differ in
+what may run:
+
+* ``pipl`` (the default for banks in China, PIPL Art. 28-29): face and voice
+  are sensitive personal information, so each gets its own consent. Voice is
+  required for an AI interview (the answers are scored on what is said);
+  face is optional: without it the camera stays off and nothing of the face
+  is analysed. Emotion (facial expression, voice arousal) runs as context.
+* ``eu`` (EU AI Act Art. 5(1)(f) prohibits emotion inference in the
+  workplace, hiring included): no emotion inference at all, neither face
+  expression nor voice arousal; one consent covers camera and microphone.
+
+In every profile engagement and emotion are context with zero weight unless
+a bank's question bank sets a weight (``scoring.weights`` in the bank), and a
+candidate with an accommodation is scored on content alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scope:
+    id: str  # "voice" | "face"
+    required: bool
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    emotion: bool  # facial expression and voice arousal may run
+    separate_consent: bool  # face and voice each asked on their own
+    scopes: tuple[Scope, ...]
+
+    def public(self) -> dict[str, Any]:
+        """What the candidate page needs to ask for consent."""
+        return {
+            "name": self.name,
+            "emotion": self.emotion,
+            "consent": {
+                "separate": self.separate_consent,
+                "scopes": [{"id": s.id, "required": s.required} for s in self.scopes],
+            },
+        }
+
+    def check(self, granted: dict[str, bool]) -> list[dict[str, str]]:
+        """Field errors for a consent that leaves out a required scope."""
+        errors = []
+        for scope in self.scopes:
+            if scope.required and not granted.get(scope.id, False):
+                what = "voice processing" if scope.id == "voice" else "face processing"
+                errors.append(
+                    {
+                        "field": scope.id,
+                        "message": f"consent to {what} is required for an AI interview under the "
+                        f"{self.name} policy; ask HR for another arrangement",
+                    }
+                )
+        return errors
+
+
+PROFILES: dict[str, Policy] = {
+    "pipl": Policy(
+        "pipl", emotion=True, separate_consent=True, scopes=(Scope("voice", True), Scope("face", False))
+    ),
+    "eu": Policy("eu", emotion=False, separate_consent=False, scopes=(Scope("voice", True), Scope("face", True))),
+}
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A candidate's consent as recorded in the session's event log."""
+
+    policy: str
+    voice: bool
+    face: bool
+    emotion: bool  # what the policy lets run on top of the consented scopes
+    given_at: str
+
+    def scopes(self) -> tuple[str, bool, bool, bool]:
+        """What the consent lets run (its time left out): equal scopes, same analysis."""
+        return (self.policy, self.voice, self.face, self.emotion)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "voice": self.voice,
+            "face": self.face,
+            "emotion": self.emotion,
+            "given_at": self.given_at,
+        }
+
+
+CONSENT_GIVEN = "consent.given"
+CONSENT_WITHDRAWN = "consent.withdrawn"
+
+
+def consent_from_log(events: list[Any]) -> Consent | None:
+    """The consent in force after these events (``Event`` objects or dicts), in order."""
+    consent: Consent | None = None
+    for event in events:
+        kind = event.get("type") if isinstance(event, dict) else event.type
+        if kind == CONSENT_WITHDRAWN:
+            consent = None
+        elif kind == CONSENT_GIVEN:
+            payload = event.get("payload") if isinstance(event, dict) else event.payload
+            consent = Consent(
+                policy=str(payload.get("policy")),
+                voice=bool(payload.get("voice")),
+                face=bool(payload.get("face")),
+                emotion=bool(payload.get("emotion")),
+                given_at=str(payload.get("given_at", "")),
+            )
+    return consent
