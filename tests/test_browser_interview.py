@@ -45,6 +45,7 @@ from tests.test_browser_e2e import (
     CHROMIUM,
     HEALTH_TIMEOUT_S,
     REPO,
+    ROOMY_ADMISSION,
     SHOTS,
     EventWatcher,
     PageLog,
@@ -207,6 +208,11 @@ def interview_server(
         CANDOR_DATABASE_URL=f"sqlite:///{workdir}/candor.db",
         CANDOR_HR_TOKEN=token,
         CANDOR_PUBLIC_URL=url,
+        # These tests are about the pages: admission control (tests/test_consent.py)
+        # must not turn away their sessions on a small machine, where the
+        # capacity is a core or two and a session whose candidate left still
+        # holds its place until it expires.
+        **ROOMY_ADMISSION,
         CANDOR_TEST_FLOW_SESSIONS=str(flow_list),
         CANDOR_TEST_FLOW_QUESTIONS=json.dumps(TEST_QUESTIONS, ensure_ascii=False),
         PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
@@ -671,11 +677,27 @@ async def test_hr_interview_view_scripted(
             ws = routes[0]
 
             ws.send(ev("session.created", {}))
+            ws.send(ev("consent.given", {"policy": "pipl", "voice": True, "face": True, "emotion": True,
+                                         "given_at": "2026-11-26T09:00:00+00:00"}))
             ws.send(ev("connection.started", {"connection_id": "c-1"}, 0.0))
             ws.send(ev("media.flowing", {"connection_id": "c-1"}, 0.02))
+            ws.send(ev("expression.metrics", {"frames": 3, "probabilities": {"angry": 0.01, "disgust": 0.0, "fear": 0.02,
+                    "happy": 0.2, "sad": 0.05, "surprise": 0.1, "neutral": 0.62}, "dominant": "neutral",
+                    "newest_media_time": 0.5}, 0.5))
             ws.send(ev("transcript.final", {"utterance_id": 1, "text": "喂，能听到吗？", "start": 0.2, "end": 1.0}, 1.0))
+            ws.send(ev("voice.affect", {"utterance_id": 1, "start": 0.2, "end": 1.0, "voiced_share": 0.7,
+                                        "pitch_hz": {"mean": 180.0, "std": 20.0, "p10": 150.0, "p90": 210.0},
+                                        "pitch_range_st": 5.6, "intensity_db": {"mean": 62.0, "std": 4.0},
+                                        "arousal": 0.43}, 1.0))
             # Free talk so far: no progress panel, no headings.
             await expect(page.locator("#transcript .utt")).to_have_count(1)
+            # Consent and emotion context land in their panels, not in the event log.
+            await expect(page.locator("#c-policy")).to_contain_text("PIPL")
+            await expect(page.locator("#c-face")).to_have_text("已同意")
+            await expect(page.locator("#c-emotion")).to_contain_text("开启")
+            await expect(page.locator("#m-expression")).to_have_text("平静 62%")
+            await expect(page.locator("#m-arousal")).to_have_text("0.43")
+            await expect(page.locator("#event-log li[data-type='expression.metrics']")).to_have_count(0)
             await expect(page.locator("#progress")).to_be_hidden()
             await expect(page.locator("#transcript .q-group-head:visible")).to_have_count(0)
 
@@ -726,7 +748,12 @@ async def test_hr_interview_view_scripted(
             ws.send(ev("transcript.final", {"utterance_id": 6, "text": "以上就是我的回答。",
                                             "start": 25.0, "end": 29.5}, 31.0))
             ws.send(started("q2", 2, 2, q2_text, 30.0, 15, 60))
-            ws.send(ev("score.question", score(78, "首先我会给客户做风险测评", 15.0, 20.0), 32.0))
+            final = score(78, "首先我会给客户做风险测评", 15.0, 20.0)
+            final["weights"] = {"content": 0.7, "delivery": 0.2, "engagement": 0.1, "emotion": 0}
+            final["affect"] = {"expression": {"frames": 40, "dominant": "neutral",
+                                              "shares": {"neutral": 0.62, "happy": 0.3, "sad": 0.08}},
+                               "voice": {"utterances": 3, "arousal_mean": 0.41}, "score": 55.0, "counted": False}
+            ws.send(ev("score.question", final, 32.0))
             ws.send(ev("score.provisional", score(40, "late", 15.0, 20.0), 33.0))  # after the final: ignored
             ws.send(ev("score.question", {"overall": 50}, 33.5))  # no question_id: logged only
             ws.send(ev("connection.ended", {"connection_id": "c-1", "reason": "failed"}, 34.0))
@@ -760,6 +787,12 @@ async def test_hr_interview_view_scripted(
             await expect(card.locator(".ev-time")).to_have_text(["00:15.0–00:20.0"])
             await expect(card.locator(".score-expl")).to_have_text("提到了风险测评，但没有说明后续的产品匹配。")
             await expect(card.locator(".score-subs")).to_contain_text("表达 70")
+            # Emotion context: one line each, marked as not scored.
+            affect = card.locator(".score-affect")
+            await expect(affect).to_have_count(2)
+            await expect(affect.nth(0)).to_contain_text("面部表情：平静 62%")
+            await expect(affect.nth(1)).to_contain_text("语气唤醒度均值：0.41（3 段）")
+            await expect(affect.nth(0)).to_contain_text("参考，不计分")
             width = await card.locator(".comp-fill").first.evaluate("e => e.style.width")
             assert width == "78%", width
             await page.screenshot(path=str(shots / "hr-scripted-interview.png"), full_page=True)

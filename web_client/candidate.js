@@ -17,7 +17,36 @@
       notice_face: '面部：您是否在画面中、画面中的人脸数量、头部姿态和视线方向；',
       notice_human: '机器不会单独做出任何决定：分析结果仅供招聘人员参考，由招聘人员人工审核并决定。',
       notice_before: '在您同意之前，摄像头和麦克风不会开启，也不会发送任何内容。',
-      consent_label: '我已阅读并理解上述说明，同意开启摄像头和麦克风并接受 AI 分析。',
+      consent_label: '我已阅读上述说明，同意接受 AI 辅助面试；录用决定由招聘人员做出。',
+      consent_label_all: '我已阅读上述说明，同意开启摄像头和麦克风，由 AI 处理我的声音和面部图像以辅助面试；录用决定由招聘人员做出。',
+      scope_required: '必选',
+      scope_optional: '可选',
+      consent_voice: '同意处理我的声音',
+      consent_voice_notice: '语音识别（把您的回答转写为文字），以及语速、停顿、音高等声音特征。AI 面试必须有此项；如不同意，请联系招聘人员另行安排。',
+      consent_face: '同意处理我的面部图像',
+      consent_face_notice: '您是否在画面中、画面中的人脸数量和视线方向。不同意也没关系：面试照常进行，只使用音频，摄像头不会开启。',
+      consent_face_notice_emotion: '您是否在画面中、画面中的人脸数量、视线方向，以及面部表情。不同意也没关系：面试照常进行，只使用音频，摄像头不会开启。',
+      notice_emotion_on: '表情与语气：在您同意的范围内，系统会分析面部表情和声音的语气起伏，仅作为参考背景，默认不计入评分。',
+      notice_emotion_off: '不进行任何情绪识别：系统不会从您的面部或声音推断情绪。',
+      consent_saving: '正在记录您的同意…',
+      err_consent: '无法记录您的同意：{detail}',
+      err_consent_required: '继续面试需要您的同意。请阅读说明，重新勾选后继续。',
+      camera_off_audio: '仅音频：摄像头不会开启',
+      check_hint_audio: '仅音频面试，摄像头不会开启。请说几句话，看音量条是否跳动。确认无误后点击“开始面试”。',
+      requesting_audio: '正在请求麦克风权限，请在弹出的提示中选择“允许”…',
+      devices_ok_audio: '麦克风已就绪（仅音频，摄像头未开启）。',
+      err_denied_audio: '麦克风权限被拒绝。请在浏览器地址栏或系统设置中允许本页面使用麦克风，然后点击“重试”。',
+      err_notfound_audio: '没有找到麦克风。请连接麦克风后点击“重试”。',
+      err_busy_audio: '麦克风正被其他应用占用。请关闭其他使用麦克风的应用后点击“重试”。',
+      err_device_audio: '无法打开麦克风（{name}）。请点击“重试”。',
+      server_busy: '服务器繁忙，{s} 秒后自动重试…',
+      withdraw: '撤回同意',
+      withdraw_confirm_text: '撤回同意后，面试会立即结束，分析随即停止。确定撤回吗？',
+      withdraw_yes: '确认撤回',
+      err_withdraw: '撤回同意未能送达服务器：{detail}。摄像头和麦克风已关闭；请再点一次“确认撤回”，或联系招聘人员。',
+      done_title_withdrawn: '您已撤回同意',
+      done_text_withdrawn: '面试已结束，不会再对您进行任何分析。如需其他面试安排，请联系招聘人员。',
+      q_hint_answer_audio: '请开始作答。说完后点击“回答完毕”。',
       consent_next: '同意并继续',
       expires: '此面试链接有效期至 {time}。',
       check_title: '设备检查',
@@ -43,6 +72,7 @@
       status_connecting: '正在连接…',
       status_live: '● 正在录制',
       status_reconnecting: '连接中断，正在重连…',
+      status_busy: '等待服务器…',
       status_finished: '已结束',
       retry_in: '第 {n} 次重连，{s} 秒后重试。',
       rtt: '网络延迟 {ms} 毫秒',
@@ -98,7 +128,36 @@
       notice_face: 'Face: whether you are in the picture, how many faces are in it, your head pose and gaze direction.',
       notice_human: 'No decision is made by the machine alone: the analysis only assists recruiters, who review it and decide.',
       notice_before: 'Your camera and microphone stay off, and nothing is sent, until you agree.',
-      consent_label: 'I have read and understood the above and agree to turn on my camera and microphone for AI analysis.',
+      consent_label: 'I have read the notice and agree to an AI-assisted interview; a person makes the decision.',
+      consent_label_all: 'I have read the notice and agree to turn on my camera and microphone and to the AI processing of my voice and face image for this interview; a person makes the decision.',
+      scope_required: 'Required',
+      scope_optional: 'Optional',
+      consent_voice: 'I agree to the processing of my voice',
+      consent_voice_notice: 'Speech recognition (your answers as text) and voice features such as pace, pauses and pitch. An AI interview needs this; if you do not agree, ask the recruiter for another arrangement.',
+      consent_face: 'I agree to the processing of my face image',
+      consent_face_notice: 'Whether you are in the picture, how many faces are in it, and your gaze. Declining is fine: the interview goes on with audio only and the camera stays off.',
+      consent_face_notice_emotion: 'Whether you are in the picture, how many faces are in it, your gaze and your facial expression. Declining is fine: the interview goes on with audio only and the camera stays off.',
+      notice_emotion_on: 'Expression and tone: within what you agree to, your facial expression and the liveliness of your voice are analysed as context only; by default they do not count towards the score.',
+      notice_emotion_off: 'No emotion inference is performed: nothing about your emotions is inferred from your face or voice.',
+      consent_saving: 'Recording your consent…',
+      err_consent: 'Your consent could not be recorded: {detail}',
+      err_consent_required: 'Your consent is needed to go on with the interview. Read the notice and tick the boxes again.',
+      camera_off_audio: 'Audio only: the camera stays off',
+      check_hint_audio: 'Audio-only interview: the camera stays off. Say a few words: the level bar should move. When all is well, click "Start interview".',
+      requesting_audio: 'Asking for microphone access: choose "Allow" when asked…',
+      devices_ok_audio: 'The microphone is ready (audio only, camera off).',
+      err_denied_audio: 'Microphone access was denied. Allow this page to use the microphone in the address bar or system settings, then click "Try again".',
+      err_notfound_audio: 'No microphone was found. Connect one, then click "Try again".',
+      err_busy_audio: 'The microphone is in use by another app. Close other apps that use it, then click "Try again".',
+      err_device_audio: 'The microphone could not be opened ({name}). Click "Try again".',
+      server_busy: 'The server is busy; retrying in {s} s…',
+      withdraw: 'Withdraw consent',
+      withdraw_confirm_text: 'If you withdraw your consent, the interview ends now and the analysis stops. Withdraw?',
+      withdraw_yes: 'Yes, withdraw',
+      err_withdraw: 'Your withdrawal could not reach the server: {detail}. The camera and microphone are off; click "Yes, withdraw" again or contact the recruiter.',
+      done_title_withdrawn: 'You have withdrawn your consent',
+      done_text_withdrawn: 'The interview has ended and nothing more is analysed. If you would like another arrangement, please contact the recruiter.',
+      q_hint_answer_audio: 'Answer now. Click "I\'ve finished" when you are done.',
       consent_next: 'Agree and continue',
       expires: 'This interview link is valid until {time}.',
       check_title: 'Device check',
@@ -124,6 +183,7 @@
       status_connecting: 'Connecting…',
       status_live: '● Live',
       status_reconnecting: 'Connection lost, reconnecting…',
+      status_busy: 'Waiting for the server…',
       status_finished: 'Finished',
       retry_in: 'Reconnect attempt {n}, next try in {s} s.',
       rtt: 'Network delay {ms} ms',
@@ -187,6 +247,7 @@
   var ICE_GATHER_TIMEOUT_MS = 5000;
   var WHIP_TIMEOUT_MS = 15000;
   var BACKOFF_MAX_MS = 10000;
+  var BUSY_MAX_MS = 300000; // the longest Retry-After honoured as is
   var PING_INTERVAL_MS = 5000;
   var MAX_CAPTIONS = 500;
   var BETWEEN_MS = 1800; // the "next question" pause between two questions
@@ -243,7 +304,16 @@
     betweenTimer: null,
     action: null, // {type, question_id, phase, at}: a ready / done sent, not answered yet
     practiceCount: null,
-    questionEvents: [] // what the page was told (tests, support)
+    questionEvents: [], // what the page was told (tests, support)
+    // Consent per the deployment's policy profile (from the code exchange).
+    policy: null, // {name, emotion, consent: {separate, scopes: [{id, required}]}}; null: not told
+    consent: null, // what the server recorded: {policy, voice, face, emotion, given_at}
+    consentBusy: false,
+    video: true, // the camera is used (false: no face consent, audio only)
+    withdrawing: false,
+    doneKind: null, // 'interview' | 'withdrawn' | '1'
+    busyTimer: null, // the "server busy, retrying in N s" countdown
+    busyUntil: 0
   };
 
   // ---- i18n ----
@@ -268,6 +338,7 @@
       nodes[i].textContent = t(nodes[i].getAttribute('data-i18n'));
     }
     document.title = 'Candor ' + t('title');
+    renderPolicy();
     renderBanner();
     renderMessage();
     renderStatus();
@@ -302,6 +373,7 @@
   function setMessage(key, params, isError) {
     app.message = key ? { key: key, params: params || null, error: !!isError } : null;
     renderMessage();
+    renderStatus();
   }
   function renderMessage() {
     var el = $('device-msg');
@@ -313,6 +385,8 @@
     if (app.state === 'reconnecting' && app.message) detail.push(text);
     if (app.state === 'live' && app.rttMs !== null) detail.push(t('rtt', { ms: app.rttMs }));
     live.textContent = detail.join(' · ');
+    var busy = !!(app.message && app.message.key === 'server_busy' && app.state === 'reconnecting');
+    live.className = busy ? 'live-msg busy' : 'muted small';
   }
 
   function renderStatus() {
@@ -324,6 +398,8 @@
       finished: 'status_finished'
     }[app.state];
     if (!key) { el.hidden = true; return; }
+    // never connected yet, the server full: not a "lost" connection
+    if (app.state === 'reconnecting' && app.message && app.message.key === 'server_busy') key = 'status_busy';
     el.textContent = t(key);
     el.className = 'pill pill-' + app.state;
     el.hidden = false;
@@ -367,6 +443,131 @@
       title.setAttribute('data-i18n', step === 'live' ? 'live_title' : 'check_title');
       title.textContent = t(title.getAttribute('data-i18n'));
     }
+  }
+
+  // ---- policy and consent ----
+  function setKey(node, key) {
+    if (!node) return;
+    node.setAttribute('data-i18n', key);
+    node.textContent = t(key);
+  }
+
+  function policyOf(creds) {
+    var p = creds && creds.policy;
+    return p && typeof p === 'object' && p.consent && typeof p.consent === 'object' ? p : null;
+  }
+
+  function separateConsent() {
+    return !!(app.policy && app.policy.consent.separate === true);
+  }
+
+  function scopeRequired(id) {
+    var scopes = app.policy && Array.isArray(app.policy.consent.scopes) ? app.policy.consent.scopes : [];
+    for (var i = 0; i < scopes.length; i++) {
+      if (scopes[i] && scopes[i].id === id) return scopes[i].required === true;
+    }
+    return id === 'voice'; // an AI interview always needs the voice
+  }
+
+  function renderPolicy() {
+    var box = $('consent-scopes');
+    if (!box) return;
+    var separate = separateConsent();
+    box.hidden = !separate;
+    // Separate consents: the general box is the notice and the human decision;
+    // one consent: the box covers the camera and the microphone as well.
+    setKey($('consent-text'), separate ? 'consent_label' : 'consent_label_all');
+    var emotion = !!(app.policy && app.policy.emotion === true);
+    var note = $('notice-emotion');
+    if (app.policy) setKey(note, emotion ? 'notice_emotion_on' : 'notice_emotion_off');
+    note.hidden = !app.policy;
+    setKey($('consent-voice-notice'), 'consent_voice_notice');
+    setKey($('consent-face-notice'), emotion ? 'consent_face_notice_emotion' : 'consent_face_notice');
+    ['voice', 'face'].forEach(function (id) {
+      var tag = box.querySelector('label[for="consent-' + id + '"] .scope-tag');
+      var required = scopeRequired(id);
+      if (tag) {
+        setKey(tag, required ? 'scope_required' : 'scope_optional');
+        tag.className = 'scope-tag' + (required ? ' required' : '');
+      }
+    });
+    var withdraw = $('withdraw');
+    if (withdraw) withdraw.hidden = !app.policy;
+  }
+
+  function consentReady() {
+    if (!$('consent').checked || !app.creds || app.consentBusy) return false;
+    if (separateConsent()) {
+      if (scopeRequired('voice') && !$('consent-voice').checked) return false;
+      if (scopeRequired('face') && !$('consent-face').checked) return false;
+    }
+    return true;
+  }
+
+  function grantedScopes() {
+    if (separateConsent()) return { voice: $('consent-voice').checked, face: $('consent-face').checked };
+    return { voice: true, face: true }; // one consent covers the camera and the microphone
+  }
+
+  function lockConsent() {
+    ['consent', 'consent-voice', 'consent-face'].forEach(function (id) { $(id).disabled = true; });
+    $('consent-next').disabled = true;
+  }
+
+  // The consent the server has (or, without a policy, the page's own note).
+  function useConsent(consent) {
+    app.consent = consent || null;
+    app.video = !(consent && consent.face === false);
+    if (app.creds && app.policy) {
+      app.creds.consent = app.consent;
+      storeSet('sessionStorage', KEYS.creds, JSON.stringify(app.creds));
+    }
+    if (consent) storeSet('sessionStorage', KEYS.consent, '1');
+    else storeRemove('sessionStorage', KEYS.consent);
+  }
+
+  function consentUrl() {
+    return '/v1/sessions/' + encodeURIComponent(app.creds.session_id) + '/consent';
+  }
+
+  async function postConsent(granted) {
+    var res = await fetchWithTimeout(consentUrl(), {
+      method: 'POST',
+      headers: {
+        Authorization: 'Bearer ' + app.creds.token,
+        'Content-Type': 'application/json',
+        Accept: 'application/json'
+      },
+      body: JSON.stringify(granted),
+      credentials: 'omit',
+      cache: 'no-store'
+    }, WHIP_TIMEOUT_MS);
+    if (!res.ok) {
+      var body = await readProblem(res);
+      throw new HttpError(res.status, problemDetail(body, res), body && body.type);
+    }
+    return res.json();
+  }
+
+  function isConsentRequired(err) {
+    return !!(err && err.name === 'HttpError' && err.status === 403 && /consent-required$/.test(err.type || ''));
+  }
+
+  // The server no longer has a consent (withdrawn elsewhere): stop, ask again.
+  function askConsentAgain() {
+    app.gen++;
+    clearTimers();
+    dropPeer();
+    stopTracks();
+    useConsent(null);
+    $('consent').checked = false;
+    $('consent-voice').checked = false;
+    $('consent-face').checked = false;
+    setMessage(null);
+    setState('idle');
+    showStep('notice');
+    showBanner('err_consent_required');
+    onConsentChange();
   }
 
   // ---- environment checks ----
@@ -414,11 +615,12 @@
     try { return JSON.parse(text); } catch (e) { return text ? { detail: text.slice(0, 200) } : null; }
   }
 
-  function HttpError(status, detail) {
+  function HttpError(status, detail, type) {
     this.name = 'HttpError';
     this.status = status;
     this.detail = detail;
     this.message = detail;
+    this.type = typeof type === 'string' ? type : '';
   }
   HttpError.prototype = Object.create(Error.prototype);
 
@@ -464,11 +666,12 @@
 
   function deviceErrorKey(err) {
     var name = (err && err.name) || '';
-    if (name === 'NotAllowedError' || name === 'PermissionDeniedError' || name === 'SecurityError') return 'err_denied';
-    if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError' ||
-        name === 'ConstraintNotSatisfiedError') return 'err_notfound';
-    if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') return 'err_busy';
-    return 'err_device';
+    var key = 'err_device';
+    if (name === 'NotAllowedError' || name === 'PermissionDeniedError' || name === 'SecurityError') key = 'err_denied';
+    else if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError' ||
+        name === 'ConstraintNotSatisfiedError') key = 'err_notfound';
+    else if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') key = 'err_busy';
+    return app.video ? key : key + '_audio'; // audio only: say microphone, not camera
   }
 
   function ensureAudioContext() {
@@ -484,12 +687,15 @@
     return app.audioCtx;
   }
 
+  // Without face consent the camera is never asked for: audio only.
   async function getMedia() {
+    var video = app.video;
     try {
-      return await navigator.mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
+      return await navigator.mediaDevices.getUserMedia(
+        video ? MEDIA_CONSTRAINTS : { audio: MEDIA_CONSTRAINTS.audio });
     } catch (err) {
       if (err && (err.name === 'OverconstrainedError' || err.name === 'ConstraintNotSatisfiedError')) {
-        return navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+        return navigator.mediaDevices.getUserMedia({ audio: true, video: video });
       }
       throw err;
     }
@@ -502,7 +708,7 @@
     setState('checking');
     $('start').disabled = true;
     $('retry-devices').hidden = true;
-    setMessage('requesting');
+    setMessage(app.video ? 'requesting' : 'requesting_audio');
     var stream;
     try {
       stream = await getMedia();
@@ -512,25 +718,32 @@
       $('retry-devices').hidden = false;
       return false;
     }
-    if (!stream.getAudioTracks().length || !stream.getVideoTracks().length) {
+    if (!stream.getAudioTracks().length || (app.video && !stream.getVideoTracks().length)) {
       stream.getTracks().forEach(function (tr) { tr.stop(); });
       setState('idle');
-      setMessage('err_notfound', null, true);
+      setMessage(app.video ? 'err_notfound' : 'err_notfound_audio', null, true);
       $('retry-devices').hidden = false;
       return false;
     }
     useStream(stream);
     setState('ready');
-    setMessage('devices_ok');
+    setMessage(app.video ? 'devices_ok' : 'devices_ok_audio');
     $('start').disabled = false;
     return true;
   }
 
   function useStream(stream) {
+    if (!app.video) {
+      // never sent without face consent (a camera the browser handed over anyway)
+      stream.getVideoTracks().forEach(function (tr) { tr.stop(); stream.removeTrack(tr); });
+    }
     app.stream = stream;
     stream.getTracks().forEach(function (track) {
       track.addEventListener('ended', function () { onTrackEnded(track); });
     });
+    renderPreviewMode();
+    startMeter(stream);
+    if (!stream.getVideoTracks().length) return; // audio only: no preview
     var video = $('preview');
     video.muted = true;
     video.setAttribute('playsinline', '');
@@ -539,7 +752,12 @@
     var p = video.play();
     if (p && p.catch) p.catch(function () { /* played again on the next click */ });
     $('preview-placeholder').hidden = true;
-    startMeter(stream);
+  }
+
+  function renderPreviewMode() {
+    setKey($('preview-placeholder'), app.video ? 'camera_off' : 'camera_off_audio');
+    setKey($('check-hint'), app.video ? 'check_hint' : 'check_hint_audio');
+    renderStageMode();
   }
 
   function stopTracks() {
@@ -651,7 +869,8 @@
   function tracksLive() {
     if (!app.stream) return false;
     var tracks = app.stream.getTracks();
-    if (tracks.length < 2) return false;
+    if (!app.stream.getAudioTracks().length) return false;
+    if (app.video && !app.stream.getVideoTracks().length) return false;
     for (var i = 0; i < tracks.length; i++) {
       if (tracks[i].readyState === 'ended') return false;
     }
@@ -660,6 +879,8 @@
 
   // ---- WHIP publish and reconnect ----
   function clearTimers() {
+    clearInterval(app.busyTimer);
+    app.busyTimer = null;
     clearTimeout(app.retryTimer);
     clearTimeout(app.disconnectTimer);
     clearTimeout(app.connectTimer);
@@ -765,9 +986,10 @@
       app.dc = dc;
       wireDataChannel(dc, gen);
       var audio = app.stream.getAudioTracks()[0];
-      var video = app.stream.getVideoTracks()[0];
+      var video = app.video ? app.stream.getVideoTracks()[0] : null;
       pc.addTransceiver(audio, { direction: 'sendonly', streams: [app.stream] });
-      pc.addTransceiver(video, { direction: 'sendonly', streams: [app.stream] });
+      // Without face consent the offer has an audio section only.
+      if (video) pc.addTransceiver(video, { direction: 'sendonly', streams: [app.stream] });
       pc.onconnectionstatechange = function () { onLinkChange(pc, gen); };
       pc.oniceconnectionstatechange = function () { onLinkChange(pc, gen); };
 
@@ -787,8 +1009,8 @@
       if (gen !== app.gen) return;
       if (res.status !== 201 && res.status !== 200) {
         var body = await readProblem(res);
-        var err = new HttpError(res.status, problemDetail(body, res));
-        err.retryAfter = parseFloat(res.headers.get('Retry-After') || '');
+        var err = new HttpError(res.status, problemDetail(body, res), body && body.type);
+        err.retryAfter = parseRetryAfter(res.headers.get('Retry-After'));
         throw err;
       }
       var loc = res.headers.get('Location');
@@ -803,6 +1025,14 @@
       onLinkChange(pc, gen);
     } catch (err) {
       if (gen !== app.gen || app.finishing) return;
+      if (isConsentRequired(err)) {
+        askConsentAgain();
+        return;
+      }
+      if (err && err.name === 'HttpError' && (err.status === 503 || err.status === 429)) {
+        serverBusy(err.retryAfter);
+        return;
+      }
       if (err && err.name === 'HttpError' && isFatalStatus(err.status)) {
         fail('err_session_gone', { status: err.status + (err.detail ? ': ' + err.detail : '') });
         return;
@@ -813,6 +1043,35 @@
         setMessage(deviceErrorKey(err), { name: err.name || '?' }, true);
       }
       scheduleReconnect(err && err.retryAfter > 0 ? err.retryAfter * 1000 : null, deviceTrouble);
+    }
+  }
+
+  // Retry-After: delay-seconds or an HTTP date; NaN when absent or unreadable.
+  function parseRetryAfter(value) {
+    if (typeof value !== 'string' || !value.trim()) return NaN;
+    value = value.trim();
+    if (/^\d+(\.\d+)?$/.test(value)) return parseFloat(value);
+    var at = Date.parse(value);
+    return isNaN(at) ? NaN : Math.max(0, (at - Date.now()) / 1000);
+  }
+
+  // The server is full (or still loading): say so, count down, and try again
+  // exactly when it said to (Retry-After), else on the usual back-off.
+  function serverBusy(retryAfterS) {
+    var delay = retryAfterS >= 0 && isFinite(retryAfterS)
+      ? Math.min(BUSY_MAX_MS, Math.round(retryAfterS * 1000))
+      : Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, app.attempt));
+    delay = Math.max(delay, 250);
+    scheduleReconnect(delay, true, true);
+    app.busyUntil = Date.now() + delay;
+    renderBusy();
+    app.busyTimer = setInterval(renderBusy, 250);
+  }
+
+  function renderBusy() {
+    var left = Math.max(0, Math.ceil((app.busyUntil - Date.now()) / 1000));
+    if (!app.message || app.message.key !== 'server_busy' || app.message.params.s !== left) {
+      setMessage('server_busy', { s: left });
     }
   }
 
@@ -855,7 +1114,7 @@
     }
   }
 
-  function scheduleReconnect(delayMs, keepMessage) {
+  function scheduleReconnect(delayMs, keepMessage, exact) {
     if (app.finishing || app.state === 'finished' || app.state === 'error') return;
     var gen = ++app.gen; // stale callbacks of the old peer stop here
     clearTimers();
@@ -865,11 +1124,11 @@
     if (delay === null || delay === undefined) {
       delay = Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, n - 1));
       delay = Math.round(delay * (0.8 + 0.4 * Math.random()));
-    } else if (n > 1) {
+    } else if (n > 1 && !exact) {
       // an immediate retry only for the first try after a drop
       delay = Math.max(delay, Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, n - 1)));
     }
-    delay = Math.min(delay, 30000);
+    delay = Math.min(delay, exact ? BUSY_MAX_MS : 30000);
     setState('reconnecting');
     showStep('live');
     if (!keepMessage) setMessage('retry_in', { n: n, s: (delay / 1000).toFixed(1) });
@@ -1144,7 +1403,7 @@
   function renderStageMode() {
     var on = app.interview === true && app.step === 'live';
     var stage = $('stage');
-    if (stage) stage.className = 'card' + (on ? ' interview' : '');
+    if (stage) stage.className = 'card' + (on ? ' interview' : '') + (app.video ? '' : ' audio-only');
     var panel = $('question-panel');
     if (panel) panel.hidden = !on;
     var start = $('start');
@@ -1195,7 +1454,7 @@
     if (q.paused) hint = t('q_hint_paused');
     else if (ended || (answering && left <= 0)) hint = t('q_hint_answer_over');
     else if (!answering && left <= 0) hint = t('q_hint_prep_over');
-    else hint = t(answering ? 'q_hint_answer' : 'q_hint_prep');
+    else hint = t(answering ? (app.video ? 'q_hint_answer' : 'q_hint_answer_audio') : 'q_hint_prep');
     if (q.practice && !answering && !ended) hint = t('q_hint_practice') + (app.lang === 'zh' ? '' : ' ') + hint;
     $('q-hint').textContent = hint;
 
@@ -1247,7 +1506,8 @@
     app.location = null;
     storeRemove('sessionStorage', KEYS.creds);
     storeRemove('sessionStorage', KEYS.consent);
-    storeSet('sessionStorage', KEYS.finished, app.interviewComplete ? 'interview' : '1');
+    app.doneKind = app.interviewComplete ? 'interview' : '1';
+    storeSet('sessionStorage', KEYS.finished, app.doneKind);
     stopQuestionClock();
     clearTimeout(app.betweenTimer);
     app.betweenTimer = null;
@@ -1258,24 +1518,102 @@
   }
 
   function renderDone() {
-    var title = $('done-title');
-    var text = $('done-text');
-    // "all questions answered" only when the server said so; leaving early is "finished".
-    title.setAttribute('data-i18n', app.interviewComplete ? 'done_title_interview' : 'done_title');
-    text.setAttribute('data-i18n', app.interviewComplete ? 'done_text_interview' : 'done_text');
-    title.textContent = t(title.getAttribute('data-i18n'));
-    text.textContent = t(text.getAttribute('data-i18n'));
+    // "all questions answered" only when the server said so; leaving early is
+    // "finished"; a withdrawn consent says that nothing more is analysed.
+    var kind = app.doneKind || (app.interviewComplete ? 'interview' : '1');
+    var suffix = kind === 'interview' ? '_interview' : (kind === 'withdrawn' ? '_withdrawn' : '');
+    setKey($('done-title'), 'done_title' + suffix);
+    setKey($('done-text'), 'done_text' + suffix);
+    $('done-review').hidden = kind === 'withdrawn';
+  }
+
+  // ---- withdrawing consent: stop sending at once, tell the server, end ----
+  async function withdrawConsent() {
+    if (app.withdrawing || !app.creds) return false;
+    app.withdrawing = true;
+    app.finishing = true; // no reconnect from here on
+    app.gen++;
+    clearTimers();
+    dropPeer();
+    stopTracks();
+    $('withdraw-yes').disabled = true;
+    var ok = false;
+    var detail = '';
+    try {
+      var res = await fetchWithTimeout(consentUrl(), {
+        method: 'DELETE',
+        headers: { Authorization: 'Bearer ' + app.creds.token },
+        credentials: 'omit',
+        cache: 'no-store'
+      }, WHIP_TIMEOUT_MS);
+      // 404: nothing left to withdraw (already withdrawn, or the session is gone).
+      ok = res.ok || res.status === 404;
+      if (!ok) detail = problemDetail(await readProblem(res), res);
+    } catch (e) {
+      detail = (e && e.message) || String(e);
+    }
+    app.withdrawing = false;
+    $('withdraw-yes').disabled = false;
+    if (!ok) {
+      setState('error');
+      showBanner('err_withdraw', { detail: detail });
+      return false;
+    }
+    if (app.audioCtx && app.audioCtx.close) app.audioCtx.close().catch(function () {});
+    app.audioCtx = null;
+    app.location = null;
+    app.consent = null;
+    storeRemove('sessionStorage', KEYS.creds);
+    storeRemove('sessionStorage', KEYS.consent);
+    app.doneKind = 'withdrawn';
+    storeSet('sessionStorage', KEYS.finished, 'withdrawn');
+    stopQuestionClock();
+    clearTimeout(app.betweenTimer);
+    app.betweenTimer = null;
+    clearBanner();
+    setMessage(null);
+    setState('finished');
+    renderDone();
+    showStep('done');
+    return true;
   }
 
   // ---- user actions ----
   function onConsentChange() {
-    $('consent-next').disabled = !$('consent').checked || !app.creds;
+    $('consent-next').disabled = !consentReady();
   }
 
   async function onConsentNext() {
-    if (!$('consent').checked || !app.creds) return false;
-    storeSet('sessionStorage', KEYS.consent, '1');
+    if (!consentReady()) return false;
     ensureAudioContext(); // inside the click: iOS lets audio run after a gesture
+    var granted = grantedScopes();
+    if (app.policy) {
+      // The server records the consent before anything is captured.
+      app.consentBusy = true;
+      onConsentChange();
+      var btn = $('consent-next');
+      setKey(btn, 'consent_saving');
+      var given;
+      try {
+        given = await postConsent(granted);
+      } catch (err) {
+        if (err && err.name === 'HttpError') {
+          if (err.status === 401 || err.status === 410) showBanner('err_session_gone', { status: err.status + (err.detail ? ': ' + err.detail : '') });
+          else showBanner('err_consent', { detail: err.detail });
+        } else {
+          showBanner('err_network');
+        }
+        return false;
+      } finally {
+        app.consentBusy = false;
+        setKey(btn, 'consent_next');
+        onConsentChange();
+      }
+      useConsent(given && typeof given === 'object' ? given : { voice: granted.voice, face: granted.face });
+    } else {
+      useConsent({ voice: true, face: true }); // a server without policies: as before
+    }
+    clearBanner();
     showStep('check');
     return openDevices();
   }
@@ -1289,8 +1627,11 @@
     publish();
   }
 
-  async function consentAndStart() {
+  // Tests and support: consent to everything, or {face: false} for audio only.
+  async function consentAndStart(opts) {
     $('consent').checked = true;
+    $('consent-voice').checked = true;
+    $('consent-face').checked = !(opts && opts.face === false);
     onConsentChange();
     var ok = await onConsentNext();
     if (ok) onStart();
@@ -1306,18 +1647,30 @@
       applyLang(app.lang === 'zh' ? 'en' : 'zh', true);
     });
     $('consent').addEventListener('change', onConsentChange);
+    $('consent-voice').addEventListener('change', onConsentChange);
+    $('consent-face').addEventListener('change', onConsentChange);
     $('consent-next').addEventListener('click', onConsentNext);
     $('retry-devices').addEventListener('click', openDevices);
     $('start').addEventListener('click', onStart);
     $('finish').addEventListener('click', function () {
       $('finish-confirm').hidden = false;
       $('finish').hidden = true;
+      $('withdraw-confirm').hidden = true;
     });
     $('finish-cancel').addEventListener('click', function () {
       $('finish-confirm').hidden = true;
       $('finish').hidden = false;
     });
     $('finish-yes').addEventListener('click', finish);
+    $('withdraw').addEventListener('click', function () {
+      $('withdraw-confirm').hidden = false;
+      $('finish-confirm').hidden = true;
+      $('finish').hidden = false;
+    });
+    $('withdraw-cancel').addEventListener('click', function () {
+      $('withdraw-confirm').hidden = true;
+    });
+    $('withdraw-yes').addEventListener('click', withdrawConsent);
     $('q-ready').addEventListener('click', function () { sendAction('ready'); });
     $('q-done').addEventListener('click', function () { sendAction('done'); });
     window.addEventListener('online', retryNowIfWaiting);
@@ -1365,7 +1718,7 @@
       showStep('notice');
       showBanner(problem.key, null, problem.hint);
       setState('error');
-      $('consent').disabled = true;
+      lockConsent();
       return;
     }
 
@@ -1389,7 +1742,7 @@
             if (err.status === 404) showBanner('err_no_code');
             else if (err.status === 410) showBanner('err_expired');
             else showBanner('err_link', { detail: err.detail });
-            $('consent').disabled = true;
+            lockConsent();
             setState('error');
             return;
           }
@@ -1397,7 +1750,7 @@
           // network trouble: keep the code for a reload
           showStep('notice');
           showBanner('err_network');
-          $('consent').disabled = true;
+          lockConsent();
           setState('error');
           return;
         }
@@ -1406,7 +1759,8 @@
     }
 
     if (!code && storeGet('sessionStorage', KEYS.finished)) {
-      app.interviewComplete = storeGet('sessionStorage', KEYS.finished) === 'interview';
+      app.doneKind = storeGet('sessionStorage', KEYS.finished);
+      app.interviewComplete = app.doneKind === 'interview';
       renderDone();
       showStep('done');
       setState('finished');
@@ -1417,14 +1771,14 @@
     if (!app.creds) {
       showStep('notice');
       showBanner('err_no_code');
-      $('consent').disabled = true;
+      lockConsent();
       setState('error');
       return;
     }
     if (credsExpired(app.creds)) {
       showStep('notice');
       showBanner('err_expired');
-      $('consent').disabled = true;
+      lockConsent();
       setState('error');
       return;
     }
@@ -1432,11 +1786,21 @@
       applyLang('en', false);
     }
     renderExpiry();
+    app.policy = policyOf(app.creds);
+    renderPolicy();
 
-    if (storeGet('sessionStorage', KEYS.consent)) {
-      // Reload after consent: go back to the device check.
+    // Consent already given (a reload, or the server says so): back to the
+    // device check, with the camera only where the face was consented to.
+    var given = app.policy
+      ? (app.creds.consent && typeof app.creds.consent === 'object' && app.creds.consent.voice ? app.creds.consent : null)
+      : (storeGet('sessionStorage', KEYS.consent) ? { voice: true, face: true } : null);
+    if (given) {
+      useConsent(given);
       $('consent').checked = true;
+      $('consent-voice').checked = given.voice !== false;
+      $('consent-face').checked = given.face !== false;
       showStep('check');
+      renderPreviewMode();
       openDevices();
     } else {
       showStep('notice');
@@ -1464,8 +1828,18 @@
     },
     get between() { return app.between ? app.between.title : null; },
     questionEvents: app.questionEvents,
+    get policy() { return app.policy ? app.policy.name : null; },
+    get consent() { return app.consent; },
+    get video() { return app.video; },
+    // what the page sends: the kinds of its live tracks and of the peer's senders
+    get trackKinds() { return app.stream ? app.stream.getTracks().map(function (tr) { return tr.kind; }) : []; },
+    get senderKinds() {
+      if (!app.pc || !app.pc.getSenders) return [];
+      return app.pc.getSenders().filter(function (x) { return !!x.track; }).map(function (x) { return x.track.kind; });
+    },
     connect: function () { app.attempt = 0; return publish(); },
-    consentAndStart: consentAndStart
+    consentAndStart: consentAndStart,
+    withdrawConsent: withdrawConsent
   };
 
   boot();

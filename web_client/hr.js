@@ -109,7 +109,61 @@
       score_delivery: '表达',
       score_engagement: '投入度',
       score_note: 'AI 评分仅供参考，录用决定由招聘人员做出。',
-      score_points: '要点 {id}：{score}'
+      score_points: '要点 {id}：{score}',
+      ns_title: '新建面试会话',
+      ns_job: '岗位',
+      ns_free_talk: '自由交谈（无题目）',
+      ns_candidate: '候选人信息',
+      ns_candidate_hint: '选择岗位时必须填写姓名；其他信息可选，用于与岗位要求比对。',
+      ns_name: '姓名',
+      ns_education: '学历',
+      ns_edu_unset: '（不填）',
+      ns_edu_none: '无',
+      ns_edu_associate: '大专',
+      ns_edu_bachelor: '本科',
+      ns_edu_master: '硕士',
+      ns_edu_doctorate: '博士',
+      ns_years: '工作年限',
+      ns_skills: '技能（逗号分隔）',
+      ns_certificates: '证书（逗号分隔）',
+      ns_languages: '语言（逗号分隔，如 zh, en）',
+      ns_accommodation: '需要便利安排（仅按回答内容评分）',
+      ns_submit: '创建链接',
+      ns_err_name: '选择岗位时必须填写候选人姓名。',
+      ns_err_name_profile: '填写候选人信息时必须填写姓名。',
+      ns_err_check: '请检查标出的字段。',
+      ns_jobs_failed: '无法加载岗位列表：{detail}',
+      cancel: '取消',
+      consent_title: '政策与同意',
+      c_policy: '政策',
+      c_voice: '声音处理',
+      c_face: '面部处理',
+      c_emotion: '情绪识别',
+      c_given: '同意时间',
+      policy_pipl: 'PIPL（中国，分项同意）',
+      policy_eu: '欧盟（不做情绪识别）',
+      c_yes: '已同意',
+      c_no: '未同意',
+      c_pending: '尚未同意',
+      c_withdrawn: '已撤回',
+      c_face_audio: '未同意（仅音频）',
+      c_emotion_on: '开启（仅作参考）',
+      c_emotion_off: '关闭',
+      ev_consent_given: '候选人已同意（声音：{voice}，面部：{face}，情绪识别：{emotion}）',
+      ev_consent_withdrawn: '候选人撤回了同意，分析已停止',
+      m_expression: '面部表情（参考）',
+      m_arousal: '语气唤醒度（参考）',
+      expr_angry: '生气',
+      expr_disgust: '厌恶',
+      expr_fear: '害怕',
+      expr_happy: '高兴',
+      expr_sad: '难过',
+      expr_surprise: '惊讶',
+      expr_neutral: '平静',
+      affect_expression: '面部表情：{label} {share}',
+      affect_voice: '语气唤醒度均值：{arousal}（{n} 段）',
+      affect_context: '参考，不计分',
+      affect_counted: '计入评分：{score}'
     },
     en: {
       lang_toggle: '中文',
@@ -214,7 +268,61 @@
       score_delivery: 'delivery',
       score_engagement: 'engagement',
       score_note: 'The AI score only assists; a recruiter makes the decision.',
-      score_points: 'point {id}: {score}'
+      score_points: 'point {id}: {score}',
+      ns_title: 'New interview session',
+      ns_job: 'Job',
+      ns_free_talk: 'Free talk (no questions)',
+      ns_candidate: 'Candidate',
+      ns_candidate_hint: 'The name is required when a job is chosen; the rest is optional and is compared with the job\'s requirements.',
+      ns_name: 'Name',
+      ns_education: 'Education',
+      ns_edu_unset: '(not given)',
+      ns_edu_none: 'None',
+      ns_edu_associate: 'Associate degree',
+      ns_edu_bachelor: 'Bachelor\'s',
+      ns_edu_master: 'Master\'s',
+      ns_edu_doctorate: 'Doctorate',
+      ns_years: 'Years of experience',
+      ns_skills: 'Skills (comma separated)',
+      ns_certificates: 'Certificates (comma separated)',
+      ns_languages: 'Languages (comma separated, e.g. zh, en)',
+      ns_accommodation: 'Needs an accommodation (scored on content alone)',
+      ns_submit: 'Create link',
+      ns_err_name: 'The candidate\'s name is required when a job is chosen.',
+      ns_err_name_profile: 'A candidate profile needs the candidate\'s name.',
+      ns_err_check: 'Please check the marked fields.',
+      ns_jobs_failed: 'Could not load the jobs: {detail}',
+      cancel: 'Cancel',
+      consent_title: 'Policy and consent',
+      c_policy: 'Policy',
+      c_voice: 'Voice processing',
+      c_face: 'Face processing',
+      c_emotion: 'Emotion inference',
+      c_given: 'Consent given',
+      policy_pipl: 'PIPL (China, separate consents)',
+      policy_eu: 'EU (no emotion inference)',
+      c_yes: 'given',
+      c_no: 'not given',
+      c_pending: 'not given yet',
+      c_withdrawn: 'withdrawn',
+      c_face_audio: 'not given (audio only)',
+      c_emotion_on: 'on (context only)',
+      c_emotion_off: 'off',
+      ev_consent_given: 'Candidate consented (voice: {voice}, face: {face}, emotion: {emotion})',
+      ev_consent_withdrawn: 'Candidate withdrew consent; analysis stopped',
+      m_expression: 'Facial expression (context)',
+      m_arousal: 'Voice arousal (context)',
+      expr_angry: 'angry',
+      expr_disgust: 'disgust',
+      expr_fear: 'fear',
+      expr_happy: 'happy',
+      expr_sad: 'sad',
+      expr_surprise: 'surprise',
+      expr_neutral: 'neutral',
+      affect_expression: 'Facial expression: {label} {share}',
+      affect_voice: 'Voice arousal mean: {arousal} ({n} utterances)',
+      affect_context: 'context, not scored',
+      affect_counted: 'counted: {score}'
     }
   };
 
@@ -248,7 +356,15 @@
     interviewEnded: false,
     preSection: null,
     progressTimer: null,
-    clock: { t: 0, at: 0, running: false } // media time from events
+    clock: { t: 0, at: 0, running: false }, // media time from events
+    // new session form
+    jobs: null, // [{id, title, version}] from GET /v1/jobs
+    nsErrors: [], // [{field, key} | {field, message}]
+    // policy and consent of the watched session
+    policy: null,
+    consent: null,
+    consentWithdrawn: false,
+    consentFromEvents: false
   };
 
   // ---- i18n ----
@@ -273,6 +389,9 @@
     for (var i = 0; i < nodes.length; i++) nodes[i].textContent = t(nodes[i].getAttribute('data-i18n'));
     renderWsStatus();
     renderBanner();
+    renderJobOptions();
+    renderFieldErrors();
+    renderConsent();
     renderInterview();
   }
 
@@ -500,10 +619,146 @@
     $('sessions-empty').hidden = sessions.length > 0;
   }
 
-  async function onNewSession() {
+  // ---- new session: a job (or free talk) and the candidate's profile ----
+  function onNewSession() {
+    var form = $('new-session-form');
+    form.hidden = false;
     $('new-session').disabled = true;
+    setFieldErrors([]);
+    loadJobs();
+    $('ns-job').focus();
+  }
+
+  function closeNewSession() {
+    $('new-session-form').hidden = true;
+    $('new-session').disabled = false;
+    setFieldErrors([]);
+  }
+
+  async function loadJobs() {
     try {
-      var s = await api('POST', '/v1/sessions', {});
+      var data = await api('GET', '/v1/jobs');
+      ui.jobs = ((data && data.jobs) || []).filter(function (j) { return j && typeof j.id === 'string'; });
+      renderJobOptions();
+    } catch (err) {
+      if (err && err.name === 'AuthError') { showSignin(); return; }
+      ui.jobs = ui.jobs || [];
+      setFieldErrors([{ field: 'job_id', key: 'ns_jobs_failed',
+        params: { detail: (err && (err.detail || err.message)) || String(err) } }]);
+    }
+  }
+
+  function renderJobOptions() {
+    var select = $('ns-job');
+    if (!select || !ui.jobs) return;
+    var chosen = select.value;
+    while (select.options.length > 1) select.remove(1); // the first one is free talk
+    ui.jobs.forEach(function (j) {
+      var title = locText(j.title);
+      var opt = document.createElement('option');
+      opt.value = j.id;
+      opt.textContent = title ? title + ' (' + j.id + ')' : j.id;
+      select.appendChild(opt);
+    });
+    select.value = chosen;
+    if (select.value !== chosen) select.value = '';
+  }
+
+  function splitList(text) {
+    return String(text || '').split(/[,，、;；\n]+/).map(function (x) { return x.trim(); })
+      .filter(function (x) { return x.length > 0; });
+  }
+
+  // The body of POST /v1/sessions and the errors the page can tell first.
+  function newSessionBody() {
+    var jobId = $('ns-job').value;
+    var name = $('ns-name').value.trim();
+    var education = $('ns-education').value;
+    var yearsText = $('ns-years').value.trim();
+    var skills = splitList($('ns-skills').value);
+    var certificates = splitList($('ns-certificates').value);
+    var languages = splitList($('ns-languages').value);
+    var accommodation = $('ns-accommodation').checked;
+    var body = {};
+    var errors = [];
+    if (jobId) body.job_id = jobId;
+    var profile = !!(name || education || yearsText || skills.length || certificates.length ||
+      languages.length || accommodation);
+    if (jobId || profile) {
+      if (!name) errors.push({ field: 'candidate.name', key: jobId ? 'ns_err_name' : 'ns_err_name_profile' });
+      var cand = { name: name };
+      if (education) cand.education = education;
+      if (yearsText) {
+        var years = Number(yearsText);
+        // anything that is not a number goes as typed: the server names the field
+        cand.years = isFinite(years) && yearsText !== '' ? years : yearsText;
+      } else if ($('ns-years').validity && $('ns-years').validity.badInput) {
+        cand.years = 'not a number';
+      }
+      if (skills.length) cand.skills = skills;
+      if (certificates.length) cand.certificates = certificates;
+      if (languages.length) cand.languages = languages;
+      cand.accommodation = accommodation;
+      body.candidate = cand;
+    }
+    return { body: body, errors: errors };
+  }
+
+  function setFieldErrors(errors) {
+    ui.nsErrors = errors || [];
+    renderFieldErrors();
+  }
+
+  function renderFieldErrors() {
+    var form = $('new-session-form');
+    if (!form) return;
+    var slots = form.querySelectorAll('.field-error');
+    var byField = {};
+    for (var i = 0; i < slots.length; i++) {
+      slots[i].textContent = '';
+      byField[slots[i].getAttribute('data-for')] = slots[i];
+    }
+    var inputs = form.querySelectorAll('[data-field]');
+    for (i = 0; i < inputs.length; i++) inputs[i].classList.remove('invalid');
+    var general = [];
+    ui.nsErrors.forEach(function (e) {
+      var text = e.key ? t(e.key, e.params) : String(e.message || '');
+      // "candidate.skills.2" belongs to the skills field; "candidate" to the name
+      var field = String(e.field || '');
+      var slot = null;
+      var probe = field;
+      while (probe && !slot) {
+        slot = byField[probe] || null;
+        if (!slot) probe = probe.indexOf('.') >= 0 ? probe.slice(0, probe.lastIndexOf('.')) : '';
+      }
+      if (!slot && field === 'candidate') slot = byField['candidate.name'];
+      if (!slot && (field === 'job_version' || field === 'bank_id' || field === 'bank_version')) slot = byField.job_id;
+      if (!slot) { general.push(text); return; }
+      slot.textContent = slot.textContent ? slot.textContent + ' ' + text : text;
+      var input = form.querySelector('[data-field="' + slot.getAttribute('data-for') + '"]');
+      if (input) input.classList.add('invalid');
+    });
+    var msg = general.join(' ');
+    if (!msg && ui.nsErrors.length) msg = t('ns_err_check');
+    $('ns-error').textContent = msg;
+  }
+
+  async function onNewSessionSubmit(ev) {
+    if (ev) ev.preventDefault();
+    var made = newSessionBody();
+    if (made.errors.length) {
+      setFieldErrors(made.errors);
+      var first = $('new-session-form').querySelector('.invalid');
+      if (first) first.focus();
+      return;
+    }
+    setFieldErrors([]);
+    $('ns-submit').disabled = true;
+    try {
+      var s = await createSession(made.body);
+      if (!s) return;
+      closeNewSession();
+      $('new-session-form').reset();
       $('candidate-link').value = s.candidate_url || '';
       var watch = s.watch_url || ('/hr/sessions/' + encodeURIComponent(s.id));
       $('watch-new').href = watch;
@@ -515,8 +770,30 @@
     } catch (err) {
       handleError(err);
     } finally {
-      $('new-session').disabled = false;
+      $('ns-submit').disabled = false;
     }
+  }
+
+  // POST /v1/sessions; a 422 puts its field errors next to the fields (null).
+  async function createSession(body) {
+    var res = await fetch('/v1/sessions', {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify(body)
+    });
+    if (res.status === 401 || res.status === 403) throw new AuthError(res.status);
+    if (res.status === 422) {
+      var problem = null;
+      try { problem = await res.json(); } catch (e) { problem = null; }
+      var errors = problem && Array.isArray(problem.errors) ? problem.errors.filter(function (e) { return e && e.field; }) : [];
+      if (!errors.length) errors = [{ field: '', message: (problem && (problem.detail || problem.title)) || 'HTTP 422' }];
+      setFieldErrors(errors);
+      return null;
+    }
+    if (!res.ok) throw new HttpError(res.status, await readDetail(res));
+    return res.json();
   }
 
   async function onCopy() {
@@ -566,7 +843,86 @@
       var node = $('live-session-who');
       node.textContent = who.join(' · ');
       node.hidden = !who.length;
+      if (typeof s.policy === 'string') ui.policy = s.policy;
+      // The event stream (replayed from the start) has the last word on consent.
+      if (!ui.consentFromEvents && s.consent !== undefined) ui.consent = s.consent && typeof s.consent === 'object' ? s.consent : null;
+      renderConsent();
     }, function () { /* optional detail */ });
+  }
+
+  // ---- policy and consent of the watched session ----
+  function policyLabel(name) {
+    if (!name) return '—';
+    var key = 'policy_' + name;
+    return STRINGS.zh[key] !== undefined ? t(key) : String(name);
+  }
+
+  function renderConsent() {
+    var card = $('consent-card');
+    if (!card) return;
+    var c = ui.consent;
+    var policy = (c && c.policy) || ui.policy;
+    $('c-policy').textContent = policyLabel(policy);
+    var voice = $('c-voice');
+    var face = $('c-face');
+    var emotion = $('c-emotion');
+    if (c) {
+      voice.textContent = t(c.voice ? 'c_yes' : 'c_no');
+      face.textContent = t(c.face ? 'c_yes' : 'c_face_audio');
+      emotion.textContent = typeof c.emotion === 'boolean' ? t(c.emotion ? 'c_emotion_on' : 'c_emotion_off') : '—';
+      $('c-given').textContent = fmtDateTime(c.given_at) || '—';
+    } else {
+      var none = t(ui.consentWithdrawn ? 'c_withdrawn' : 'c_pending');
+      voice.textContent = policy ? none : '—';
+      face.textContent = policy ? none : '—';
+      emotion.textContent = policy === 'eu' ? t('c_emotion_off') : '—';
+      $('c-given').textContent = '—';
+    }
+    voice.className = c && c.voice ? 'ok' : (ui.consentWithdrawn && !c ? 'warn' : '');
+    face.className = c && c.face ? 'ok' : (ui.consentWithdrawn && !c ? 'warn' : '');
+    card.setAttribute('data-consent', c ? 'given' : (ui.consentWithdrawn ? 'withdrawn' : 'none'));
+  }
+
+  function onConsentGiven(event, p) {
+    ui.consentFromEvents = true;
+    ui.consentWithdrawn = false;
+    ui.consent = {
+      policy: p.policy || ui.policy, voice: p.voice === true, face: p.face === true,
+      emotion: typeof p.emotion === 'boolean' ? p.emotion : null,
+      given_at: p.given_at || (typeof event.wall_time === 'number' ? event.wall_time : null)
+    };
+    if (p.policy) ui.policy = p.policy;
+    renderConsent();
+    logLine(event, t('ev_consent_given', {
+      voice: t(p.voice ? 'c_yes' : 'c_no'), face: t(p.face ? 'c_yes' : 'c_no'),
+      emotion: t(p.emotion ? 'c_emotion_on' : 'c_emotion_off')
+    }), '');
+  }
+
+  function onConsentWithdrawn(event, p) {
+    ui.consentFromEvents = true;
+    ui.consentWithdrawn = true;
+    ui.consent = null;
+    if (p.policy) ui.policy = p.policy;
+    renderConsent();
+    logLine(event, t('ev_consent_withdrawn'), 'warn');
+  }
+
+  function expressionLabel(label) {
+    var key = 'expr_' + label;
+    return STRINGS.zh[key] !== undefined ? t(key) : String(label);
+  }
+
+  function onExpressionMetrics(event, p) {
+    var probs = p.probabilities && typeof p.probabilities === 'object' ? p.probabilities : null;
+    var dom = typeof p.dominant === 'string' ? p.dominant : null;
+    if (!dom) { $('m-expression').textContent = '—'; return; }
+    var share = probs && num(probs[dom]) !== null ? ' ' + fmtShare(probs[dom]) : '';
+    $('m-expression').textContent = expressionLabel(dom) + share;
+  }
+
+  function onVoiceAffect(event, p) {
+    $('m-arousal').textContent = num(p.arousal) !== null ? p.arousal.toFixed(2) : '—';
   }
 
   function renderSessionState(s) {
@@ -683,6 +1039,10 @@
       case 'speech.start': return setSpeaking(true);
       case 'speech.end': return setSpeaking(false);
       case 'face.metrics': return onFaceMetrics(event, p);
+      case 'expression.metrics': return onExpressionMetrics(event, p);
+      case 'voice.affect': return onVoiceAffect(event, p);
+      case 'consent.given': return onConsentGiven(event, p);
+      case 'consent.withdrawn': return onConsentWithdrawn(event, p);
       case 'face.absent':
         $('flag-absent').hidden = p.state !== 'start';
         return logLine(event, t(p.state === 'start' ? 'ev_face_absent_start' : 'ev_face_absent_stop'),
@@ -1291,6 +1651,7 @@
     if (p.delivery && num(p.delivery.score) !== null) subs.push(t('score_delivery') + ' ' + fmtScore(p.delivery.score, scale));
     if (p.engagement && num(p.engagement.score) !== null) subs.push(t('score_engagement') + ' ' + fmtScore(p.engagement.score, scale));
     if (subs.length) card.appendChild(el('p', 'score-subs muted small', subs.join(' · ')));
+    affectLines(p.affect, scale).forEach(function (line) { card.appendChild(line); });
     (Array.isArray(p.competencies) ? p.competencies : []).forEach(function (c) {
       if (!c || typeof c !== 'object') return;
       var comp = el('div', 'comp');
@@ -1336,6 +1697,35 @@
     });
     card.appendChild(el('p', 'score-note muted small', t('score_note')));
     box.appendChild(card);
+  }
+
+  // Emotion context of an answer: one short line each, said whether it counts.
+  function affectLines(a, scale) {
+    if (!a || typeof a !== 'object') return [];
+    var lines = [];
+    var note = a.counted === true
+      ? t('affect_counted', { score: num(a.score) !== null ? fmtScore(a.score, scale) : '—' })
+      : t('affect_context');
+    function line(text, kind) {
+      var row = el('p', 'score-affect muted small');
+      row.setAttribute('data-affect', kind);
+      row.appendChild(el('span', 'affect-text', text));
+      row.appendChild(document.createTextNode(' · '));
+      row.appendChild(el('span', 'affect-note', note));
+      lines.push(row);
+    }
+    var ex = a.expression && typeof a.expression === 'object' ? a.expression : null;
+    if (ex && typeof ex.dominant === 'string') {
+      var shares = ex.shares && typeof ex.shares === 'object' ? ex.shares : {};
+      line(t('affect_expression', {
+        label: expressionLabel(ex.dominant), share: num(shares[ex.dominant]) !== null ? fmtShare(shares[ex.dominant]) : ''
+      }).trim(), 'expression');
+    }
+    var voice = a.voice && typeof a.voice === 'object' ? a.voice : null;
+    if (voice && num(voice.arousal_mean) !== null) {
+      line(t('affect_voice', { arousal: voice.arousal_mean.toFixed(2), n: num(voice.utterances) !== null ? voice.utterances : '—' }), 'voice');
+    }
+    return lines;
   }
 
   function showRowAt(t0) {
@@ -1404,6 +1794,8 @@
     $('logout').addEventListener('click', onLogout);
     $('refresh').addEventListener('click', function () { loadSessions().catch(handleError); });
     $('new-session').addEventListener('click', onNewSession);
+    $('new-session-form').addEventListener('submit', onNewSessionSubmit);
+    $('ns-cancel').addEventListener('click', closeNewSession);
     $('copy-link').addEventListener('click', onCopy);
     $('dismiss-link').addEventListener('click', function () {
       $('new-session-result').hidden = true;
