@@ -33,6 +33,16 @@ class MediaClock:
             return 0.0
         return max(0.0, self._now() - self._anchor)
 
+    def resume_at(self, media_time: float) -> None:
+        """Continue a timeline that reached ``media_time`` before (a session reloaded
+        after a restart): the next audio is stamped no earlier than that, and
+        wall time runs on from it."""
+        if media_time <= self._audio_time:
+            return
+        self._anchor = self._now() - media_time
+        self._audio_time = media_time
+        self._new_segment = True
+
     def begin_connection(self) -> None:
         """A new connection's audio starts a new segment of the timeline."""
         self._new_segment = True

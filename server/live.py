@@ -90,6 +90,8 @@ class LiveSession:
         self._finishing: list[tuple[Any, float]] = []
         self._scoring_tasks: set[asyncio.Task[None]] = set()
         self._last_provisional = 0.0
+        self._utterance_base = 0  # added to a graph's utterance ids (see resume_after)
+        self._max_utterance_id = -1
 
     @property
     def id(self) -> str:
@@ -340,23 +342,53 @@ class LiveSession:
         self._graph_task = loop.create_task(self._run_graph(self.graph), name=f"graph:{self.id}")
         self._monitor_task = loop.create_task(self._monitor(), name=f"monitor:{self.id}")
 
+    def resume_after(self, logged: list[Event]) -> None:
+        """Carry on the timeline and utterance numbering of a session loaded from its log.
+
+        After a server restart the session's media clock starts where the log
+        stops (so media times never go backwards and the interview's
+        deadlines hold) and new utterances are numbered after the logged ones
+        (so a score never mixes two utterances that share an id).
+        """
+        times = [e.media_time for e in logged if e.media_time is not None]
+        ids = [int(e.payload["utterance_id"]) for e in logged if isinstance(e.payload.get("utterance_id"), int)]
+        if times:
+            self.ingest.clock.resume_at(max(times))
+        if ids:
+            self._utterance_base = max(ids) + 1
+
+    def _renumber(self, event: Any) -> Any:
+        """A fresh graph numbers utterances from 0: shift them past those already logged."""
+        if not self._utterance_base or not isinstance(event.payload.get("utterance_id"), int):
+            return event
+        payload = dict(event.payload)
+        payload["utterance_id"] += self._utterance_base
+        return type(event)(event.type, event.media_time, payload)
+
     async def _run_graph(self, graph: AnalyzerGraph) -> None:
         try:
             async for analyzer_event in graph:
-                event = self.events.publish_analyzer_event(analyzer_event)
+                event = self.events.publish_analyzer_event(self._renumber(analyzer_event))
                 self._metrics.events.labels(event.type).inc()
                 self._after_event(event)
         except AnalyzerError as exc:
             log.error("session analyzers failed: %s", type(exc.__cause__).__name__)
             self.events.publish(SESSION_ERROR, self.ingest.clock.audio_time, {"message": "analysis failed; restarting", "error": type(exc.__cause__).__name__})
-            # Start a fresh graph for the rest of the session.
+            # Start a fresh graph for the rest of the session, numbering its
+            # utterances after this one's.
+            self._utterance_base = self._next_utterance_id()
             self.graph = None
             self._metrics.sessions_live.dec()
             if not self.closed:
                 self._ensure_graph()
 
+    def _next_utterance_id(self) -> int:
+        return max(self._max_utterance_id + 1, self._utterance_base)
+
     def _after_event(self, event: Event) -> None:
         payload = event.payload
+        if isinstance(payload.get("utterance_id"), int):
+            self._max_utterance_id = max(self._max_utterance_id, payload["utterance_id"])
         if self._scorer is not None or self._finishing:
             self._feed_scorer(event)
         if self.flow is not None and event.type == SPEECH_START:
@@ -456,7 +488,9 @@ class SessionRegistry:
             session = self._live.get(record.id)
             if session is None or session.closed:
                 models = self._models_ready()
-                flow, weights = await self._flow_for(record)
+                await self._writer.flush()
+                logged = await self._store.run(self._store.store.read_events, record.id, 0)
+                flow, weights = await self._flow_for(record, logged)
                 consent = await self._consent_locked(record.id)
                 session = LiveSession(
                     record, events, models=models, settings=self._settings, metrics=self._metrics, flow=flow, consent=consent
@@ -464,18 +498,17 @@ class SessionRegistry:
                 profile = record.candidate_profile()
                 session.accommodation = bool(profile and profile.accommodation)
                 session.weights = weights
+                session.resume_after(logged)
                 self._live[record.id] = session
             return session
 
-    async def _flow_for(self, record: SessionRecord) -> tuple[InterviewFlow | None, Any]:
+    async def _flow_for(self, record: SessionRecord, logged: list[Event]) -> tuple[InterviewFlow | None, Any]:
         """The session's interview, positioned where its event log stops, and its score weights."""
         if record.bank_id is None:
             return None, None  # free talk
         bank = await self._store.run(self._store.store.get_bank, record.bank_id, record.bank_version)
         if bank is None:
             raise RuntimeError(f"session {record.id}: bank {record.bank_id} v{record.bank_version} is missing")
-        await self._writer.flush()
-        logged = await self._store.run(self._store.store.read_events, record.id, 0)
         from scoring.question import ScoreWeights
 
         questions = bank.bank()

@@ -142,3 +142,17 @@ def test_time_is_monotonic_and_gapless_within_segments_across_reconnects(now: Vi
     assert max(lags) <= 1.0 + 1e-9
     # the stalls and pauses did happen, and the timeline jumped over them
     assert max(b - a for a, b in zip(stamps, stamps[1:])) > 1.0
+
+
+def test_a_reloaded_session_resumes_where_its_log_stopped(now: VirtualClock) -> None:
+    """After a server restart the timeline carries on from the log's last media time."""
+    clock = MediaClock(now=now)
+    clock.resume_at(42.5)
+    assert clock.audio_time == 42.5
+    now.advance(3.0)  # the candidate reconnects 3 s later
+    clock.begin_connection()
+    first = clock.stamp_audio(CHUNK_SAMPLES)
+    assert first == pytest.approx(45.5)
+    assert stream(clock, now, 3)[0] == pytest.approx(45.5 + CHUNK_S)
+    clock.resume_at(10.0)  # never backwards
+    assert clock.audio_time > 45.5
