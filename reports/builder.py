@@ -253,6 +253,7 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
         else {"id": _get(job, "id"), "version": _get(job, "version"), "title": job_body.get("title")},
         "bank": None if bank_body is None else {"id": _get(bank, "id"), "version": _get(bank, "version")},
         "candidate": dict(candidate) if candidate is not None else None,
+        "candidate_id": _get(session_record, "candidate_id"),
         "overall": overall,
         "recommendation": band_for(overall),
         "notice": dict(NOTICE),

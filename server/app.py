@@ -283,6 +283,12 @@ class Candor:
         self.require_hr(request)
         spec = parse_body(rest.SessionCreate, await json_object(request, empty_ok=True))
         job, bank = await self.store.run(self._interview_for, spec)
+        candidate = spec.candidate
+        if spec.candidate_id is not None:
+            found = await self.store.run(self.store.store.get_candidate, spec.candidate_id)
+            if found is None:
+                raise _unknown("candidate_id", f"no candidate {spec.candidate_id!r}; POST /v1/candidates makes one")
+            candidate = found.candidate_profile()
         session_id = secrets.token_urlsafe(12)
         candidate_token = new_token()
         code = new_token(16)
@@ -295,7 +301,8 @@ class Candor:
             invite_code=code,
             job=job,
             bank=bank,
-            candidate=spec.candidate,
+            candidate=candidate,
+            candidate_id=spec.candidate_id,
         )
         events = await self.events_for(session_id)
         assert events is not None
@@ -484,6 +491,48 @@ class Candor:
         if is_form:
             return RedirectResponse(f"/v1/sessions/{session_id}/report?format=html", status_code=303)
         return JSONResponse(_decision_json(decided, report.version), status_code=201)
+
+    # -- routes: candidates -------------------------------------------------
+    async def create_candidate(self, request: Request) -> Response:
+        self.require_hr(request)
+        spec = parse_body(rest.CandidateCreate, await json_object(request))
+        try:
+            record = await self.store.run(self.store.store.create_candidate, spec.profile, spec.external_id)
+        except AlreadyExists as exc:
+            raise Problem(409, "Already exists", str(exc))
+        return JSONResponse(_candidate_json(record), status_code=201, headers={"Location": f"/v1/candidates/{record.id}"})
+
+    async def list_candidates(self, request: Request) -> Response:
+        self.require_hr(request)
+        records = await self.store.run(self.store.store.list_candidates)
+        return JSONResponse(
+            {
+                "candidates": [
+                    {"id": r.id, "created_at": r.created_at.isoformat(), "external_id": r.external_id, "name": r.profile.get("name")}
+                    for r in records
+                ]
+            }
+        )
+
+    async def get_candidate(self, request: Request) -> Response:
+        self.require_hr(request)
+        candidate_id = request.path_params["candidate_id"]
+        record = await self.store.run(self.store.store.get_candidate, candidate_id)
+        if record is None:
+            raise Problem(404, "Not found", f"no candidate {candidate_id!r}")
+        return JSONResponse(_candidate_json(record))
+
+    async def update_candidate(self, request: Request) -> Response:
+        self.require_hr(request)
+        spec = parse_body(rest.CandidateCreate, await json_object(request))
+        candidate_id = request.path_params["candidate_id"]
+        try:
+            record = await self.store.run(self.store.store.update_candidate, candidate_id, spec.profile, spec.external_id)
+        except AlreadyExists as exc:
+            raise Problem(409, "Already exists", str(exc))
+        if record is None:
+            raise Problem(404, "Not found", f"no candidate {candidate_id!r}; POST /v1/candidates makes one")
+        return JSONResponse(_candidate_json(record))
 
     # -- routes: jobs and banks -------------------------------------------
     async def list_jobs(self, request: Request) -> Response:
@@ -843,6 +892,28 @@ class Candor:
                 "GET", "/v1/sessions/{session_id}", self.get_session, "Show a session, with its candidate profile",
                 "sessions", replies={200: Reply("the session", rest.SessionInfo)}, problems=(404,),
             ),
+            # candidates
+            Operation(
+                "POST", "/v1/candidates", self.create_candidate, "Create a candidate (a profile HR interview)",
+                "candidates", body=rest.CandidateCreate,
+                description="Personal data: shown only through this HR API, never logged. A session made with "
+                "candidate_id records a copy of the profile as it was then.",
+                replies={201: Reply("created", rest.CandidateInfo, headers={"Location": "its URL"})},
+                problems=(400, 409, 422),
+            ),
+            Operation(
+                "GET", "/v1/candidates", self.list_candidates, "List candidates (latest 100)", "candidates",
+                replies={200: Reply("the candidates", rest.CandidateList)},
+            ),
+            Operation(
+                "GET", "/v1/candidates/{candidate_id}", self.get_candidate, "Show a candidate and their sessions",
+                "candidates", replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(404,),
+            ),
+            Operation(
+                "PUT", "/v1/candidates/{candidate_id}", self.update_candidate,
+                "Replace a candidate's profile (sessions keep their copy)", "candidates", body=rest.CandidateCreate,
+                replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(400, 404, 409, 422),
+            ),
             # reports and decisions
             Operation(
                 "GET", "/v1/sessions/{session_id}/report", self.get_report,
@@ -1112,6 +1183,18 @@ def _session_refs(record: SessionRecord) -> dict[str, Any]:
         "job_version": record.job_version,
         "bank_id": record.bank_id,
         "bank_version": record.bank_version,
+        "candidate_id": record.candidate_id,
+    }
+
+
+def _candidate_json(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "external_id": record.external_id,
+        "profile": record.profile,
+        "sessions": list(record.sessions),
     }
 
 

@@ -45,7 +45,19 @@ class SessionCreate(BaseModel):
     job_version: int | None = Field(default=None, ge=1, description="a version of the job (default: the latest)")
     bank_id: str | None = Field(default=None, description="the question bank (default: the job's bank)")
     bank_version: int | None = Field(default=None, ge=1, description="a version of the bank (default: the latest)")
-    candidate: CandidateProfile | None = None
+    candidate: CandidateProfile | None = Field(
+        default=None, description="the candidate's profile, given inline (or candidate_id, not both)"
+    )
+    candidate_id: str | None = Field(
+        default=None, description="a candidate made with POST /v1/candidates: the session records a copy of the profile"
+    )
+
+    @field_validator("candidate_id")
+    @classmethod
+    def _one_candidate(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("candidate") is not None:
+            raise ValueError("give candidate or candidate_id, not both")
+        return value
 
     @field_validator("job_version", "bank_version")
     @classmethod
@@ -56,6 +68,37 @@ class SessionCreate(BaseModel):
         return value
 
 
+# -- candidates -----------------------------------------------------------
+class CandidateCreate(BaseModel):
+    """``POST /v1/candidates`` and ``PUT /v1/candidates/{id}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    profile: CandidateProfile
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=128, description="the bank's own id for the person (HRIS); unique"
+    )
+
+
+class CandidateInfo(BaseModel):
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    external_id: str | None
+    profile: CandidateProfile
+    sessions: list[str] = Field(description="the sessions that interviewed this candidate, oldest first")
+
+
+class CandidateSummary(BaseModel):
+    id: str
+    created_at: datetime
+    external_id: str | None
+    name: str
+
+
+class CandidateList(BaseModel):
+    candidates: list[CandidateSummary]
+
+
 class SessionRefs(BaseModel):
     """The exact job and bank versions a session runs (all null: free talk)."""
 
@@ -63,6 +106,7 @@ class SessionRefs(BaseModel):
     job_version: int | None = None
     bank_id: str | None = None
     bank_version: int | None = None
+    candidate_id: str | None = None
 
 
 class SessionCreated(SessionRefs):

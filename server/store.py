@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -82,6 +83,28 @@ class SessionRow(Base):
     # Personal data (a CandidateProfile): shown only in the single-session
     # GET, never logged.
     candidate: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class CandidateRow(Base):
+    """A candidate's profile (personal data: HR API only, never logged)."""
+
+    __tablename__ = "candidates"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The bank's own id for the person (HRIS), unique when given.
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
+    profile: Mapped[dict] = mapped_column(JSON)
+
+
+class CandidateSessionRow(Base):
+    """Which candidate a session interviewed (the session keeps its own copy of the profile)."""
+
+    __tablename__ = "candidate_sessions"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
 
 
 class SessionTokenRow(Base):
@@ -168,12 +191,26 @@ class SessionRecord:
     bank_id: str | None = None
     bank_version: int | None = None
     candidate: dict[str, Any] | None = None
+    candidate_id: str | None = None  # the candidate resource it interviewed, if any
 
     def expired(self, now: datetime | None = None) -> bool:
         return (now or utcnow()) >= self.expires_at
 
     def candidate_profile(self) -> CandidateProfile | None:
         return CandidateProfile.model_validate(self.candidate) if self.candidate is not None else None
+
+
+@dataclass(frozen=True)
+class CandidateRecord:
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    external_id: str | None
+    profile: dict[str, Any]
+    sessions: tuple[str, ...] = ()
+
+    def candidate_profile(self) -> CandidateProfile:
+        return CandidateProfile.model_validate(self.profile)
 
 
 @dataclass(frozen=True, eq=False)
@@ -256,7 +293,18 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _record(row: SessionRow) -> SessionRecord:
+def _candidate(row: CandidateRow, sessions: tuple[str, ...] = ()) -> CandidateRecord:
+    return CandidateRecord(
+        id=row.id,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        external_id=row.external_id,
+        profile=dict(row.profile),
+        sessions=sessions,
+    )
+
+
+def _record(row: SessionRow, candidate_id: str | None = None) -> SessionRecord:
     return SessionRecord(
         id=row.id,
         created_at=_aware(row.created_at),
@@ -267,6 +315,7 @@ def _record(row: SessionRow) -> SessionRecord:
         bank_id=row.bank_id,
         bank_version=row.bank_version,
         candidate=row.candidate,
+        candidate_id=candidate_id,
     )
 
 
@@ -327,6 +376,7 @@ class Store:
         job: JobRecord | None = None,
         bank: BankRecord | None = None,
         candidate: CandidateProfile | None = None,
+        candidate_id: str | None = None,
     ) -> SessionRecord:
         row = SessionRow(
             id=session_id,
@@ -344,17 +394,85 @@ class Store:
             db.add(row)
             db.flush()
             db.add(SessionTokenRow(token_hash=token_hash(candidate_token), session_id=session_id))
-            return _record(row)
+            if candidate_id is not None:
+                db.add(CandidateSessionRow(session_id=session_id, candidate_id=candidate_id))
+            return _record(row, candidate_id)
+
+    # -- candidates ---------------------------------------------------------
+    def create_candidate(self, profile: CandidateProfile, external_id: str | None = None) -> CandidateRecord:
+        """Raises AlreadyExists when ``external_id`` is taken."""
+        now = utcnow()
+        candidate_id = secrets.token_urlsafe(12)
+        row = CandidateRow(
+            id=candidate_id,
+            created_at=now,
+            updated_at=now,
+            external_id=external_id,
+            profile=profile.model_dump(mode="json"),
+        )
+        try:
+            with Session(self.engine) as db, db.begin():
+                db.add(row)
+        except IntegrityError as exc:
+            raise AlreadyExists(f"a candidate with external_id {external_id!r} exists") from exc
+        return self.get_candidate(candidate_id)  # type: ignore[return-value]
+
+    def update_candidate(
+        self, candidate_id: str, profile: CandidateProfile, external_id: str | None = None
+    ) -> CandidateRecord | None:
+        """Replace the profile; sessions keep the copy they were made with."""
+        try:
+            with Session(self.engine) as db, db.begin():
+                row = db.get(CandidateRow, candidate_id)
+                if row is None:
+                    return None
+                row.profile = profile.model_dump(mode="json")
+                row.external_id = external_id
+                row.updated_at = utcnow()
+        except IntegrityError as exc:
+            raise AlreadyExists(f"a candidate with external_id {external_id!r} exists") from exc
+        return self.get_candidate(candidate_id)
+
+    def get_candidate(self, candidate_id: str) -> CandidateRecord | None:
+        with Session(self.engine) as db:
+            row = db.get(CandidateRow, candidate_id)
+            if row is None:
+                return None
+            sessions = db.scalars(
+                select(CandidateSessionRow.session_id)
+                .join(SessionRow, SessionRow.id == CandidateSessionRow.session_id)
+                .where(CandidateSessionRow.candidate_id == candidate_id)
+                .order_by(SessionRow.created_at)
+            )
+            return _candidate(row, tuple(sessions))
+
+    def list_candidates(self, limit: int = 100) -> list[CandidateRecord]:
+        with Session(self.engine) as db:
+            rows = db.scalars(select(CandidateRow).order_by(CandidateRow.created_at.desc()).limit(limit))
+            return [_candidate(r) for r in rows]
+
+    def candidate_of_session(self, session_id: str) -> str | None:
+        with Session(self.engine) as db:
+            row = db.get(CandidateSessionRow, session_id)
+            return row.candidate_id if row else None
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         with Session(self.engine) as db:
             row = db.get(SessionRow, session_id)
-            return _record(row) if row else None
+            if row is None:
+                return None
+            link = db.get(CandidateSessionRow, session_id)
+            return _record(row, link.candidate_id if link else None)
 
     def list_sessions(self, limit: int = 100) -> list[SessionRecord]:
         with Session(self.engine) as db:
-            rows = db.scalars(select(SessionRow).order_by(SessionRow.created_at.desc()).limit(limit))
-            return [_record(r) for r in rows]
+            rows = db.execute(
+                select(SessionRow, CandidateSessionRow.candidate_id)
+                .outerjoin(CandidateSessionRow, CandidateSessionRow.session_id == SessionRow.id)
+                .order_by(SessionRow.created_at.desc())
+                .limit(limit)
+            )
+            return [_record(r, candidate_id) for r, candidate_id in rows]
 
     def session_for_token(self, session_id: str, candidate_token: str) -> SessionRecord | None:
         with Session(self.engine) as db:
