@@ -59,11 +59,11 @@ class LoopLagMonitor:
         if self._observe is not None:
             self._observe(lag)
 
-    def p99(self) -> float:
-        """p99 lag over the window (0 with no samples)."""
-        if not self._samples:
+    def p99(self, since: float | None = None) -> float:
+        """p99 lag over the window (0 with no samples); only samples after ``since`` (perf_counter) if given."""
+        lags = sorted(lag for at, lag in self._samples if since is None or at >= since)
+        if not lags:
             return 0.0
-        lags = sorted(lag for _, lag in self._samples)
         return lags[min(len(lags) - 1, int(0.99 * len(lags)))]
 
     async def _run(self) -> None:

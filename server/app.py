@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, TypeVar
@@ -121,12 +122,16 @@ class Candor:
                 runner.set_observer(self.metrics.observe_stage)
         self._models_error: str | None = None
         self._models_ready = threading.Event()
+        self._ready_at = time.perf_counter()  # when the models became ready (perf_counter)
         if models is not None and models.warm:
             self._models_ready.set()
         self.sessions = SessionRegistry(
             self.store, self.writer, models_ready=self.models, settings=settings, metrics=self.metrics
         )
         self.policy = PROFILES[settings.policy]
+        self.metrics.build_info.labels(
+            API_VERSION, settings.asr_model, settings.asr_device, settings.asr_compute_type, settings.asr_window, settings.policy
+        ).set(1)
         self.loop_lag = LoopLagMonitor(observe=self.metrics.loop_lag.observe)
         self.admission = Admission(
             max_live_sessions=settings.max_live_sessions,
@@ -165,6 +170,7 @@ class Candor:
                 )
             if s.warmup and not self._models.warm:
                 self._models.warmup()
+            self._ready_at = time.perf_counter() + 1.0  # and the second after, while the loop catches up
             self._models_ready.set()
         except Exception as exc:
             self._models_error = str(exc)
@@ -762,7 +768,8 @@ class Candor:
             return  # a second connection replaces the first: no more load
         load = Load(
             live_sessions=self.sessions.live_count(),
-            loop_lag_p99_s=self.loop_lag.p99(),
+            # the model loading's start-up stalls do not count against the first candidates
+            loop_lag_p99_s=self.loop_lag.p99(since=self._ready_at),
             audio_backlog_s=self.sessions.audio_backlog_s(),
         )
         refusal = self.admission.check(load)

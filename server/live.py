@@ -141,6 +141,16 @@ class LiveSession:
                 self._publish_flow(self.flow.pause(self.media_time))
         self._metrics.connections_live.dec()
         self.events.publish(CONNECTION_ENDED, self.ingest.clock.audio_time, {"connection_id": connection.id, "reason": reason})
+        if self.connection is None and self.flow is not None and self.flow.ended and not self.closed:
+            # The interview is over and the candidate gone: free the analyzers
+            # (and their buffers) now rather than when the session expires.
+            asyncio.get_running_loop().create_task(self._release_after_scoring(), name=f"release:{self.id}")
+
+    async def _release_after_scoring(self) -> None:
+        while self._scoring_tasks:
+            await asyncio.gather(*list(self._scoring_tasks), return_exceptions=True)
+        if self.connection is None and not self.closed:
+            await self.close("interview ended")
 
     def _on_media_flowing(self, connection: WhipConnection) -> None:
         # media_time here is the end of the first audio frame received: with
@@ -192,7 +202,7 @@ class LiveSession:
                 question = self.flow.current if self.flow else None
                 # Rubric terms help Whisper with domain words (适当性, KYC, ...).
                 terms = question.rubric.terms() if question is not None and question.rubric else []
-                if self.graph.asr is not None:
+                if self.graph.asr is not None and self._settings.asr_hotwords:
                     self.graph.asr.hotwords = " ".join(terms) or None
             if flow_event.type == ANSWER_STARTED:
                 self._begin_scoring(flow_event)
@@ -447,6 +457,7 @@ class LiveSession:
             except (asyncio.TimeoutError, Exception):
                 pass
             await graph.aclose()
+            self.graph = None  # its buffers go with it
             self._metrics.sessions_live.dec()
         if self._monitor_task is not None:
             self._monitor_task.cancel()

@@ -46,6 +46,12 @@ class Metrics:
         self.audio_backlog = Gauge(
             "candor_audio_backlog_seconds", "Largest audio queue behind real time across live sessions", registry=r
         )
+        self.build_info = Gauge(
+            "candor_build_info",
+            "1, labelled with what this server runs (for benchmarks against a URL)",
+            ["version", "asr_model", "asr_device", "asr_compute_type", "asr_window", "policy"],
+            registry=r,
+        )
         self.admission_refused = Counter(
             "candor_admission_refused_total", "New sessions refused because the server was full", ["reason"], registry=r
         )

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     # utterance (+2 s); "full": faster-whisper's 30 s window (the baseline).
     asr_window: str = Field(default="trim", pattern="^(trim|full)$")
     partial_interval_s: float = Field(default=1.0, gt=0)
+    # Pass the question's rubric terms to Whisper as hotwords. Off by default:
+    # with whisper base, long term lists made it repeat or insert the terms
+    # (text the candidate never said, which would raise content scores) or
+    # drop the speech; measured on the shared clips, benchmarks/README.md.
+    # Worth trying with a larger model (CANDOR_ASR_MODEL=/path/to/large-v3).
+    asr_hotwords: bool = False
 
     vad_threshold: float = 0.5
     vad_min_silence_s: float = 0.5

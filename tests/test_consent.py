@@ -215,6 +215,7 @@ async def test_a_full_server_refuses_new_sessions_with_retry_after_but_not_recon
             assert "candor_event_loop_lag_seconds_count" in metrics
             assert "process_resident_memory_bytes" in metrics
             assert "candor_audio_backlog_seconds" in metrics
+            assert 'candor_build_info{asr_compute_type="int8",asr_device="cpu",asr_model="base",asr_window="trim",policy="pipl"' in metrics
             started = time.monotonic()
             while server.candor.loop_lag.p99() == 0.0 and time.monotonic() - started < 2:
                 await asyncio.sleep(0.1)

@@ -113,6 +113,14 @@ async def test_a_strong_answer_outscores_a_weak_one_with_evidence(live_server, o
         assert "transcript.final" in order and order.index("score.question") < order.index("interview.ended")
         assert result["score"]["question_id"] == one_question_bank
 
+    # The interview is over and the candidate hung up: its analyzers are freed.
+    for _ in range(50):
+        live = live_server.candor.sessions.get_live(strong["session_id"])
+        if live is None or live.closed:
+            break
+        await asyncio.sleep(0.1)
+    assert live is None or (live.closed and live.graph is None), "analyzers kept after the interview"
+
     s, w = strong["score"], weak["score"]
     print("strong", s["content"], s["overall"], "weak", w["content"], w["overall"])
     assert s["content"] > w["content"] + 10, (s["content"], w["content"])
