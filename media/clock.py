@@ -22,6 +22,7 @@ class MediaClock:
         self._anchor: float | None = None  # monotonic time of the first audio sample
         self._audio_time = 0.0  # media time of the next audio sample
         self._new_segment = True
+        self.resyncs = 0  # jumps over a gap within a connection (a stalled track, or audio read late)
 
     @property
     def started(self) -> bool:
@@ -61,6 +62,7 @@ class MediaClock:
                 # Audio stopped arriving for a while (muted, stalled track):
                 # the timeline jumps over the gap rather than fall behind.
                 self._audio_time = wall
+                self.resyncs += 1
         start = self._audio_time
         self._audio_time += n_samples / SAMPLE_RATE
         return start

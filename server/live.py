@@ -77,6 +77,7 @@ class LiveSession:
         self._graph_task: asyncio.Task[None] | None = None
         self._monitor_task: asyncio.Task[None] | None = None
         self._dropped_reported = {"audio": 0, "video": 0}
+        self._resyncs_reported = 0
         self._speech_ends: dict[int, float] = {}
         self.ingest = MediaIngest(on_audio=self._on_audio, on_video=self._on_video, video_fps=settings.video_fps)
         self.closed = False
@@ -420,6 +421,10 @@ class LiveSession:
         """Report drops (never silent) once a second."""
         while True:
             await asyncio.sleep(1.0)
+            resyncs = self.ingest.clock.resyncs
+            if resyncs > self._resyncs_reported:
+                self._metrics.clock_resyncs.inc(resyncs - self._resyncs_reported)
+                self._resyncs_reported = resyncs
             graph = self.graph
             if graph is None:
                 continue

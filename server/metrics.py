@@ -46,6 +46,11 @@ class Metrics:
         self.audio_backlog = Gauge(
             "candor_audio_backlog_seconds", "Largest audio queue behind real time across live sessions", registry=r
         )
+        self.clock_resyncs = Counter(
+            "candor_media_clock_resyncs_total",
+            "Times a session's media clock jumped to wall time within a connection (audio stalled or read late)",
+            registry=r,
+        )
         self.build_info = Gauge(
             "candor_build_info",
             "1, labelled with what this server runs (for benchmarks against a URL)",

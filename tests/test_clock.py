@@ -115,6 +115,7 @@ def test_a_stall_longer_than_resync_within_a_connection_jumps_forward(now: Virtu
     now.advance(4.0)  # the track was muted: no audio for 4 s
     assert clock.stamp_audio(CHUNK_SAMPLES) == pytest.approx(5.6)
     assert clock.stamp_audio(CHUNK_SAMPLES) == pytest.approx(5.6 + CHUNK_S)
+    assert clock.resyncs == 1  # counted: /metrics shows candor_media_clock_resyncs_total
 
 
 def test_time_is_monotonic_and_gapless_within_segments_across_reconnects(now: VirtualClock) -> None:
