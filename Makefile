@@ -22,5 +22,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser"
 
+# Load benchmark: an embedded server and N concurrent WebRTC candidates, ramped 1..4 (a 2-vCPU box
+# holds only a few), every step run even past the targets; results in benchmarks/results/.
+# e.g. make bench BENCH_ARGS="--steps 1,2,3 --step-seconds 45 --compare CANDOR_ASR_WINDOW=full"
+BENCH_ARGS ?= --steps 1,2,3,4 --step-seconds 60 --warmup-seconds 15 --no-stop
+bench: $(STAMP)
+	$(PY) -m benchmarks load $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,39 @@
+"""``python -m benchmarks COMMAND [options]``.
+
+Commands:
+    load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
+    plot             re-draw the PNG of a load report (benchmarks/plot.py)
+    speech_latency   one candidate, end of speech -> final (also ``python -m benchmarks.speech_latency``)
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "load":
+        from .load import main as load
+
+        return load(rest)
+    if command == "plot":
+        from .plot import main as plot
+
+        return plot(rest)
+    if command in ("speech_latency", "speech-latency"):
+        from . import speech_latency
+
+        sys.argv = ["python -m benchmarks.speech_latency", *rest]
+        speech_latency.main()
+        return 0
+    print(f"unknown command {command!r}\n\n{__doc__.strip()}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
