@@ -43,7 +43,19 @@ class TurnEnd:
     forced: bool = False  # split at max_utterance_s
 
 
-TurnBoundary = TurnStart | TurnEnd
+@dataclass(frozen=True)
+class TurnPause:
+    """The speaker has been silent for ``pad_s``: if the silence lasts to
+    ``min_silence_s`` the turn ends at exactly ``end``, so its final audio is
+    already complete and ASR may decode it speculatively. Speech resuming
+    before then makes it void (no event says so: the turn just goes on)."""
+
+    utterance_id: int
+    start: float
+    end: float
+
+
+TurnBoundary = TurnStart | TurnEnd | TurnPause
 
 
 class TurnSegmenter:
@@ -56,6 +68,7 @@ class TurnSegmenter:
         self._pending_speech = 0.0
         self._pending_gap = 0.0
         self._silence_start: float | None = None
+        self._paused = False  # a TurnPause was given for the current silence
         self._last_end_time = 0.0
         self._floor = 0.0  # a turn never starts before the previous one ended
 
@@ -94,8 +107,14 @@ class TurnSegmenter:
             if end - self._silence_start >= cfg.min_silence_s:
                 out.append(self._close(min(end, self._silence_start + cfg.pad_s)))
                 return out
+            if not self._paused and end - self._silence_start >= cfg.pad_s:
+                self._paused = True
+                out.append(
+                    TurnPause(self._next_id - 1, round(self._turn_start, 3), round(self._silence_start + cfg.pad_s, 3))
+                )
         else:
             self._silence_start = None
+            self._paused = False
         if end - self._turn_start >= cfg.max_utterance_s:
             out.append(self._close(end, forced=True))
             if prob >= cfg.threshold:
@@ -115,6 +134,7 @@ class TurnSegmenter:
         self._turn_start = start
         self._pending_start = None
         self._silence_start = None
+        self._paused = False
         boundary = TurnStart(self._next_id, round(start, 3))
         self._next_id += 1
         return boundary
@@ -122,5 +142,6 @@ class TurnSegmenter:
     def _close(self, end: float, forced: bool = False) -> TurnEnd:
         self._in_turn = False
         self._silence_start = None
+        self._paused = False
         self._floor = end
         return TurnEnd(self._next_id - 1, round(self._turn_start, 3), round(end, 3), forced)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.turns import TurnConfig, TurnEnd, TurnSegmenter, TurnStart
+from analyzers.turns import TurnConfig, TurnEnd, TurnPause, TurnSegmenter, TurnStart
 
 CHUNK_S = 0.032
 SPEECH = 0.9
@@ -18,14 +18,15 @@ def chunks(*segments: tuple[float, int]) -> list[float]:
 
 
 def feed(
-    segmenter: TurnSegmenter, probs: list[float], first_chunk: int = 0
+    segmenter: TurnSegmenter, probs: list[float], first_chunk: int = 0, *, pauses: bool = False
 ) -> list[tuple[int, TurnStart | TurnEnd]]:
-    """Feed chunks with exact media times; return (chunk index, boundary) pairs."""
+    """Feed chunks with exact media times; return (chunk index, boundary) pairs (pauses only if asked)."""
     out = []
     for offset, prob in enumerate(probs):
         i = first_chunk + offset
         for boundary in segmenter.feed(prob, i * CHUNK_S, (i + 1) * CHUNK_S):
-            out.append((i, boundary))
+            if pauses or not isinstance(boundary, TurnPause):
+                out.append((i, boundary))
     return out
 
 
@@ -247,3 +248,33 @@ def test_boundary_times_are_rounded_to_milliseconds() -> None:
         times = [b.start] + ([b.end] if isinstance(b, TurnEnd) else [])
         for value in times:
             assert value == round(value, 3)
+
+
+# -- pauses: the moment a final's audio is complete ---------------------------
+def test_a_pause_comes_once_the_padded_end_is_heard_and_matches_the_end() -> None:
+    seg = TurnSegmenter()
+    cfg = seg.config
+    pairs = feed(seg, chunks((SILENCE, 10), (SPEECH, 32), (SILENCE, 32)), pauses=True)
+    assert [type(b) for _, b in pairs] == [TurnStart, TurnPause, TurnEnd]
+    (_, start), (pause_at, pause), (end_at, end) = pairs
+    speech_end = t(42)
+    # announced as soon as pad_s of silence is in: min_silence_s - pad_s before the end
+    assert t(pause_at + 1) - speech_end >= cfg.pad_s and t(pause_at + 1) - speech_end < cfg.pad_s + CHUNK_S
+    assert end_at > pause_at
+    # the turn ends exactly where the pause said: the speculative decode had the final's audio
+    assert (pause.utterance_id, pause.start, pause.end) == (end.utterance_id, end.start, end.end)
+
+
+def test_speech_resuming_after_a_pause_gives_a_new_pause_later_and_the_end_matches_the_last() -> None:
+    seg = TurnSegmenter()
+    probs = chunks((SPEECH, 20), (SILENCE, 10), (SPEECH, 20), (SILENCE, 32))  # a 0.32 s breath mid-turn
+    result = [b for _, b in feed(seg, probs, pauses=True)]
+    assert [type(b) for b in result] == [TurnStart, TurnPause, TurnPause, TurnEnd]
+    first, second, end = result[1], result[2], result[3]
+    assert first.end < second.end == end.end  # the first pause is void: speech came back
+
+
+def test_no_pause_for_silence_shorter_than_the_pad() -> None:
+    seg = TurnSegmenter()
+    probs = chunks((SPEECH, 20), (SILENCE, 4), (SPEECH, 20))  # 0.128 s < pad_s
+    assert [type(b) for _, b in feed(seg, probs, pauses=True)] == [TurnStart]
