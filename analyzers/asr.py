@@ -34,7 +34,7 @@ from media.frames import SAMPLE_RATE, AudioChunk
 
 from .agreement import LocalAgreement, join_tokens
 from .base import Analyzer, ModelRunner
-from .events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
+from .events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
 
 log = logging.getLogger(__name__)
 
@@ -549,6 +549,8 @@ class _Utterance:
     language: str | None = None
     decoded_until: float = 0.0
     last_partial: str = ""
+    # A final decoded early, at a pause: (the end it assumed, its decode).
+    speculation: tuple[float, "asyncio.Future[Any]"] | None = None
 
 
 class TranscriptAnalyzer(Analyzer):
@@ -565,6 +567,7 @@ class TranscriptAnalyzer(Analyzer):
         min_final_s: float = 0.3,
         ring_s: float = 40.0,
         hotwords: str | None = None,
+        speculate: bool = True,
     ) -> None:
         # Appending audio is cheap; a large bound just absorbs event-loop hiccups.
         super().__init__(input_maxsize=4000)
@@ -581,6 +584,10 @@ class TranscriptAnalyzer(Analyzer):
         self._decoder: asyncio.Task[None] | None = None
         self.hotwords = hotwords
         self.audio_end = 0.0
+        # Decode a final at the VAD's pause (pad_s of silence) rather than at
+        # its end (min_silence_s): the audio is the same, the wait overlaps.
+        self.speculate = speculate
+        self.speculations = {"started": 0, "used": 0, "void": 0}
 
     async def process(self, item: Any) -> None:
         if self._decoder is None:
@@ -592,6 +599,8 @@ class TranscriptAnalyzer(Analyzer):
                 self._wake.set()
         elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_START:
             self._current = _Utterance(id=int(item.payload["utterance_id"]), start=float(item.media_time or 0.0))
+        elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_PAUSE:
+            self._speculate(item)
         elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_END:
             utt = self._current
             if utt is None or utt.id != item.payload.get("utterance_id"):
@@ -614,6 +623,36 @@ class TranscriptAnalyzer(Analyzer):
             await self._idle.wait()
             if self._decoder is not None and self._decoder.done():
                 break
+
+    def _speculate(self, pause: AnalyzerEvent) -> None:
+        """Start the final's decode now, if the worker is free and the utterance is long enough.
+
+        Only on an idle worker: under load a speculation that turns out void
+        (the speaker goes on) would delay other sessions' finals.
+        """
+        utt = self._current
+        if not self.speculate or utt is None or utt.id != pause.payload.get("utterance_id"):
+            return
+        end = float(pause.payload["end"])
+        self._drop_speculation(utt)
+        if end - utt.start < self._min_final or self._runner.queued > 0:
+            return
+        audio = self._audio(utt.start, end)
+        if len(audio) < self._min_final * SAMPLE_RATE:
+            return
+        hotwords = self.hotwords
+        task = asyncio.ensure_future(
+            self._runner.final(lambda: self._runner.recognize(audio, language=None, words=True, hotwords=hotwords), stream=self)
+        )
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception was never retrieved"
+        utt.speculation = (end, task)
+        self.speculations["started"] += 1
+
+    def _drop_speculation(self, utt: _Utterance) -> None:
+        if utt.speculation is not None:
+            utt.speculation[1].cancel()
+            utt.speculation = None
+            self.speculations["void"] += 1
 
     def settled_until(self, media_time: float) -> bool:
         """True when every utterance that began before ``media_time`` is final."""
@@ -690,12 +729,24 @@ class TranscriptAnalyzer(Analyzer):
         end = utt.end if utt.end is not None else self.audio_end
         if end - utt.start < self._min_final:
             return
-        audio = self._audio(utt.start, end)
-        if len(audio) < self._min_final * SAMPLE_RATE:
-            return
-        rec = await self._runner.final(
-            lambda: self._runner.recognize(audio, language=None, words=True, hotwords=self.hotwords), stream=self
-        )
+        rec = None
+        if utt.speculation is not None and abs(utt.speculation[0] - end) < 1e-6:
+            task = utt.speculation[1]
+            utt.speculation = None
+            try:
+                rec = await task  # decoded from the same audio while the VAD waited
+                self.speculations["used"] += 1
+            except Exception:
+                rec = None  # decode again below; a real failure will repeat there
+        elif utt.speculation is not None:
+            self._drop_speculation(utt)
+        if rec is None:
+            audio = self._audio(utt.start, end)
+            if len(audio) < self._min_final * SAMPLE_RATE:
+                return
+            rec = await self._runner.final(
+                lambda: self._runner.recognize(audio, language=None, words=True, hotwords=self.hotwords), stream=self
+            )
         if not rec.text:
             return  # noise or breathing that passed the VAD: no transcript at all
         offset = utt.start

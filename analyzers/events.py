@@ -15,6 +15,9 @@ from typing import Any
 # The event catalogue (docs/events.md describes each payload).
 SPEECH_START = "speech.start"
 SPEECH_END = "speech.end"
+# Internal (the graph never publishes it): the VAD's turn would end exactly
+# here if the silence goes on; ASR may decode the final speculatively.
+SPEECH_PAUSE = "speech.pause"
 TRANSCRIPT_PARTIAL = "transcript.partial"
 TRANSCRIPT_FINAL = "transcript.final"
 FACE_METRICS = "face.metrics"

@@ -28,7 +28,7 @@ from media.frames import AudioChunk, VideoFrame
 
 from .asr import TranscriptAnalyzer
 from .base import _END, Analyzer
-from .events import SPEECH_END, SPEECH_START
+from .events import SPEECH_END, SPEECH_PAUSE, SPEECH_START
 from .models import Models
 from .turns import TurnConfig
 from .vad import VadAnalyzer
@@ -47,6 +47,7 @@ class AnalyzerGraph(Analyzer):
         voice: bool = True,
         face: bool = True,
         emotion: bool = True,
+        speculate: bool = True,
     ) -> None:
         super().__init__(input_maxsize=1)
         self.vad: VadAnalyzer | None = None
@@ -54,7 +55,7 @@ class AnalyzerGraph(Analyzer):
         self.prosody: Analyzer | None = None
         if voice:
             self.vad = VadAnalyzer(models.vad, turn_config)
-            self.asr = TranscriptAnalyzer(models.asr, partial_interval_s=partial_interval_s)
+            self.asr = TranscriptAnalyzer(models.asr, partial_interval_s=partial_interval_s, speculate=speculate)
             prosody_runner = getattr(models, "prosody", None)
             if emotion and prosody_runner is not None:
                 from .prosody import ProsodyAnalyzer
@@ -139,6 +140,10 @@ class AnalyzerGraph(Analyzer):
         assert self.vad is not None
         followers = [stage for stage in (self.asr, self.prosody) if stage is not None]
         async for event in self.vad:
+            if event.type == SPEECH_PAUSE:  # internal: only ASR uses it, to start the final early
+                if self.asr is not None:
+                    self.asr.push(event)
+                continue
             if event.type in (SPEECH_START, SPEECH_END):
                 for stage in followers:
                     stage.push(event)

@@ -20,6 +20,10 @@ class ModelConfig:
     asr_languages: tuple[str, ...] = ("zh", "en")
     asr_beam_size: int = 1
     asr_window: str = "trim"
+    asr_partial_batch: int = 1  # > 1: batch partials across sessions (prototype)
+    vad_batch: bool = True  # one silero call for the sessions whose chunks are queued together
+    vad_max_batch: int = 32
+    vad_max_wait_s: float = 0.0  # a window to gather more (pays with many sessions, or on a GPU)
     face: bool = True
     scoring: bool = True  # the sentence encoder for content scoring
     # Facial expression (with face) and voice prosody. A deployment whose
@@ -58,7 +62,9 @@ class Models:
         from .vad import VadRunner
 
         started = time.perf_counter()
-        vad = VadRunner(observe=observe)
+        vad = VadRunner(
+            batch=config.vad_batch, max_batch=config.vad_max_batch, max_wait_s=config.vad_max_wait_s, observe=observe
+        )
         whisper = load_whisper(
             config.asr_model,
             device=config.asr_device,
@@ -71,6 +77,7 @@ class Models:
             model_name=config.asr_model,
             languages=config.asr_languages,
             beam_size=config.asr_beam_size,
+            partial_batch=config.asr_partial_batch,
             observe=observe,
         )
         face = None

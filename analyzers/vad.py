@@ -27,8 +27,8 @@ from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 
 from .base import Analyzer, ModelRunner
 from .batching import Batcher
-from .events import SPEECH_END, SPEECH_START, AnalyzerEvent
-from .turns import TurnConfig, TurnEnd, TurnSegmenter, TurnStart
+from .events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, AnalyzerEvent
+from .turns import TurnConfig, TurnEnd, TurnPause, TurnSegmenter, TurnStart
 
 CONTEXT_SAMPLES = 64
 
@@ -196,7 +196,15 @@ class VadAnalyzer(Analyzer):
     def _emit_boundary(self, boundary: object) -> None:
         if isinstance(boundary, TurnStart):
             self.emit(AnalyzerEvent(SPEECH_START, boundary.start, {"utterance_id": boundary.utterance_id}))
-        elif isinstance(boundary, TurnEnd):  # other boundaries (a pause) emit no event here
+        elif isinstance(boundary, TurnPause):
+            self.emit(
+                AnalyzerEvent(
+                    SPEECH_PAUSE,
+                    boundary.end,
+                    {"utterance_id": boundary.utterance_id, "start": boundary.start, "end": boundary.end},
+                )
+            )
+        elif isinstance(boundary, TurnEnd):
             self.emit(
                 AnalyzerEvent(
                     SPEECH_END,

@@ -347,6 +347,7 @@ class LiveSession:
             voice=bool(consent and consent.voice),
             face=bool(consent and consent.face),
             emotion=bool(consent and consent.emotion and self.policy.emotion),
+            speculate=s.asr_speculate,
         )
         self._metrics.sessions_live.inc()
         loop = asyncio.get_running_loop()

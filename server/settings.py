@@ -76,6 +76,18 @@ class Settings(BaseSettings):
     # utterance (+2 s); "full": faster-whisper's 30 s window (the baseline).
     asr_window: str = Field(default="trim", pattern="^(trim|full)$")
     partial_interval_s: float = Field(default=1.0, gt=0)
+    # Decode a final as soon as its audio is complete (pad_s of silence)
+    # rather than when the VAD's min_silence_s confirms the turn is over;
+    # only while the ASR worker is idle. Same audio, same text, earlier.
+    asr_speculate: bool = True
+    # Batch partials of several sessions in one Whisper call (a prototype:
+    # 1 = off; benchmarks/README.md "Micro-benchmarks").
+    asr_partial_batch: int = Field(default=1, ge=1, le=64)
+    # silero-vad across sessions in one call (on: no added latency), up to
+    # vad_max_batch streams, waiting vad_max_wait_s for more (0: none).
+    vad_batch: bool = True
+    vad_max_batch: int = Field(default=32, ge=1)
+    vad_max_wait_s: float = Field(default=0.0, ge=0)
     # Pass the question's rubric terms to Whisper as hotwords. Off by default:
     # with whisper base, long term lists made it repeat or insert the terms
     # (text the candidate never said, which would raise content scores) or

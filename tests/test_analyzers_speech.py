@@ -150,3 +150,36 @@ async def test_pure_silence_and_noise_give_no_events_but_silence(models) -> None
     audio = np.concatenate([np.zeros(2 * SAMPLE_RATE, np.float32), white_noise(4, 0.05, seed=7), breathing(4, seed=9)])
     events = await run_graph(models, audio)
     assert not [e for e in events if e.type in (TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL)], [e.payload for e in events]
+
+
+async def test_a_speculative_final_is_the_same_final_earlier(models) -> None:
+    """The final decoded at the VAD's pause is used when the turn ends there, and says the same."""
+    speech = load_audio(AISHELL_WAV)
+    audio = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), speech, np.zeros(SAMPLE_RATE * 3 // 2, np.float32)])
+    finals = {}
+    for speculate in (True, False):
+        graph = AnalyzerGraph(models, partial_interval_s=0.5, speculate=speculate)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        events = []
+        for i in range(0, len(audio) - CHUNK_SAMPLES + 1, CHUNK_SAMPLES):
+            graph.push_audio(AudioChunk(audio[i : i + CHUNK_SAMPLES], i / SAMPLE_RATE))
+            ahead = i / SAMPLE_RATE - (loop.time() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)  # a live microphone: the pause comes 0.3 s before the end
+        graph.end_input()
+        async for event in graph:
+            events.append(event)
+        counts = dict(graph.asr.speculations)
+        await graph.aclose()
+        assert all(e.type != "speech.pause" for e in events)  # internal, never published
+        final = [e.payload for e in events if e.type == TRANSCRIPT_FINAL]
+        assert len(final) == 1
+        finals[speculate] = final[0]
+        if speculate:
+            assert counts["started"] >= 1 and counts["used"] == 1, counts
+        else:
+            assert counts == {"started": 0, "used": 0, "void": 0}
+    same = ("text", "start", "end", "language")
+    assert {k: finals[True][k] for k in same} == {k: finals[False][k] for k in same}
+    assert [w["word"] for w in finals[True]["words"]] == [w["word"] for w in finals[False]["words"]]
