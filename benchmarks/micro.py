@@ -3,11 +3,13 @@
     python -m benchmarks.micro                 # everything, about 5 minutes on 2 vCPU
     python -m benchmarks.micro --quick         # a smoke run, under 30 s
     python -m benchmarks.micro --only vad,asr  # some sections (vad, asr, face, expression, encoder)
+    python -m benchmarks.micro --only vad --vad-backend torch --device cuda   # silero on a GPU, n up to 256
 
 For each runner and batch size n (1, 2, 4, 8, 16, 32) it measures one call
 on n items (or, where the model has no batch input, a loop of n calls) and
 prints p50/p95 latency per call and throughput in items per second, with the
-ratio batched / one at a time. Cross-session batching is measured the way
+ratio batched / one at a time (the VAD: ``--vad-backend onnx|torch``,
+``--device cpu|cuda``, ``--vad-sizes``). Cross-session batching is measured the way
 the server would use it: n concurrent streams through the real runner, with
 and without the :class:`~analyzers.batching.Batcher`. The machine, Python,
 library versions and thread settings are printed first and go into the JSON
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -38,6 +41,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_RATE = 16000
 CHUNK = 512
 SIZES = (1, 2, 4, 8, 16, 32)
+GPU_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # a GPU call costs about the same for 1 or 256 streams
 SECTIONS = ("vad", "asr", "face", "expression", "encoder")
 PACKAGES = (
     "numpy",
@@ -221,14 +225,165 @@ def speech_chunks(count: int) -> list[np.ndarray]:
 # -- VAD -------------------------------------------------------------------------
 
 
-def bench_vad(quick: bool, out: dict[str, Any]) -> list[str]:
+def bench_vad(
+    quick: bool,
+    out: dict[str, Any],
+    backend: str = "onnx",
+    device: str = "cpu",
+    sizes: Sequence[int] | None = None,
+) -> list[str]:
     from analyzers.batching import BatchStats
-    from analyzers.vad import CONTEXT_SAMPLES, VadRunner, VadStream
+    from analyzers.vad import VadRunner, VadStream
+
+    on_gpu = device != "cpu"
+    if not sizes:
+        sizes = ((1, 4, 32, 256) if on_gpu else (1, 4, 32)) if quick else (GPU_SIZES if on_gpu else SIZES)
+    sizes = tuple(sizes)
+    max_batch = max(32, *sizes)
+    chunks = speech_chunks(64 * 32)
+
+    def make(**options: Any) -> VadRunner:
+        vad = VadRunner(backend=backend, device=device, **options)
+        if backend == "torch":
+            vad.warmup()  # TorchScript profiles and specializes on its first calls and shapes
+        return vad
+
+    runner = make(batch=False)
+    out["backend"] = vad_backend_info(backend, device)
+    tables = []
+    if backend == "onnx":
+        tables += _bench_vad_onnx(runner, sizes, quick, chunks, out)
+    else:
+        tables += _bench_vad_torch(runner, sizes, quick, chunks, out)
+    where = "" if backend == "onnx" else f" (torch on {out['backend'].get('device_name') or device})"
+
+    # 3. Through the runner: n concurrent streams, each awaiting one chunk per step.
+    steps_total = 480 if quick else 4096  # chunks per measurement, whatever the number of streams
+    rows, data = [], []
+    plain = runner
+    batched_runner = make(batch=True, max_batch=max_batch, max_wait_s=0.0)
+    for n in sizes:
+        row: dict[str, Any] = {"n": n}
+        for label, vad in (("unbatched", plain), ("batched", batched_runner)):
+            streams = [VadStream() for _ in range(n)]
+
+            steps = max(15 if quick else 120, steps_total // n)
+
+            async def one_stream(
+                k: int, vad: VadRunner = vad, streams: list[VadStream] = streams, steps: int = steps
+            ) -> None:
+                for step in range(steps):
+                    await vad.speech_probabilities(streams[k], [chunks[(k * steps + step) % len(chunks)]])
+
+            async def all_streams(n: int = n, one_stream: Callable[..., Any] = one_stream) -> None:
+                await asyncio.gather(*(one_stream(k) for k in range(n)))
+
+            asyncio.run(all_streams())  # warm-up
+            if vad.batcher is not None:
+                vad.batcher.stats = BatchStats()
+            wall, cpu = time.perf_counter(), time.process_time()
+            asyncio.run(all_streams())
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            total = n * steps
+            row[label] = {
+                "wall_us_per_chunk": round(wall / total * 1e6, 1),
+                "cpu_us_per_chunk": round(cpu / total * 1e6, 1),
+                "chunks_per_s": round(total / wall, 1),
+                "mean_batch": round(vad.batcher.stats.mean_batch, 1) if vad.batcher is not None else 1.0,
+            }
+        row["ratio"] = round(row["batched"]["chunks_per_s"] / row["unbatched"]["chunks_per_s"], 2)
+        data.append(row)
+        rows.append(
+            [
+                n,
+                row["unbatched"]["wall_us_per_chunk"],
+                row["unbatched"]["cpu_us_per_chunk"],
+                row["batched"]["wall_us_per_chunk"],
+                row["batched"]["cpu_us_per_chunk"],
+                row["batched"]["mean_batch"],
+                row["ratio"],
+            ]
+        )
+    tables.append(
+        table(
+            f"VAD{where} through VadRunner: n concurrent streams, one chunk each per step "
+            "(closed loop, asyncio + executor)",
+            [
+                "streams",
+                "unbatched µs/chunk (wall)",
+                "unbatched µs/chunk (CPU)",
+                "batched µs/chunk (wall)",
+                "batched µs/chunk (CPU)",
+                "mean batch",
+                "batched/unbatched throughput",
+            ],
+            rows,
+        )
+    )
+    out["vad_runner"] = data
+
+    # 4. Paced like live audio: n streams, one chunk every 32 ms each, random phases.
+    seconds = 1.0 if quick else 2.0
+    modes: list[tuple[str, dict[str, Any]]] = [
+        ("unbatched", {"batch": False}),
+        ("batched, wait 0", {"batch": True, "max_wait_s": 0.0}),
+        ("batched, wait 5 ms", {"batch": True, "max_wait_s": 0.005}),
+    ]
+    if not quick:
+        modes.append(("batched, wait 16 ms", {"batch": True, "max_wait_s": 0.016}))
+    rows, data = [], []
+    for n in (32,) if quick else (1, 8, 32) + tuple(n for n in sizes if n > 32):
+        for label, options in modes:
+            vad = make(max_batch=max_batch, **options)
+            result = asyncio.run(_paced_vad(vad, n, seconds, chunks))
+            vad.close()
+            result.update({"streams": n, "mode": label})
+            data.append(result)
+            rows.append(
+                [
+                    n,
+                    label,
+                    result["cpu_pct"],
+                    result["cpu_us_per_chunk"],
+                    result["latency_p50_ms"],
+                    result["latency_p95_ms"],
+                    result["mean_batch"],
+                ]
+            )
+    tables.append(
+        table(
+            f"VAD{where} paced like live audio: n streams x 31.25 chunks/s for {seconds:.0f} s "
+            "(CPU of the whole process)",
+            ["streams", "mode", "CPU % of one core", "CPU µs/chunk", "latency p50 ms", "latency p95 ms", "mean batch"],
+            rows,
+        )
+    )
+    out["vad_paced"] = data
+    plain.close()
+    batched_runner.close()
+    return tables
+
+
+def vad_backend_info(backend: str, device: str) -> dict[str, Any]:
+    """What runs the VAD: backend, device, the GPU's name, torch's intra-op threads."""
+    info: dict[str, Any] = {"backend": backend, "device": device}
+    if backend == "torch":
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+        if device != "cpu" and torch.cuda.is_available():
+            info["device_name"] = torch.cuda.get_device_name(torch.device(device))
+            info["cuda"] = torch.version.cuda
+    return info
+
+
+def _bench_vad_onnx(
+    runner: Any, sizes: Sequence[int], quick: bool, chunks: list[np.ndarray], out: dict[str, Any]
+) -> list[str]:
+    from analyzers.vad import CONTEXT_SAMPLES
 
     tables = []
-    sizes = (1, 4, 32) if quick else SIZES
-    chunks = speech_chunks(64 * 32)
-    runner = VadRunner(batch=False)
     session = runner._session  # the runner's own onnxruntime session (1 intra-op thread)
     sr = np.array(SAMPLE_RATE, dtype=np.int64)
 
@@ -310,109 +465,93 @@ def bench_vad(quick: bool, out: dict[str, Any]) -> list[str]:
         data = [{"skipped": repr(exc)}]
     out["vad_jit"] = data
 
-    # 3. Through the runner: n concurrent streams, each awaiting one chunk per step.
-    steps_total = 480 if quick else 4096  # chunks per measurement, whatever the number of streams
+    return tables
+
+
+def _bench_vad_torch(
+    runner: Any, sizes: Sequence[int], quick: bool, chunks: list[np.ndarray], out: dict[str, Any]
+) -> list[str]:
+    """1. silero's TorchScript model through the runner: the model call alone, and a whole step.
+
+    A step is what the runner does per time step: pack n contexts, chunks and
+    states, one copy to the device, the model, one copy back, unpack. The
+    loop is n steps of one stream each. (No top-level JIT row here: importing
+    silero_vad sets torch to one thread for the whole process.)
+    """
+    from analyzers.vad import CONTEXT_SAMPLES, STATE_SIZE, VadStream
+
+    torch = runner._torch
+    dev = runner._device
+    on_gpu = dev.type == "cuda"
+
+    def sync() -> None:
+        if on_gpu:
+            torch.cuda.synchronize(dev)
+
     rows, data = [], []
-    plain = runner
-    batched_runner = VadRunner(batch=True, max_batch=32, max_wait_s=0.0)
     for n in sizes:
-        row: dict[str, Any] = {"n": n}
-        for label, vad in (("unbatched", plain), ("batched", batched_runner)):
-            streams = [VadStream() for _ in range(n)]
+        x = np.stack([np.concatenate([np.zeros(CONTEXT_SAMPLES, np.float32), chunks[i]]) for i in range(n)])
+        xt = torch.from_numpy(x).to(dev)
+        st = torch.zeros((2, n, STATE_SIZE), device=dev)
+        streams = [VadStream() for _ in range(n)]
+        batch = [chunks[i] for i in range(n)]
 
-            steps = max(15 if quick else 120, steps_total // n)
+        def model(xt: Any = xt, st: Any = st) -> None:
+            with torch.inference_mode():
+                runner._model(xt, st)
+            sync()
 
-            async def one_stream(
-                k: int, vad: VadRunner = vad, streams: list[VadStream] = streams, steps: int = steps
-            ) -> None:
-                for step in range(steps):
-                    await vad.speech_probabilities(streams[k], [chunks[(k * steps + step) % len(chunks)]])
+        def step(streams: list[Any] = streams, batch: list[np.ndarray] = batch) -> None:
+            runner._step_torch(streams, batch)
 
-            async def all_streams(n: int = n, one_stream: Callable[..., Any] = one_stream) -> None:
-                await asyncio.gather(*(one_stream(k) for k in range(n)))
+        def loop(streams: list[Any] = streams, batch: list[np.ndarray] = batch) -> None:
+            for stream, chunk in zip(streams, batch):
+                runner._step_torch([stream], [chunk])
 
-            asyncio.run(all_streams())  # warm-up
-            if vad.batcher is not None:
-                vad.batcher.stats = BatchStats()
-            wall, cpu = time.perf_counter(), time.process_time()
-            asyncio.run(all_streams())
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            total = n * steps
-            row[label] = {
-                "wall_us_per_chunk": round(wall / total * 1e6, 1),
-                "cpu_us_per_chunk": round(cpu / total * 1e6, 1),
-                "chunks_per_s": round(total / wall, 1),
-                "mean_batch": round(vad.batcher.stats.mean_batch, 1) if vad.batcher is not None else 1.0,
-            }
-        row["ratio"] = round(row["batched"]["chunks_per_s"] / row["unbatched"]["chunks_per_s"], 2)
-        data.append(row)
+        reps = reps_for(n, quick, 30 if quick else 4000, floor=100)
+        bare = stats(timed(model, reps, 5), n)
+        whole = stats(timed(step, reps, 5), n)
+        looped = stats(timed(loop, reps, 5), n)
+        ratio = round(whole["items_per_s"] / looped["items_per_s"], 2)
         rows.append(
             [
                 n,
-                row["unbatched"]["wall_us_per_chunk"],
-                row["unbatched"]["cpu_us_per_chunk"],
-                row["batched"]["wall_us_per_chunk"],
-                row["batched"]["cpu_us_per_chunk"],
-                row["batched"]["mean_batch"],
-                row["ratio"],
+                bare["p50_ms"],
+                whole["p50_ms"],
+                whole["p95_ms"],
+                round(whole["p50_ms"] / n * 1e3, 1),
+                whole["items_per_s"],
+                looped["p50_ms"],
+                round(looped["p50_ms"] / n * 1e3, 1),
+                looped["items_per_s"],
+                ratio,
             ]
         )
-    tables.append(
+        data.append({"n": n, "model": bare, "step": whole, "loop": looped, "ratio": ratio})
+    info = out["backend"]
+    where = info.get("device_name") or info["device"]
+    count = info["torch_threads"]
+    threads = f", {count} intra-op thread{'' if count == 1 else 's'}" if not on_gpu else ""
+    out["vad_torch"] = data
+    return [
         table(
-            "VAD through VadRunner: n concurrent streams, one chunk each per step (closed loop, asyncio + executor)",
+            f"VAD: silero-vad JIT via the runner's torch backend (torch {torch.__version__}, {where}{threads}), "
+            "one 32 ms chunk of n streams",
             [
-                "streams",
-                "unbatched µs/chunk (wall)",
-                "unbatched µs/chunk (CPU)",
-                "batched µs/chunk (wall)",
-                "batched µs/chunk (CPU)",
-                "mean batch",
-                "batched/unbatched throughput",
+                "n",
+                "model p50 ms",
+                "step p50 ms",
+                "step p95 ms",
+                "µs/chunk",
+                "chunks/s",
+                "loop p50 ms",
+                "loop µs/chunk",
+                "loop chunks/s",
+                "batch/loop",
             ],
             rows,
         )
-    )
-    out["vad_runner"] = data
-
-    # 4. Paced like live audio: n streams, one chunk every 32 ms each, random phases.
-    seconds = 1.0 if quick else 2.0
-    modes: list[tuple[str, dict[str, Any]]] = [
-        ("unbatched", {"batch": False}),
-        ("batched, wait 0", {"batch": True, "max_wait_s": 0.0}),
-        ("batched, wait 5 ms", {"batch": True, "max_wait_s": 0.005}),
     ]
-    if not quick:
-        modes.append(("batched, wait 16 ms", {"batch": True, "max_wait_s": 0.016}))
-    rows, data = [], []
-    for n in (32,) if quick else (1, 8, 32):
-        for label, options in modes:
-            vad = VadRunner(**options)
-            result = asyncio.run(_paced_vad(vad, n, seconds, chunks))
-            vad.close()
-            result.update({"streams": n, "mode": label})
-            data.append(result)
-            rows.append(
-                [
-                    n,
-                    label,
-                    result["cpu_pct"],
-                    result["cpu_us_per_chunk"],
-                    result["latency_p50_ms"],
-                    result["latency_p95_ms"],
-                    result["mean_batch"],
-                ]
-            )
-    tables.append(
-        table(
-            f"VAD paced like live audio: n streams x 31.25 chunks/s for {seconds:.0f} s (CPU of the whole process)",
-            ["streams", "mode", "CPU % of one core", "CPU µs/chunk", "latency p50 ms", "latency p95 ms", "mean batch"],
-            rows,
-        )
-    )
-    out["vad_paced"] = data
-    plain.close()
-    batched_runner.close()
-    return tables
 
 
 async def _paced_vad(vad: Any, n: int, seconds: float, chunks: list[np.ndarray]) -> dict[str, Any]:
@@ -956,28 +1095,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"when other processes used more than {BUSY_PCT:.0f}%% of the CPU meanwhile",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="JSON path (default benchmarks/results/micro-<date>.json)"
+        "--vad-backend",
+        choices=("onnx", "torch"),
+        default="onnx",
+        help="the VAD's backend: onnx (onnxruntime, CPU) or torch (silero's TorchScript model)",
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="the VAD's device: cpu, cuda or cuda:N (cuda needs --vad-backend torch)"
+    )
+    parser.add_argument(
+        "--vad-sizes",
+        default="",
+        metavar="N,N,...",
+        help=f"the VAD's batch sizes (default {','.join(map(str, SIZES))}; "
+        f"on CUDA {','.join(map(str, GPU_SIZES))}; --quick fewer)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON path (default benchmarks/results/micro-<date>.json; -vad-<backend>-<device> added for other VADs)",
     )
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
+    if not (args.device == "cpu" or args.device == "cuda" or args.device.startswith("cuda:")):
+        parser.error(f"--device {args.device!r}: choose cpu, cuda or cuda:N")
+    if args.device != "cpu" and args.vad_backend != "torch":
+        parser.error("--device cuda needs --vad-backend torch")
+    try:
+        vad_sizes = tuple(int(n) for n in args.vad_sizes.split(",") if n.strip())
+    except ValueError:
+        parser.error(f"--vad-sizes {args.vad_sizes!r}: comma-separated whole numbers")
+    if any(n < 1 for n in vad_sizes):
+        parser.error("--vad-sizes: each at least 1")
+    vad_info = vad_backend_info(args.vad_backend, args.device)
+    if args.device != "cpu" and "device_name" not in vad_info:
+        parser.error(f"--device {args.device}: torch {vad_info['torch']} sees no CUDA device")
 
     started = time.perf_counter()
     info = machine()
+    info["vad"] = {k: v for k, v in vad_info.items() if k != "torch_threads"}  # the runner sets them: see "vad"
+    if "device_name" in vad_info:
+        info["gpu"] = vad_info["device_name"]
     print(f"# Micro-benchmarks, {dt.date.today().isoformat()}{' (quick)' if args.quick else ''}")
-    print(f"{info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, Python {info['python']}, CPU only")
+    gpu = f"GPU {info['gpu']} (CUDA {vad_info.get('cuda')}) for the VAD" if "gpu" in info else "CPU only"
+    print(f"{info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, Python {info['python']}, {gpu}")
     print("packages: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v))
     print(f"thread env: {info['thread_env']}; BLAS/OpenMP pools: {info['threadpools']}")
+    if args.vad_backend == "onnx":
+        vad_threads = "VAD onnxruntime 1 intra-op"
+    else:
+        vad_threads = f"VAD torch {vad_info['torch']} on {vad_info.get('device_name') or args.device}" + (
+            " (1 intra-op thread, set by the runner)" if args.device == "cpu" else ""
+        )
     print(
-        "threads: VAD onnxruntime 1 intra-op; ASR cpu_threads = cores unless stated; "
+        f"threads: {vad_threads}; ASR cpu_threads = cores unless stated; "
         "face 1 worker; expression LiteRT 1 thread; encoder BLAS threads as stated"
     )
 
     results: dict[str, Any] = {"date": dt.date.today().isoformat(), "quick": args.quick, "machine": info}
     benches = {
-        "vad": bench_vad,
+        "vad": functools.partial(bench_vad, backend=args.vad_backend, device=args.device, sizes=vad_sizes),
         "asr": bench_asr,
         "face": bench_face,
         "expression": bench_expression,
@@ -1014,7 +1195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(text)
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["tables_markdown"] = "\n".join(tables)
-    path = args.out or RESULTS / f"micro-{results['date']}{'-quick' if args.quick else ''}.json"
+    vad_tag = "" if args.vad_backend == "onnx" else f"-vad-{args.vad_backend}-{args.device.replace(':', '')}"
+    path = args.out or RESULTS / f"micro-{results['date']}{'-quick' if args.quick else ''}{vad_tag}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     print(f"\nwrote {path} ({results['seconds']} s)")
