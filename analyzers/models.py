@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .base import run_in_worker_thread, set_worker_nice
+
 log = logging.getLogger(__name__)
 
 
@@ -17,6 +19,7 @@ class ModelConfig:
     asr_device: str = "cpu"
     asr_compute_type: str = "int8"
     asr_cpu_threads: int = 0
+    asr_workers: int = 1
     asr_languages: tuple[str, ...] = ("zh", "en")
     asr_beam_size: int = 1
     asr_window: str = "trim"
@@ -24,11 +27,15 @@ class ModelConfig:
     vad_batch: bool = True  # one silero call for the sessions whose chunks are queued together
     vad_max_batch: int = 32
     vad_max_wait_s: float = 0.0  # a window to gather more (pays with many sessions, or on a GPU)
+    vad_backend: str = "onnx"  # "torch": silero's TorchScript model, needed for CUDA
+    vad_device: str = "cpu"
     face: bool = True
     scoring: bool = True  # the sentence encoder for content scoring
     # Facial expression (with face) and voice prosody. A deployment whose
     # policy never runs emotion inference (the eu profile) sets it False.
     emotion: bool = True
+    # Model threads run this much nicer than the event loop (analyzers/base.py).
+    worker_nice: int = 10
 
 
 class Models:
@@ -58,12 +65,23 @@ class Models:
 
     @classmethod
     def load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None = None) -> Models:
+        """Load every runner; the libraries' own threads start at the worker priority."""
+        set_worker_nice(config.worker_nice)
+        return run_in_worker_thread(cls._load, config, observe)
+
+    @classmethod
+    def _load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None) -> Models:
         from .asr import AsrRunner, load_whisper
         from .vad import VadRunner
 
         started = time.perf_counter()
         vad = VadRunner(
-            batch=config.vad_batch, max_batch=config.vad_max_batch, max_wait_s=config.vad_max_wait_s, observe=observe
+            batch=config.vad_batch,
+            max_batch=config.vad_max_batch,
+            max_wait_s=config.vad_max_wait_s,
+            backend=config.vad_backend,
+            device=config.vad_device,
+            observe=observe,
         )
         whisper = load_whisper(
             config.asr_model,
@@ -71,6 +89,7 @@ class Models:
             compute_type=config.asr_compute_type,
             cpu_threads=config.asr_cpu_threads,
             window=config.asr_window,
+            workers=config.asr_workers,
         )
         asr = AsrRunner(
             whisper,
@@ -78,6 +97,7 @@ class Models:
             languages=config.asr_languages,
             beam_size=config.asr_beam_size,
             partial_batch=config.asr_partial_batch,
+            workers=config.asr_workers,
             observe=observe,
         )
         face = None
@@ -103,6 +123,9 @@ class Models:
         return cls(vad, asr, face, encoder, expression=expression, prosody=prosody)
 
     def warmup(self) -> None:
+        run_in_worker_thread(self._warmup)
+
+    def _warmup(self) -> None:
         started = time.perf_counter()
         for runner in self.runners:
             runner.warmup()

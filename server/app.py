@@ -161,6 +161,7 @@ class Candor:
                         asr_device=s.asr_device,
                         asr_compute_type=s.asr_compute_type,
                         asr_cpu_threads=s.asr_cpu_threads,
+                        asr_workers=s.asr_workers,
                         asr_languages=tuple(s.asr_languages),
                         asr_beam_size=s.asr_beam_size,
                         asr_window=s.asr_window,
@@ -168,7 +169,10 @@ class Candor:
                         vad_batch=s.vad_batch,
                         vad_max_batch=s.vad_max_batch,
                         vad_max_wait_s=s.vad_max_wait_s,
+                        vad_backend=s.vad_backend,
+                        vad_device=s.vad_device,
                         emotion=self.policy.emotion,
+                        worker_nice=s.worker_nice,
                     ),
                     observe=self.metrics.observe_stage,
                 )

@@ -69,7 +69,10 @@ class Settings(BaseSettings):
     asr_model: str = "base"
     asr_device: str = "cpu"
     asr_compute_type: str = "int8"
-    asr_cpu_threads: int = 0  # 0: all cores
+    asr_cpu_threads: int = 0  # per ASR worker; 0: the cores shared among the workers
+    # Decodes that run at once (a final need not wait behind a partial);
+    # measured in benchmarks/README.md ("ASR workers").
+    asr_workers: int = Field(default=1, ge=1, le=16)
     asr_languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
     asr_beam_size: int = 1
     # "trim": encode only the part of Whisper's 30 s window that holds the
@@ -88,6 +91,12 @@ class Settings(BaseSettings):
     vad_batch: bool = True
     vad_max_batch: int = Field(default=32, ge=1)
     vad_max_wait_s: float = Field(default=0.0, ge=0)
+    # "onnx" (onnxruntime, the CPU default: faster there) or "torch"
+    # (silero's TorchScript model); vad_device "cuda" needs "torch". On a GPU
+    # a call costs about the same for 1 or 256 streams: raise vad_max_batch
+    # and give vad_max_wait_s a few ms (Dockerfile.gpu does).
+    vad_backend: str = Field(default="onnx", pattern="^(onnx|torch)$")
+    vad_device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
     # Pass the question's rubric terms to Whisper as hotwords. Off by default:
     # with whisper base, long term lists made it repeat or insert the terms
     # (text the candidate never said, which would raise content scores) or
@@ -117,6 +126,11 @@ class Settings(BaseSettings):
     admission_loop_lag_s: float = Field(default=0.25, gt=0)
     admission_backlog_s: float = Field(default=2.0, gt=0)
     admission_retry_after_s: int = Field(default=30, gt=0)
+
+    # Model threads run at this nice increment over the event loop, so that
+    # media, signalling and HR's events are served first when inference
+    # fills the cores (0: same priority). benchmarks/README.md, "Event-loop lag".
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     warmup: bool = True
     log_level: str = "info"
