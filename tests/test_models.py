@@ -81,3 +81,25 @@ def test_emotion_runners_follow_the_config() -> None:
         assert len(off.runners) == 3
     finally:
         off.close()
+
+
+@pytest.mark.slow
+async def test_two_asr_workers_decode_two_utterances_at_once() -> None:
+    """CANDOR_ASR_WORKERS=2: two sessions' decodes run together and each gets its own words."""
+    import asyncio
+
+    from analyzers.asr import AsrRunner
+    from tests.helpers import load_audio
+    from tests.media_fixtures import AISHELL_WAV, JFK_FLAC
+
+    runner = AsrRunner(load_whisper("base", workers=2, cpu_threads=1), model_name="base", workers=2)
+    try:
+        jfk, aishell = load_audio(JFK_FLAC), load_audio(AISHELL_WAV)
+        en, zh = await asyncio.gather(
+            runner.final(lambda: runner.recognize(jfk), stream="a"),
+            runner.final(lambda: runner.recognize(aishell), stream="b"),
+        )
+        assert en.language == "en" and "fellow americans" in en.text.lower()
+        assert zh.language == "zh" and any("\u4e00" <= ch <= "\u9fff" for ch in zh.text)
+    finally:
+        runner.close()
