@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
@@ -29,68 +26,6 @@ from .events import AnalyzerEvent
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# How much lower than the event loop model work runs (a nice increment).
-# Inference saturates the cores; the event loop (RTP, signalling, events to
-# HR) needs little CPU but needs it at once. Linux keeps a nice value per
-# thread, so model threads, and the threads the libraries start from them
-# (CTranslate2, OpenMP, mediapipe), yield to the loop and to media decoding.
-# Measured under load in benchmarks/README.md ("Event-loop lag").
-_worker_nice = 0
-
-
-def set_worker_nice(nice: int) -> None:
-    """Nice increment of model worker threads started from now on (0: as the loop)."""
-    global _worker_nice
-    _worker_nice = max(0, int(nice))
-
-
-def worker_nice() -> int:
-    return _worker_nice
-
-
-def lower_thread_priority(nice: int | None = None) -> bool:
-    """Raise the calling thread's nice value by ``nice`` (default: the worker nice).
-
-    Best effort: on Linux nice is per thread; elsewhere (or where the call is
-    refused) the thread keeps its priority and this returns False.
-    """
-    nice = _worker_nice if nice is None else nice
-    if nice <= 0 or not sys.platform.startswith("linux"):
-        return False
-    try:
-        tid = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))
-    except OSError as exc:
-        log.warning("cannot lower the priority of model threads: %s", exc)
-        return False
-    return True
-
-
-def run_in_worker_thread(fn: Callable[..., T], *args: Any) -> T:
-    """Run ``fn`` in a new thread at the worker priority and return its result.
-
-    For loading models: the threads a library starts while loading inherit
-    the lower priority (on Linux a new thread takes its creator's nice).
-    """
-    result: list[T] = []
-    error: list[BaseException] = []
-
-    def target() -> None:
-        lower_thread_priority()
-        try:
-            result.append(fn(*args))
-        except BaseException as exc:  # re-raised in the caller
-            error.append(exc)
-
-    thread = threading.Thread(target=target, name="model-worker-start", daemon=True)
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
-
 
 class _Marker:
     def __init__(self, name: str) -> None:
@@ -266,17 +201,14 @@ class ModelRunner:
     """A model loaded once per process, run in its own executor.
 
     Blocking inference never runs on the event loop: ``await runner.call(fn)``
-    runs ``fn`` on the runner's worker threads, which run at the worker
-    priority (:func:`set_worker_nice`). ``observe`` receives the
+    runs ``fn`` on the runner's worker threads. ``observe`` receives the
     time each call took (for the per-stage latency histogram).
     """
 
     name = "model"
 
     def __init__(self, *, workers: int = 1, observe: Callable[[str, float], None] | None = None) -> None:
-        self._executor = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix=f"runner-{self.name}", initializer=lower_thread_priority
-        )
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"runner-{self.name}")
         self._observe = observe
 
     def set_observer(self, observe: Callable[[str, float], None] | None) -> None:

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .base import run_in_worker_thread, set_worker_nice
-
 log = logging.getLogger(__name__)
 
 
@@ -34,8 +32,6 @@ class ModelConfig:
     # Facial expression (with face) and voice prosody. A deployment whose
     # policy never runs emotion inference (the eu profile) sets it False.
     emotion: bool = True
-    # Model threads run this much nicer than the event loop (analyzers/base.py).
-    worker_nice: int = 10
 
 
 class Models:
@@ -65,12 +61,6 @@ class Models:
 
     @classmethod
     def load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None = None) -> Models:
-        """Load every runner; the libraries' own threads start at the worker priority."""
-        set_worker_nice(config.worker_nice)
-        return run_in_worker_thread(cls._load, config, observe)
-
-    @classmethod
-    def _load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None) -> Models:
         from .asr import AsrRunner, load_whisper
         from .vad import VadRunner
 
@@ -123,9 +113,6 @@ class Models:
         return cls(vad, asr, face, encoder, expression=expression, prosody=prosody)
 
     def warmup(self) -> None:
-        run_in_worker_thread(self._warmup)
-
-    def _warmup(self) -> None:
         started = time.perf_counter()
         for runner in self.runners:
             runner.warmup()

@@ -128,7 +128,6 @@ SERVER_SETTINGS = {
     "vad_min_silence_s": "0.5",
     "video_fps": "5.0",
     "face_metrics_interval_s": "0.5",
-    "worker_nice": "10",
 }
 # The embedded server's admission control is off by default: the ramp is there to find the capacity
 # (--admission keeps the server's own limits, to test them).

@@ -172,7 +172,6 @@ class Candor:
                         vad_backend=s.vad_backend,
                         vad_device=s.vad_device,
                         emotion=self.policy.emotion,
-                        worker_nice=s.worker_nice,
                     ),
                     observe=self.metrics.observe_stage,
                 )

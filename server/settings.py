@@ -127,11 +127,6 @@ class Settings(BaseSettings):
     admission_backlog_s: float = Field(default=2.0, gt=0)
     admission_retry_after_s: int = Field(default=30, gt=0)
 
-    # Model threads run at this nice increment over the event loop, so that
-    # media, signalling and HR's events are served first when inference
-    # fills the cores (0: same priority). benchmarks/README.md, "Event-loop lag".
-    worker_nice: int = Field(default=10, ge=0, le=19)
-
     warmup: bool = True
     log_level: str = "info"
 
