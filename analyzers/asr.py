@@ -552,7 +552,15 @@ class AsrRunner(ModelRunner):
 
     def warmup(self) -> None:
         t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
-        self.recognize((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), words=True)
+        tone = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+        if self.workers == 1:
+            self.recognize(tone, words=True)
+            return
+        # Every worker at once, so that each has its buffers before the
+        # first candidate (otherwise the first sessions pay for them).
+        with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
+            for future in [pool.submit(self.recognize, tone, words=True) for _ in range(self.workers)]:
+                future.result()
 
 
 @dataclass

@@ -208,6 +208,7 @@ class ModelRunner:
     name = "model"
 
     def __init__(self, *, workers: int = 1, observe: Callable[[str, float], None] | None = None) -> None:
+        self.workers = workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"runner-{self.name}")
         self._observe = observe
 

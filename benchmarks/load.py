@@ -120,7 +120,7 @@ SERVER_SETTINGS = {
     "asr_device": "cpu",
     "asr_compute_type": "int8",
     "asr_cpu_threads": "0",
-    "asr_workers": "1",
+    "asr_workers": "0",
     "asr_window": "trim",
     "asr_beam_size": "1",
     "partial_interval_s": "1.0",

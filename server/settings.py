@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     asr_compute_type: str = "int8"
     asr_cpu_threads: int = 0  # per ASR worker; 0: the cores shared among the workers
     # Decodes that run at once (a final need not wait behind a partial);
-    # measured in benchmarks/README.md ("ASR workers").
-    asr_workers: int = Field(default=1, ge=1, le=16)
+    # 0: one per core up to 8 on CPU (1 thread each), 1 on CUDA. Measured in
+    # benchmarks/README.md ("ASR workers").
+    asr_workers: int = Field(default=0, ge=0, le=64)
     asr_languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
     asr_beam_size: int = 1
     # "trim": encode only the part of Whisper's 30 s window that holds the

@@ -94,6 +94,7 @@ async def test_two_asr_workers_decode_two_utterances_at_once() -> None:
 
     runner = AsrRunner(load_whisper("base", workers=2, cpu_threads=1), model_name="base", workers=2)
     try:
+        runner.warmup()  # both workers at once
         jfk, aishell = load_audio(JFK_FLAC), load_audio(AISHELL_WAV)
         en, zh = await asyncio.gather(
             runner.final(lambda: runner.recognize(jfk), stream="a"),
@@ -103,3 +104,17 @@ async def test_two_asr_workers_decode_two_utterances_at_once() -> None:
         assert zh.language == "zh" and any("\u4e00" <= ch <= "\u9fff" for ch in zh.text)
     finally:
         runner.close()
+
+
+def test_asr_workers_default_to_one_per_core_on_cpu_and_one_on_a_gpu(monkeypatch) -> None:
+    import os
+
+    from analyzers.models import asr_workers_for
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert asr_workers_for("cpu") == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert asr_workers_for("cpu") == 8
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert asr_workers_for("cpu") == 1
+    assert asr_workers_for("cuda") == 1
