@@ -551,7 +551,9 @@ class AsrRunner(ModelRunner):
         return out
 
     def warmup(self) -> None:
-        t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+        # 10 s, so that the encoder's buffers are about as large as a long
+        # answer's before the first candidate comes (they stay allocated).
+        t = np.arange(10 * SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
         tone = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
         if self.workers == 1:
             self.recognize(tone, words=True)

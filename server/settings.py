@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     # benchmark), or when the event loop's p99 lag over the last 10 s or the
     # largest audio backlog is over its limit.
     max_live_sessions: int = Field(default=0, ge=0)
-    sessions_per_core: float = Field(default=1.5, gt=0)
+    sessions_per_core: float = Field(default=2.0, gt=0)
     admission_loop_lag_s: float = Field(default=0.25, gt=0)
     admission_backlog_s: float = Field(default=2.0, gt=0)
     admission_retry_after_s: int = Field(default=30, gt=0)
