@@ -555,14 +555,10 @@ class AsrRunner(ModelRunner):
         # answer's before the first candidate comes (they stay allocated).
         t = np.arange(10 * SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
         tone = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-        if self.workers == 1:
-            self.recognize(tone, words=True)
-            return
-        # Every worker at once, so that each has its buffers before the
-        # first candidate (otherwise the first sessions pay for them).
-        with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
-            for future in [pool.submit(self.recognize, tone, words=True) for _ in range(self.workers)]:
-                future.result()
+        # On every worker at once (the runner's own threads), so that each
+        # has its buffers before the first candidate.
+        for future in [self._executor.submit(self.recognize, tone, words=True) for _ in range(self.workers)]:
+            future.result()
 
 
 @dataclass

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
 class _Marker:
     def __init__(self, name: str) -> None:
         self.name = name
