@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import re
 import zlib
-from pathlib import Path
 
 import yaml
 
 from analyzers.asr import AsrRunner, load_whisper
+from benchmarks import MEDIA_DIR as MEDIA
 from jobs.catalog import BANKS_DIR
 from jobs.models import QuestionBank
 from tests.helpers import load_audio
 
-MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
 CLIPS = ("jfk.flac", "hotwords.mp3", "aishell-BAC009S0724W0121.wav", "wenet_mid.wav")
 
 

@@ -108,7 +108,8 @@ import numpy as np
 import psutil
 import websockets
 
-from .tracks import DEFAULT_CLIPS, SHARED_MEDIA, ClipPlay, MediaKit
+from . import MEDIA_DIR
+from .tracks import DEFAULT_CLIPS, ClipPlay, MediaKit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -946,7 +947,7 @@ class LoadConfig:
     admission: bool = False
     seed: int = 1
     targets: Targets = field(default_factory=Targets)
-    media_dir: Path = SHARED_MEDIA
+    media_dir: Path = MEDIA_DIR
     clips: tuple[str, ...] = DEFAULT_CLIPS
     portrait: str = "obama.jpg"
     video_size: tuple[int, int] = (160, 120)
@@ -1369,7 +1370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-rss-per-candidate", type=float, default=50.0, help="MB (default 50)")
     p.add_argument("--target-loop-lag-p99", type=float, default=20.0, help="ms (default 20)")
     p.add_argument("--allowed-audio-drops", type=int, default=0, help="audio chunks that may be dropped per step (default 0)")
-    p.add_argument("--media-dir", type=Path, default=SHARED_MEDIA)
+    p.add_argument("--media-dir", type=Path, default=MEDIA_DIR)
     p.add_argument("--clips", default=",".join(DEFAULT_CLIPS), help="speech files in --media-dir, comma-separated")
     p.add_argument("--portrait", default="obama.jpg", choices=["obama.jpg", "biden.jpg"])
     p.add_argument("--video-size", default="160x120", help="WIDTHxHEIGHT (default 160x120)")

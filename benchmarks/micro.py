@@ -36,7 +36,8 @@ from typing import Any, Self
 
 import numpy as np
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+from benchmarks import MEDIA_DIR
+
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_RATE = 16000
 CHUNK = 512
@@ -216,7 +217,7 @@ def load_audio(path: Path) -> np.ndarray:
 def speech_chunks(count: int) -> list[np.ndarray]:
     """``count`` distinct 32 ms chunks of real speech (jfk, AISHELL, wenet), for VAD streams."""
     audio = np.concatenate(
-        [load_audio(SHARED_MEDIA / n) for n in ("jfk.flac", "aishell-BAC009S0724W0121.wav", "wenet_mid.wav")]
+        [load_audio(MEDIA_DIR / n) for n in ("jfk.flac", "aishell-BAC009S0724W0121.wav", "wenet_mid.wav")]
     )
     usable = len(audio) // CHUNK
     return [audio[(i % usable) * CHUNK : (i % usable + 1) * CHUNK] for i in range(count)]
@@ -595,9 +596,9 @@ async def _paced_vad(vad: Any, n: int, seconds: float, chunks: list[np.ndarray])
 
 def _utterance_pool(count: int, seconds: float) -> list[tuple[np.ndarray, str]]:
     """``count`` distinct utterances of ``seconds`` of real speech with their language."""
-    english = load_audio(SHARED_MEDIA / "multilingual.mp3")[: 30 * SAMPLE_RATE]  # its English part
-    jfk = load_audio(SHARED_MEDIA / "jfk.flac")
-    zh = [load_audio(SHARED_MEDIA / n) for n in ("aishell-BAC009S0724W0121.wav", "wenet_mid.wav")]
+    english = load_audio(MEDIA_DIR / "multilingual.mp3")[: 30 * SAMPLE_RATE]  # its English part
+    jfk = load_audio(MEDIA_DIR / "jfk.flac")
+    zh = [load_audio(MEDIA_DIR / n) for n in ("aishell-BAC009S0724W0121.wav", "wenet_mid.wav")]
     length = int(seconds * SAMPLE_RATE)
     sources: list[tuple[np.ndarray, str]] = [(english, "en"), (jfk, "en"), (zh[0], "zh"), (zh[1], "zh")]
     pool = []
@@ -622,9 +623,9 @@ def bench_asr(quick: bool, out: dict[str, Any]) -> list[str]:
     trim = AsrRunner(load_whisper("base", window="trim"), model_name="base")
     full = AsrRunner(load_whisper("base", window="full"), model_name="base") if not quick else None
     out["asr_load_s"] = round((time.perf_counter() - started) / (1 if quick else 2), 2)
-    jfk = load_audio(SHARED_MEDIA / "jfk.flac")
-    english = load_audio(SHARED_MEDIA / "multilingual.mp3")
-    aishell = load_audio(SHARED_MEDIA / "aishell-BAC009S0724W0121.wav")
+    jfk = load_audio(MEDIA_DIR / "jfk.flac")
+    english = load_audio(MEDIA_DIR / "multilingual.mp3")
+    aishell = load_audio(MEDIA_DIR / "aishell-BAC009S0724W0121.wav")
     trim.recognize(jfk[: 3 * SAMPLE_RATE])  # warm
 
     # 1. One utterance, by length: the final path (word timings) and the partial path.
@@ -846,7 +847,7 @@ def _burn(stop: threading.Event) -> None:
 def _rgb(name: str, size: tuple[int, int]) -> np.ndarray:
     from PIL import Image
 
-    with Image.open(SHARED_MEDIA / name) as image:
+    with Image.open(MEDIA_DIR / name) as image:
         return np.asarray(image.convert("RGB").resize(size))
 
 

@@ -29,9 +29,8 @@ from pathlib import Path
 import httpx
 import websockets
 
+from benchmarks import MEDIA_DIR
 from media.whip_client import WhipPublisher
-
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 
 
 def padded(src: Path, out: Path, lead: float = 1.0, tail: float = 3.0) -> Path:
@@ -47,7 +46,7 @@ def portrait(out: Path, seconds: float) -> Path:
     """A small still-portrait video: cheap to encode, one face for the analyzer."""
     subprocess.run(
         ["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "10", "-t", f"{seconds:.1f}",
-         "-i", str(SHARED_MEDIA / "obama.jpg"), "-vf", "scale=320:240,format=yuv420p", str(out)],
+         "-i", str(MEDIA_DIR / "obama.jpg"), "-vf", "scale=320:240,format=yuv420p", str(out)],
         check=True,
     )
     return out
@@ -100,7 +99,7 @@ def main() -> None:
     parser.add_argument("--asr-model", default="base")
     parser.add_argument("--asr-window", default="trim", choices=["trim", "full"])
     args = parser.parse_args()
-    clips = [Path(c) for c in args.clip] if args.clip else [SHARED_MEDIA / "jfk.flac", SHARED_MEDIA / "aishell-BAC009S0724W0121.wav"]
+    clips = [Path(c) for c in args.clip] if args.clip else [MEDIA_DIR / "jfk.flac", MEDIA_DIR / "aishell-BAC009S0724W0121.wav"]
     tmp = Path(tempfile.mkdtemp(prefix="candor-bench-"))
     server = None
     base, token = args.url, args.hr_token

@@ -2,7 +2,7 @@
 
 A candidate of the load generator publishes two aiortc tracks:
 
-- :class:`AudioScriptTrack` plays a script of real clips (``../shared/media``:
+- :class:`AudioScriptTrack` plays a script of real clips (``tests/media``:
   jfk.flac, the AISHELL clip, wenet_mid.wav, hotwords.mp3) with seeded
   random pauses between answers, on a loop, as 20 ms frames of 48 kHz mono
   s16 (what aiortc's Opus encoder takes). It logs the generator's wall time
@@ -46,7 +46,8 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+from . import MEDIA_DIR
+
 DEFAULT_CLIPS = ("jfk.flac", "aishell-BAC009S0724W0121.wav", "wenet_mid.wav", "hotwords.mp3")
 
 AUDIO_RATE = 48_000
@@ -355,7 +356,7 @@ class MediaKit:
     @classmethod
     def load(
         cls,
-        media_dir: Path = SHARED_MEDIA,
+        media_dir: Path = MEDIA_DIR,
         clip_names: Sequence[str] = DEFAULT_CLIPS,
         *,
         portrait: str = "obama.jpg",

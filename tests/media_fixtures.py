@@ -1,9 +1,12 @@
-"""Test media built at test time from ../shared/media with ffmpeg.
+"""The test media (tests/media/, see its README.md) and media built from it at test time.
 
 Chromium's fake capture devices read a Y4M video and a WAV file and loop
-them; these helpers make both from the shared recordings and photos into a
-temporary directory. Nothing here is committed: the outputs are derived
-media and stay in the test's tmp dir.
+them; these helpers make both from the recordings and photos in tests/media
+into a temporary directory. The outputs are derived media and stay in the
+test's tmp dir: nothing made here is committed.
+
+A missing media file is an error, never a skip: :func:`media_file` raises
+:class:`FileNotFoundError` naming the file.
 """
 
 from __future__ import annotations
@@ -12,19 +15,42 @@ import shutil
 import subprocess
 from pathlib import Path
 
-# Repo at /work/main, shared media at /work/shared/media: parents[2] of
-# tests/media_fixtures.py is the folder that holds both.
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+# The media the tests and benchmarks use, inside the repository (tests/media/README.md).
+TEST_MEDIA = Path(__file__).resolve().parent / "media"
+# The old name of TEST_MEDIA (the media used to live outside the repository).
+SHARED_MEDIA = TEST_MEDIA
+# Spoken Mandarin strong and weak example answers of the shipped banks, with manifest.json
+# (file, bank, question, competency, kind, text): tests/media/README.md.
+ANSWERS_ZH = TEST_MEDIA / "answers_zh"
+ANSWERS_ZH_MANIFEST = ANSWERS_ZH / "manifest.json"
 
-# jfk.flac and the AISHELL clip with the words they say (shared/media/README.md).
-JFK_FLAC = SHARED_MEDIA / "jfk.flac"
+
+def media_file(name: str) -> Path:
+    """The path of ``name`` in tests/media; FileNotFoundError if it is not there."""
+    path = TEST_MEDIA / name
+    if not path.exists():
+        raise FileNotFoundError(f"test media {name!r} is missing: expected at {path} (tests/media/README.md)")
+    return path
+
+
+def require_media(*paths: Path) -> None:
+    """Raise FileNotFoundError naming every one of ``paths`` that is missing (a failure, never a skip)."""
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"test media missing (tests/media/README.md): {', '.join(missing)}")
+
+
+# jfk.flac and the AISHELL clip with the words they say (tests/media/README.md).
+JFK_FLAC = TEST_MEDIA / "jfk.flac"
 JFK_TEXT = (
     "And so my fellow Americans, ask not what your country can do for you, "
     "ask what you can do for your country."
 )
-AISHELL_WAV = SHARED_MEDIA / "aishell-BAC009S0724W0121.wav"
+AISHELL_WAV = TEST_MEDIA / "aishell-BAC009S0724W0121.wav"
 AISHELL_TEXT = "广州市房地产中介协会分析"
-OBAMA_JPG = SHARED_MEDIA / "obama.jpg"
+WENET_WAV = TEST_MEDIA / "wenet_mid.wav"
+HOTWORDS_MP3 = TEST_MEDIA / "hotwords.mp3"
+OBAMA_JPG = TEST_MEDIA / "obama.jpg"
 
 
 def ffmpeg_available() -> bool:

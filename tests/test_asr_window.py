@@ -9,7 +9,7 @@ import pytest
 
 from analyzers.asr import AsrRunner, load_whisper
 from tests.helpers import load_audio
-from tests.media_fixtures import SHARED_MEDIA
+from tests.media_fixtures import TEST_MEDIA
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def runners():
 @pytest.mark.parametrize("clip", CLIPS)
 def test_trimmed_window_keeps_the_words(runners, clip: str) -> None:
     full, trim = runners
-    audio = load_audio(SHARED_MEDIA / clip)
+    audio = load_audio(TEST_MEDIA / clip)
     reference = full.recognize(audio)
     trimmed = trim.recognize(audio)
     assert reference.text, clip

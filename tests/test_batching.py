@@ -18,7 +18,7 @@ from analyzers.batching import Batcher, BatcherClosed, BatchStats
 from analyzers.vad import VadAnalyzer, VadRunner, VadStream
 from media.frames import CHUNK_SAMPLES, AudioChunk
 from tests.helpers import load_audio
-from tests.media_fixtures import AISHELL_WAV, JFK_FLAC, SHARED_MEDIA
+from tests.media_fixtures import AISHELL_WAV, HOTWORDS_MP3, JFK_FLAC, WENET_WAV
 
 
 class Recorder(ModelRunner):
@@ -193,7 +193,7 @@ def _chunks(audio: np.ndarray) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def speech() -> list[list[np.ndarray]]:
-    clips = [JFK_FLAC, AISHELL_WAV, SHARED_MEDIA / "wenet_mid.wav"]
+    clips = [JFK_FLAC, AISHELL_WAV, WENET_WAV]
     return [_chunks(load_audio(clip)) for clip in clips]
 
 
@@ -282,7 +282,7 @@ async def test_sessions_sharing_a_batched_vad_see_the_same_turns(vad_runners) ->
     silence = np.zeros(16000, np.float32)
     clips = [
         np.concatenate([silence, load_audio(clip), silence])
-        for clip in (JFK_FLAC, AISHELL_WAV, SHARED_MEDIA / "wenet_mid.wav")
+        for clip in (JFK_FLAC, AISHELL_WAV, WENET_WAV)
     ]
     expected = [await _turns(plain, clip) for clip in clips]
     batched.batcher.stats = BatchStats()
@@ -477,7 +477,7 @@ def test_batched_partials_read_the_same_words_as_one_at_a_time(models) -> None:
     """Utterances of one length share the window each would get alone: the same words, zh and en."""
     runner = models.asr
     jfk, aishell = load_audio(JFK_FLAC), load_audio(AISHELL_WAV)
-    wenet, hotwords = load_audio(SHARED_MEDIA / "wenet_mid.wav"), load_audio(SHARED_MEDIA / "hotwords.mp3")
+    wenet, hotwords = load_audio(WENET_WAV), load_audio(HOTWORDS_MP3)
     four = 4 * 16000
     clips = [jfk[:four], jfk[5 * 16000 : 5 * 16000 + four], aishell[:four], wenet[:four], hotwords[:four]]
     single = [runner.recognize(clip, words=False) for clip in clips]

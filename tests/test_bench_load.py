@@ -32,7 +32,6 @@ from benchmarks import load
 from benchmarks.tracks import (
     AUDIO_RATE,
     FRAME_SAMPLES,
-    SHARED_MEDIA,
     AudioScript,
     Clip,
     ClipPlay,
@@ -41,6 +40,7 @@ from benchmarks.tracks import (
     WallLog,
     decode_audio,
 )
+from tests.media_fixtures import TEST_MEDIA
 
 # -- pure parts ------------------------------------------------------------------------------
 
@@ -264,8 +264,8 @@ class StubServer:
 @pytest.fixture(scope="module")
 def tiny_kit() -> MediaKit:
     """One real clip with its speech bounds given (no VAD needed to count refusals)."""
-    clip = Clip("hotwords.mp3", decode_audio(SHARED_MEDIA / "hotwords.mp3"), 0.2, 4.0)
-    return MediaKit([clip], PortraitLoop(SHARED_MEDIA / "obama.jpg", width=160, height=120, fps=10))
+    clip = Clip("hotwords.mp3", decode_audio(TEST_MEDIA / "hotwords.mp3"), 0.2, 4.0)
+    return MediaKit([clip], PortraitLoop(TEST_MEDIA / "obama.jpg", width=160, height=120, fps=10))
 
 
 @pytest.mark.parametrize("refuse_at", ["sessions", "whip"])

@@ -23,7 +23,7 @@ import pytest
 from analyzers.models import Models
 from tests import test_browser_e2e as e2e
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
-from tests.media_fixtures import SHARED_MEDIA
+from tests.media_fixtures import AISHELL_WAV, JFK_FLAC, OBAMA_JPG, require_media
 from tests.test_browser_e2e import (
     CHROMIUM,
     EventWatcher,
@@ -49,8 +49,7 @@ RESULT_TIMEOUT_S = 60
 def _browser_available() -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
-    if not SHARED_MEDIA.is_dir():
-        pytest.skip(f"shared media not found at {SHARED_MEDIA}")
+    require_media(JFK_FLAC, AISHELL_WAV, OBAMA_JPG)
 
 
 # These tests are about the pages; admission control (tests/test_consent.py)

@@ -1,5 +1,5 @@
 """End to end in a real browser: headless Chromium publishes a fake camera and
-microphone (made from ../shared/media) to the real server over WHIP, and we
+microphone (made from tests/media) to the real server over WHIP, and we
 check what comes back: the server's events (transcripts, face metrics,
 connections) on the HR event stream, the candidate page's live captions and
 state, and the HR live page.
@@ -36,10 +36,11 @@ from tests.media_fixtures import (
     AISHELL_WAV,
     JFK_FLAC,
     JFK_TEXT,
-    SHARED_MEDIA,
+    OBAMA_JPG,
     ffmpeg_available,
     padded_speech_wav,
     portrait_y4m,
+    require_media,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -108,7 +109,7 @@ def best_window(
 
 
 def chromium_args(video: Path, audio: Path) -> list[str]:
-    # The flags of ../shared/media/README.md; Playwright adds --headless and
+    # The flags that work with Chromium's fake capture devices; Playwright adds --headless and
     # its own --user-data-dir (a fresh one per launch).
     return [
         "--use-fake-ui-for-media-stream",
@@ -324,8 +325,7 @@ def candor_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixt
         pytest.skip(f"{CHROMIUM} is not installed")
     if not ffmpeg_available():
         pytest.skip("ffmpeg is not installed")
-    if not SHARED_MEDIA.is_dir():
-        pytest.skip(f"shared media not found at {SHARED_MEDIA}")
+    require_media(JFK_FLAC, AISHELL_WAV, OBAMA_JPG)
     workdir = tmp_path_factory.mktemp("candor-server")
     port = free_port()
     token = secrets.token_urlsafe(24)

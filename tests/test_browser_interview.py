@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.media_fixtures import AISHELL_WAV, SHARED_MEDIA, ffmpeg_available, padded_speech_wav, portrait_y4m
+from tests.media_fixtures import AISHELL_WAV, OBAMA_JPG, ffmpeg_available, padded_speech_wav, portrait_y4m, require_media
 from tests.test_browser_e2e import (
     CHROMIUM,
     HEALTH_TIMEOUT_S,
@@ -193,8 +193,7 @@ def interview_server(
         pytest.skip(f"{CHROMIUM} is not installed")
     if not ffmpeg_available():
         pytest.skip("ffmpeg is not installed")
-    if not SHARED_MEDIA.is_dir():
-        pytest.skip(f"shared media not found at {SHARED_MEDIA}")
+    require_media(AISHELL_WAV, OBAMA_JPG)
     workdir = tmp_path_factory.mktemp("candor-interview-server")
     port = free_port()
     token = secrets.token_urlsafe(24)

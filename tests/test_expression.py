@@ -1,4 +1,4 @@
-"""Tests for analyzers/expression.py: fer's model on the shared portraits, the
+"""Tests for analyzers/expression.py: fer's model on the test portraits (tests/media), the
 crop against fer's own pipeline, the pure window, and expression.metrics
 from the face analyzer."""
 
@@ -29,8 +29,9 @@ from analyzers.expression import (
 )
 from analyzers.face import FaceAnalyzer, FaceRunner
 from media.frames import VideoFrame
+from tests.media_fixtures import TEST_MEDIA
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+MEDIA = TEST_MEDIA
 PORTRAITS = ["obama.jpg", "biden.jpg", "obama_partial_face.jpg"]
 
 

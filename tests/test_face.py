@@ -1,4 +1,4 @@
-"""Tests for analyzers/face.py: the real landmarker on the shared photos, the
+"""Tests for analyzers/face.py: the real landmarker on the test photos (tests/media), the
 pure cores with synthetic observations, and the analyzer end to end."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -27,8 +26,9 @@ from analyzers.face import (
     head_pose_from_matrix,
 )
 from media.frames import VideoFrame
+from tests.media_fixtures import TEST_MEDIA
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+MEDIA = TEST_MEDIA
 
 
 def load_rgb(name: str) -> np.ndarray:

@@ -36,9 +36,8 @@ from analyzers.prosody import (
 from analyzers.vad import VadAnalyzer
 from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk, VideoFrame
 from tests.helpers import load_audio
-from tests.media_fixtures import AISHELL_WAV, JFK_FLAC, OBAMA_JPG, SHARED_MEDIA
+from tests.media_fixtures import AISHELL_WAV, JFK_FLAC, OBAMA_JPG, WENET_WAV
 
-WENET_WAV = SHARED_MEDIA / "wenet_mid.wav"
 CLIPS = {"jfk": JFK_FLAC, "aishell": AISHELL_WAV, "wenet": WENET_WAV}
 
 

@@ -24,7 +24,7 @@ import torch
 from analyzers.vad import CONTEXT_SAMPLES, VadAnalyzer, VadRunner, VadStream
 from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 from tests.helpers import load_audio
-from tests.media_fixtures import AISHELL_WAV, JFK_FLAC, SHARED_MEDIA
+from tests.media_fixtures import AISHELL_WAV, JFK_FLAC, WENET_WAV
 
 CPU_TOL = 1e-4
 CUDA_TOL = 0.05
@@ -42,7 +42,7 @@ def clips() -> list[np.ndarray]:
     silence = np.zeros(SAMPLE_RATE, np.float32)
     return [
         np.concatenate([silence, load_audio(clip), silence])
-        for clip in (JFK_FLAC, AISHELL_WAV, SHARED_MEDIA / "wenet_mid.wav")
+        for clip in (JFK_FLAC, AISHELL_WAV, WENET_WAV)
     ]
 
 

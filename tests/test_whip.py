@@ -1,7 +1,7 @@
 """WHIP ingest end to end with the Python aiortc client (no browser).
 
 One real server on loopback per module (``live_server``), real models, real
-media from ../shared/media published in real time by :class:`WhipPublisher`
+media from tests/media published in real time by :class:`WhipPublisher`
 and watched on the HR event stream. The expensive runs (an English and a
 Mandarin interview) happen once per module in fixtures; the tests then look
 at what they produced. Failure cases use offers from a bare aiortc peer and
