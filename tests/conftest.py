@@ -1,4 +1,9 @@
-"""Shared fixtures: real models loaded once, a real server on loopback."""
+"""Shared fixtures: real models loaded once, a real server on loopback.
+
+The suite's rules live in tests/suite_rules.py and are installed here: tests
+whose fixtures load a real model are marked ``slow`` (``make test-fast`` runs
+none), and under ``CI=true`` a skipped test fails unless it is marked ``gpu``.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,14 @@ from tests.media_fixtures import (
     padded_speech_wav,
     portrait_y4m,
 )
+from tests.suite_rules import (  # noqa: F401  (hooks: pytest finds them by name here)
+    pytest_collection_modifyitems,
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+)
+
+
+# -- fixtures ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")

@@ -266,6 +266,7 @@ async def test_analyze_runs_on_the_runners_thread(runner: ExpressionRunner, boxe
     assert threading.current_thread().name != threads[0]
 
 
+@pytest.mark.slow  # loads the expression model
 async def test_closed_runner_refuses_work() -> None:
     closed = ExpressionRunner()
     closed.close()

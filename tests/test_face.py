@@ -165,6 +165,7 @@ async def test_runner_rejects_a_non_rgb_image(runner: FaceRunner) -> None:
         await runner.analyze(np.zeros((48, 64), dtype=np.uint8))
 
 
+@pytest.mark.slow  # loads the landmarker
 @pytest.mark.asyncio
 async def test_closed_runner_refuses_work() -> None:
     closed = FaceRunner()

@@ -430,6 +430,7 @@ def _sixty_seconds(language: str) -> list[dict]:
     return finals
 
 
+@pytest.mark.slow  # loads the sentence encoder
 @pytest.mark.parametrize("language", ["zh", "en"])
 async def test_final_latency_for_a_sixty_second_answer(language: str) -> None:
     """Time from final() to the result, for a 60 s answer; the rubric's texts not yet embedded, then embedded."""

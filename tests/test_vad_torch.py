@@ -184,6 +184,7 @@ async def test_the_torch_backend_gives_the_same_turns(onnx_vad, torch_batched, c
         assert await _turns(torch_batched, clip) == expected
 
 
+@pytest.mark.slow  # loads silero-vad on torch
 def test_on_the_cpu_the_torch_backend_runs_torch_on_one_thread() -> None:
     """As the ONNX backend does; torch's default pool made a step 3-4x slower from the runner's thread."""
     before = torch.get_num_threads()
