@@ -10,7 +10,8 @@ the event stream and an HR page shows the progress panel.
 Two ways to get an interview session:
 
 * ``test_interview_for_a_job``: the real API, ``POST /v1/sessions`` with a
-  ``job_id``. Until the server supports it the test skips, saying why.
+  ``job_id`` (the shipped wealth_manager job and its bank). A server that
+  cannot make or drive that interview fails the test.
 * ``test_interview_flow_with_test_questions``: the same walk through, on a
   server whose live sessions get an :class:`interview.flow.InterviewFlow`
   with questions this file defines (a launcher wraps ``LiveSession`` for the
@@ -585,24 +586,10 @@ async def take_interview(
 
 async def test_interview_for_a_job(interview_server: InterviewServer, interview_media: InterviewMedia, shots: Path) -> None:
     r = interview_server.post_session({"job_id": "wealth_manager", "candidate": {"name": "测试候选人"}})
-    if 400 <= r.status_code < 500:
-        pytest.skip(
-            f"POST /v1/sessions with job_id=wealth_manager answered {r.status_code} ({r.text[:200]}): "
-            "sessions for that job cannot be made on this server yet"
-        )
     assert r.status_code == 201, r.text
     session = r.json()
-    await take_interview(
-        interview_server,
-        session,
-        interview_media,
-        shots,
-        "job",
-        skip_without_flow=(
-            f"POST /v1/sessions with job_id=wealth_manager made a session, but no question.started came within "
-            f"{NO_FLOW_WAIT_S} s of the candidate connecting: the server does not drive an interview for a job yet"
-        ),
-    )
+    assert session["job_id"] == "wealth_manager", session
+    await take_interview(interview_server, session, interview_media, shots, "job", skip_without_flow=None)
 
 
 async def test_interview_flow_with_test_questions(
