@@ -18,6 +18,7 @@ import json
 from typing import Any, Iterable, Mapping
 
 from analyzers.events import Event
+from scoring.answers import part_in_window
 
 SCHEMA = "candor.report/1"
 # (lowest overall, band, labels): a recommendation only.
@@ -126,6 +127,13 @@ def _decision(events: list[Event]) -> dict[str, Any]:
     }
 
 
+def _whole_by_start(p: Mapping[str, Any], media_time: float | None, lo: float, hi: float) -> Mapping[str, Any] | None:
+    at = p.get("start", media_time)
+    if at is None:
+        return p if lo == float("-inf") else None
+    return p if lo <= float(at) < hi else None
+
+
 def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Event]) -> dict[str, Any]:
     """The report of one session (see the module docstring)."""
     by_seq: dict[int, Event] = {}
@@ -156,6 +164,7 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
                     "started_at": e.media_time,
                     "answer": None,
                     "score": None,
+                    "status": None,
                     "transcript": [],
                 }
                 starts.append((e.media_time if e.media_time is not None else float("-inf"), qid))
@@ -166,7 +175,8 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
                 "reason": p.get("reason"),
             }
         elif e.type == "score.question" and qid in questions:
-            questions[qid]["score"] = dict(p)
+            questions[qid]["score"] = dict(p)  # the last one: a late final re-scores its answer
+            questions[qid]["status"] = p.get("status", "answered")
 
     # -- transcript: finals by media time, grouped by question ------------
     asr_models: set[str] = set()
@@ -177,19 +187,23 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
         p = e.payload
         if p.get("model"):
             asr_models.add(str(p["model"]))
-        at = p.get("start", e.media_time)
-        line = {
-            "utterance_id": p.get("utterance_id"),
-            "text": p.get("text", ""),
-            "language": p.get("language"),
-            "start": p.get("start"),
-            "end": p.get("end"),
-        }
-        owner = None
-        for start, qid in starts:
-            if at is not None and start <= at:
-                owner = qid
-        (questions[owner]["transcript"] if owner else before).append(line)
+        # Each word goes to the question that was on when it was said (an
+        # utterance that runs over a question's start is split there).
+        bounds = [start for start, _ in starts[1:]] + [float("inf")]
+        spans = [(float("-inf"), starts[0][0] if starts else float("inf"), None)]
+        spans += [(start, bound, qid) for (start, qid), bound in zip(starts, bounds)]
+        for lo, hi, owner in spans:
+            part = part_in_window(p, lo, hi) if p.get("words") else _whole_by_start(p, e.media_time, lo, hi)
+            if part is None:
+                continue
+            line = {
+                "utterance_id": part.get("utterance_id"),
+                "text": part.get("text", ""),
+                "language": part.get("language"),
+                "start": part.get("start"),
+                "end": part.get("end"),
+            }
+            (questions[owner]["transcript"] if owner else before).append(line)
 
     # -- scores -------------------------------------------------------------
     scored = [q for q in questions.values() if not q["practice"] and q["score"] is not None]

@@ -88,7 +88,10 @@ def render_report(report: Mapping[str, Any], *, version: int, session_id: str) -
         add(f"<p>作答 <span class=en>Answer</span> {_t(ans.get('start'))}–{_t(ans.get('end'))} · "
             f"结束原因 <span class=en>ended</span>: {_e(ans.get('reason'))}</p>")
         score = q.get("score")
-        if score:
+        if score and score.get("status") == "no_answer":
+            add("<p class=no-answer>未作答：这道题的作答时间内没有听到回答，计 0 分。"
+                " <span class=en>Not answered: nothing was said in this answer's time; it scores 0.</span></p>")
+        elif score:
             delivery = (score.get("delivery") or {}).get("score")
             engagement = (score.get("engagement") or {}).get("score")
             add(f"<p>得分 <span class=en>Score</span> {_score(score.get('overall'))} · 内容 <span class=en>content</span> "

@@ -138,6 +138,9 @@ def score_question(
     total = sum(used.values())
     overall = sum(components[k] * w for k, w in used.items()) / total if total > 0 else components["content"]  # type: ignore[operator]
 
+    answered = any(str(u.get("text") or "").strip() for u in utterances)
+    if not answered:
+        overall = 0.0  # nothing was said in the answer's window: unanswered, not "average"
     covered = sum(1 for p in content.points if p.score >= config.content.evidence_min)
     words = [w for u in utterances for w in (u.get("words") or [])]
     through = max(
@@ -147,6 +150,7 @@ def score_question(
         return {
             "question_id": question.id,
             "final": False,
+            "status": "answered" if answered else "no_answer",
             "content": _r(content.score, 1),
             "competencies": [{"id": c.id, "score": _r(c.score, 1)} for c in content.competencies],
             "coverage": {"covered": covered, "total": len(content.points)},
@@ -180,6 +184,7 @@ def score_question(
     payload = {
         "question_id": question.id,
         "final": True,
+        "status": "answered" if answered else "no_answer",
         "competencies": competencies,
         "content": _r(content.score, 1),
         "coverage": {"covered": covered, "total": len(content.points), "relevance": _r(content.relevance, 3)},
@@ -292,6 +297,7 @@ class QuestionScorer:
         self._utterances: dict[Any, Mapping[str, Any]] = {}
         self._faces: dict[str, tuple[str, Mapping[str, Any]]] = {}
         self._affect: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        self._times: dict[str, Any] = {}  # media time of each face and affect event
         self._index: RubricIndex | None = None
         self._vectors: dict[str, np.ndarray] = {}  # this answer's span texts (dropped with the scorer)
 
@@ -310,16 +316,38 @@ class QuestionScorer:
             if not self._inside(at):
                 return False
             item = (kind, dict(payload))
-            self._faces[canonical_json({"t": kind, "m": at, "p": item[1]})] = item
+            key = canonical_json({"t": kind, "m": at, "p": item[1]})
+            self._faces[key], self._times[key] = item, at
             return True
         if kind in AFFECT_EVENTS:
             at = media_time if media_time is not None else payload.get("newest_media_time", payload.get("end"))
             if not self._inside(at):
                 return False
             item = (kind, dict(payload))
-            self._affect[canonical_json({"t": kind, "m": at, "p": item[1]})] = item
+            key = canonical_json({"t": kind, "m": at, "p": item[1]})
+            self._affect[key], self._times[key] = item, at
             return True
         return False
+
+    def feed_utterance(self, key: Any, payload: Mapping[str, Any]) -> None:
+        """Take one utterance (a ``transcript.final`` payload, or the part of it in this answer) as is."""
+        self._utterances[key] = dict(payload)
+
+    def set_utterances(self, utterances: Mapping[Any, Mapping[str, Any]]) -> None:
+        """Replace what was said in this answer (by utterance key)."""
+        self._utterances = {key: dict(payload) for key, payload in utterances.items()}
+
+    @property
+    def utterance_ids(self) -> list[Any]:
+        return list(self._utterances)
+
+    def close_window(self, end: float) -> None:
+        """The answer ended at ``end``: forget face and affect events after it."""
+        start = self._window[0] if self._window is not None else -math.inf
+        self._window = (start, end)
+        for store in (self._faces, self._affect):
+            for key in [k for k in store if not self._inside(self._times.get(k))]:
+                del store[key]
 
     def _inside(self, at: Any) -> bool:
         if self._window is None or at is None:

@@ -71,6 +71,7 @@ from .store import (
 log = logging.getLogger("candor")
 
 INTERVIEW_ENDED = "interview.ended"
+SCORE_QUESTION = "score.question"
 DECISION_RECORDED = "decision.recorded"
 REPORT_READY = "report.ready"
 WEB_DIR = Path(__file__).resolve().parent.parent / "web_client"
@@ -397,11 +398,27 @@ class Candor:
         return events
 
     def _on_event(self, event: Event) -> None:
-        if event.type != INTERVIEW_ENDED:
+        if event.type == INTERVIEW_ENDED:
+            work = self._report_on_end(event.session_id)
+        elif event.type == SCORE_QUESTION and int(event.payload.get("revision") or 0) > 0:
+            # A late final re-scored an answer: a report already made is made again.
+            work = self._report_on_rescore(event.session_id)
+        else:
             return
-        task = asyncio.get_running_loop().create_task(self._report_on_end(event.session_id), name="report")
+        task = asyncio.get_running_loop().create_task(work, name="report")
         self._report_tasks.add(task)
         task.add_done_callback(self._report_tasks.discard)
+
+    async def _report_on_rescore(self, session_id: str) -> None:
+        try:
+            events = await self.sessions.events_for(session_id)
+            if events is not None:
+                await events.flush()
+            async with self._report_lock:
+                if await self.store.run(self.store.store.get_report, session_id) is not None:
+                    await self._write_report(session_id, unless_same=True)
+        except Exception:
+            log.exception("report for session %s failed", session_id)
 
     async def _report_on_end(self, session_id: str) -> None:
         try:

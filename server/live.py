@@ -43,6 +43,8 @@ from media.frames import AudioChunk, VideoFrame
 from media.ingest import MediaIngest
 from media.peer import WhipConnection
 
+from scoring.answers import AnswerScoring, AnswerScoringConfig
+
 from .eventlog import EventWriter, SessionEvents
 from .metrics import Metrics
 from .policy import CONSENT_GIVEN, CONSENT_WITHDRAWN, PROFILES, Consent, consent_from_log
@@ -63,6 +65,8 @@ class LiveSession:
         metrics: Metrics,
         flow: InterviewFlow | None = None,
         consent: Consent | None = None,
+        weights: Any = None,
+        accommodation: bool = False,
     ) -> None:
         self.record = record
         # What the candidate consented to: the graph analyses only that.
@@ -84,13 +88,21 @@ class LiveSession:
         # A structured interview (None: free talk). Driven on media time.
         self.flow = flow
         self._flow_task: asyncio.Task[None] | None = None
-        self.accommodation = False  # from the candidate profile: content-only scoring
-        self.weights: Any = None  # the bank's scoring.weights (None: the defaults)
-        self._scorer: Any = None  # QuestionScorer of the answer being given
-        # Answers that ended but whose last words may still be in ASR: (scorer, answer end).
-        self._finishing: list[tuple[Any, float]] = []
-        self._scoring_tasks: set[asyncio.Task[None]] = set()
-        self._last_provisional = 0.0
+        # Live scoring of the structured interview: owns the answer windows.
+        self.scoring: AnswerScoring | None = None
+        if flow is not None:
+            self.scoring = AnswerScoring(
+                flow.questions,
+                models.encoder,
+                publish=self.events.publish,
+                settled=self._asr_settled,
+                flush=self._flush_analyzers,
+                clock=lambda: self.media_time,
+                weights=weights,
+                accommodation=accommodation,
+                config=AnswerScoringConfig(settle_timeout_s=settings.answer_settle_timeout_s, drain_timeout_s=settings.answer_drain_timeout_s),
+            )
+        self._ending: asyncio.Task[None] | None = None
         self._utterance_base = 0  # added to a graph's utterance ids (see resume_after)
         self._max_utterance_id = -1
 
@@ -148,8 +160,10 @@ class LiveSession:
             asyncio.get_running_loop().create_task(self._release_after_scoring(), name=f"release:{self.id}")
 
     async def _release_after_scoring(self) -> None:
-        while self._scoring_tasks:
-            await asyncio.gather(*list(self._scoring_tasks), return_exceptions=True)
+        if self._ending is not None:
+            await asyncio.gather(self._ending, return_exceptions=True)
+        if self.scoring is not None:
+            await self.scoring.drain()
         if self.connection is None and not self.closed:
             await self.close("interview ended")
 
@@ -193,10 +207,12 @@ class LiveSession:
 
     def _publish_flow(self, flow_events: list[FlowEvent]) -> None:
         for flow_event in flow_events:
-            if flow_event.type == INTERVIEW_ENDED and self._other_scoring_tasks():
-                # The report is built on interview.ended: the last answer's
-                # score must be in the log before it.
-                self._spawn_scoring(self._end_after_scoring(flow_event))
+            if flow_event.type == INTERVIEW_ENDED and self.scoring is not None and self._ending is None:
+                # The report is built on interview.ended: every answer's
+                # last words and score must be in the log before it.
+                self._ending = asyncio.get_running_loop().create_task(self._end_after_scoring(flow_event), name=f"end:{self.id}")
+                if self.connection is not None:  # the candidate is done now; the report waits
+                    self.connection.send_control({"type": "interview_ended"})
                 continue
             self.events.publish(flow_event.type, flow_event.media_time, flow_event.payload)
             if flow_event.type == QUESTION_STARTED and self.graph is not None:
@@ -205,88 +221,29 @@ class LiveSession:
                 terms = question.rubric.terms() if question is not None and question.rubric else []
                 if self.graph.asr is not None and self._settings.asr_hotwords:
                     self.graph.asr.hotwords = " ".join(terms) or None
-            if flow_event.type == ANSWER_STARTED:
-                self._begin_scoring(flow_event)
-            elif flow_event.type == ANSWER_ENDED:
-                self._end_scoring(flow_event)
+            if self.scoring is not None and flow_event.type in (ANSWER_STARTED, ANSWER_ENDED):
+                self.scoring.on_event(flow_event)
             if flow_event.type in (QUESTION_STARTED, ANSWER_STARTED):
                 self._send_question_state()
             elif self.connection is not None:
                 self.connection.send_control({"type": flow_event.type.replace(".", "_"), **dict(flow_event.payload)})
 
     # -- live scoring ---------------------------------------------------------
-    def _begin_scoring(self, event: FlowEvent) -> None:
-        question = self.flow.current if self.flow else None
-        encoder = self._models.encoder
-        if question is None or question.rubric is None or encoder is None:
-            self._scorer = None  # the practice question is not scored
-            return
-        from scoring.question import QuestionScorer
+    def _asr_settled(self, media_time: float) -> bool:
+        """Every utterance that began before ``media_time`` has its final (True without ASR)."""
+        graph = self.graph
+        asr = graph.asr if graph is not None else None
+        return asr is None or asr.settled_until(media_time)
 
-        if self._scorer is not None and getattr(self._scorer, "question", None) is question and event.payload.get("resumed"):
-            return  # same answer continues after a reconnect: keep what was said
-        self._scorer = QuestionScorer(
-            question, encoder, weights=self.weights, accommodation=self.accommodation
-        )
-        self._last_provisional = event.media_time
-
-    def _feed_scorer(self, event: Event) -> None:
-        data = event.to_dict()
-        for finishing, answer_end in self._finishing:
-            # the ended answer takes only words that began before it ended
-            if event.type != TRANSCRIPT_FINAL or float(event.payload.get("start", 0.0)) < answer_end:
-                finishing.feed(data)
-        scorer = self._scorer
-        if scorer is None or not scorer.feed(data):
-            return
-        answering = self.flow is not None and self.flow.phase == "answer"
-        if answering and event.type == TRANSCRIPT_FINAL and (event.media_time or 0) - self._last_provisional >= 3.0:
-            self._last_provisional = event.media_time or 0.0
-            self._spawn_scoring(self._publish_score(scorer, final=False))
-
-    def _end_scoring(self, event: FlowEvent) -> None:
-        scorer, self._scorer = self._scorer, None
-        if scorer is not None:
-            answer_end = float(event.payload.get("end", event.media_time))
-            self._finishing.append((scorer, answer_end))
-            self._spawn_scoring(self._finish_answer(scorer, answer_end))
-
-    def _other_scoring_tasks(self) -> list[asyncio.Task[None]]:
-        current = asyncio.current_task()
-        return [t for t in self._scoring_tasks if t is not current]
+    def _flush_analyzers(self) -> None:
+        if self.graph is not None:
+            self.graph.flush()  # close an utterance cut off by the end of an answer
 
     async def _end_after_scoring(self, flow_event: FlowEvent) -> None:
-        await asyncio.gather(*self._other_scoring_tasks(), return_exceptions=True)
-        self._publish_flow([flow_event])
-
-    def _spawn_scoring(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=f"score:{self.id}")
-        self._scoring_tasks.add(task)
-        task.add_done_callback(self._scoring_tasks.discard)
-
-    async def _finish_answer(self, scorer: Any, answer_end: float) -> None:
-        """Score once the answer's last words are transcribed (or 8 s passed)."""
-        graph = self.graph
-        if graph is not None:
-            graph.flush()  # close an utterance cut off by the time limit
-            for _ in range(80):
-                asr = graph.asr
-                if asr is None or asr.settled_until(answer_end):
-                    break
-                await asyncio.sleep(0.1)
-        self._finishing = [(s, end) for s, end in self._finishing if s is not scorer]
-        await self._publish_score(scorer, final=True)
-
-    async def _publish_score(self, scorer: Any, *, final: bool) -> None:
-        from scoring.question import SCORE_PROVISIONAL, SCORE_QUESTION
-
-        try:
-            payload = await (scorer.final() if final else scorer.provisional())
-        except Exception as exc:
-            log.exception("scoring failed")
-            self.events.publish(SESSION_ERROR, self.media_time, {"message": "scoring failed", "error": type(exc).__name__})
-            return
-        self.events.publish(SCORE_QUESTION if final else SCORE_PROVISIONAL, self.media_time, payload)
+        assert self.scoring is not None
+        if not await self.scoring.drain():
+            log.warning("interview ended before every answer's finals were in (they will re-score their answers)")
+        self.events.publish(flow_event.type, flow_event.media_time, flow_event.payload)
 
     def _send_question_state(self) -> None:
         """Tell the candidate page which question is on and how long is left."""
@@ -368,6 +325,8 @@ class LiveSession:
             self.ingest.clock.resume_at(max(times))
         if ids:
             self._utterance_base = max(ids) + 1
+        if self.scoring is not None:
+            self.scoring.replay(logged)  # an answer that was on goes on with what was said before
 
     def _renumber(self, event: Any) -> Any:
         """A fresh graph numbers utterances from 0: shift them past those already logged."""
@@ -401,8 +360,8 @@ class LiveSession:
         payload = event.payload
         if isinstance(payload.get("utterance_id"), int):
             self._max_utterance_id = max(self._max_utterance_id, payload["utterance_id"])
-        if self._scorer is not None or self._finishing:
-            self._feed_scorer(event)
+        if self.scoring is not None:
+            self.scoring.on_event(event)
         if self.flow is not None and event.type == SPEECH_START:
             self.flow.speech_started(event.media_time or 0.0)
         if event.type == SPEECH_END:
@@ -469,6 +428,10 @@ class LiveSession:
             self._monitor_task.cancel()
         if self._flow_task is not None:
             self._flow_task.cancel()
+        if self._ending is not None and not self._ending.done():
+            await asyncio.gather(self._ending, return_exceptions=True)
+        if self.scoring is not None:
+            await self.scoring.aclose()
 
 
 class SessionRegistry:
@@ -509,12 +472,11 @@ class SessionRegistry:
                 logged = await self._store.run(self._store.store.read_events, record.id, 0)
                 flow, weights = await self._flow_for(record, logged)
                 consent = await self._consent_locked(record.id)
-                session = LiveSession(
-                    record, events, models=models, settings=self._settings, metrics=self._metrics, flow=flow, consent=consent
-                )
                 profile = record.candidate_profile()
-                session.accommodation = bool(profile and profile.accommodation)
-                session.weights = weights
+                session = LiveSession(
+                    record, events, models=models, settings=self._settings, metrics=self._metrics, flow=flow,
+                    consent=consent, weights=weights, accommodation=bool(profile and profile.accommodation),
+                )
                 session.resume_after(logged)
                 self._live[record.id] = session
             return session

@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     vad_min_speech_s: float = 0.25
     max_utterance_s: float = 28.0
 
+    # An ended answer is scored once ASR has the finals of every utterance
+    # that began in it, or after answer_settle_timeout_s (a final that comes
+    # later scores its answer again). The interview's end (and so its report)
+    # waits up to answer_drain_timeout_s for every answer's last finals.
+    answer_settle_timeout_s: float = Field(default=8.0, ge=0)
+    answer_drain_timeout_s: float = Field(default=60.0, ge=0)
+
     video_fps: float = Field(default=5.0, gt=0)
     face_metrics_interval_s: float = Field(default=0.5, gt=0)
 
