@@ -146,7 +146,10 @@ async def test_late_final_after_rapid_done_and_ready_through_the_whole_bank(enco
         scoring.on_event(_flow("answer.started", index, t + 0.2))
         t += 1.0
         scoring.on_event(_flow("answer.ended", index, t, start=t - 0.8))
-    await asyncio.sleep(0.6)  # every answer's settle time runs out: scored without the late words
+    for _ in range(300):  # every answer's settle time runs out: scored without the late words
+        if len(record.scores()) == len(SCORED):
+            break
+        await asyncio.sleep(0.1)
     early = record.scores()
     assert early[QUESTIONS[first].id]["status"] == "no_answer"
     # ...then the slow ASR delivers the first answer's transcript
