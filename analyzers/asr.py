@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import heapq
 import importlib.util
 import itertools
@@ -35,6 +36,7 @@ from media.frames import SAMPLE_RATE, AudioChunk
 from .agreement import LocalAgreement, join_tokens
 from .base import Analyzer, ModelRunner
 from .events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
+from .overlap import cut_repetition, find_repetition, words_after, words_before
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,34 @@ HALLUCINATIONS = {
     "中文字幕志愿者",
     "优优独播剧场youyoutvseries",
 }
+
+
+# How many tokens a second of speech may take, by language, with room to
+# spare: the cap on a decode (``max_new_tokens``) is there to stop a decode
+# stuck in a loop, and must never cut real speech. Whisper's byte-level BPE
+# spends one to three tokens on a CJK character (1.3 on average on the
+# banks' Mandarin answers), Mandarin is spoken at up to ~7 characters a
+# second, and a final's decode carries timestamp tokens besides; English
+# runs at about 3 words (4 tokens) a second. A cap that cut a decode in the
+# middle of a character's bytes gave U+FFFD and lost the rest of the audio
+# (benchmarks/README.md, "Long answers").
+TOKENS_PER_SECOND = {"zh": 20.0, "yue": 20.0, "ja": 20.0, "ko": 16.0}
+DEFAULT_TOKENS_PER_SECOND = 10.0
+TOKEN_ALLOWANCE = 16  # a short utterance's punctuation and timestamps
+MAX_NEW_TOKENS = 440  # Whisper's 448 less its prompt
+# A final that loops is decoded again at these temperatures (sampled).
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
+
+
+def token_budget(seconds: float, languages: Sequence[str | None], *, limit: int = MAX_NEW_TOKENS) -> int:
+    """``max_new_tokens`` for ``seconds`` of speech in any of ``languages`` (the most generous of them)."""
+    rate = max((TOKENS_PER_SECOND.get(lang or "", DEFAULT_TOKENS_PER_SECOND) for lang in languages), default=DEFAULT_TOKENS_PER_SECOND)
+    return max(1, min(limit, int(seconds * rate) + TOKEN_ALLOWANCE))
+
+
+def without_replacement_chars(text: str) -> str:
+    """``text`` without U+FFFD, the mark of a character whose bytes a decode left incomplete."""
+    return text.replace("\ufffd", "") if "\ufffd" in text else text
 
 
 @dataclass(frozen=True)
@@ -250,6 +280,7 @@ class AsrRunner(ModelRunner):
         self._closed = False
         self.skipped_partials = 0
         self.batched_partials = 0
+        self.repetitions = 0  # finals decoded again because they looped
 
     # -- scheduling -------------------------------------------------------
     async def final(self, fn: Callable[[], T], *, stream: Hashable) -> T:
@@ -397,15 +428,45 @@ class AsrRunner(ModelRunner):
         if pinned is None and recognition.language not in self.languages:
             # Whisper heard a language this deployment does not take: decode
             # again in the most likely allowed language.
-            recognition = self._transcribe(audio, self._best_allowed(recognition), words, hotwords)
+            pinned = self._best_allowed(recognition)
+            recognition = self._transcribe(audio, pinned, words, hotwords)
+        if find_repetition(recognition.text) is not None:
+            if words:
+                # A final stuck in a loop ("铺铺铺"): decode again, sampled warmer;
+                # Whisper's own fallback missed it (too short a loop to compress badly).
+                self.repetitions += 1
+                retry = self._transcribe(audio, pinned or recognition.language, words, hotwords, FALLBACK_TEMPERATURES)
+                if find_repetition(retry.text) is None and retry.text:
+                    return retry
+            # Still looping, or a partial (a preview, never decoded twice): keep the text before the loop.
+            text, kept = cut_repetition(recognition.text, recognition.words)
+            recognition = dataclasses.replace(recognition, text=text, words=tuple(kept))
         return recognition
 
     def _best_allowed(self, recognition: Recognition) -> str:
         probs = dict(recognition.all_language_probs)
         return max(self.languages, key=lambda lang: probs.get(lang, 0.0))
 
-    def _transcribe(self, audio: np.ndarray, language: str | None, words: bool, hotwords: str | None) -> Recognition:
+    def _budget(self, seconds: float, language: str | None, hotwords: str | None) -> int:
+        """A decode's token cap: by its language (all allowed ones while unknown), within Whisper's window."""
+        limit = MAX_NEW_TOKENS
+        if hotwords:  # the prompt carries them: the window holds that many fewer new tokens
+            limit -= len(self.model.hf_tokenizer.encode(" " + hotwords.strip(), add_special_tokens=False).ids) + 1
+        return token_budget(seconds, [language] if language else list(self.languages), limit=max(32, limit))
+
+    def _transcribe(
+        self,
+        audio: np.ndarray,
+        language: str | None,
+        words: bool,
+        hotwords: str | None,
+        temperature: float | tuple[float, ...] | None = None,
+    ) -> Recognition:
         seconds = len(audio) / SAMPLE_RATE
+        if temperature is None:
+            # Finals may retry warmer when greedy decoding looks wrong to
+            # Whisper; partials (no word timings) are previews and never pay for a retry.
+            temperature = (0.0, 0.2, 0.4) if words else 0.0
         segments, info = self.model.transcribe(
             audio,
             language=language,
@@ -415,12 +476,10 @@ class AsrRunner(ModelRunner):
             vad_filter=False,
             without_timestamps=not words,
             hotwords=hotwords,
-            # Finals may retry warmer when greedy decoding loops; partials
-            # (no word timings) are previews and never pay for a retry.
-            temperature=(0.0, 0.2, 0.4) if words else 0.0,
-            # Speech carries at most ~8 tokens a second: a decode stuck in a
-            # repetition loop stops there instead of at Whisper's 448.
-            max_new_tokens=min(440, int(seconds * 8) + 16),
+            temperature=temperature,
+            # A cap per decode that fits the language: a loop stops there
+            # rather than at Whisper's 448, and real speech is never cut.
+            max_new_tokens=self._budget(seconds, language, hotwords),
         )
         kept_text: list[str] = []
         kept_words: list[Word] = []
@@ -450,7 +509,12 @@ class AsrRunner(ModelRunner):
         )
 
     def _tidy(self, text: str, words: list[Word], lang: str) -> tuple[str, list[Word]]:
-        """Simplified characters for Mandarin; known hallucinations become no text."""
+        """Simplified characters for Mandarin; known hallucinations become no text; never U+FFFD."""
+        # A character whose bytes a decode left incomplete (cut by the token cap, or
+        # sampled): drop the fragment rather than show a replacement character.
+        text = without_replacement_chars(text)
+        words = [dataclasses.replace(w, word=without_replacement_chars(w.word)) for w in words]
+        words = [w for w in words if w.word.strip()]
         if lang == "zh":
             text = _CJK_GAP.sub("", self._t2s.convert(text))
             words = [Word(self._t2s.convert(w.word), w.start, w.end, w.probability) for w in words]
@@ -516,7 +580,7 @@ class AsrRunner(ModelRunner):
         budgets: list[int] = []
         for request, lang in zip(requests, languages):
             prompts.append(whisper.get_prompt(tokenizers[lang], [], without_timestamps=True, hotwords=request.hotwords))
-            budgets.append(min(440, int(len(request.audio) / SAMPLE_RATE * 8) + 16))
+            budgets.append(self._budget(len(request.audio) / SAMPLE_RATE, lang, request.hotwords))
         max_length = min(whisper.max_length, max(len(p) + b for p, b in zip(prompts, budgets)))
         results = whisper.model.generate(
             encoded,
@@ -538,6 +602,7 @@ class AsrRunner(ModelRunner):
             if (no_speech > 0.6 and avg_logprob < -0.7) or avg_logprob < -1.0 or get_compression_ratio(text) > 2.4:
                 text = ""
             text, _ = self._tidy(text, [], lang)
+            text, _ = cut_repetition(text)
             out.append(
                 Recognition(
                     text=text,
@@ -572,10 +637,25 @@ class _Utterance:
     last_partial: str = ""
     # A final decoded early, at a pause: (the end it assumed, its decode).
     speculation: tuple[float, "asyncio.Future[Any]"] | None = None
+    # A forced split (speech.end with ``split``) ends this utterance: its final
+    # decodes past the end and keeps the words before it.
+    split_end: bool = False
+    # This utterance goes on from a forced split at ``start``: its final decodes
+    # from before the start and keeps the words the previous part did not.
+    continues: bool = False
+    # The final's audio, taken from the ring when the utterance ends: (samples, media time of the first).
+    audio: tuple[np.ndarray, float] | None = None
 
 
 class TranscriptAnalyzer(Analyzer):
-    """AudioChunk and speech.start/speech.end in; transcript events out."""
+    """AudioChunk and speech.start/speech.end in; transcript events out.
+
+    A long answer comes as several utterances (analyzers/turns.py): each is
+    final as soon as it ends, while the candidate goes on speaking. Where the
+    VAD had to split a turn without a pause (``speech.end`` with ``split``),
+    both parts are decoded with ``split_overlap_s`` of audio across the cut
+    and each word is kept once (analyzers/overlap.py).
+    """
 
     name = "asr"
 
@@ -589,6 +669,7 @@ class TranscriptAnalyzer(Analyzer):
         ring_s: float = 40.0,
         hotwords: str | None = None,
         speculate: bool = True,
+        split_overlap_s: float = 1.0,
     ) -> None:
         # Appending audio is cheap; a large bound just absorbs event-loop hiccups.
         super().__init__(input_maxsize=4000)
@@ -609,6 +690,10 @@ class TranscriptAnalyzer(Analyzer):
         # its end (min_silence_s): the audio is the same, the wait overlaps.
         self.speculate = speculate
         self.speculations = {"started": 0, "used": 0, "void": 0}
+        self.split_overlap_s = split_overlap_s
+        self._split_at: float | None = None  # where the last forced split cut
+        # What the part before the last forced split kept: (the cut, its words in media time).
+        self._junction: tuple[float, list[Word]] | None = None
 
     async def process(self, item: Any) -> None:
         if self._decoder is None:
@@ -619,7 +704,10 @@ class TranscriptAnalyzer(Analyzer):
             if self._current is not None:
                 self._wake.set()
         elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_START:
-            self._current = _Utterance(id=int(item.payload["utterance_id"]), start=float(item.media_time or 0.0))
+            start = float(item.media_time or 0.0)
+            continues = self._split_at is not None and abs(start - self._split_at) < 1e-3
+            self._current = _Utterance(id=int(item.payload["utterance_id"]), start=start, continues=continues)
+            self._split_at = None
         elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_PAUSE:
             self._speculate(item)
         elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_END:
@@ -627,18 +715,30 @@ class TranscriptAnalyzer(Analyzer):
             if utt is None or utt.id != item.payload.get("utterance_id"):
                 utt = _Utterance(id=int(item.payload["utterance_id"]), start=float(item.payload["start"]))
             utt.end = float(item.payload["end"])
-            self._current = None
-            self._finals.append(utt)
-            self._idle.clear()
-            self._wake.set()
+            utt.split_end = bool(item.payload.get("split"))
+            self._split_at = utt.end if utt.split_end else None
+            self._end(utt)
+
+    def _end(self, utt: _Utterance) -> None:
+        """Queue ``utt``'s final, with its audio taken now: the ring may have moved on by the time it decodes."""
+        assert utt.end is not None
+        utt.audio = self._final_audio(utt, utt.end)
+        self._current = None
+        self._finals.append(utt)
+        self._idle.clear()
+        self._wake.set()
+
+    def _final_audio(self, utt: _Utterance, end: float) -> tuple[np.ndarray, float]:
+        """The audio a final of ``utt`` ending at ``end`` decodes, across a forced split's cut where there is one."""
+        start = utt.start - self.split_overlap_s if utt.continues else utt.start
+        if utt.split_end:
+            end = min(self.audio_end, end + self.split_overlap_s)
+        return self._audio_from(start, end)
 
     async def on_flush(self) -> None:
         if self._current is not None:  # input ended mid-utterance
             self._current.end = self.audio_end
-            self._finals.append(self._current)
-            self._current = None
-            self._idle.clear()
-            self._wake.set()
+            self._end(self._current)
         while self._finals or not self._idle.is_set():
             self._wake.set()
             await self._idle.wait()
@@ -658,7 +758,7 @@ class TranscriptAnalyzer(Analyzer):
         self._drop_speculation(utt)
         if end - utt.start < self._min_final or self._runner.queued > 0:
             return
-        audio = self._audio(utt.start, end)
+        audio, _ = self._final_audio(utt, end)  # the same audio (and first sample) as the final's, if it ends here
         if len(audio) < self._min_final * SAMPLE_RATE:
             return
         hotwords = self.hotwords
@@ -684,10 +784,14 @@ class TranscriptAnalyzer(Analyzer):
         return self._idle.is_set()
 
     def _audio(self, start: float, end: float) -> np.ndarray:
-        parts = [c.samples for c in self._ring if c.end_time > start and c.media_time < end]
-        if not parts:
-            return np.zeros(0, dtype=np.float32)
-        return np.concatenate(parts)
+        return self._audio_from(start, end)[0]
+
+    def _audio_from(self, start: float, end: float) -> tuple[np.ndarray, float]:
+        """The ring's chunks that overlap ``[start, end)``, and the media time of the first sample."""
+        chunks = [c for c in self._ring if c.end_time > start and c.media_time < end]
+        if not chunks:
+            return np.zeros(0, dtype=np.float32), start
+        return np.concatenate([c.samples for c in chunks]), chunks[0].media_time
 
     async def _decode_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -750,6 +854,7 @@ class TranscriptAnalyzer(Analyzer):
         end = utt.end if utt.end is not None else self.audio_end
         if end - utt.start < self._min_final:
             return
+        junction, self._junction = self._junction, None
         rec = None
         if utt.speculation is not None and abs(utt.speculation[0] - end) < 1e-6:
             task = utt.speculation[1]
@@ -761,37 +866,49 @@ class TranscriptAnalyzer(Analyzer):
                 rec = None  # decode again below; a real failure will repeat there
         elif utt.speculation is not None:
             self._drop_speculation(utt)
+        audio, offset = utt.audio if utt.audio is not None else self._final_audio(utt, end)
         if rec is None:
-            audio = self._audio(utt.start, end)
             if len(audio) < self._min_final * SAMPLE_RATE:
                 return
             rec = await self._runner.final(
                 lambda: self._runner.recognize(audio, language=None, words=True, hotwords=self.hotwords), stream=self
             )
-        if not rec.text:
+        words = [Word(w.word, round(offset + w.start, 3), round(offset + w.end, 3), w.probability) for w in rec.words]
+        text = rec.text
+        if utt.split_end or utt.continues:
+            # Decoded across a forced split's cut: keep each word on one side only.
+            heard = len(words)
+            if utt.continues:
+                previous = junction[1] if junction is not None and abs(junction[0] - utt.start) < 1e-3 else []
+                words = words_after(previous, words, utt.start, self.split_overlap_s)
+            if utt.split_end:
+                words = words_before(words, end)
+                self._junction = (end, words)
+            if len(words) != heard:
+                text = self._join_words(words, rec.language)
+        if not text:
             return  # noise or breathing that passed the VAD: no transcript at all
-        offset = utt.start
         self.emit(
             AnalyzerEvent(
                 TRANSCRIPT_FINAL,
                 end,
                 {
                     "utterance_id": utt.id,
-                    "text": rec.text,
+                    "text": text,
                     "language": rec.language,
                     "language_probability": rec.language_probability,
                     "start": round(utt.start, 3),
                     "end": round(end, 3),
                     "words": [
-                        {
-                            "word": w.word,
-                            "start": round(offset + w.start, 3),
-                            "end": round(offset + w.end, 3),
-                            "probability": w.probability,
-                        }
-                        for w in rec.words
+                        {"word": w.word, "start": w.start, "end": w.end, "probability": w.probability} for w in words
                     ],
                     "model": self._runner.model_name,
                 },
             )
         )
+
+    @staticmethod
+    def _join_words(words: Sequence[Word], language: str) -> str:
+        """An utterance's text from its words (Whisper's words carry their own spaces and punctuation)."""
+        text = "".join(w.word for w in words).strip()
+        return _CJK_GAP.sub("", text) if language == "zh" else text

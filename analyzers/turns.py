@@ -6,10 +6,25 @@ when an utterance starts and ends. Hysteresis (a lower threshold to stay in
 speech), a minimum speech length (clicks and breaths are not turns), a
 minimum silence to end a turn, padding on both sides, and a maximum length
 after which a long answer is split.
+
+Long answers are cut into turns as the candidate speaks, so that each part
+is transcribed while the rest is still being said and the end of a 60 s
+answer costs no more than the end of a 10 s one:
+
+* once a turn has run ``long_turn_s``, a shorter silence ends it
+  (``long_turn_min_silence_s``: a breath between clauses rather than the end
+  of the answer). The cut lies in silence, so no word straddles it; the next
+  words start a new turn as usual.
+* a turn that reaches ``max_utterance_s`` without such a pause is split at the
+  quietest moment (the lowest speech probability) of its last
+  ``split_search_s``, and at least ``split_margin_s`` before the limit, so the
+  audio on both sides of the cut is already there: ASR decodes across the cut
+  on both sides and keeps each word once (analyzers/overlap.py).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 
@@ -23,6 +38,13 @@ class TurnConfig:
     max_utterance_s: float = 28.0
     # A pending start is abandoned after this much silence.
     pending_gap_s: float = 0.15
+    # A turn that has run this long ends at a shorter silence (None: never).
+    long_turn_s: float | None = 10.0
+    long_turn_min_silence_s: float = 0.3
+    # Where a forced split may cut: the quietest chunk among the last
+    # split_search_s before max_utterance_s, at least split_margin_s back.
+    split_search_s: float = 4.0
+    split_margin_s: float = 1.0
 
     @property
     def stay_threshold(self) -> float:
@@ -40,7 +62,7 @@ class TurnEnd:
     utterance_id: int
     start: float
     end: float
-    forced: bool = False  # split at max_utterance_s
+    forced: bool = False  # split near max_utterance_s; the next turn starts at ``end``
 
 
 @dataclass(frozen=True)
@@ -71,6 +93,8 @@ class TurnSegmenter:
         self._paused = False  # a TurnPause was given for the current silence
         self._last_end_time = 0.0
         self._floor = 0.0  # a turn never starts before the previous one ended
+        # The current turn's recent chunks (probability, start, end), where a forced split may cut.
+        self._recent: deque[tuple[float, float, float]] = deque()
 
     @property
     def in_turn(self) -> bool:
@@ -101,10 +125,13 @@ class TurnSegmenter:
             return out
 
         # in a turn
+        self._recent.append((prob, start, end))
+        while self._recent and self._recent[0][1] < end - cfg.split_search_s - cfg.split_margin_s:
+            self._recent.popleft()
         if prob < cfg.stay_threshold:
             if self._silence_start is None:
                 self._silence_start = start
-            if end - self._silence_start >= cfg.min_silence_s:
+            if end - self._silence_start >= self._min_silence():
                 out.append(self._close(min(end, self._silence_start + cfg.pad_s)))
                 return out
             if not self._paused and end - self._silence_start >= cfg.pad_s:
@@ -116,10 +143,43 @@ class TurnSegmenter:
             self._silence_start = None
             self._paused = False
         if end - self._turn_start >= cfg.max_utterance_s:
-            out.append(self._close(end, forced=True))
-            if prob >= cfg.threshold:
-                out.append(self._open(end))
+            cut = self.split_point(end)
+            after = [chunk for chunk in self._recent if chunk[1] >= cut]
+            out.append(self._close(cut, forced=True))
+            # The audio after the cut is the next turn's, whatever the probability now.
+            out.append(self._open(cut))
+            for p, s, e in after:  # carry the silence heard since the cut into the new turn
+                self._recent.append((p, s, e))
+                if p < cfg.stay_threshold:
+                    self._silence_start = s if self._silence_start is None else self._silence_start
+                else:
+                    self._silence_start = None
         return out
+
+    def _min_silence(self) -> float:
+        """The silence that ends the current turn: shorter once the turn is long."""
+        cfg = self.config
+        if cfg.long_turn_s is not None and self._silence_start is not None:
+            if self._silence_start - self._turn_start >= cfg.long_turn_s:
+                return min(cfg.min_silence_s, cfg.long_turn_min_silence_s)
+        return cfg.min_silence_s
+
+    def split_point(self, now: float) -> float:
+        """Where to cut the current turn at ``now``: the middle of its quietest recent chunk.
+
+        Among the chunks that end at least ``split_margin_s`` before ``now``
+        and start at most ``split_search_s`` before that, and in the second
+        half of the turn, the one with the lowest speech probability (the
+        latest of equals); ``now`` if there is none.
+        """
+        cfg = self.config
+        latest = now - cfg.split_margin_s
+        earliest = max(latest - cfg.split_search_s, self._turn_start + cfg.max_utterance_s / 2)
+        best: tuple[float, float] | None = None
+        for prob, start, end in self._recent:
+            if start >= earliest and end <= latest + 1e-9 and (best is None or prob <= best[0]):
+                best = (prob, (start + end) / 2)
+        return now if best is None else best[1]
 
     def finish(self) -> list[TurnBoundary]:
         """End of input: close an open turn at the last media time seen."""
@@ -135,6 +195,7 @@ class TurnSegmenter:
         self._pending_start = None
         self._silence_start = None
         self._paused = False
+        self._recent.clear()
         boundary = TurnStart(self._next_id, round(start, 3))
         self._next_id += 1
         return boundary

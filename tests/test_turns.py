@@ -178,8 +178,11 @@ def test_max_utterance_splits_with_forced_end_and_the_turn_continues() -> None:
 
     assert start1.start == 0.0
     assert forced_end.forced is True
-    assert forced_end.end - forced_end.start == pytest.approx(max_s, abs=CHUNK_S)
-    assert forced_end.end - forced_end.start >= max_s
+    # announced when the turn reaches max_s, cut split_margin_s before (unbroken
+    # speech has no quieter moment: the latest allowed chunk)
+    assert t(pairs[1][0] + 1) - start1.start == pytest.approx(max_s, abs=CHUNK_S)
+    cfg = seg.config
+    assert forced_end.end - forced_end.start == pytest.approx(max_s - cfg.split_margin_s, abs=2 * CHUNK_S)
     # the next turn continues exactly where the forced split cut, without a
     # new min_speech_s wait
     assert start2.start == forced_end.end
@@ -191,7 +194,7 @@ def test_max_utterance_splits_with_forced_end_and_the_turn_continues() -> None:
 
 
 def test_max_utterance_splits_repeatedly() -> None:
-    seg = TurnSegmenter(TurnConfig(max_utterance_s=2.0))
+    seg = TurnSegmenter(TurnConfig(max_utterance_s=2.0, split_margin_s=0.0))
     n_speech = int(7.0 / CHUNK_S)
     ends = [b for b in boundaries(feed(seg, chunks((SPEECH, n_speech), (SILENCE, 32)))) if isinstance(b, TurnEnd)]
     assert [e.forced for e in ends] == [True, True, True, False]
@@ -278,3 +281,74 @@ def test_no_pause_for_silence_shorter_than_the_pad() -> None:
     seg = TurnSegmenter()
     probs = chunks((SPEECH, 20), (SILENCE, 4), (SPEECH, 20))  # 0.128 s < pad_s
     assert [type(b) for _, b in feed(seg, probs, pauses=True)] == [TurnStart]
+
+
+# -- long answers: ended at a breath, split at the quietest moment ------------
+def test_a_long_turn_ends_at_a_shorter_silence_and_the_answer_goes_on_in_a_new_turn() -> None:
+    seg = TurnSegmenter()
+    cfg = seg.config
+    breath = int(cfg.long_turn_min_silence_s / CHUNK_S) + 1  # 0.32 s: < min_silence_s, >= long_turn_min_silence_s
+    assert breath * CHUNK_S < cfg.min_silence_s
+    early = int(5.0 / CHUNK_S)  # a breath 5 s in: the turn goes on
+    late = int(cfg.long_turn_s / CHUNK_S) + 10  # a breath after long_turn_s: the turn ends there
+    probs = chunks((SPEECH, early), (SILENCE, breath), (SPEECH, late - early - breath), (SILENCE, breath), (SPEECH, 100), (SILENCE, 40))
+    result = boundaries(feed(seg, probs))
+    assert [type(b) for b in result] == [TurnStart, TurnEnd, TurnStart, TurnEnd]
+    first_end, second_start = result[1], result[2]
+    assert first_end.forced is False
+    assert first_end.end == pytest.approx(t(late) + cfg.pad_s)  # in the breath, padded like any end
+    # the next turn starts with the next words (padded, never before the end): nothing between is lost
+    assert second_start.start == pytest.approx(max(first_end.end, t(late + breath) - cfg.pad_s))
+    assert [b.utterance_id for b in result] == [1, 1, 2, 2]
+
+
+def test_without_long_turn_s_only_min_silence_ends_a_turn() -> None:
+    seg = TurnSegmenter(TurnConfig(long_turn_s=None))
+    probs = chunks((SPEECH, int(12 / CHUNK_S)), (SILENCE, 10), (SPEECH, 50), (SILENCE, 40))
+    assert [type(b) for b in boundaries(feed(seg, probs))] == [TurnStart, TurnEnd]
+
+
+def test_a_forced_split_cuts_at_the_quietest_chunk_before_the_limit() -> None:
+    seg = TurnSegmenter()
+    cfg = seg.config
+    dip = int(25.0 / CHUNK_S)  # a dip to 0.6 (still speech) 25 s in, inside the search window
+    decoy = int(20.0 / CHUNK_S)  # a deeper dip 20 s in, outside it
+    probs = [SPEECH] * int(31 / CHUNK_S)
+    probs[dip] = 0.6
+    probs[decoy] = 0.4
+    pairs = feed(seg, probs + [SILENCE] * 32)
+    result = boundaries(pairs)
+    assert [type(b) for b in result] == [TurnStart, TurnEnd, TurnStart, TurnEnd]
+    forced_end, start2 = result[1], result[2]
+    assert forced_end.forced is True
+    assert forced_end.end == pytest.approx(t(dip) + CHUNK_S / 2, abs=1e-3)  # the middle of the dip's chunk
+    assert start2.start == forced_end.end
+    # announced at the limit, with the audio after the cut already heard
+    announced = t(pairs[1][0] + 1)
+    assert announced == pytest.approx(cfg.max_utterance_s, abs=CHUNK_S)
+    assert announced - forced_end.end >= cfg.split_margin_s
+
+
+def test_a_dip_too_close_to_the_limit_is_not_a_cut() -> None:
+    seg = TurnSegmenter()
+    cfg = seg.config
+    probs = [SPEECH] * int(31 / CHUNK_S)
+    probs[int((cfg.max_utterance_s - 0.3) / CHUNK_S)] = 0.36  # no audio after it to decode across the cut
+    forced_end = boundaries(feed(seg, probs + [SILENCE] * 32))[1]
+    assert forced_end.end <= cfg.max_utterance_s - cfg.split_margin_s
+
+
+def test_silence_heard_after_a_forced_cut_counts_in_the_next_turn() -> None:
+    seg = TurnSegmenter(TurnConfig(long_turn_s=None))
+    cfg = seg.config
+    # speech to 27.6 s, then silence: at 28 s the cut goes back to ~27 s, and
+    # the 0.4 s of silence already heard belongs to the new turn
+    n = int(27.6 / CHUNK_S)
+    pairs = feed(seg, chunks((SPEECH, n), (SILENCE, 40)))
+    result = boundaries(pairs)
+    assert [type(b) for b in result] == [TurnStart, TurnEnd, TurnStart, TurnEnd]
+    assert result[1].forced is True and result[1].end < t(n)
+    assert result[3].forced is False
+    # the new turn ends once the silence since the last word (not since the cut) reaches min_silence_s
+    assert t(pairs[3][0] + 1) - t(n) == pytest.approx(cfg.min_silence_s, abs=CHUNK_S)
+    assert result[3].end == pytest.approx(t(n) + cfg.pad_s)
