@@ -232,7 +232,9 @@ class Transcriber:
             "language_probability": rec.language_probability,
             "start": 0.0,
             "end": round(len(audio) / 16000, 3),
-            "words": [{"word": w.word, "start": w.start, "end": w.end, "probability": w.probability} for w in rec.words],
+            "words": [
+                {"word": w.word, "start": w.start, "end": w.end, "probability": w.probability} for w in rec.words
+            ],
             "model": "base",
         }
 
@@ -307,32 +309,37 @@ def calibrate(
     return rows
 
 
+def _count(items: Sequence[Scored], ok: Callable[[Scored], bool]) -> str:
+    return f"{sum(1 for s in items if ok(s))}/{len(items)}"
+
+
 def report(rows: Sequence[QuestionRow]) -> dict[str, Any]:
     """Everything the table shows, per question and per bank (JSON-ready)."""
     banks: dict[str, Any] = {}
     for bank in dict.fromkeys(r.bank for r in rows):
         mine = [r for r in rows if r.bank == bank]
-        text = [s for r in mine for s in r.text]
-        speech = [s for r in mine for s in r.speech]
-        strong = [s for s in text if s.kind == "strong"]
-        weak = [s for s in text if s.kind == "weak"]
+        strong = [s for r in mine for s in r.text if s.kind == "strong"]
+        weak = [s for r in mine for s in r.text if s.kind == "weak"]
+        spoken_strong = [s for r in mine for s in r.speech if s.kind == "strong"]
+        spoken_weak = [s for r in mine for s in r.speech if s.kind == "weak"]
+        spoken = [r for r in mine if r.speech]
         banks[bank] = {
             "questions": len(mine),
             "flagged": [r.question for r in mine if r.flag],
             "text": {
                 "min_strong_content": min((s.content for s in strong), default=None),
                 "max_weak_content": max((s.content for s in weak), default=None),
-                "strong_in_band": f"{sum(s.band == 'strong' for s in strong)}/{len(strong)}",
-                "weak_in_band": f"{sum(s.band == 'not_yet' for s in weak)}/{len(weak)}",
-                "loo_strong_ge_70": f"{sum((s.loo_content or 0) >= STRONG for s in strong)}/{len(strong)}",
-                "loo_weak_lt_50": f"{sum((s.loo_content or 0) < CONSIDER for s in weak)}/{len(weak)}",
+                "strong_in_band": _count(strong, lambda s: s.band == "strong"),
+                "weak_in_band": _count(weak, lambda s: s.band == "not_yet"),
+                "loo_strong_ge_70": _count(strong, lambda s: (s.loo_content or 0.0) >= STRONG),
+                "loo_weak_lt_50": _count(weak, lambda s: (s.loo_content or 0.0) < CONSIDER),
             },
             "speech": {
-                "min_strong_content": min((s.content for s in speech if s.kind == "strong"), default=None),
-                "max_weak_content": max((s.content for s in speech if s.kind == "weak"), default=None),
-                "strong_in_band": f"{sum(s.band == 'strong' for s in speech if s.kind == 'strong')}/{sum(s.kind == 'strong' for s in speech)}",
-                "weak_in_band": f"{sum(s.band == 'not_yet' for s in speech if s.kind == 'weak')}/{sum(s.kind == 'weak' for s in speech)}",
-                "strong_above_weak": f"{sum(_above(r) for r in mine if r.speech)}/{sum(1 for r in mine if r.speech)}",
+                "min_strong_content": min((s.content for s in spoken_strong), default=None),
+                "max_weak_content": max((s.content for s in spoken_weak), default=None),
+                "strong_in_band": _count(spoken_strong, lambda s: s.band == "strong"),
+                "weak_in_band": _count(spoken_weak, lambda s: s.band == "not_yet"),
+                "strong_above_weak": f"{sum(1 for r in spoken if _above(r))}/{len(spoken)}",
             },
         }
     return {
@@ -358,36 +365,122 @@ def _cell(item: Mapping[str, Any] | None) -> str:
     return f"{item['content']:.0f} / {item['overall']:.0f} {_SHORT[item['band']]}"
 
 
+def _gap(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.0f}"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+QUESTION_COLUMNS = (
+    "bank",
+    "question",
+    "anchors (raw weak-strong)",
+    "text strong",
+    "text weak",
+    "text gap",
+    "speech strong",
+    "speech weak",
+    "speech gap",
+    "flag",
+)
+BANK_COLUMNS = (
+    "bank",
+    "questions",
+    "flagged",
+    "text: min strong / max weak content",
+    "text: strong in band, weak in band",
+    "leave one out: strong >= 70, weak < 50",
+    "speech: min strong / max weak content",
+    "speech: strong in band, weak in band, strong > weak",
+)
+
+
+def _question_cells(q: Mapping[str, Any]) -> list[str]:
+    t, s = q["text"], q["speech"]
+    return [
+        q["bank"],
+        q["question"],
+        f"{q['anchors']['weak']:.0f}-{q['anchors']['strong']:.0f}",
+        _cell(t["strong"]),
+        _cell(t["weak"]),
+        _gap(t["gap"]),
+        _cell(s["strong"]),
+        _cell(s["weak"]),
+        _gap(s["gap"]),
+        q["flag"] or "",
+    ]
+
+
+def _bank_cells(bank: str, b: Mapping[str, Any]) -> list[str]:
+    t, s = b["text"], b["speech"]
+    return [
+        bank,
+        str(b["questions"]),
+        ", ".join(b["flagged"]) or "none",
+        f"{_num(t['min_strong_content'])} / {_num(t['max_weak_content'])}",
+        f"{t['strong_in_band']}, {t['weak_in_band']}",
+        f"{t['loo_strong_ge_70']}, {t['loo_weak_lt_50']}",
+        f"{_num(s['min_strong_content'])} / {_num(s['max_weak_content'])}",
+        f"{s['strong_in_band']}, {s['weak_in_band']}, {s['strong_above_weak']}",
+    ]
+
+
+LEGEND = (
+    "Cells: content / overall and band (S strong: overall >= 70, C consider: >= 50, N not yet). Strong is the"
+    " question's lowest strong example, weak its highest weak one; gap: their content difference."
+)
+
+
 def markdown(data: Mapping[str, Any]) -> str:
-    """The table as Markdown, from :func:`report`'s data (so the README can be checked against the JSON)."""
+    """The table as Markdown, from :func:`report`'s data (the README is checked against the JSON with it)."""
+    lines = [LEGEND, ""]
+    for columns, rows in (
+        (QUESTION_COLUMNS, [_question_cells(q) for q in data["questions"]]),
+        (BANK_COLUMNS, [_bank_cells(bank, b) for bank, b in data["banks"].items()]),
+    ):
+        lines.append("| " + " | ".join(columns) + " |")
+        lines.append("|" + " --- |" * len(columns))
+        lines.extend("| " + " | ".join(row) + " |" for row in rows)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plain(data: Mapping[str, Any]) -> str:
+    """The table for a terminal."""
+    rows = [list(QUESTION_COLUMNS)] + [_question_cells(q) for q in data["questions"]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(QUESTION_COLUMNS))]
+    right = range(2, len(QUESTION_COLUMNS) - 1)
     lines = [
-        "| bank | question | anchors raw weak-strong | text strong | text weak | text gap | speech strong | speech weak | speech gap | flag |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        for r in rows
     ]
-    for q in data["questions"]:
-        t, s = q["text"], q["speech"]
-        gap = lambda x: "-" if x is None else f"{x:+.0f}"  # noqa: E731
-        lines.append(
-            f"| {q['bank']} | {q['question']} | {q['anchors']['weak']:.0f}-{q['anchors']['strong']:.0f}"
-            f" | {_cell(t['strong'])} | {_cell(t['weak'])} | {gap(t['gap'])}"
-            f" | {_cell(s['strong'])} | {_cell(s['weak'])} | {gap(s['gap'])} | {q['flag'] or ''} |"
-        )
-    lines += [
-        "",
-        "| bank | questions | flagged | text: min strong / max weak content | text: strong in band, weak in band | leave-one-out: strong >= 70, weak < 50 | speech: min strong / max weak content | speech: strong in band, weak in band, strong > weak |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    lines.insert(1, "-" * len(lines[0]))
+    lines += ["", LEGEND, ""]
     for bank, b in data["banks"].items():
-        t, s = b["text"], b["speech"]
-        num = lambda x: "-" if x is None else f"{x:.0f}"  # noqa: E731
-        lines.append(
-            f"| {bank} | {b['questions']} | {', '.join(b['flagged']) or 'none'}"
-            f" | {num(t['min_strong_content'])} / {num(t['max_weak_content'])}"
-            f" | {t['strong_in_band']}, {t['weak_in_band']} | {t['loo_strong_ge_70']}, {t['loo_weak_lt_50']}"
-            f" | {num(s['min_strong_content'])} / {num(s['max_weak_content'])}"
-            f" | {s['strong_in_band']}, {s['weak_in_band']}, {s['strong_above_weak']} |"
-        )
+        lines += [f"{bank}:"] + [f"  {c}: {v}" for c, v in zip(BANK_COLUMNS[1:], _bank_cells(bank, b)[1:])]
     return "\n".join(lines) + "\n"
+
+
+README_START = (
+    "<!-- calibration table: python -m scoring.calibrate all"
+    " --json jobs/banks/calibration.json --readme jobs/banks/README.md -->"
+)
+README_END = "<!-- end of calibration table -->"
+
+
+def readme_block(data: Mapping[str, Any]) -> str:
+    return f"{README_START}\n\n{markdown(data)}\n{README_END}"
+
+
+def write_readme(path: Path, data: Mapping[str, Any]) -> None:
+    """Replace the table between the markers in ``path`` (a README that has them)."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{path} has no calibration table markers ({README_START!r} ... {README_END!r})")
+    path.write_text(text[:start] + readme_block(data) + text[end + len(README_END) :], encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -399,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--asr-cache", type=Path, default=None, help="keep the transcripts in this JSON file")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--readme", type=Path, default=None, help="replace the table in this README")
     args = parser.parse_args(argv)
 
     entries = load_catalog(args.banks_dir)
@@ -421,30 +515,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = report(rows)
     if args.json is not None:
         args.json.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    if args.markdown:
-        sys.stdout.write(markdown(data))
-    else:
-        sys.stdout.write(plain(data))
+    if args.readme is not None:
+        write_readme(args.readme, data)
+    sys.stdout.write(markdown(data) if args.markdown else plain(data))
     return 0
-
-
-def plain(data: Mapping[str, Any]) -> str:
-    """The table for a terminal."""
-    head = f"{'bank':16} {'question':28} {'anchors':>9} | {'text strong':>14} {'text weak':>14} {'gap':>4} | {'speech strong':>14} {'speech weak':>14} {'gap':>4} | flag"
-    lines = [head, "-" * len(head)]
-    for q in data["questions"]:
-        t, s = q["text"], q["speech"]
-        gap = lambda x: "-" if x is None else f"{x:+.0f}"  # noqa: E731
-        anchors = f"{q['anchors']['weak']:.0f}-{q['anchors']['strong']:.0f}"
-        lines.append(
-            f"{q['bank']:16} {q['question']:28} {anchors:>9} | {_cell(t['strong']):>14} {_cell(t['weak']):>14} {gap(t['gap']):>4}"
-            f" | {_cell(s['strong']):>14} {_cell(s['weak']):>14} {gap(s['gap']):>4} | {q['flag'] or ''}"
-        )
-    lines.append("")
-    lines.append("cells: content / overall band (S strong >= 70, C consider >= 50, N not yet); anchors: raw weak-strong")
-    for bank, b in data["banks"].items():
-        lines.append(f"{bank}: {json.dumps(b, ensure_ascii=False)}")
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
