@@ -188,7 +188,13 @@ def score_question(
         "status": "answered" if answered else "no_answer",
         "competencies": competencies,
         "content": _r(content.score, 1),
-        "coverage": {"covered": covered, "total": len(content.points), "relevance": _r(content.relevance, 3)},
+        "coverage": {
+            "covered": covered,
+            "total": len(content.points),
+            "relevance": _r(content.relevance, 3),
+            "raw": _r(content.raw, 1),  # before the question's calibration (scoring.calibration)
+            "calibration": (index.calibration.flag or "ok") if index.calibration is not None else "none",
+        },
         "evidence": [_evidence(p) for p in content.evidence],
         "delivery": delivery,
         "engagement": engagement,

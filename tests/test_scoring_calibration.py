@@ -526,3 +526,18 @@ def test_speech_path_keeps_strong_above_weak(encoder: SentenceEncoder, tmp_path:
         assert all(w.overall < 50 for w in weak), row.question
         if not row.flag:
             assert all(s.overall >= 70 for s in strong), row.question
+
+
+def test_the_payload_says_how_the_content_score_was_calibrated(encoder: SentenceEncoder) -> None:
+    entry = next(e for e in load_catalog() if e.bank.id == "wealth_manager")
+    question = next(q for q in entry.bank.questions if q.id == "persuade_client")
+    flagged = next(q for q in entry.bank.questions if q.id == "complaint_nav_loss")
+    answer = example_utterances(question.rubric.competencies[0].strong_examples[0])  # type: ignore[union-attr]
+    payload = score_question(question, answer, embed=encoder.encode, embed_rubric=encoder.encode_rubric)
+    index = index_for(question, encoder.encode_rubric)
+    assert index.calibration is not None
+    assert payload["coverage"]["calibration"] == "ok"
+    assert payload["content"] == pytest.approx(index.calibration(payload["coverage"]["raw"]), abs=0.2)
+    other = score_question(flagged, answer, embed=encoder.encode, embed_rubric=encoder.encode_rubric)
+    assert other["coverage"]["calibration"] == "inverted"
+    assert other["content"] < payload["content"]  # an answer to another question
