@@ -65,26 +65,44 @@ HALLUCINATIONS = {
 
 
 # How many tokens a second of speech may take, by language, with room to
-# spare: the cap on a decode (``max_new_tokens``) is there to stop a decode
-# stuck in a loop, and must never cut real speech. Whisper's byte-level BPE
-# spends one to three tokens on a CJK character (1.3 on average on the
-# banks' Mandarin answers), Mandarin is spoken at up to ~7 characters a
-# second, and a final's decode carries timestamp tokens besides; English
-# runs at about 3 words (4 tokens) a second. A cap that cut a decode in the
-# middle of a character's bytes gave U+FFFD and lost the rest of the audio
-# (benchmarks/README.md, "Long answers").
-TOKENS_PER_SECOND = {"zh": 20.0, "yue": 20.0, "ja": 20.0, "ko": 16.0}
-DEFAULT_TOKENS_PER_SECOND = 10.0
+# spare: the cap on a decode is there to stop a decode stuck in a loop and
+# must never cut real speech. Whisper's byte-level BPE spends one to three
+# tokens on a CJK character (about 1.3 on the banks' Mandarin answers), and
+# a final's decode carries timestamp tokens besides: measured on the answers_zh
+# recordings, 5.2-6.0 tokens a second, 7.7-8.5 sped up 1.4x (about 7
+# characters a second, a fast speaker). English runs at about 4 tokens a
+# second (3 words).
+TOKENS_PER_SECOND = {"zh": 14.0, "yue": 14.0, "ja": 14.0, "ko": 12.0}
+DEFAULT_TOKENS_PER_SECOND = 8.0
 TOKEN_ALLOWANCE = 16  # a short utterance's punctuation and timestamps
-MAX_NEW_TOKENS = 440  # Whisper's 448 less its prompt
+WHISPER_MAX_LENGTH = 448  # Whisper's text context: prompt and new tokens together
 # A final that loops is decoded again at these temperatures (sampled).
 FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6)
 
 
-def token_budget(seconds: float, languages: Sequence[str | None], *, limit: int = MAX_NEW_TOKENS) -> int:
-    """``max_new_tokens`` for ``seconds`` of speech in any of ``languages`` (the most generous of them)."""
-    rate = max((TOKENS_PER_SECOND.get(lang or "", DEFAULT_TOKENS_PER_SECOND) for lang in languages), default=DEFAULT_TOKENS_PER_SECOND)
-    return max(1, min(limit, int(seconds * rate) + TOKEN_ALLOWANCE))
+def token_budget(seconds: float, languages: Sequence[str | None]) -> int:
+    """New tokens ``seconds`` of speech may need in any of ``languages`` (the most generous of them)."""
+    rate = max(
+        (TOKENS_PER_SECOND.get(lang or "", DEFAULT_TOKENS_PER_SECOND) for lang in languages),
+        default=DEFAULT_TOKENS_PER_SECOND,
+    )
+    return int(seconds * rate) + TOKEN_ALLOWANCE
+
+
+def generation_length(budget: int, prompt_tokens: int, max_length: int = WHISPER_MAX_LENGTH) -> int:
+    """The ``max_length`` to hand CTranslate2's Whisper so that it may generate ``budget`` new tokens.
+
+    CTranslate2 (4.x, ``WhisperReplica::generate``) decodes at most
+    ``min(max_length / 2, max_length - prompt)`` new tokens: half of what
+    faster-whisper's ``max_new_tokens`` (``max_length = prompt + max_new_tokens``)
+    promises (CTranslate2 issue #1856). A cap of 8 tokens a second became 4,
+    fewer than Mandarin speech takes: decodes stopped in the middle of a
+    character's bytes (U+FFFD) and faster-whisper decoded the rest of the
+    window again from the last word, where short leftovers looped ("铺铺铺").
+    Never more than Whisper's 448 positions (so never more than 224 new tokens
+    in one decode; a final's timestamped decode goes on in the next window).
+    """
+    return min(max_length, max(2 * budget, budget + prompt_tokens))
 
 
 def without_replacement_chars(text: str) -> str:
@@ -447,12 +465,14 @@ class AsrRunner(ModelRunner):
         probs = dict(recognition.all_language_probs)
         return max(self.languages, key=lambda lang: probs.get(lang, 0.0))
 
-    def _budget(self, seconds: float, language: str | None, hotwords: str | None) -> int:
-        """A decode's token cap: by its language (all allowed ones while unknown), within Whisper's window."""
-        limit = MAX_NEW_TOKENS
-        if hotwords:  # the prompt carries them: the window holds that many fewer new tokens
-            limit -= len(self.model.hf_tokenizer.encode(" " + hotwords.strip(), add_special_tokens=False).ids) + 1
-        return token_budget(seconds, [language] if language else list(self.languages), limit=max(32, limit))
+    def _max_new_tokens(self, seconds: float, language: str | None, words: bool, hotwords: str | None) -> int:
+        """faster-whisper's ``max_new_tokens`` for a decode: the language's budget (all allowed ones while unknown)."""
+        prompt = 3 if words else 4  # start of transcript, language, task (, no timestamps)
+        if hotwords:  # the previous-text marker and the hotwords, as faster-whisper's get_prompt adds them
+            hotword_tokens = self.model.hf_tokenizer.encode(" " + hotwords.strip(), add_special_tokens=False).ids
+            prompt += 1 + min(len(hotword_tokens), WHISPER_MAX_LENGTH // 2 - 1)
+        budget = token_budget(seconds, [language] if language else list(self.languages))
+        return max(1, generation_length(budget, prompt) - prompt)
 
     def _transcribe(
         self,
@@ -478,8 +498,8 @@ class AsrRunner(ModelRunner):
             hotwords=hotwords,
             temperature=temperature,
             # A cap per decode that fits the language: a loop stops there
-            # rather than at Whisper's 448, and real speech is never cut.
-            max_new_tokens=self._budget(seconds, language, hotwords),
+            # rather than at Whisper's limit, and real speech is never cut.
+            max_new_tokens=self._max_new_tokens(seconds, language, words, hotwords),
         )
         kept_text: list[str] = []
         kept_words: list[Word] = []
@@ -580,8 +600,8 @@ class AsrRunner(ModelRunner):
         budgets: list[int] = []
         for request, lang in zip(requests, languages):
             prompts.append(whisper.get_prompt(tokenizers[lang], [], without_timestamps=True, hotwords=request.hotwords))
-            budgets.append(self._budget(len(request.audio) / SAMPLE_RATE, lang, request.hotwords))
-        max_length = min(whisper.max_length, max(len(p) + b for p, b in zip(prompts, budgets)))
+            budgets.append(token_budget(len(request.audio) / SAMPLE_RATE, [lang]))
+        max_length = min(whisper.max_length, max(generation_length(b, len(p)) for p, b in zip(prompts, budgets)))
         results = whisper.model.generate(
             encoded,
             prompts,

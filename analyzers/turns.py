@@ -39,8 +39,12 @@ class TurnConfig:
     # A pending start is abandoned after this much silence.
     pending_gap_s: float = 0.15
     # A turn that has run this long ends at a shorter silence (None: never).
-    long_turn_s: float | None = 10.0
-    long_turn_min_silence_s: float = 0.3
+    # Chosen on 30-100 s answers (benchmarks/README.md, "Long answers"): 8 s
+    # and 0.25 s (a sentence's pause, not a comma's) kept the streamed error
+    # at the whole-file one; 6 s lost context (+0.02 CER), 10 s and 0.3 s left
+    # English parts of 17-19 s (finals 2 s after the answer).
+    long_turn_s: float | None = 8.0
+    long_turn_min_silence_s: float = 0.25
     # Where a forced split may cut: the quietest chunk among the last
     # split_search_s before max_utterance_s, at least split_margin_s back.
     split_search_s: float = 4.0
