@@ -267,12 +267,38 @@ def near_homophones(text: str, language: str) -> str:
     return re.sub(r"[A-Za-z]+", swap, text)
 
 
+_PUNCTUATION = re.compile(r"[，。！？；、：“”‘’（）,.!?;:\"()]")
+
+
+def without_punctuation(utterances: list[dict], language: str) -> list[dict]:
+    """ASR text often has no punctuation: the words and their pauses stay, the marks go."""
+    out = []
+    for utterance in utterances:
+        words = [{**w, "word": _PUNCTUATION.sub("", w["word"])} for w in utterance["words"]]
+        words = [w for w in words if w["word"].strip()]
+        out.append({**utterance, "text": _PUNCTUATION.sub("", utterance["text"]), "words": words})
+    return out
+
+
 TRANSFORMS = {
     "numbers as words": numbers_as_words,
     "fillers": with_fillers,
     "near-homophones": near_homophones,
     "all three": lambda t, lang: near_homophones(with_fillers(numbers_as_words(t, lang), lang), lang),
 }
+
+
+def spoken(name: str, text: str, language: str) -> list[dict]:
+    """An example as the scorer would get it after one transformation."""
+    if name == "no punctuation":
+        return without_punctuation(example_utterances(text, language), language)
+    if name == "everything":
+        changed = TRANSFORMS["all three"](text, language)
+        return without_punctuation(example_utterances(changed, language), language)
+    return example_utterances(TRANSFORMS[name](text, language) if name in TRANSFORMS else text, language)
+
+
+SPOKEN = ("numbers as words", "fillers", "near-homophones", "no punctuation", "all three", "everything")
 
 
 def test_the_transformations_do_what_they_say() -> None:
@@ -287,6 +313,9 @@ def test_the_transformations_do_what_they_say() -> None:
     assert with_fillers("I asked, then I showed the fee.", "en") == "um, I asked, then I showed the fee."
     assert near_homophones("风险测评和月报汇报", "zh") == "风险侧评和月暴汇暴"
     assert near_homophones("the loan rate", "en") == "the lone right"
+    [bare] = without_punctuation(example_utterances("先问用途，再推荐。"), "zh")
+    assert bare["text"] == "先问用途再推荐" and [w["word"] for w in bare["words"]][3:5] == ["途", "再"]
+    assert bare["words"][4]["start"] - bare["words"][3]["end"] >= 0.2  # the pause stays
 
 
 # -- the shipped banks, text path --------------------------------------------------------
@@ -438,7 +467,7 @@ def test_off_topic_answers_stay_low_on_every_bank_question(encoder: SentenceEnco
 
 
 def test_ranking_survives_what_speech_does_to_text(encoder: SentenceEncoder) -> None:
-    """Every example transformed: numbers said as words, fillers, near-homophones, all three."""
+    """Every example transformed: numbers said as words, fillers, near-homophones, no punctuation, together."""
     results: dict[str, dict[str, list[float]]] = {}
     pairs: dict[str, list[int]] = {}
     kept: dict[str, list[int]] = {}
@@ -455,12 +484,10 @@ def test_ranking_survives_what_speech_does_to_text(encoder: SentenceEncoder) -> 
                 for kind, texts in (("strong", c.strong_examples), ("weak", c.weak_examples))
                 for text in texts
             ]
-            for name, transform in {"clean": lambda t, lang: t, **TRANSFORMS}.items():
+            for name in ("clean", *SPOKEN):
                 scored = []
                 for kind, text in examples:
-                    language = language_of(text)
-                    changed = transform(text, language)
-                    raw = raw_content(index, example_utterances(changed, language), encoder.encode)
+                    raw = raw_content(index, spoken(name, text, language_of(text)), encoder.encode)
                     scored.append((kind, calibration(raw)))
                 results.setdefault(name, {}).setdefault("all", []).extend(c for _, c in scored)
                 strong = [c for k, c in scored if k == "strong"]
@@ -475,14 +502,14 @@ def test_ranking_survives_what_speech_does_to_text(encoder: SentenceEncoder) -> 
                     k[2] += sum(1 for w in weak if w < 50)
                     k[3] += len(weak)
     clean = np.array(results["clean"]["all"])
-    for name in ("clean", *TRANSFORMS):
+    for name in ("clean", *SPOKEN):
         shift = np.abs(np.array(results[name]["all"]) - clean)
         print(
             f"\n{name}: strong above weak in {pairs[name][0]}/{pairs[name][1]} pairs;"
             f" separable questions: strong >= 70 {kept[name][0]}/{kept[name][1]}, weak < 50 {kept[name][2]}/{kept[name][3]};"
             f" content moved {shift.mean():.1f} on average, at most {shift.max():.0f}"
         )
-    for name in TRANSFORMS:
+    for name in SPOKEN:
         assert pairs[name][0] >= pairs["clean"][0] - 3, name
         assert kept[name][0] >= 0.9 * kept[name][1], name
         assert kept[name][2] >= 0.95 * kept[name][3], name
