@@ -46,6 +46,7 @@ from scoring.calibrate import (
 from scoring.calibration import OFF_TOPIC, Calibration, depth, example_utterances, fit, language_of
 from scoring.encoder import SentenceEncoder
 from scoring.question import SCORING_VERSION, score_question
+from tests.test_scoring_bank_answers import BANK_ANSWERS
 from tests.test_scoring_data import ANSWERS, QUESTIONS, SMALL_TALK, transcript_finals
 
 CALIBRATION_JSON = BANKS_DIR / "calibration.json"
@@ -439,6 +440,39 @@ def test_held_out_labelled_answers(encoder: SentenceEncoder) -> None:
     assert bands[1].count("not_yet") == len(bands[1])  # vague or wrong attitude: not yet
     assert bands[3].count("strong") >= 10 and bands[3].count("not_yet") <= 1
     assert bands[2].count("strong") <= 2  # a few points is rarely strong
+
+
+def test_held_out_answers_to_bank_questions(encoder: SentenceEncoder) -> None:
+    """Answers written for six bank questions after the design was fixed (tests/test_scoring_bank_answers.py).
+
+    Strong answers in the candidate's own words land strong; partial ones in
+    between. Weak answers that talk about the right things with the wrong
+    attitude ("the boss is reliable, I'd just push it through") reach consider
+    and once strong: the encoder matches topic, not stance (jobs/banks/README.md).
+    """
+    known = {(e.bank.id, q.id): q for e in load_catalog() for q in e.bank.questions}
+    scored: dict[int, list[tuple[str, str, float, float]]] = {1: [], 2: [], 3: []}
+    indexes = {}
+    for answer in BANK_ANSWERS:
+        question = known[(answer.bank, answer.question)]
+        if question.id not in indexes:
+            indexes[question.id] = index_for(question, encoder.encode_rubric)
+            assert indexes[question.id].calibration.separable, question.id  # type: ignore[union-attr]
+        payload = score_question(
+            question, transcript_finals(answer.text, answer.language), embed=encoder.encode, index=indexes[question.id]
+        )
+        scored[answer.label].append((answer.question, answer.language, payload["content"], payload["overall"]))
+    for label, items in scored.items():
+        print(f"\nlabel {label}: " + " ".join(f"{q[:12]}/{lang}={c:.0f}/{o:.0f}" for q, lang, c, o in items))
+    bands = {label: [band(o) for *_, o in items] for label, items in scored.items()}
+    assert bands[3].count("strong") >= 10 and "not_yet" not in bands[3]
+    assert bands[1].count("strong") <= 1 and bands[1].count("not_yet") >= 6
+    means = {label: np.mean([c for _, _, c, _ in items]) for label, items in scored.items()}
+    assert means[3] > means[2] + 20 and means[2] > means[1]
+    for question, language, strong, _ in scored[3]:
+        partial = [c for q, lang, c, _ in scored[2] if q == question and lang == language]
+        weak = [c for q, lang, c, _ in scored[1] if q == question and lang == language]
+        assert strong > max(partial, default=0.0) and strong > max(weak) + 10, (question, language)
 
 
 def test_off_topic_answers_stay_low_on_every_bank_question(encoder: SentenceEncoder) -> None:
