@@ -162,7 +162,7 @@ def text_path(question: Question, index: RubricIndex, embed: Embed, weights: Sco
                 raw = raw_content(index, utterances, embed)
                 loo = index.calibrated(embed, leave_out=(kind, counters[kind]))
                 counters[kind] += 1
-                assert loo.calibration is not None
+                left_out = loo.calibration(raw) if loo.calibration is not None else payload["content"]
                 out.append(
                     Scored(
                         kind,
@@ -171,7 +171,7 @@ def text_path(question: Question, index: RubricIndex, embed: Embed, weights: Sco
                         _r(payload["overall"]),
                         _r(raw),
                         band(payload["overall"]),
-                        loo_content=_r(loo.calibration(raw)),
+                        loo_content=_r(left_out),
                     )
                 )
     return out
@@ -293,12 +293,12 @@ def calibrate(
             if questions is not None and (entry.bank.id, question.id) not in questions:
                 continue
             index = index_for(question, embed)
-            assert index.calibration is not None
+            calibration = index.calibration
             row = QuestionRow(
                 entry.bank.id,
                 question.id,
-                index.calibration.flag,
-                (_r(index.calibration.weak), _r(index.calibration.strong)),
+                calibration.flag if calibration is not None else "no_examples",
+                (_r(calibration.weak), _r(calibration.strong)) if calibration is not None else (0.0, 0.0),
             )
             row.text = text_path(question, index, embed, weights)
             if speech:

@@ -255,9 +255,10 @@ class RubricIndex:
         strong = [raw for kind, _, raw in kept if kind == "strong"]
         weak = [raw for kind, _, raw in kept if kind == "weak"]
         off_topic = [index.raw_score(text, embed, config=config, segment=segment) for text in OFF_TOPIC]
-        return dataclasses.replace(
-            index, calibration=fit(strong, weak, calibration, off_topic), example_scores=tuple(scores)
-        )
+        fitted = fit(strong, weak, calibration, off_topic)
+        if fitted.flag == "no_examples":  # nothing to anchor on: the plain coverage score, as before calibration
+            return dataclasses.replace(index, example_scores=tuple(scores))
+        return dataclasses.replace(index, calibration=fitted, example_scores=tuple(scores))
 
     def relevance(self, text: str, embed: Embed, *, segment: SegmentConfig | None = None) -> float:
         """How close a written answer's most on-topic span comes to the rubric and question."""

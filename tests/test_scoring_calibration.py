@@ -602,3 +602,35 @@ def test_the_payload_says_how_the_content_score_was_calibrated(encoder: Sentence
     other = score_question(flagged, answer, embed=encoder.encode, embed_rubric=encoder.encode_rubric)
     assert other["coverage"]["calibration"] == "inverted"
     assert other["content"] < payload["content"]  # an answer to another question
+
+
+def _hashed(texts: list[str]) -> np.ndarray:
+    """A stand-in encoder: a fixed pseudo-random unit vector per text."""
+    out = np.zeros((len(texts), 512), dtype=np.float32)
+    for i, text in enumerate(texts):
+        rng = np.random.default_rng(sum(ord(c) * (k + 1) for k, c in enumerate(text)) % (2**32))
+        v = rng.standard_normal(512)
+        out[i] = v / np.linalg.norm(v)
+    return out
+
+
+def test_a_rubric_without_examples_keeps_the_plain_coverage_score() -> None:
+    from scoring.content import RubricIndex, score_content
+    from scoring.segment import scoring_spans
+
+    question = QUESTIONS["wealth_persuasion"]
+    assert question.rubric is not None
+    bare = question.rubric.model_copy(
+        update={
+            "competencies": [
+                c.model_copy(update={"strong_examples": [], "weak_examples": []}) for c in question.rubric.competencies
+            ]
+        }
+    )
+    index = RubricIndex.build(bare, _hashed, [question.text.zh or ""])
+    assert index.calibration is None and index.relevance_floor > 0.0
+    spans = scoring_spans(example_utterances("我先问了客户的需求，再推荐了产品。"))
+    result = score_content(index, spans, _hashed([s.embed_text for s in spans]))
+    assert result.score == result.coverage
+    payload = score_question(question.model_copy(update={"rubric": bare}), [], embed=_hashed)
+    assert payload["coverage"]["calibration"] == "none" and payload["content"] == 0.0
