@@ -13,9 +13,10 @@ scores, not their plain mean: a bank's example answers one competency in
 depth ("I asked what the money was for, checked her risk assessment..."),
 and the plain mean gives such an answer a third of its competency score on a
 three-competency question, close to a weak answer that touches every
-competency once. On the shipped banks the quadratic mean separated strong
-from weak examples in more questions (22 against 20 of 28 with any margin;
-pairwise AUC 0.972 against 0.955) with the same rank correlation on the
+competency once. Measured before calibration on the 26 shipped questions and
+the 2 labelled ones (tests/test_scoring_data.py), the quadratic mean kept
+every strong example above every weak one in 22 questions against 20, with
+a pairwise AUC of 0.972 against 0.955 and the same rank correlation on the
 labelled answers. An answer that covers every competency still scores
 highest.
 
@@ -23,8 +24,9 @@ The mapping (:class:`Calibration`) is monotone and piecewise linear through
 
 * (0, 0): nothing on the rubric stays 0, so an off-topic answer stays low;
 * (weak anchor, ``weak_score`` 30): the highest raw score of the question's
-  weak examples, but at least ``weak_floor`` (0.3) of the strong anchor, so
-  that a question whose weak examples score 0 does not lift every answer;
+  weak examples and of the off-topic reference answers (:data:`OFF_TOPIC`),
+  but at least ``weak_floor`` (0.3) of the strong anchor, so that a question
+  whose weak examples score 0 does not lift every answer;
 * (strong anchor, ``strong_score`` 80): the lowest raw score of its strong
   examples, but at least ``min_strong`` raw and ``min_gap`` above the weak
   anchor (a steeper ramp would turn noise into bands);
@@ -36,20 +38,22 @@ example reaches an overall of 70 with any delivery score of 30 or more, and
 a weak one stays under 50 with any delivery score.
 
 A question is flagged when its rubric cannot tell its strong examples from
-its weak ones (``separable`` False): the lowest strong example is not
-``min_gap`` above the highest weak one (``narrow`` or ``inverted``), or the
-strong examples barely reach the rubric (``low``). Its mapping is still
-monotone (the anchors are moved apart as above), so rankings hold, but its
-bands mean less; ``python -m scoring.calibrate`` lists it.
+its weak ones (``separable`` False): a strong example under ``min_strong``
+(35) raw (``low``), the lowest strong example not above the highest weak one
+(``inverted``) or less than ``min_gap`` (8) above it (``narrow``), or the
+off-topic reference within ``min_gap`` of it (``off_topic``). Its weak
+anchor stays and its strong anchor is the median strong example (see
+:func:`fit`): the map is still monotone, so rankings hold, but its bands
+mean less; ``python -m scoring.calibrate`` lists it.
 
 The anchors are a pure function of the rubric (its points, phrasings and
 examples) and of the scoring configuration: they are computed when a
 :class:`~scoring.content.RubricIndex` is built, from the examples' text
 through the same segmentation and scoring as an answer (the text path,
 :func:`example_utterances`), with the rubric encoder's cache, so they cost
-about 0.3 s per question once per process and a score stays reproducible
-from the event log and the bank version alone. Nothing is stored beside the
-bank that could drift from it.
+about 0.25 s per question the first time in a process (16 ms after) and a
+score stays reproducible from the event log and the bank version alone.
+Nothing is stored beside the bank that could drift from it.
 """
 
 from __future__ import annotations
@@ -125,7 +129,7 @@ class Calibration:
     strong: float  # lowest raw score of the strong examples (before adjustment)
     weak: float  # highest raw score of the weak examples
     knots: tuple[tuple[float, float], ...]
-    flag: str | None = None  # None, "narrow", "inverted", "low", "no_examples"
+    flag: str | None = None  # None (separable), "low", "inverted", "narrow", "off_topic", "no_examples"
     off_topic: float = 0.0  # highest raw score of the off-topic reference answers (OFF_TOPIC)
 
     @property
