@@ -561,7 +561,7 @@ SPEECH_QUESTIONS = {
 }
 
 
-@pytest.mark.slow  # Whisper base on 10 clips: about 30 s on 2 cores
+@pytest.mark.slow  # Whisper base on 10 clips: about 40 s on 2 cores with the text path
 def test_speech_path_keeps_strong_above_weak(encoder: SentenceEncoder, tmp_path: Path) -> None:
     manifest = MEDIA_DIR / "manifest.json"
     if not manifest.is_file():
