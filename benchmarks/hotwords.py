@@ -1,6 +1,6 @@
 """Does passing a question's rubric terms to Whisper as hotwords help or harm?
 
-``python -m benchmarks.hotwords [--model base]`` decodes each shared clip
+``python -m benchmarks.hotwords [--model base]`` decodes each test clip (tests/media)
 without hotwords and then with each shipped wealth-manager question's rubric
 terms as hotwords, and flags a decode as harmed when it is empty, repeats a
 word, character or term three times or more, repeats itself (compresses far
