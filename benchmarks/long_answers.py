@@ -13,8 +13,9 @@ each answer:
 
 Errors against the text that was spoken: CER for Mandarin (punctuation and
 spaces removed), WER for English (lower case, punctuation removed). Latency:
-from the moment the last word's audio was pushed to the arrival of the
-final that holds it; also every final's delay after its ``speech.end``.
+from the moment the audio of the last word's end was pushed (the last 10 ms
+within 40 dB of the loudest) to the arrival of the answer's last final; also
+every final's delay after its ``speech.end``.
 Every event is scanned for U+FFFD and for decoding loops.
 
     python -m benchmarks.long_answers                  # the full set (about 15 min)
@@ -84,6 +85,14 @@ class Answer:
     @property
     def seconds(self) -> float:
         return len(self.speech) / SAMPLE_RATE
+
+    @property
+    def last_word_end_s(self) -> float:
+        """Where the last word's sound ends: the last 10 ms within 40 dB of the loudest (recordings end in a little silence)."""
+        frames = self.speech[: len(self.speech) // 160 * 160].reshape(-1, 160)
+        rms = np.sqrt(np.mean(frames**2, axis=1))
+        loud = np.flatnonzero(rms > rms.max() * 0.01)
+        return float((loud[-1] + 1) * 160 / SAMPLE_RATE) if len(loud) else self.seconds
 
 
 @dataclass
@@ -171,7 +180,7 @@ async def stream(models: Any, answer: Answer, *, realtime: bool, turn_config: An
     audio = np.concatenate(
         [np.zeros(int(LEAD_S * SAMPLE_RATE), np.float32), answer.speech, np.zeros(int(TAIL_S * SAMPLE_RATE), np.float32)]
     )
-    speech_end = LEAD_S + answer.seconds
+    speech_end = LEAD_S + answer.last_word_end_s
     graph = AnalyzerGraph(models, turn_config=turn_config, face=False, emotion=False)
     out = Streamed()
 
@@ -270,6 +279,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "answer": answer.name,
                 "language": answer.language,
                 "seconds": round(answer.seconds, 1),
+                "last_word_end_s": round(LEAD_S + answer.last_word_end_s, 3),
                 "metric": "cer" if answer.language == "zh" else "wer",
                 "whole_error": round(error_rate(answer.reference, whole.text, answer.language), 4),
                 "streamed_error": round(error_rate(answer.reference, text, answer.language), 4),
