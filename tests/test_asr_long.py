@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import jiwer
@@ -20,6 +21,8 @@ import pytest
 
 from analyzers.asr import (
     DEFAULT_TOKENS_PER_SECOND,
+    FALLBACK_TEMPERATURES,
+    AsrRunner,
     TOKENS_PER_SECOND,
     WHISPER_MAX_LENGTH,
     generation_length,
@@ -68,6 +71,91 @@ def test_generation_length_makes_up_for_ctranslate2_halving_it() -> None:
 def test_replacement_characters_are_dropped() -> None:
     assert without_replacement_chars("风险侧\ufffd铺") == "风险侧铺"
     assert without_replacement_chars("plain") == "plain"
+
+
+# -- the decode path, on a scripted model ----------------------------------------------
+class ScriptedWhisper:
+    """Stands in for faster-whisper's WhisperModel: each transcribe() returns the next scripted text."""
+
+    def __init__(self, *texts: str, language: str = "zh") -> None:
+        self.texts = list(texts)
+        self.language = language
+        self.calls: list[dict[str, Any]] = []
+        self.model = SimpleNamespace(is_multilingual=True)
+
+    def transcribe(self, audio: np.ndarray, **options: Any) -> tuple[Any, Any]:
+        self.calls.append(options)
+        text = self.texts.pop(0)
+        words = [SimpleNamespace(word=ch, start=0.1 * i, end=0.1 * i + 0.1, probability=0.9) for i, ch in enumerate(text)]
+        segment = SimpleNamespace(text=text, words=words, no_speech_prob=0.01, avg_logprob=-0.2, compression_ratio=1.3)
+        info = SimpleNamespace(language=self.language, language_probability=0.99, all_language_probs=[(self.language, 0.99)])
+        return iter([segment]), info
+
+
+def scripted_runner(*texts: str, languages: tuple[str, ...] = ("zh", "en")) -> tuple[AsrRunner, ScriptedWhisper]:
+    whisper = ScriptedWhisper(*texts)
+    return AsrRunner(whisper, model_name="scripted", languages=languages), whisper
+
+
+SECOND = np.zeros(SAMPLE_RATE, np.float32)
+
+
+def test_a_final_that_loops_is_decoded_again_warmer() -> None:
+    runner, whisper = scripted_runner("他的风险侧铺铺铺", "他的风险测评相符")
+    try:
+        rec = runner.recognize(np.tile(SECOND, 5), words=True)
+    finally:
+        runner.close()
+    assert rec.text == "他的风险测评相符"
+    assert [w.word for w in rec.words] == list("他的风险测评相符")
+    assert len(whisper.calls) == 2 and whisper.calls[1]["temperature"] == FALLBACK_TEMPERATURES
+    assert runner.repetitions == 1
+
+
+def test_a_final_that_loops_again_keeps_the_text_before_the_loop() -> None:
+    runner, _ = scripted_runner("他的风险侧铺铺铺", "他的风险侧铺铺铺铺")
+    try:
+        rec = runner.recognize(np.tile(SECOND, 5), words=True)
+    finally:
+        runner.close()
+    assert rec.text == "他的风险侧铺"
+    assert "".join(w.word for w in rec.words) == "他的风险侧铺"
+
+
+def test_a_partial_that_loops_is_cut_without_a_second_decode() -> None:
+    runner, whisper = scripted_runner("他的风险侧铺铺铺")
+    try:
+        rec = runner.recognize(np.tile(SECOND, 5), words=False)
+    finally:
+        runner.close()
+    assert rec.text == "他的风险侧铺" and len(whisper.calls) == 1
+
+
+def test_no_replacement_character_reaches_a_recognition() -> None:
+    runner, _ = scripted_runner("风险测\ufffd评")
+    try:
+        rec = runner.recognize(np.tile(SECOND, 3), words=True)
+    finally:
+        runner.close()
+    assert rec.text == "风险测评"
+    assert all("\ufffd" not in w.word and w.word for w in rec.words)
+
+
+def test_the_decode_cap_follows_the_language() -> None:
+    seconds = 20
+    runner, whisper = scripted_runner("好", "好", "好")
+    try:
+        runner.recognize(np.tile(SECOND, seconds), words=True)  # language unknown: Mandarin's budget
+        runner.recognize(np.tile(SECOND, seconds), words=True, language="en")
+        runner.recognize(np.tile(SECOND, seconds), words=False, language="zh")
+    finally:
+        runner.close()
+    unknown, english, mandarin = (call["max_new_tokens"] for call in whisper.calls)
+    assert unknown == generation_length(token_budget(seconds, ["zh"]), 3) - 3
+    assert english == generation_length(token_budget(seconds, ["en"]), 3) - 3 < unknown
+    assert mandarin == generation_length(token_budget(seconds, ["zh"]), 4) - 4
+    # What CTranslate2 will really decode (half of the prompt plus this) covers the budget.
+    assert (english + 3) // 2 >= token_budget(seconds, ["en"])
 
 
 # -- the real model ---------------------------------------------------------------
