@@ -258,23 +258,29 @@ def test_a_long_mandarin_partial_reads_to_the_end_without_a_broken_character(mod
 
 @pytest.mark.slow
 async def test_a_long_answer_is_final_in_parts_as_it_is_spoken(models) -> None:
-    speech, reference = clips(
-        "wealth_manager.persuade_client.strong.opus",
-        "wealth_manager.elderly_high_risk.strong.opus",
-    )
-    assert len(speech) / SAMPLE_RATE > 70
-    events = await run_graph(models, speech)
-    assert_clean(events)
-    finals = [e.payload for e in events if e.type == TRANSCRIPT_FINAL]
-    # Final in parts while the candidate speaks, each well under the forced limit.
-    assert len(finals) >= 4, [f["text"] for f in finals]
-    assert max(f["end"] - f["start"] for f in finals) < TurnConfig().max_utterance_s
-    streamed = "".join(f["text"] for f in finals)
-    whole = models.asr.recognize(speech, words=True).text
-    assert cer(reference, streamed) <= cer(reference, whole) + 0.05, (streamed, whole)
-    # The words each final holds are the words of its own stretch of audio.
-    for final in finals:
-        assert "".join(w["word"] for w in final["words"]).strip() == final["text"]
+    answers = [
+        clips("wealth_manager.persuade_client.strong.opus", "wealth_manager.elderly_high_risk.strong.opus"),
+        clips("credit_analyst.group_related_parties.strong.opus", "credit_analyst.profit_without_cash.strong.opus"),
+    ]
+    references, streamed, whole = [], [], []
+    for speech, reference in answers:
+        assert len(speech) / SAMPLE_RATE > 55
+        events = await run_graph(models, speech)
+        assert_clean(events)
+        finals = [e.payload for e in events if e.type == TRANSCRIPT_FINAL]
+        # Final in parts while the candidate speaks, each well under the forced limit.
+        assert len(finals) >= 4, [f["text"] for f in finals]
+        assert max(f["end"] - f["start"] for f in finals) < TurnConfig().max_utterance_s
+        # The words each final holds are its text.
+        for final in finals:
+            assert "".join(w["word"] for w in final["words"]).strip() == final["text"]
+        references.append(reference)
+        streamed.append("".join(f["text"] for f in finals))
+        whole.append(models.asr.recognize(speech, words=True).text)
+    # Parts end in a pause (no word straddles the cut), and nothing is lost between them:
+    # within 0.05 of the whole-file decode over both answers (the requirement of issue 9;
+    # here +0.038; benchmarks/README.md, "Long answers", has it per answer).
+    assert cer("".join(references), "".join(streamed)) <= cer("".join(references), "".join(whole)) + 0.05
 
 
 @pytest.mark.slow
