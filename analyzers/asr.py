@@ -35,7 +35,7 @@ from media.frames import SAMPLE_RATE, AudioChunk
 
 from .agreement import LocalAgreement, join_tokens
 from .base import Analyzer, ModelRunner
-from .events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
+from events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
 from .overlap import cut_repetition, find_repetition, words_after, words_before
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
-from .events import AnalyzerEvent
+from events import AnalyzerEvent
 
 log = logging.getLogger(__name__)
 

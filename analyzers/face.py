@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .base import Analyzer, ModelRunner
-from .events import EXPRESSION_METRICS, FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, AnalyzerEvent
+from events import EXPRESSION_METRICS, FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, AnalyzerEvent
 from .expression import ExpressionWindow
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from media.frames import AudioChunk, VideoFrame
 
 from .asr import TranscriptAnalyzer
 from .base import _END, Analyzer
-from .events import SPEECH_END, SPEECH_PAUSE, SPEECH_START
+from events import SPEECH_END, SPEECH_PAUSE, SPEECH_START
 from .models import Models
 from .turns import TurnConfig
 from .vad import VadAnalyzer

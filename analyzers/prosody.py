@@ -76,7 +76,7 @@ import numpy as np
 from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 
 from .base import Analyzer, ModelRunner
-from .events import SPEECH_END, SPEECH_START, VOICE_AFFECT, AnalyzerEvent
+from events import SPEECH_END, SPEECH_START, VOICE_AFFECT, AnalyzerEvent
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 
 from .base import Analyzer, ModelRunner
 from .batching import Batcher
-from .events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, AnalyzerEvent
+from events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, AnalyzerEvent
 from .turns import TurnConfig, TurnEnd, TurnPause, TurnSegmenter, TurnStart
 
 CONTEXT_SAMPLES = 64

@@ -172,7 +172,7 @@ def join_finals(finals: list[dict[str, Any]], language: str) -> str:
 
 
 async def stream(models: Any, answer: Answer, *, realtime: bool, turn_config: Any = None) -> Streamed:
-    from analyzers.events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL
+    from events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL
     from analyzers.graph import AnalyzerGraph
     from analyzers.overlap import find_repetition
     from media.frames import AudioChunk

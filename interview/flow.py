@@ -17,13 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from events import ANSWER_ENDED, ANSWER_STARTED, INTERVIEW_ENDED, QUESTION_ENDED, QUESTION_STARTED
 from jobs.models import Question
 
-QUESTION_STARTED = "question.started"
-ANSWER_STARTED = "answer.started"
-ANSWER_ENDED = "answer.ended"
-QUESTION_ENDED = "question.ended"
-INTERVIEW_ENDED = "interview.ended"
 FLOW_EVENT_TYPES = (QUESTION_STARTED, ANSWER_STARTED, ANSWER_ENDED, QUESTION_ENDED, INTERVIEW_ENDED)
 
 

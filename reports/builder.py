@@ -17,7 +17,20 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping
 
-from analyzers.events import Event
+from events import (
+    ANSWER_ENDED,
+    CONSENT_GIVEN,
+    CONSENT_WITHDRAWN,
+    DECISION_RECORDED,
+    FACE_ABSENT,
+    FACE_MULTIPLE,
+    INTERVIEW_ENDED,
+    QUESTION_STARTED,
+    SCORE_QUESTION,
+    SESSION_CREATED,
+    TRANSCRIPT_FINAL,
+    Event,
+)
 from scoring.answers import part_in_window
 
 SCHEMA = "candor.report/1"
@@ -111,7 +124,7 @@ def _point_texts(bank: Mapping[str, Any] | None) -> dict[tuple[str, str, str], d
 
 
 def _decision(events: list[Event]) -> dict[str, Any]:
-    recorded = [e for e in events if e.type == "decision.recorded"]
+    recorded = [e for e in events if e.type == DECISION_RECORDED]
     if not recorded:
         return {"state": "pending_review"}
     last = recorded[-1]
@@ -151,7 +164,7 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
     for e in log:
         p = e.payload
         qid = p.get("question_id")
-        if e.type == "question.started" and qid is not None:
+        if e.type == QUESTION_STARTED and qid is not None:
             q = questions.get(qid)
             if q is None:
                 q = questions[qid] = {
@@ -168,13 +181,13 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
                     "transcript": [],
                 }
                 starts.append((e.media_time if e.media_time is not None else float("-inf"), qid))
-        elif e.type == "answer.ended" and qid in questions:
+        elif e.type == ANSWER_ENDED and qid in questions:
             questions[qid]["answer"] = {
                 "start": p.get("start"),
                 "end": p.get("end"),
                 "reason": p.get("reason"),
             }
-        elif e.type == "score.question" and qid in questions:
+        elif e.type == SCORE_QUESTION and qid in questions:
             questions[qid]["score"] = dict(p)  # the last one: a late final re-scores its answer
             questions[qid]["status"] = p.get("status", "answered")
 
@@ -182,7 +195,7 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
     asr_models: set[str] = set()
     before: list[dict[str, Any]] = []
     for e in log:
-        if e.type != "transcript.final":
+        if e.type != TRANSCRIPT_FINAL:
             continue
         p = e.payload
         if p.get("model"):
@@ -246,17 +259,17 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
     )[:3]
 
     # -- timings, versions, configuration -----------------------------------
-    first_q = next((e for e in log if e.type == "question.started"), None)
-    ended = next((e for e in log if e.type == "interview.ended"), None)
-    created = next((e for e in log if e.type == "session.created"), None)
+    first_q = next((e for e in log if e.type == QUESTION_STARTED), None)
+    ended = next((e for e in log if e.type == INTERVIEW_ENDED), None)
+    created = next((e for e in log if e.type == SESSION_CREATED), None)
     weights = [q["score"].get("weights") for q in scored if q["score"].get("weights") is not None]
     scoring_versions = sorted({str(q["score"]["scoring_version"]) for q in scored if q["score"].get("scoring_version")})
 
     candidate = _get(session_record, "candidate")
     requirements = (job_body or {}).get("requirements")
     face = {
-        "absent": sum(1 for e in log if e.type == "face.absent" and e.payload.get("state") == "start"),
-        "multiple": sum(1 for e in log if e.type == "face.multiple" and e.payload.get("state") == "start"),
+        "absent": sum(1 for e in log if e.type == FACE_ABSENT and e.payload.get("state") == "start"),
+        "multiple": sum(1 for e in log if e.type == FACE_MULTIPLE and e.payload.get("state") == "start"),
     }
     question_list = sorted(questions.values(), key=lambda q: (q["index"] is None, q["index"] or 0, q["question_id"]))
     return {
@@ -305,8 +318,8 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
 
 def _consent(log: list[Event]) -> dict[str, Any] | None:
     """The consent the analysis ran under (the last one given), and any withdrawal."""
-    given = [e for e in log if e.type == "consent.given"]
-    withdrawn = [e for e in log if e.type == "consent.withdrawn"]
+    given = [e for e in log if e.type == CONSENT_GIVEN]
+    withdrawn = [e for e in log if e.type == CONSENT_WITHDRAWN]
     if not given and not withdrawn:
         return None
     last = dict(given[-1].payload) if given else {}

@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-EXPRESSION_METRICS = "expression.metrics"
-VOICE_AFFECT = "voice.affect"
+from events import EXPRESSION_METRICS, VOICE_AFFECT
+
 AFFECT_EVENTS = (EXPRESSION_METRICS, VOICE_AFFECT)
 CALM_OR_POSITIVE = ("neutral", "happy")
 

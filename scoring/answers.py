@@ -27,16 +27,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from events import ANSWER_ENDED, ANSWER_STARTED, SCORE_PROVISIONAL, SCORE_QUESTION, SESSION_ERROR, TRANSCRIPT_FINAL
 from jobs.models import Question
 
-from .question import FACE_EVENTS, SCORE_PROVISIONAL, SCORE_QUESTION, TRANSCRIPT_FINAL, QuestionScorer, ScoreWeights
 from .affect import AFFECT_EVENTS
+from .question import FACE_EVENTS, QuestionScorer, ScoreWeights
 
 log = logging.getLogger(__name__)
 
-ANSWER_STARTED = "answer.started"
-ANSWER_ENDED = "answer.ended"
-SESSION_ERROR = "session.error"
 
 Publish = Callable[[str, "float | None", Mapping[str, Any]], Any]
 

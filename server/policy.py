@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from events import CONSENT_GIVEN, CONSENT_WITHDRAWN
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -97,8 +99,6 @@ class Consent:
         }
 
 
-CONSENT_GIVEN = "consent.given"
-CONSENT_WITHDRAWN = "consent.withdrawn"
 
 
 def consent_from_log(events: list[Any]) -> Consent | None:

@@ -47,7 +47,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from analyzers.events import Event
+from events import INTERVIEW_ENDED, Event
 from jobs.models import CandidateProfile, Job, QuestionBank
 
 T = TypeVar("T")
@@ -756,7 +756,7 @@ class Store:
                 for r in db.scalars(query)
             ]
 
-    def sessions_without_report(self, ended_type: str = "interview.ended") -> list[str]:
+    def sessions_without_report(self, ended_type: str = INTERVIEW_ENDED) -> list[str]:
         """Sessions whose interview ended but have no report (the process died in between)."""
         with Session(self.engine) as db:
             reported = select(ReportRow.session_id)

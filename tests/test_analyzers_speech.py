@@ -13,7 +13,7 @@ import jiwer
 import numpy as np
 import pytest
 
-from analyzers.events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL
+from events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL
 from analyzers.graph import AnalyzerGraph
 from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 

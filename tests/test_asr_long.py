@@ -29,7 +29,7 @@ from analyzers.asr import (
     token_budget,
     without_replacement_chars,
 )
-from analyzers.events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL
+from events import SPEECH_END, SPEECH_START, TRANSCRIPT_FINAL
 from analyzers.graph import AnalyzerGraph
 from analyzers.overlap import find_repetition
 from analyzers.turns import TurnConfig

@@ -10,7 +10,7 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
-from analyzers.events import AnalyzerEvent, Event
+from events import AnalyzerEvent, Event
 from server.eventlog import EventWriter, SessionEvents, Watcher
 from server.store import AsyncStore, SessionRecord, Store, token_hash, utcnow
 

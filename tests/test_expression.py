@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from analyzers import expression as expression_module
-from analyzers.events import EXPRESSION_METRICS, FACE_METRICS, AnalyzerEvent
+from events import EXPRESSION_METRICS, FACE_METRICS, AnalyzerEvent
 from analyzers.expression import (
     EXPRESSIONS,
     ExpressionRunner,

@@ -14,7 +14,7 @@ from PIL import Image
 
 from analyzers import face as face_module
 from analyzers.base import AnalyzerError
-from analyzers.events import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, AnalyzerEvent
+from events import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, AnalyzerEvent
 from analyzers.face import (
     FaceAnalyzer,
     FaceMetricsWindow,
@@ -427,7 +427,7 @@ async def test_face_analyzer_failure_reaches_the_reader(runner: FaceRunner) -> N
 async def test_face_analyzer_without_an_expression_runner_emits_no_expression(
     runner: FaceRunner, obama: np.ndarray
 ) -> None:
-    from analyzers.events import EXPRESSION_METRICS
+    from events import EXPRESSION_METRICS
 
     analyzer = FaceAnalyzer(runner, interval_s=0.5)
     frames = [VideoFrame(image=obama, media_time=round(index * 0.2, 3)) for index in range(6)]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analyzers.base import AnalyzerError
-from analyzers.events import (
+from events import (
     EXPRESSION_METRICS,
     FACE_METRICS,
     SPEECH_END,

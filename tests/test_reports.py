@@ -25,7 +25,7 @@ import httpx
 import pytest
 import uvicorn
 
-from analyzers.events import Event
+from events import Event
 from reports import SCHEMA, build_report, report_json
 from server.app import create_app
 from server.store import BankRecord, JobRecord, SessionRecord, Store

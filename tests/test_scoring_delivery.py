@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from analyzers.events import AnalyzerEvent, Event
+from events import AnalyzerEvent, Event
 from jobs.models import Localized, Question
 from scoring.delivery import DeliveryConfig, find_fillers, measure_delivery
 from scoring.encoder import SentenceEncoder
