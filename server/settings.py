@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     # Pass the question's rubric terms to Whisper as hotwords. Off by default:
     # with whisper base, long term lists made it repeat or insert the terms
     # (text the candidate never said, which would raise content scores) or
-    # drop the speech; measured on the shared clips, benchmarks/README.md.
+    # drop the speech; measured on the test clips (tests/media), benchmarks/README.md.
     # Worth trying with a larger model (CANDOR_ASR_MODEL=/path/to/large-v3).
     asr_hotwords: bool = False
 
