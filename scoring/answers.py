@@ -146,11 +146,6 @@ class AnswerScoring:
     def answer_for(self, question_id: str) -> Answer | None:
         return next((a for a in reversed(self.answers) if a.question.id == question_id), None)
 
-    @property
-    def busy(self) -> bool:
-        """Scores still to publish: an ended answer waits for its finals, or a re-score runs."""
-        return any(not t.done() for t in self._tasks) or any(a.end is not None and a.dirty for a in self.answers)
-
     # -- inputs --------------------------------------------------------------
     def on_event(self, event: Any) -> None:
         """Take one event (an Event, a FlowEvent or its dict), in any order."""
@@ -185,7 +180,7 @@ class AnswerScoring:
         finally:
             self._replaying = False
         for answer in self.answers:
-            answer.dirty = answer.end is not None and self._utterance_ids(answer) != answer.used
+            answer.dirty = answer.end is not None and frozenset(answer.scorer.utterance_ids) != answer.used
 
     def _answer_started(self, payload: Mapping[str, Any], media_time: float | None) -> None:
         index = int(payload.get("index", -1))
@@ -251,9 +246,6 @@ class AnswerScoring:
                 parts[key] = part
         answer.scorer.set_utterances(parts)
 
-    def _utterance_ids(self, answer: Answer) -> frozenset[Any]:
-        return frozenset(answer.scorer.utterance_ids)
-
     # -- outputs -------------------------------------------------------------
     def _maybe_provisional(self, answer: Answer, payload: Mapping[str, Any]) -> None:
         at = float(payload.get("end") or self._clock())
@@ -300,7 +292,7 @@ class AnswerScoring:
             if only_if_dirty and not answer.dirty:
                 return
             answer.dirty = False
-            used = self._utterance_ids(answer)
+            used = frozenset(answer.scorer.utterance_ids)
             try:
                 payload = dict(await answer.scorer.final())
             except Exception as exc:

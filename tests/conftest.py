@@ -14,6 +14,7 @@ from typing import Iterator
 import pytest
 
 from analyzers.models import ModelConfig, Models
+from scoring.encoder import SentenceEncoder
 from tests.helpers import LiveServer, make_settings
 from tests.media_fixtures import (
     AISHELL_WAV,
@@ -39,6 +40,15 @@ def models() -> Iterator[Models]:
     loaded.warmup()
     yield loaded
     loaded.close()
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Iterator[SentenceEncoder]:
+    """The multilingual sentence encoder alone (content scoring without the other models)."""
+    runner = SentenceEncoder()
+    runner.warmup()
+    yield runner
+    runner.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ belong to scored again with them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -78,14 +77,6 @@ def test_without_word_timings_the_utterance_midpoint_decides() -> None:
 
 
 # -- live attribution with late transcripts ------------------------------------
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Iterator[SentenceEncoder]:
-    runner = SentenceEncoder()
-    runner.warmup()
-    yield runner
-    runner.close()
 
 
 class Recorder:

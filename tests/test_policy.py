@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -118,14 +118,6 @@ def test_calm_answer_has_higher_composure_than_an_agitated_one() -> None:
     calm = measure_affect([expression(t, "neutral") for t in (1, 2, 3)] + [voice(1, 0.5, 4.0)])
     agitated = measure_affect([expression(t, "angry") for t in (1, 2, 3)] + [voice(1, 0.95, 4.0)])
     assert calm["score"] > agitated["score"] + 30
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Iterator[SentenceEncoder]:
-    runner = SentenceEncoder()
-    runner.warmup()
-    yield runner
-    runner.close()
 
 
 def _answer_score(encoder: SentenceEncoder, affect: list[tuple[str, dict[str, Any]]], **kwargs: Any) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -320,14 +319,6 @@ def test_the_transformations_do_what_they_say() -> None:
 
 
 # -- the shipped banks, text path --------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Iterator[SentenceEncoder]:
-    runner = SentenceEncoder()
-    runner.warmup()
-    yield runner
-    runner.close()
 
 
 @pytest.fixture(scope="module")

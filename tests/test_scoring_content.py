@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -57,14 +56,6 @@ def test_spearman_helper() -> None:
     assert list(ranks([10, 20, 20, 5])) == [2.0, 3.5, 3.5, 1.0]
     assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Iterator[SentenceEncoder]:
-    runner = SentenceEncoder()
-    runner.warmup()
-    yield runner
-    runner.close()
 
 
 def _index(encoder: SentenceEncoder, question_id: str, rubric: Rubric | None = None) -> RubricIndex:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -254,14 +253,6 @@ def test_engagement_presence_gaze_and_multiple_faces() -> None:
 
 
 # -- the question score ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Iterator[SentenceEncoder]:
-    runner = SentenceEncoder()
-    runner.warmup()
-    yield runner
-    runner.close()
 
 
 def _answer(key: str) -> Any:
