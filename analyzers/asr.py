@@ -32,9 +32,10 @@ from typing import Any, TypeVar
 import numpy as np
 
 from media.frames import SAMPLE_RATE, AudioChunk
+from runtime.runner import ModelRunner
 
 from .agreement import LocalAgreement, join_tokens
-from .base import Analyzer, ModelRunner
+from .base import Analyzer
 from events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
 from .overlap import cut_repetition, find_repetition, words_after, words_before
 

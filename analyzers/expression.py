@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ModelRunner
+from runtime.runner import ModelRunner
 
 log = logging.getLogger(__name__)
 

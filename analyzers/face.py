@@ -45,7 +45,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .base import Analyzer, ModelRunner
+from runtime.runner import ModelRunner
+
+from .base import Analyzer
 from events import EXPRESSION_METRICS, FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, AnalyzerEvent
 from .expression import ExpressionWindow
 

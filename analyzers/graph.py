@@ -25,11 +25,11 @@ import asyncio
 from typing import Any
 
 from media.frames import AudioChunk, VideoFrame
+from runtime.models import Models
 
 from .asr import TranscriptAnalyzer
 from .base import _END, Analyzer
 from events import SPEECH_END, SPEECH_PAUSE, SPEECH_START
-from .models import Models
 from .turns import TurnConfig
 from .vad import VadAnalyzer
 

@@ -74,8 +74,9 @@ from typing import Any
 import numpy as np
 
 from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
+from runtime.runner import ModelRunner
 
-from .base import Analyzer, ModelRunner
+from .base import Analyzer
 from events import SPEECH_END, SPEECH_START, VOICE_AFFECT, AnalyzerEvent
 
 log = logging.getLogger(__name__)

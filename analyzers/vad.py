@@ -7,7 +7,7 @@ stateless. ``speech.start`` / ``speech.end`` come from the pure
 :class:`~analyzers.turns.TurnSegmenter`.
 
 With ``batch=True`` the runner gathers the chunks of many sessions into one
-model call (a :class:`~analyzers.batching.Batcher`): the model takes input
+model call (a :class:`~runtime.batching.Batcher`): the model takes input
 ``(batch, 64 + 512)`` and state ``(2, batch, 128)``, so the states of the
 streams in a batch are stacked and split again afterwards. Every stream's
 chunks still run in order, one step at a time, and give the same speech
@@ -34,9 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
+from runtime.batching import Batcher
+from runtime.runner import ModelRunner
 
-from .base import Analyzer, ModelRunner
-from .batching import Batcher
+from .base import Analyzer
 from events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, AnalyzerEvent
 from .turns import TurnConfig, TurnEnd, TurnPause, TurnSegmenter, TurnStart
 

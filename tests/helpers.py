@@ -11,8 +11,8 @@ import av
 import numpy as np
 import uvicorn
 
-from analyzers.models import Models
 from media.frames import SAMPLE_RATE
+from runtime.models import Models
 from server.app import create_app
 from server.settings import Settings
 

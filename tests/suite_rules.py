@@ -29,7 +29,7 @@ MODEL_FIXTURES = frozenset({"models", "live_server"})
 # A fixture whose source calls one of these loads a real model: Whisper, silero-vad, the face
 # landmarker, the expression model or the sentence encoder (AsrRunner alone may wrap a fake).
 MODEL_LOADERS = re.compile(
-    r"\b(Models\.load|load_whisper|WhisperModel|SentenceEncoder|VadRunner|FaceRunner|ExpressionRunner)\s*\("
+    r"\b(Models\.load|load_asr|load_whisper|WhisperModel|SentenceEncoder|VadRunner|FaceRunner|ExpressionRunner)\s*\("
 )
 
 

@@ -1,4 +1,4 @@
-"""Cross-session batching (analyzers/batching.py), batched silero-vad, and the ASR runner's priority queue."""
+"""Cross-session batching (runtime/batching.py), batched silero-vad, and the ASR runner's priority queue."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from analyzers.asr import AsrRunner, PartialRequest
-from analyzers.base import ModelRunner
-from analyzers.batching import Batcher, BatcherClosed, BatchStats
 from analyzers.vad import VadAnalyzer, VadRunner, VadStream
 from media.frames import CHUNK_SAMPLES, AudioChunk
+from runtime.batching import Batcher, BatcherClosed, BatchStats
+from runtime.runner import ModelRunner
 from tests.helpers import load_audio
 from tests.media_fixtures import AISHELL_WAV, HOTWORDS_MP3, JFK_FLAC, WENET_WAV
 

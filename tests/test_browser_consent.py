@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from analyzers.models import Models
+from runtime.models import Models
 from tests import test_browser_e2e as e2e
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
 from tests.media_fixtures import AISHELL_WAV, JFK_FLAC, OBAMA_JPG, require_media

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from analyzers.models import Models
 from media.whip_client import WhipError, WhipPublisher
+from runtime.models import Models
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
 from tests.conftest import Media
 from tests.test_whip import EventStream, bare_peer, sdp_headers

@@ -56,7 +56,7 @@ def test_tiny_en_loads_from_its_package() -> None:
 @pytest.mark.slow
 def test_emotion_runners_follow_the_config() -> None:
     from analyzers.expression import ExpressionRunner
-    from analyzers.models import ModelConfig, Models
+    from runtime.models import ModelConfig, Models
     from analyzers.prosody import ProsodyRunner
 
     def load(**config: object) -> Models:
@@ -109,7 +109,7 @@ async def test_two_asr_workers_decode_two_utterances_at_once() -> None:
 def test_asr_workers_default_to_one_per_core_on_cpu_and_one_on_a_gpu(monkeypatch) -> None:
     import os
 
-    from analyzers.models import asr_workers_for
+    from runtime.models import asr_workers_for
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert asr_workers_for("cpu") == 2

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from analyzers.models import Models
 from media.whip_client import WhipPublisher
+from runtime.models import Models
 from server.store import Store
 from tests.conftest import Media
 from tests.helpers import HR_TOKEN, LiveServer, make_settings

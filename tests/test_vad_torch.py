@@ -242,7 +242,7 @@ def test_cuda_batch_of_64_streams_gives_the_onnx_probabilities(speech, reference
 
 @pytest.mark.slow
 def test_the_vad_settings_reach_the_runner() -> None:
-    from analyzers.models import ModelConfig, Models
+    from runtime.models import ModelConfig, Models
 
     models = Models.load(
         ModelConfig(asr_model="tiny.en", face=False, scoring=False, emotion=False, vad_backend="torch", vad_max_batch=64)

@@ -1,6 +1,6 @@
 """Dynamic batching of one model's requests across sessions.
 
-A :class:`Batcher` sits in front of a shared :class:`~analyzers.base.ModelRunner`.
+A :class:`Batcher` sits in front of a shared :class:`~runtime.runner.ModelRunner`.
 Each session ``await batcher.submit(item)``; the batcher gathers requests
 until it holds ``max_batch`` of them or ``max_wait_s`` has passed since the
 first of them arrived, whichever comes first, then runs one blocking
@@ -86,7 +86,7 @@ class Batcher(Generic[ItemT, ResultT]):
 
     ``fn`` takes a list of items and returns a sequence of results of the same
     length, in the same order. ``call(fn, items)`` runs it off the event loop
-    and returns an awaitable (a :class:`~analyzers.base.ModelRunner`'s
+    and returns an awaitable (a :class:`~runtime.runner.ModelRunner`'s
     ``call``); without one, the loop's default executor is used.
     """
 

@@ -1,4 +1,10 @@
-"""The process's shared model runners: loaded once, warmed, closed at exit."""
+"""The process's shared model runners: loaded once, warmed, closed at exit.
+
+This is the composition root for models: :meth:`Models.load` is the one place
+that knows every runner (VAD, ASR, face, expression, prosody from analyzers/;
+the sentence encoder from scoring/), and imports each inside the function, so
+that neither analyzers/ nor scoring/ imports the other.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +54,30 @@ def asr_workers_for(device: str) -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+def load_asr(config: ModelConfig, observe: Callable[[str, float], None] | None = None) -> Any:
+    """Whisper and the runner that schedules its decodes, as ``config`` says (an ``AsrRunner``)."""
+    from analyzers.asr import AsrRunner, load_whisper
+
+    asr_workers = config.asr_workers or asr_workers_for(config.asr_device)
+    whisper = load_whisper(
+        config.asr_model,
+        device=config.asr_device,
+        compute_type=config.asr_compute_type,
+        cpu_threads=config.asr_cpu_threads,
+        window=config.asr_window,
+        workers=asr_workers,
+    )
+    return AsrRunner(
+        whisper,
+        model_name=config.asr_model,
+        languages=config.asr_languages,
+        beam_size=config.asr_beam_size,
+        partial_batch=config.asr_partial_batch,
+        workers=asr_workers,
+        observe=observe,
+    )
+
+
 class Models:
     """VAD, ASR, face, expression and prosody runners shared by every session in the process."""
 
@@ -75,11 +105,9 @@ class Models:
 
     @classmethod
     def load(cls, config: ModelConfig, observe: Callable[[str, float], None] | None = None) -> Models:
-        from .asr import AsrRunner, load_whisper
-        from .vad import VadRunner
+        from analyzers.vad import VadRunner
 
         started = time.perf_counter()
-        asr_workers = config.asr_workers or asr_workers_for(config.asr_device)
         vad = VadRunner(
             batch=config.vad_batch,
             max_batch=config.vad_max_batch,
@@ -88,26 +116,10 @@ class Models:
             device=config.vad_device,
             observe=observe,
         )
-        whisper = load_whisper(
-            config.asr_model,
-            device=config.asr_device,
-            compute_type=config.asr_compute_type,
-            cpu_threads=config.asr_cpu_threads,
-            window=config.asr_window,
-            workers=asr_workers,
-        )
-        asr = AsrRunner(
-            whisper,
-            model_name=config.asr_model,
-            languages=config.asr_languages,
-            beam_size=config.asr_beam_size,
-            partial_batch=config.asr_partial_batch,
-            workers=asr_workers,
-            observe=observe,
-        )
+        asr = load_asr(config, observe=observe)
         face = None
         if config.face:
-            from .face import FaceRunner
+            from analyzers.face import FaceRunner
 
             face = FaceRunner(observe=observe)
         encoder = None
@@ -117,10 +129,10 @@ class Models:
             encoder = SentenceEncoder(observe=observe)
         expression = prosody = None
         if config.emotion:
-            from .prosody import ProsodyRunner
+            from analyzers.prosody import ProsodyRunner
 
             if face is not None:
-                from .expression import ExpressionRunner
+                from analyzers.expression import ExpressionRunner
 
                 expression = ExpressionRunner(observe=observe)
             prosody = ProsodyRunner(observe=observe)
