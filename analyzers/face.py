@@ -48,7 +48,7 @@ import numpy as np
 from runtime.runner import ModelRunner
 
 from .base import Analyzer
-from events import EXPRESSION_METRICS, FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, AnalyzerEvent
+from events import FACE_ABSENT, FACE_MULTIPLE, PAYLOADS, AnalyzerEvent, ExpressionMetrics, FaceMetrics
 from .expression import ExpressionWindow
 
 if TYPE_CHECKING:
@@ -423,13 +423,8 @@ class FaceAnalyzer(Analyzer):
         observation = await self._runner.analyze(item.image)
         media_time = float(item.media_time)
         for transition in self._tracker.update(media_time, observation.faces):
-            self.emit(
-                AnalyzerEvent(
-                    transition.type,
-                    transition.media_time,
-                    {"state": transition.state, "faces": transition.faces, "since": round(transition.since, 3)},
-                )
-            )
+            condition = PAYLOADS[transition.type](state=transition.state, faces=transition.faces, since=round(transition.since, 3))
+            self.emit(AnalyzerEvent(transition.media_time, condition))
         self._window.add(media_time, observation)
         if self._expression is not None and observation.bbox is not None and _area(observation.bbox) > 0:
             probabilities = await self._expression.analyze(item.image, observation.bbox)
@@ -449,8 +444,8 @@ class FaceAnalyzer(Analyzer):
         newest = self._window.newest_media_time
         summary = self._window.summary()
         self._window.reset()
-        self.emit(AnalyzerEvent(FACE_METRICS, newest, summary))
+        self.emit(AnalyzerEvent(newest, FaceMetrics(**summary)))
         if len(self._expressions):
             expressions = self._expressions.summary()
             self._expressions.reset()
-            self.emit(AnalyzerEvent(EXPRESSION_METRICS, newest, expressions))
+            self.emit(AnalyzerEvent(newest, ExpressionMetrics(**expressions)))

@@ -77,7 +77,7 @@ from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 from runtime.runner import ModelRunner
 
 from .base import Analyzer
-from events import SPEECH_END, SPEECH_START, VOICE_AFFECT, AnalyzerEvent
+from events import AnalyzerEvent, SpeechEnd, SpeechStart, VoiceAffect
 
 log = logging.getLogger(__name__)
 
@@ -301,13 +301,13 @@ class ProsodyAnalyzer(Analyzer):
         if isinstance(item, AudioChunk):
             self._ring.append(item)
             self.audio_end = item.end_time
-        elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_START:
-            self._current = _Utterance(int(item.payload["utterance_id"]), float(item.media_time or 0.0))
-        elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_END:
-            utterance_id = int(item.payload["utterance_id"])
+        elif isinstance(item, AnalyzerEvent) and isinstance(item.payload, SpeechStart):
+            self._current = _Utterance(item.payload.utterance_id, float(item.media_time or 0.0))
+        elif isinstance(item, AnalyzerEvent) and isinstance(item.payload, SpeechEnd):
+            end = item.payload
             self._current = None
-            if utterance_id != self._measured:
-                await self._measure(utterance_id, float(item.payload["start"]), float(item.payload["end"]))
+            if end.utterance_id != self._measured:
+                await self._measure(end.utterance_id, end.start, end.end)
 
     async def on_flush(self) -> None:
         if self._current is not None:  # input ended mid-utterance
@@ -335,20 +335,15 @@ class ProsodyAnalyzer(Analyzer):
         if features is not None:
             arousal = round(self.baseline.arousal(features), 3)
             self.baseline.update(features)
-        self.emit(
-            AnalyzerEvent(
-                VOICE_AFFECT,
-                end,
-                {
-                    "utterance_id": utterance_id,
-                    "start": round(start, 3),
-                    "end": round(end, 3),
-                    "voiced_share": prosody["voiced_share"],
-                    "pitch_hz": prosody["pitch_hz"],
-                    "pitch_range_st": prosody["pitch_range_st"],
-                    "intensity_db": prosody["intensity_db"],
-                    "arousal": arousal,
-                    "baseline_utterances": baseline_utterances,
-                },
-            )
+        affect = VoiceAffect(
+            utterance_id=utterance_id,
+            start=round(start, 3),
+            end=round(end, 3),
+            voiced_share=prosody["voiced_share"],
+            pitch_hz=prosody["pitch_hz"],
+            pitch_range_st=prosody["pitch_range_st"],
+            intensity_db=prosody["intensity_db"],
+            arousal=arousal,
+            baseline_utterances=baseline_utterances,
         )
+        self.emit(AnalyzerEvent(end, affect))

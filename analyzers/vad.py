@@ -38,7 +38,7 @@ from runtime.batching import Batcher
 from runtime.runner import ModelRunner
 
 from .base import Analyzer
-from events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, AnalyzerEvent
+from events import AnalyzerEvent, SpeechEnd, SpeechPause, SpeechStart
 from .turns import TurnConfig, TurnEnd, TurnPause, TurnSegmenter, TurnStart
 
 CONTEXT_SAMPLES = 64
@@ -348,25 +348,10 @@ class VadAnalyzer(Analyzer):
 
     def _emit_boundary(self, boundary: object) -> None:
         if isinstance(boundary, TurnStart):
-            self.emit(AnalyzerEvent(SPEECH_START, boundary.start, {"utterance_id": boundary.utterance_id}))
+            self.emit(AnalyzerEvent(boundary.start, SpeechStart(utterance_id=boundary.utterance_id)))
         elif isinstance(boundary, TurnPause):
-            self.emit(
-                AnalyzerEvent(
-                    SPEECH_PAUSE,
-                    boundary.end,
-                    {"utterance_id": boundary.utterance_id, "start": boundary.start, "end": boundary.end},
-                )
-            )
+            pause = SpeechPause(utterance_id=boundary.utterance_id, start=boundary.start, end=boundary.end)
+            self.emit(AnalyzerEvent(boundary.end, pause))
         elif isinstance(boundary, TurnEnd):
-            self.emit(
-                AnalyzerEvent(
-                    SPEECH_END,
-                    boundary.end,
-                    {
-                        "utterance_id": boundary.utterance_id,
-                        "start": boundary.start,
-                        "end": boundary.end,
-                        "split": boundary.forced,
-                    },
-                )
-            )
+            end = SpeechEnd(utterance_id=boundary.utterance_id, start=boundary.start, end=boundary.end, split=boundary.forced)
+            self.emit(AnalyzerEvent(boundary.end, end))

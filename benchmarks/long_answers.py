@@ -187,7 +187,7 @@ async def stream(models: Any, answer: Answer, *, realtime: bool, turn_config: An
     async def read() -> None:
         async for event in graph:
             now = time.perf_counter()
-            payload = dict(event.payload)
+            payload = event.payload.to_dict()
             texts = [str(payload.get(key, "")) for key in ("text", "stable", "unstable")]
             texts += [str(w.get("word", "")) for w in payload.get("words") or []]
             out.fffd += sum(t.count("\ufffd") for t in texts)

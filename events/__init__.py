@@ -5,14 +5,17 @@ the session stamps it into an :class:`Event` with the session id, a
 monotonic ``seq`` and the wall time, appends it to the event log and fans
 it out to watchers. Every module names an event by its :class:`EventType`
 member (a ``str``, so it is the plain name at the WebSocket, log and
-webhook edges, where events are dicts); docs/events.md describes each
-payload, and a test holds the two equal.
+webhook edges, where events are dicts). Each type's payload is a frozen
+dataclass in :mod:`events.payloads` (``payload.type`` is its name); code
+reads its fields as attributes, and only the edges turn it into a dict
+(:meth:`Event.to_dict`) or back (:meth:`Event.from_dict`). docs/events.md
+describes each payload, and a test holds the two equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -40,7 +43,6 @@ class EventType(StrEnum):
     FACE_MULTIPLE = "face.multiple"
     EXPRESSION_METRICS = "expression.metrics"
     VOICE_AFFECT = "voice.affect"
-    ANALYZER_LAG = "analyzer.lag"  # internal: an analyzer behind real time
     # the structured interview
     QUESTION_STARTED = "question.started"
     ANSWER_STARTED = "answer.started"
@@ -51,12 +53,13 @@ class EventType(StrEnum):
     SCORE_PROVISIONAL = "score.provisional"
     SCORE_QUESTION = "score.question"
     DECISION_RECORDED = "decision.recorded"
-    # delivered to sinks only (the outbox), never in a session's log
+    # delivered to sinks only (the outbox), never in a session's log; its
+    # body is the report (reports/), so it has no payload class
     REPORT_READY = "report.ready"
 
 
 # Never published to the log or to watchers.
-INTERNAL = frozenset({EventType.SPEECH_PAUSE, EventType.ANALYZER_LAG, EventType.REPORT_READY})
+INTERNAL = frozenset({EventType.SPEECH_PAUSE, EventType.REPORT_READY})
 
 SESSION_CREATED = EventType.SESSION_CREATED
 CONSENT_GIVEN = EventType.CONSENT_GIVEN
@@ -76,7 +79,6 @@ FACE_ABSENT = EventType.FACE_ABSENT
 FACE_MULTIPLE = EventType.FACE_MULTIPLE
 EXPRESSION_METRICS = EventType.EXPRESSION_METRICS
 VOICE_AFFECT = EventType.VOICE_AFFECT
-ANALYZER_LAG = EventType.ANALYZER_LAG
 QUESTION_STARTED = EventType.QUESTION_STARTED
 ANSWER_STARTED = EventType.ANSWER_STARTED
 ANSWER_ENDED = EventType.ANSWER_ENDED
@@ -88,21 +90,35 @@ DECISION_RECORDED = EventType.DECISION_RECORDED
 REPORT_READY = EventType.REPORT_READY
 
 
+from .payloads import *  # noqa: E402,F403  (the payload classes, one per type)
+from .payloads import PAYLOADS, Payload, Word, payload_from_dict  # noqa: E402
+
+
 @dataclass(frozen=True, slots=True)
 class AnalyzerEvent:
-    type: str
+    """What an analyzer (or the interview flow) yields: a payload at a media time."""
+
     media_time: float | None
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Payload
+
+    @property
+    def type(self) -> EventType:
+        return self.payload.type
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    type: str
+    """A published event: the payload stamped with its session, ``seq`` and wall time."""
+
     session_id: str
     seq: int
     media_time: float | None
     wall_time: float
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Payload
+
+    @property
+    def type(self) -> EventType:
+        return self.payload.type
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,16 +127,16 @@ class Event:
             "seq": self.seq,
             "media_time": self.media_time,
             "wall_time": self.wall_time,
-            "payload": dict(self.payload),
+            "payload": self.payload.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        """An event from its dict (the log, a replay); ``ValueError`` for an unknown type."""
         return cls(
-            type=data["type"],
             session_id=data["session_id"],
             seq=int(data["seq"]),
             media_time=data.get("media_time"),
             wall_time=float(data["wall_time"]),
-            payload=dict(data.get("payload") or {}),
+            payload=payload_from_dict(data["type"], data.get("payload") or {}),
         )

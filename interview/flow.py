@@ -14,20 +14,37 @@ recorded before is kept (it is in the event log).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Iterable
 
-from events import ANSWER_ENDED, ANSWER_STARTED, INTERVIEW_ENDED, QUESTION_ENDED, QUESTION_STARTED
+from events import (
+    ANSWER_ENDED,
+    ANSWER_STARTED,
+    INTERVIEW_ENDED,
+    QUESTION_ENDED,
+    QUESTION_STARTED,
+    AnswerEnded,
+    AnswerStarted,
+    Event,
+    EventType,
+    InterviewEnded,
+    Payload,
+    QuestionEnded,
+    QuestionStarted,
+)
 from jobs.models import Question
 
 FLOW_EVENT_TYPES = (QUESTION_STARTED, ANSWER_STARTED, ANSWER_ENDED, QUESTION_ENDED, INTERVIEW_ENDED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FlowEvent:
-    type: str
     media_time: float
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Payload
+
+    @property
+    def type(self) -> EventType:
+        return self.payload.type
 
 
 @dataclass(frozen=True)
@@ -123,35 +140,35 @@ class InterviewFlow:
         # Silence is counted from the return, and words said before count.
         self._in_speech = False
         self._last_speech_end = t if self._spoke else None
-        events = [FlowEvent(QUESTION_STARTED, t, self._question_payload(question, resumed=True))]
+        events = [FlowEvent(t, self._question_payload(question, resumed=True))]
         if was_answering:
-            events.append(FlowEvent(ANSWER_STARTED, t, {"question_id": question.id, "index": self.index, "answer_ends_at": round(self._deadline, 3), "resumed": True}))
+            events.append(FlowEvent(t, AnswerStarted(question_id=question.id, index=self.index, answer_ends_at=round(self._deadline, 3), resumed=True)))
         return events
 
     # -- transitions ----------------------------------------------------------
-    def _question_payload(self, question: Question, *, resumed: bool = False) -> dict[str, Any]:
+    def _question_payload(self, question: Question, *, resumed: bool = False) -> QuestionStarted:
         scored = [q for q in self.questions if q.kind != "practice"]
-        return {
-            "question_id": question.id,
-            "index": self.index,
-            "total": len(self.questions),
-            "number": scored.index(question) + 1 if question in scored else 0,
-            "scored_total": len(scored),
-            "kind": question.kind,
-            "practice": question.kind == "practice",
-            "text": question.text.model_dump(exclude_none=True),
-            "prep_s": question.prep_s,
-            "answer_s": question.answer_s,
-            "phase": self.phase,
-            "deadline": round(self._deadline, 3),
-            "resumed": resumed,
-        }
+        return QuestionStarted(
+            question_id=question.id,
+            index=self.index,
+            total=len(self.questions),
+            number=scored.index(question) + 1 if question in scored else 0,
+            scored_total=len(scored),
+            kind=question.kind,
+            practice=question.kind == "practice",
+            text=question.text.model_dump(exclude_none=True),
+            prep_s=question.prep_s,
+            answer_s=question.answer_s,
+            phase=self.phase,
+            deadline=round(self._deadline, 3),
+            resumed=resumed,
+        )
 
     def _start_question(self, t: float) -> list[FlowEvent]:
         question = self.current
         if question is None:
             self.phase = "ended"
-            return [FlowEvent(INTERVIEW_ENDED, t, {"questions": len(self.questions)})]
+            return [FlowEvent(t, InterviewEnded(questions=len(self.questions)))]
         self._spoke = False
         self._in_speech = False
         self._last_speech_end = None
@@ -160,10 +177,10 @@ class InterviewFlow:
             self.phase = "prep"
             self._phase_started = t
             self._deadline = t + question.prep_s
-            return [FlowEvent(QUESTION_STARTED, t, self._question_payload(question))]
+            return [FlowEvent(t, self._question_payload(question))]
         self.phase = "prep"
         self._deadline = t
-        started = FlowEvent(QUESTION_STARTED, t, self._question_payload(question))
+        started = FlowEvent(t, self._question_payload(question))
         return [started, *self._start_answer(t)]
 
     def _start_answer(self, t: float) -> list[FlowEvent]:
@@ -175,21 +192,22 @@ class InterviewFlow:
         self._deadline = t + question.answer_s
         if self._in_speech:
             self._spoke = True
-        return [FlowEvent(ANSWER_STARTED, t, {"question_id": question.id, "index": self.index, "answer_ends_at": round(self._deadline, 3), "resumed": False})]
+        return [FlowEvent(t, AnswerStarted(question_id=question.id, index=self.index, answer_ends_at=round(self._deadline, 3)))]
 
     def _end_answer(self, t: float, reason: str) -> list[FlowEvent]:
         question = self.current
         assert question is not None
+        started = self._answer_started if self._answer_started is not None else t
         events = [
-            FlowEvent(ANSWER_ENDED, t, {"question_id": question.id, "index": self.index, "reason": reason, "start": round(self._answer_started if self._answer_started is not None else t, 3), "end": round(t, 3)}),
-            FlowEvent(QUESTION_ENDED, t, {"question_id": question.id, "index": self.index, "practice": question.kind == "practice"}),
+            FlowEvent(t, AnswerEnded(question_id=question.id, index=self.index, reason=reason, start=round(started, 3), end=round(t, 3))),
+            FlowEvent(t, QuestionEnded(question_id=question.id, index=self.index, practice=question.kind == "practice")),
         ]
         self.index += 1
         return events + self._start_question(t)
 
     # -- resume from the log --------------------------------------------------
     @classmethod
-    def from_log(cls, questions: Iterable[Question], events: Iterable[Mapping[str, Any]], config: FlowConfig | None = None) -> "InterviewFlow":
+    def from_log(cls, questions: Iterable[Question], events: Iterable[Event], config: FlowConfig | None = None) -> "InterviewFlow":
         """Rebuild the flow from the session's logged events (restart, reconnect).
 
         The question that was on when the log stops is resumed with the time
@@ -200,21 +218,20 @@ class InterviewFlow:
         deadline: float | None = None
         last_t = 0.0
         for event in events:
-            if event.get("media_time") is not None:
-                last_t = max(last_t, float(event["media_time"]))
-            kind = event["type"]
-            payload = event.get("payload", {})
-            if kind == QUESTION_STARTED:
-                flow.index = int(payload["index"])
+            if event.media_time is not None:
+                last_t = max(last_t, float(event.media_time))
+            payload = event.payload
+            if isinstance(payload, QuestionStarted):
+                flow.index = payload.index
                 flow.phase, flow._paused_phase = "paused", "prep"
-                deadline = float(payload["deadline"])
-            elif kind == ANSWER_STARTED:
+                deadline = payload.deadline
+            elif isinstance(payload, AnswerStarted):
                 flow.phase, flow._paused_phase = "paused", "answer"
-                deadline = float(payload["answer_ends_at"])
-            elif kind == QUESTION_ENDED:
-                flow.index = int(payload["index"]) + 1
+                deadline = payload.answer_ends_at
+            elif isinstance(payload, QuestionEnded):
+                flow.index = payload.index + 1
                 flow.phase, flow._paused_phase, deadline = "idle", None, None
-            elif kind == INTERVIEW_ENDED:
+            elif isinstance(payload, InterviewEnded):
                 flow.phase = "ended"
         if flow.phase == "paused" and deadline is not None:
             flow._remaining = max(0.0, deadline - last_t)

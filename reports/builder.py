@@ -18,18 +18,18 @@ import json
 from typing import Any, Iterable, Mapping
 
 from events import (
-    ANSWER_ENDED,
-    CONSENT_GIVEN,
-    CONSENT_WITHDRAWN,
-    DECISION_RECORDED,
-    FACE_ABSENT,
-    FACE_MULTIPLE,
-    INTERVIEW_ENDED,
-    QUESTION_STARTED,
-    SCORE_QUESTION,
-    SESSION_CREATED,
-    TRANSCRIPT_FINAL,
+    AnswerEnded,
+    ConsentGiven,
+    ConsentWithdrawn,
+    DecisionRecorded,
     Event,
+    FaceAbsent,
+    FaceMultiple,
+    InterviewEnded,
+    QuestionStarted,
+    ScoreQuestion,
+    SessionCreated,
+    TranscriptFinal,
 )
 from scoring.answers import part_in_window
 
@@ -124,27 +124,21 @@ def _point_texts(bank: Mapping[str, Any] | None) -> dict[tuple[str, str, str], d
 
 
 def _decision(events: list[Event]) -> dict[str, Any]:
-    recorded = [e for e in events if e.type == DECISION_RECORDED]
+    recorded = [e for e in events if isinstance(e.payload, DecisionRecorded)]
     if not recorded:
         return {"state": "pending_review"}
     last = recorded[-1]
     p = last.payload
+    assert isinstance(p, DecisionRecorded)
     return {
         "state": "decided",
-        "decision": p.get("decision"),
-        "reason": p.get("reason", ""),
-        "decided_by": p.get("decided_by", "hr"),
-        "decided_at": p.get("decided_at"),
-        "number": p.get("number", len(recorded)),
+        "decision": p.decision,
+        "reason": p.reason,
+        "decided_by": p.decided_by,
+        "decided_at": p.decided_at,
+        "number": p.number,
         "seq": last.seq,
     }
-
-
-def _whole_by_start(p: Mapping[str, Any], media_time: float | None, lo: float, hi: float) -> Mapping[str, Any] | None:
-    at = p.get("start", media_time)
-    if at is None:
-        return p if lo == float("-inf") else None
-    return p if lo <= float(at) < hi else None
 
 
 def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Event]) -> dict[str, Any]:
@@ -163,17 +157,17 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
     starts: list[tuple[float, str]] = []  # (media time, question id) of each first start
     for e in log:
         p = e.payload
-        qid = p.get("question_id")
-        if e.type == QUESTION_STARTED and qid is not None:
+        if isinstance(p, QuestionStarted):
+            qid = p.question_id
             q = questions.get(qid)
             if q is None:
                 q = questions[qid] = {
                     "question_id": qid,
-                    "index": p.get("index"),
-                    "number": p.get("number"),
-                    "kind": p.get("kind"),
-                    "practice": bool(p.get("practice")),
-                    "text": dict(p.get("text") or {}),
+                    "index": p.index,
+                    "number": p.number,
+                    "kind": p.kind,
+                    "practice": p.practice,
+                    "text": dict(p.text),
                     "started_at": e.media_time,
                     "answer": None,
                     "score": None,
@@ -181,40 +175,40 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
                     "transcript": [],
                 }
                 starts.append((e.media_time if e.media_time is not None else float("-inf"), qid))
-        elif e.type == ANSWER_ENDED and qid in questions:
-            questions[qid]["answer"] = {
-                "start": p.get("start"),
-                "end": p.get("end"),
-                "reason": p.get("reason"),
-            }
-        elif e.type == SCORE_QUESTION and qid in questions:
-            questions[qid]["score"] = dict(p)  # the last one: a late final re-scores its answer
-            questions[qid]["status"] = p.get("status", "answered")
+        elif isinstance(p, AnswerEnded) and p.question_id in questions:
+            questions[p.question_id]["answer"] = {"start": p.start, "end": p.end, "reason": p.reason}
+        elif isinstance(p, ScoreQuestion) and p.question_id in questions:
+            # the last one counts: a late final re-scores its answer
+            questions[p.question_id]["score"] = p.to_dict()
+            questions[p.question_id]["status"] = p.status
 
     # -- transcript: finals by media time, grouped by question ------------
     asr_models: set[str] = set()
     before: list[dict[str, Any]] = []
     for e in log:
-        if e.type != TRANSCRIPT_FINAL:
-            continue
         p = e.payload
-        if p.get("model"):
-            asr_models.add(str(p["model"]))
+        if not isinstance(p, TranscriptFinal):
+            continue
+        if p.model:
+            asr_models.add(p.model)
         # Each word goes to the question that was on when it was said (an
         # utterance that runs over a question's start is split there).
         bounds = [start for start, _ in starts[1:]] + [float("inf")]
         spans = [(float("-inf"), starts[0][0] if starts else float("inf"), None)]
         spans += [(start, bound, qid) for (start, qid), bound in zip(starts, bounds)]
         for lo, hi, owner in spans:
-            part = part_in_window(p, lo, hi) if p.get("words") else _whole_by_start(p, e.media_time, lo, hi)
+            if p.words:
+                part = part_in_window(p, lo, hi)
+            else:  # no word timings: the utterance goes where it started
+                part = p if lo <= p.start < hi else None
             if part is None:
                 continue
             line = {
-                "utterance_id": part.get("utterance_id"),
-                "text": part.get("text", ""),
-                "language": part.get("language"),
-                "start": part.get("start"),
-                "end": part.get("end"),
+                "utterance_id": part.utterance_id,
+                "text": part.text,
+                "language": part.language,
+                "start": part.start,
+                "end": part.end,
             }
             (questions[owner]["transcript"] if owner else before).append(line)
 
@@ -259,17 +253,17 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
     )[:3]
 
     # -- timings, versions, configuration -----------------------------------
-    first_q = next((e for e in log if e.type == QUESTION_STARTED), None)
-    ended = next((e for e in log if e.type == INTERVIEW_ENDED), None)
-    created = next((e for e in log if e.type == SESSION_CREATED), None)
+    first_q = next((e for e in log if isinstance(e.payload, QuestionStarted)), None)
+    ended = next((e for e in log if isinstance(e.payload, InterviewEnded)), None)
+    created = next((e for e in log if isinstance(e.payload, SessionCreated)), None)
     weights = [q["score"].get("weights") for q in scored if q["score"].get("weights") is not None]
     scoring_versions = sorted({str(q["score"]["scoring_version"]) for q in scored if q["score"].get("scoring_version")})
 
     candidate = _get(session_record, "candidate")
     requirements = (job_body or {}).get("requirements")
     face = {
-        "absent": sum(1 for e in log if e.type == FACE_ABSENT and e.payload.get("state") == "start"),
-        "multiple": sum(1 for e in log if e.type == FACE_MULTIPLE and e.payload.get("state") == "start"),
+        "absent": sum(1 for e in log if isinstance(e.payload, FaceAbsent) and e.payload.state == "start"),
+        "multiple": sum(1 for e in log if isinstance(e.payload, FaceMultiple) and e.payload.state == "start"),
     }
     question_list = sorted(questions.values(), key=lambda q: (q["index"] is None, q["index"] or 0, q["question_id"]))
     return {
@@ -318,17 +312,19 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
 
 def _consent(log: list[Event]) -> dict[str, Any] | None:
     """The consent the analysis ran under (the last one given), and any withdrawal."""
-    given = [e for e in log if e.type == CONSENT_GIVEN]
-    withdrawn = [e for e in log if e.type == CONSENT_WITHDRAWN]
+    given = [e.payload for e in log if isinstance(e.payload, ConsentGiven)]
+    withdrawn = [e.payload for e in log if isinstance(e.payload, ConsentWithdrawn)]
+    given_seq = [e.seq for e in log if isinstance(e.payload, ConsentGiven)]
+    withdrawn_seq = [e.seq for e in log if isinstance(e.payload, ConsentWithdrawn)]
     if not given and not withdrawn:
         return None
-    last = dict(given[-1].payload) if given else {}
+    last = given[-1] if given else None
     return {
-        "policy": last.get("policy") or (withdrawn[-1].payload.get("policy") if withdrawn else None),
-        "voice": last.get("voice"),
-        "face": last.get("face"),
-        "emotion": last.get("emotion"),
-        "given_at": last.get("given_at"),
-        "withdrawn": bool(withdrawn) and (not given or withdrawn[-1].seq > given[-1].seq),
+        "policy": last.policy if last is not None else withdrawn[-1].policy,
+        "voice": last.voice if last is not None else None,
+        "face": last.face if last is not None else None,
+        "emotion": last.emotion if last is not None else None,
+        "given_at": last.given_at if last is not None else None,
+        "withdrawn": bool(withdrawn) and (not given or withdrawn_seq[-1] > given_seq[-1]),
         "changes": len(given) + len(withdrawn),
     }

@@ -97,6 +97,12 @@ def render_report(report: Mapping[str, Any], *, version: int, session_id: str) -
             add(f"<p>得分 <span class=en>Score</span> {_score(score.get('overall'))} · 内容 <span class=en>content</span> "
                 f"{_score(score.get('content'))} · 表达 <span class=en>delivery</span> {_score(delivery)} · "
                 f"投入 <span class=en>engagement</span> {_score(engagement)}</p>")
+            flag = (score.get("coverage") or {}).get("calibration")
+            if flag not in (None, "ok", "none"):
+                # jobs/banks/README.md: the rubric barely tells strong from weak answers here
+                add(f"<p class=calibration>此题的评分标准难以区分强弱回答（{_e(flag)}）：排序可参考，分档意义有限，请以下方证据为准。"
+                    f" <span class=en>This question's rubric barely tells strong answers from weak ones ({_e(flag)}):"
+                    " rankings hold, its band means less; read the evidence below.</span></p>")
             affect = score.get("affect") or {}
             context = []
             expression = affect.get("expression")

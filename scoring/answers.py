@@ -21,13 +21,23 @@ An answer with no words in its window scores ``no_answer``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from events import ANSWER_ENDED, ANSWER_STARTED, SCORE_PROVISIONAL, SCORE_QUESTION, SESSION_ERROR, TRANSCRIPT_FINAL
+from events import (
+    AnswerEnded,
+    AnswerStarted,
+    Payload,
+    ScoreProvisional,
+    ScoreQuestion,
+    SessionError,
+    TranscriptFinal,
+    Word,
+)
 from jobs.models import Question
 
 from .affect import AFFECT_EVENTS
@@ -36,39 +46,37 @@ from .question import FACE_EVENTS, QuestionScorer, ScoreWeights
 log = logging.getLogger(__name__)
 
 
-Publish = Callable[[str, "float | None", Mapping[str, Any]], Any]
+Publish = Callable[["float | None", Payload], Any]
 
 
-def _midpoint(word: Mapping[str, Any]) -> float:
-    return (float(word["start"]) + float(word["end"])) / 2.0
+def _midpoint(word: Word) -> float:
+    return (word.start + word.end) / 2.0
 
 
-def part_in_window(utterance: Mapping[str, Any], start: float, end: float) -> dict[str, Any] | None:
-    """The part of a ``transcript.final`` payload spoken in ``[start, end)``, or None.
+def part_in_window(utterance: TranscriptFinal, start: float, end: float) -> TranscriptFinal | None:
+    """The part of a ``transcript.final`` spoken in ``[start, end)``, or None.
 
     A word is in the window when its midpoint is. An utterance wholly inside
     comes back unchanged; one that straddles the window's edge comes back
     with only its words inside, its text made of them and its start and end
     theirs. Without word timings the utterance's own midpoint decides.
     """
-    words = list(utterance.get("words") or [])
+    words = utterance.words
     if not words:
-        u_start = float(utterance.get("start") or 0.0)
-        u_end = float(utterance.get("end") if utterance.get("end") is not None else u_start)
-        mid = (u_start + u_end) / 2.0
-        return dict(utterance) if start <= mid < end else None
-    inside = [w for w in words if start <= _midpoint(w) < end]
+        mid = (utterance.start + utterance.end) / 2.0
+        return utterance if start <= mid < end else None
+    inside = tuple(w for w in words if start <= _midpoint(w) < end)
     if not inside:
         return None
     if len(inside) == len(words):
-        return dict(utterance)
-    part = dict(utterance)
-    part["words"] = inside
-    part["text"] = "".join(str(w.get("word", "")) for w in inside).strip()
-    part["start"] = round(float(inside[0]["start"]), 3)
-    part["end"] = round(float(inside[-1]["end"]), 3)
-    part["split"] = True
-    return part
+        return utterance
+    return dataclasses.replace(
+        utterance,
+        words=inside,
+        text="".join(w.word for w in inside).strip(),
+        start=round(inside[0].start, 3),
+        end=round(inside[-1].end, 3),
+    )
 
 
 @dataclass
@@ -131,7 +139,7 @@ class AnswerScoring:
         self.accommodation = accommodation
         self.config = config or AnswerScoringConfig()
         self.answers: list[Answer] = []
-        self._finals: dict[Any, Mapping[str, Any]] = {}  # every transcript.final of the session, by utterance
+        self._finals: dict[Any, TranscriptFinal] = {}  # every transcript.final of the session, by utterance
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_provisional = -math.inf
         self._replaying = False
@@ -148,22 +156,22 @@ class AnswerScoring:
 
     # -- inputs --------------------------------------------------------------
     def on_event(self, event: Any) -> None:
-        """Take one event (an Event, a FlowEvent or its dict), in any order."""
-        kind, payload, media_time = _parts(event)
-        if kind == ANSWER_STARTED:
+        """Take one event (an Event, a FlowEvent or an AnalyzerEvent), in any order."""
+        payload, media_time = event.payload, event.media_time
+        if isinstance(payload, AnswerStarted):
             self._answer_started(payload, media_time)
-        elif kind == ANSWER_ENDED:
+        elif isinstance(payload, AnswerEnded):
             self._answer_ended(payload, media_time)
-        elif kind == TRANSCRIPT_FINAL:
+        elif isinstance(payload, TranscriptFinal):
             self._final(payload)
-        elif kind in FACE_EVENTS or kind in AFFECT_EVENTS:
+        elif payload.type in FACE_EVENTS or payload.type in AFFECT_EVENTS:
             for answer in self.answers:
-                answer.scorer.feed({"type": kind, "payload": payload, "media_time": media_time})
-        elif kind == SCORE_QUESTION and self._replaying:
-            answer = self.answer_for(str(payload.get("question_id")))
+                answer.scorer.feed(event)
+        elif isinstance(payload, ScoreQuestion) and self._replaying:
+            answer = self.answer_for(payload.question_id)
             if answer is not None:
-                answer.revision = int(payload.get("revision", 0))
-                answer.used = frozenset(payload.get("utterance_ids") or ())
+                answer.revision = payload.revision
+                answer.used = frozenset(payload.utterance_ids)
                 answer.dirty = False
 
     def replay(self, events: Iterable[Any]) -> None:
@@ -182,8 +190,8 @@ class AnswerScoring:
         for answer in self.answers:
             answer.dirty = answer.end is not None and frozenset(answer.scorer.utterance_ids) != answer.used
 
-    def _answer_started(self, payload: Mapping[str, Any], media_time: float | None) -> None:
-        index = int(payload.get("index", -1))
+    def _answer_started(self, payload: AnswerStarted, media_time: float | None) -> None:
+        index = payload.index
         question = self.questions[index] if 0 <= index < len(self.questions) else None
         if question is None or question.rubric is None or self._encoder is None:
             return  # the practice question is not scored
@@ -201,11 +209,11 @@ class AnswerScoring:
         self._refeed(answer)
         self._last_provisional = at
 
-    def _answer_ended(self, payload: Mapping[str, Any], media_time: float | None) -> None:
+    def _answer_ended(self, payload: AnswerEnded, media_time: float | None) -> None:
         current = self.current
-        if current is None or current.question.id != payload.get("question_id"):
+        if current is None or current.question.id != payload.question_id:
             return
-        end = float(payload.get("end", media_time or current.start))
+        end = payload.end
         self._close(current, end)
         if not self._replaying:
             current.finishing = True
@@ -217,12 +225,12 @@ class AnswerScoring:
         self._refeed(answer)
         answer.dirty = True
 
-    def _final(self, payload: Mapping[str, Any]) -> None:
-        key = payload.get("utterance_id")
+    def _final(self, payload: TranscriptFinal) -> None:
+        key = payload.utterance_id
         key = key if key is not None else f"anon-{len(self._finals)}"
         if self._finals.get(key) == payload:
             return  # the same final again (a replay)
-        self._finals[key] = dict(payload)
+        self._finals[key] = payload
         for answer in self.answers:
             part = part_in_window(payload, *answer.window)
             if part is None:
@@ -247,8 +255,8 @@ class AnswerScoring:
         answer.scorer.set_utterances(parts)
 
     # -- outputs -------------------------------------------------------------
-    def _maybe_provisional(self, answer: Answer, payload: Mapping[str, Any]) -> None:
-        at = float(payload.get("end") or self._clock())
+    def _maybe_provisional(self, answer: Answer, payload: TranscriptFinal) -> None:
+        at = payload.end or self._clock()
         if at - self._last_provisional < self.config.provisional_every_s:
             return
         self._last_provisional = at
@@ -281,12 +289,12 @@ class AnswerScoring:
     async def _score(self, answer: Answer, *, final: bool, only_if_dirty: bool = False) -> None:
         if not final:
             try:
-                payload = dict(await answer.scorer.provisional())
+                provisional = ScoreProvisional(**await answer.scorer.provisional())
             except Exception as exc:
                 self._failed(exc)
                 return
             if answer.end is None:  # a provisional never follows the answer's final score
-                self._publish(SCORE_PROVISIONAL, self._clock(), payload)
+                self._publish(self._clock(), provisional)
             return
         async with answer.lock:
             if only_if_dirty and not answer.dirty:
@@ -303,15 +311,18 @@ class AnswerScoring:
 
     def _failed(self, exc: BaseException) -> None:
         log.error("scoring failed: %s", type(exc).__name__)
-        self._publish(SESSION_ERROR, self._clock(), {"message": "scoring failed", "error": type(exc).__name__})
+        self._publish(self._clock(), SessionError(message="scoring failed", error=type(exc).__name__))
 
     def _published_final(self, answer: Answer, used: frozenset[Any], payload: dict[str, Any]) -> None:
         answer.revision += 1
         answer.used = used
-        payload["revision"] = answer.revision
-        payload["utterance_ids"] = sorted(used, key=str)
-        payload["window"] = {"start": round(answer.start, 3), "end": round(answer.end or answer.start, 3)}
-        self._publish(SCORE_QUESTION, self._clock(), payload)
+        score = ScoreQuestion(
+            **payload,
+            revision=answer.revision,
+            utterance_ids=tuple(sorted(used, key=str)),
+            window={"start": round(answer.start, 3), "end": round(answer.end or answer.start, 3)},
+        )
+        self._publish(self._clock(), score)
 
     async def drain(self, timeout_s: float | None = None) -> bool:
         """Wait until every ended answer has its last finals and a score that saw them.
@@ -351,8 +362,3 @@ class AnswerScoring:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-
-def _parts(event: Any) -> tuple[str, Mapping[str, Any], float | None]:
-    if isinstance(event, Mapping):
-        return str(event.get("type", "")), event.get("payload") or {}, event.get("media_time")
-    return str(getattr(event, "type", "")), getattr(event, "payload", None) or {}, getattr(event, "media_time", None)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from events import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, SCORE_PROVISIONAL, SCORE_QUESTION, TRANSCRIPT_FINAL
+from events import FACE_ABSENT, FACE_METRICS, FACE_MULTIPLE, Payload, TranscriptFinal
 from jobs.models import Question
 
 from .affect import AFFECT_EVENTS, measure_affect
@@ -266,12 +266,6 @@ def explain(question: Question, content: ContentScore, payload: Mapping[str, Any
 # -- the async shell -------------------------------------------------------------
 
 
-def _event_parts(event: Any) -> tuple[str, Mapping[str, Any], float | None]:
-    if isinstance(event, Mapping):
-        return str(event.get("type", "")), event.get("payload") or {}, event.get("media_time")
-    return str(getattr(event, "type", "")), getattr(event, "payload", None) or {}, getattr(event, "media_time", None)
-
-
 class QuestionScorer:
     """Scores one answer to one question from its events.
 
@@ -299,7 +293,7 @@ class QuestionScorer:
         self._accommodation = accommodation
         self._config = config or ScoringConfig()
         self._window = window
-        self._utterances: dict[Any, Mapping[str, Any]] = {}
+        self._utterances: dict[Any, TranscriptFinal] = {}
         self._faces: dict[str, tuple[str, Mapping[str, Any]]] = {}
         self._affect: dict[str, tuple[str, Mapping[str, Any]]] = {}
         self._times: dict[str, Any] = {}  # media time of each face and affect event
@@ -308,39 +302,40 @@ class QuestionScorer:
 
     # -- input -----------------------------------------------------------------
     def feed(self, event: Any) -> bool:
-        """Take one event (Event, AnalyzerEvent or its dict); True if it is used."""
-        kind, payload, media_time = _event_parts(event)
-        if kind == TRANSCRIPT_FINAL:
-            if not self._inside(payload.get("start")):
+        """Take one event (an Event or AnalyzerEvent); True if it is used."""
+        payload: Payload = event.payload
+        kind, media_time = payload.type, event.media_time
+        if isinstance(payload, TranscriptFinal):
+            if not self._inside(payload.start):
                 return False
-            key = payload.get("utterance_id")
-            self._utterances[key if key is not None else f"anon-{len(self._utterances)}"] = dict(payload)
+            key = payload.utterance_id
+            self._utterances[key if key is not None else f"anon-{len(self._utterances)}"] = payload
             return True
         if kind in FACE_EVENTS:
-            at = media_time if media_time is not None else payload.get("newest_media_time")
+            at = media_time if media_time is not None else getattr(payload, "newest_media_time", None)
             if not self._inside(at):
                 return False
-            item = (kind, dict(payload))
+            item = (kind, payload.to_dict())
             key = canonical_json({"t": kind, "m": at, "p": item[1]})
             self._faces[key], self._times[key] = item, at
             return True
         if kind in AFFECT_EVENTS:
-            at = media_time if media_time is not None else payload.get("newest_media_time", payload.get("end"))
+            at = media_time if media_time is not None else getattr(payload, "newest_media_time", getattr(payload, "end", None))
             if not self._inside(at):
                 return False
-            item = (kind, dict(payload))
+            item = (kind, payload.to_dict())
             key = canonical_json({"t": kind, "m": at, "p": item[1]})
             self._affect[key], self._times[key] = item, at
             return True
         return False
 
-    def feed_utterance(self, key: Any, payload: Mapping[str, Any]) -> None:
-        """Take one utterance (a ``transcript.final`` payload, or the part of it in this answer) as is."""
-        self._utterances[key] = dict(payload)
+    def feed_utterance(self, key: Any, payload: TranscriptFinal) -> None:
+        """Take one utterance (a ``transcript.final``, or the part of it in this answer) as is."""
+        self._utterances[key] = payload
 
-    def set_utterances(self, utterances: Mapping[Any, Mapping[str, Any]]) -> None:
+    def set_utterances(self, utterances: Mapping[Any, TranscriptFinal]) -> None:
         """Replace what was said in this answer (by utterance key)."""
-        self._utterances = {key: dict(payload) for key, payload in utterances.items()}
+        self._utterances = dict(utterances)
 
     @property
     def utterance_ids(self) -> list[Any]:
@@ -376,7 +371,9 @@ class QuestionScorer:
         return self._score(utterances, faces, affect, final)
 
     def _snapshot(self) -> tuple[list[Mapping[str, Any]], list[tuple[str, Mapping[str, Any]]], list[tuple[str, Mapping[str, Any]]]]:
-        return list(self._utterances.values()), list(self._faces.values()), list(self._affect.values())
+        # score_question works on plain data (the text path scores bank examples the same way)
+        utterances = [u.to_dict() for u in self._utterances.values()]
+        return utterances, list(self._faces.values()), list(self._affect.values())
 
     def _score(
         self,

@@ -34,7 +34,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from events import DECISION_RECORDED, INTERVIEW_ENDED, REPORT_READY, SCORE_QUESTION, SESSION_CREATED, Event
+from events import DECISION_RECORDED, REPORT_READY, ConsentWithdrawn, DecisionRecorded, Event, InterviewEnded, ScoreQuestion, SessionCreated
 from jobs import catalog
 from jobs.catalog import field_path
 from jobs.models import Job, QuestionBank
@@ -52,7 +52,7 @@ from .eventlog import EventWriter, SessionEvents
 from .live import SessionRegistry
 from .metrics import Metrics
 from .openapi import Operation, Param, Reply
-from .policy import CONSENT_GIVEN, CONSENT_WITHDRAWN, PROFILES, Consent
+from .policy import PROFILES, Consent
 from .problems import Problem
 from .settings import Settings
 from .store import (
@@ -319,10 +319,10 @@ class Candor:
         refs = _session_refs(record)
         # The versions go into the log (a report is rebuilt from it); the
         # candidate profile does not.
-        payload: dict[str, Any] = {"expires_at": record.expires_at.isoformat()}
+        created = SessionCreated(expires_at=record.expires_at.isoformat())
         if job is not None or bank is not None:
-            payload.update(refs)
-        events.publish(SESSION_CREATED, None, payload)
+            created = SessionCreated(expires_at=created.expires_at, **refs)
+        events.publish(None, created)
         body_out = {
             "id": session_id,
             **self.urls(session_id, code),
@@ -394,9 +394,9 @@ class Candor:
         return events
 
     def _on_event(self, event: Event) -> None:
-        if event.type == INTERVIEW_ENDED:
+        if isinstance(event.payload, InterviewEnded):
             work = self._report_on_end(event.session_id)
-        elif event.type == SCORE_QUESTION and int(event.payload.get("revision") or 0) > 0:
+        elif isinstance(event.payload, ScoreQuestion) and event.payload.revision > 0:
             # A late final re-scored an answer: a report already made is made again.
             work = self._report_on_rescore(event.session_id)
         else:
@@ -505,12 +505,10 @@ class Candor:
             number = len(await self.store.run(self.store.store.list_decisions, session_id)) + 1
             events = await self.events_for(session_id)
             assert events is not None
-            events.publish(
-                DECISION_RECORDED,
-                None,
-                {"decision": spec.decision, "reason": spec.reason, "decided_by": "hr",
-                 "decided_at": utcnow().isoformat(), "number": number},
+            decision = DecisionRecorded(
+                decision=spec.decision, reason=spec.reason, decided_by="hr", decided_at=utcnow().isoformat(), number=number
             )
+            events.publish(None, decision)
             await events.flush()
             report, decided, _ = await self._write_report(session_id, decision=(spec.decision, spec.reason, "hr"))
         assert decided is not None
@@ -683,7 +681,7 @@ class Candor:
         events = await self.events_for(record.id)
         assert events is not None
         session = self.sessions.get_live(record.id)
-        events.publish(CONSENT_GIVEN, session.media_time if session is not None else None, consent.public())
+        events.publish(session.media_time if session is not None else None, consent.given())
         await self.sessions.set_consent(record.id, consent)
         return JSONResponse(consent.public(), headers=self.cors_headers(request))
 
@@ -692,7 +690,8 @@ class Candor:
         events = await self.events_for(record.id)
         assert events is not None
         session = self.sessions.get_live(record.id)
-        events.publish(CONSENT_WITHDRAWN, session.media_time if session is not None else None, {"policy": self.policy.name})
+        withdrawn = ConsentWithdrawn(policy=self.policy.name)
+        events.publish(session.media_time if session is not None else None, withdrawn)
         await self.sessions.set_consent(record.id, None)
         return Response(status_code=204, headers=self.cors_headers(request))
 

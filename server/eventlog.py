@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable, Mapping
+from typing import Callable
 
-from events import AnalyzerEvent, Event
+from events import AnalyzerEvent, Event, Payload
 
 from .store import AsyncStore
 
@@ -117,14 +117,13 @@ class SessionEvents:
         self._wall_clock = wall_clock
         self.listeners: list[Callable[[Event], None]] = []
 
-    def publish(self, type_: str, media_time: float | None, payload: Mapping[str, Any] | None = None) -> Event:
+    def publish(self, media_time: float | None, payload: Payload) -> Event:
         event = Event(
-            type=type_,
             session_id=self.session_id,
             seq=self._next_seq,
             media_time=None if media_time is None else round(float(media_time), 3),
             wall_time=self._wall_clock(),
-            payload=dict(payload or {}),
+            payload=payload,
         )
         self._next_seq += 1
         self._writer.add(event)
@@ -140,7 +139,7 @@ class SessionEvents:
         return event
 
     def publish_analyzer_event(self, event: AnalyzerEvent) -> Event:
-        return self.publish(event.type, event.media_time, event.payload)
+        return self.publish(event.media_time, event.payload)
 
     def subscribe(self) -> Watcher:
         watcher = Watcher(self._watcher_queue)

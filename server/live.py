@@ -10,22 +10,26 @@ replay an old session's log) and closed when their token expires.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from typing import Any
 
 from analyzers.base import AnalyzerError
 from events import (
-    CONNECTION_ENDED,
-    CONNECTION_STARTED,
-    MEDIA_DROPPED,
-    MEDIA_FLOWING,
-    SESSION_ERROR,
-    SPEECH_END,
-    SPEECH_START,
-    TRANSCRIPT_FINAL,
-    TRANSCRIPT_PARTIAL,
+    CONSENT_GIVEN,
+    CONSENT_WITHDRAWN,
+    AnalyzerEvent,
+    ConnectionEnded,
+    ConnectionStarted,
     Event,
+    MediaDropped,
+    MediaFlowing,
+    SessionError,
+    SpeechEnd,
+    SpeechStart,
+    TranscriptFinal,
+    TranscriptPartial,
 )
 from analyzers.graph import AnalyzerGraph
 from analyzers.turns import TurnConfig
@@ -47,11 +51,23 @@ from scoring.answers import AnswerScoring, AnswerScoringConfig
 
 from .eventlog import EventWriter, SessionEvents
 from .metrics import Metrics
-from .policy import CONSENT_GIVEN, CONSENT_WITHDRAWN, PROFILES, Consent, consent_from_log
+from .policy import PROFILES, Consent, consent_from_log
 from .settings import Settings
 from .store import AsyncStore, SessionRecord, utcnow
 
 log = logging.getLogger(__name__)
+
+
+def turn_config(settings: Settings) -> TurnConfig:
+    """How the VAD's turns end and split, from the settings (README, "Configuration")."""
+    return TurnConfig(
+        threshold=settings.vad_threshold,
+        min_silence_s=settings.vad_min_silence_s,
+        min_speech_s=settings.vad_min_speech_s,
+        max_utterance_s=settings.max_utterance_s,
+        long_turn_s=settings.vad_long_turn_s or None,
+        long_turn_min_silence_s=settings.vad_long_turn_min_silence_s,
+    )
 
 
 class LiveSession:
@@ -133,7 +149,8 @@ class LiveSession:
             self._publish_flow(self.flow.pause(self.media_time))
         self._ensure_graph()
         self._metrics.connections_live.inc()
-        self.events.publish(CONNECTION_STARTED, self.ingest.clock.audio_time, {"connection_id": connection.id, "replaces": old.id if old else None})
+        started = ConnectionStarted(connection_id=connection.id, replaces=old.id if old else None)
+        self.events.publish(self.ingest.clock.audio_time, started)
         if old is not None:
             await old.close("replaced")
         return connection
@@ -153,7 +170,7 @@ class LiveSession:
             if self.flow is not None:  # the question waits for the candidate
                 self._publish_flow(self.flow.pause(self.media_time))
         self._metrics.connections_live.dec()
-        self.events.publish(CONNECTION_ENDED, self.ingest.clock.audio_time, {"connection_id": connection.id, "reason": reason})
+        self.events.publish(self.ingest.clock.audio_time, ConnectionEnded(connection_id=connection.id, reason=reason))
         if self.connection is None and self.flow is not None and self.flow.ended and not self.closed:
             # The interview is over and the candidate gone: free the analyzers
             # (and their buffers) now rather than when the session expires.
@@ -170,7 +187,7 @@ class LiveSession:
     def _on_media_flowing(self, connection: WhipConnection) -> None:
         # media_time here is the end of the first audio frame received: with
         # this event's wall_time it maps media time to wall time.
-        self.events.publish(MEDIA_FLOWING, self.ingest.clock.audio_time, {"connection_id": connection.id})
+        self.events.publish(self.ingest.clock.audio_time, MediaFlowing(connection_id=connection.id))
         if connection is self.connection and self.flow is not None:
             # The interview starts, or resumes, once the candidate's media flows.
             self._publish_flow(self.flow.resume(self.media_time))
@@ -202,7 +219,7 @@ class LiveSession:
                 self._publish_flow(self.flow.tick(self.media_time))
             except Exception:  # never let the interview stop silently
                 log.exception("interview flow failed")
-                self.events.publish(SESSION_ERROR, self.media_time, {"message": "interview flow failed", "error": "flow"})
+                self.events.publish(self.media_time, SessionError(message="interview flow failed", error="flow"))
                 return
 
     def _publish_flow(self, flow_events: list[FlowEvent]) -> None:
@@ -214,7 +231,7 @@ class LiveSession:
                 if self.connection is not None:  # the candidate is done now; the report waits
                     self.connection.send_control({"type": "interview_ended"})
                 continue
-            self.events.publish(flow_event.type, flow_event.media_time, flow_event.payload)
+            self.events.publish(flow_event.media_time, flow_event.payload)
             if flow_event.type == QUESTION_STARTED and self.graph is not None:
                 question = self.flow.current if self.flow else None
                 # Rubric terms help Whisper with domain words (适当性, KYC, ...).
@@ -226,7 +243,7 @@ class LiveSession:
             if flow_event.type in (QUESTION_STARTED, ANSWER_STARTED):
                 self._send_question_state()
             elif self.connection is not None:
-                self.connection.send_control({"type": flow_event.type.replace(".", "_"), **dict(flow_event.payload)})
+                self.connection.send_control({"type": flow_event.type.replace(".", "_"), **flow_event.payload.to_dict()})
 
     # -- live scoring ---------------------------------------------------------
     def _asr_settled(self, media_time: float) -> bool:
@@ -243,7 +260,7 @@ class LiveSession:
         assert self.scoring is not None
         if not await self.scoring.drain():
             log.warning("interview ended before every answer's finals were in (they will re-score their answers)")
-        self.events.publish(flow_event.type, flow_event.media_time, flow_event.payload)
+        self.events.publish(flow_event.media_time, flow_event.payload)
 
     def _send_question_state(self) -> None:
         """Tell the candidate page which question is on and how long is left."""
@@ -293,12 +310,7 @@ class LiveSession:
         consent = self.consent
         self.graph = AnalyzerGraph(
             self._models,
-            turn_config=TurnConfig(
-                threshold=s.vad_threshold,
-                min_silence_s=s.vad_min_silence_s,
-                min_speech_s=s.vad_min_speech_s,
-                max_utterance_s=s.max_utterance_s,
-            ),
+            turn_config=turn_config(s),
             partial_interval_s=s.partial_interval_s,
             face_interval_s=s.face_metrics_interval_s,
             voice=bool(consent and consent.voice),
@@ -320,7 +332,7 @@ class LiveSession:
         (so a score never mixes two utterances that share an id).
         """
         times = [e.media_time for e in logged if e.media_time is not None]
-        ids = [int(e.payload["utterance_id"]) for e in logged if isinstance(e.payload.get("utterance_id"), int)]
+        ids = [e.payload.utterance_id for e in logged if isinstance(getattr(e.payload, "utterance_id", None), int)]
         if times:
             self.ingest.clock.resume_at(max(times))
         if ids:
@@ -328,13 +340,13 @@ class LiveSession:
         if self.scoring is not None:
             self.scoring.replay(logged)  # an answer that was on goes on with what was said before
 
-    def _renumber(self, event: Any) -> Any:
+    def _renumber(self, event: AnalyzerEvent) -> AnalyzerEvent:
         """A fresh graph numbers utterances from 0: shift them past those already logged."""
-        if not self._utterance_base or not isinstance(event.payload.get("utterance_id"), int):
+        utterance_id = getattr(event.payload, "utterance_id", None)
+        if not self._utterance_base or not isinstance(utterance_id, int):
             return event
-        payload = dict(event.payload)
-        payload["utterance_id"] += self._utterance_base
-        return type(event)(event.type, event.media_time, payload)
+        payload = dataclasses.replace(event.payload, utterance_id=utterance_id + self._utterance_base)  # type: ignore[call-arg]
+        return AnalyzerEvent(event.media_time, payload)
 
     async def _run_graph(self, graph: AnalyzerGraph) -> None:
         try:
@@ -344,7 +356,8 @@ class LiveSession:
                 self._after_event(event)
         except AnalyzerError as exc:
             log.error("session analyzers failed: %s", type(exc.__cause__).__name__)
-            self.events.publish(SESSION_ERROR, self.ingest.clock.audio_time, {"message": "analysis failed; restarting", "error": type(exc.__cause__).__name__})
+            failed = SessionError(message="analysis failed; restarting", error=type(exc.__cause__).__name__)
+            self.events.publish(self.ingest.clock.audio_time, failed)
             # Start a fresh graph for the rest of the session, numbering its
             # utterances after this one's.
             self._utterance_base = self._next_utterance_id()
@@ -358,24 +371,25 @@ class LiveSession:
 
     def _after_event(self, event: Event) -> None:
         payload = event.payload
-        if isinstance(payload.get("utterance_id"), int):
-            self._max_utterance_id = max(self._max_utterance_id, payload["utterance_id"])
+        utterance_id = getattr(payload, "utterance_id", None)
+        if isinstance(utterance_id, int):
+            self._max_utterance_id = max(self._max_utterance_id, utterance_id)
         if self.scoring is not None:
             self.scoring.on_event(event)
-        if self.flow is not None and event.type == SPEECH_START:
+        if self.flow is not None and isinstance(payload, SpeechStart):
             self.flow.speech_started(event.media_time or 0.0)
-        if event.type == SPEECH_END:
+        if isinstance(payload, SpeechEnd):
             if self.flow is not None:
                 self.flow.speech_ended(event.media_time or 0.0)
-            self._speech_ends[int(payload["utterance_id"])] = asyncio.get_running_loop().time()
-        elif event.type in (TRANSCRIPT_PARTIAL, TRANSCRIPT_FINAL):
-            final = event.type == TRANSCRIPT_FINAL
+            self._speech_ends[payload.utterance_id] = asyncio.get_running_loop().time()
+        elif isinstance(payload, (TranscriptPartial, TranscriptFinal)):
+            final = isinstance(payload, TranscriptFinal)
             if final:
-                ended = self._speech_ends.pop(int(payload["utterance_id"]), None)
+                ended = self._speech_ends.pop(payload.utterance_id, None)
                 if ended is not None:
                     self._metrics.speech_to_final.observe(asyncio.get_running_loop().time() - ended)
             if self.connection is not None:
-                self.connection.send_control({"type": "caption", "text": payload.get("text", ""), "final": final, "utterance_id": payload.get("utterance_id")})
+                self.connection.send_control({"type": "caption", "text": payload.text, "final": final, "utterance_id": payload.utterance_id})
 
     async def _monitor(self) -> None:
         """Report drops (never silent) once a second."""
@@ -398,7 +412,8 @@ class LiveSession:
                     self._dropped_reported[kind] = total
                     self._metrics.frames_dropped.labels(kind).inc(delta)
                     if kind == "audio":  # sampled video frames replaced by newer ones are by design
-                        self.events.publish(MEDIA_DROPPED, self.ingest.clock.audio_time, {"kind": kind, "count": delta, "total": total})
+                        dropped = MediaDropped(kind=kind, count=delta, total=total)
+                        self.events.publish(self.ingest.clock.audio_time, dropped)
 
     @property
     def audio_backlog_s(self) -> float:
@@ -492,7 +507,7 @@ class SessionRegistry:
 
         questions = bank.bank()
         flow = InterviewFlow.from_log(
-            questions.questions, [e.to_dict() for e in logged if e.type in FLOW_EVENT_TYPES or e.media_time is not None]
+            questions.questions, [e for e in logged if e.type in FLOW_EVENT_TYPES or e.media_time is not None]
         )
         return flow, ScoreWeights.of(questions.scoring.weights)
 

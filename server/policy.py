@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from events import CONSENT_GIVEN, CONSENT_WITHDRAWN
+from events import ConsentGiven, ConsentWithdrawn, Event
 
 
 @dataclass(frozen=True)
@@ -98,23 +98,26 @@ class Consent:
             "given_at": self.given_at,
         }
 
+    def given(self) -> ConsentGiven:
+        """The ``consent.given`` payload."""
+        return ConsentGiven(**self.public())
 
 
 
-def consent_from_log(events: list[Any]) -> Consent | None:
-    """The consent in force after these events (``Event`` objects or dicts), in order."""
+
+def consent_from_log(events: list[Event]) -> Consent | None:
+    """The consent in force after these events, in order."""
     consent: Consent | None = None
     for event in events:
-        kind = event.get("type") if isinstance(event, dict) else event.type
-        if kind == CONSENT_WITHDRAWN:
+        payload = event.payload
+        if isinstance(payload, ConsentWithdrawn):
             consent = None
-        elif kind == CONSENT_GIVEN:
-            payload = event.get("payload") if isinstance(event, dict) else event.payload
+        elif isinstance(payload, ConsentGiven):
             consent = Consent(
-                policy=str(payload.get("policy")),
-                voice=bool(payload.get("voice")),
-                face=bool(payload.get("face")),
-                emotion=bool(payload.get("emotion")),
-                given_at=str(payload.get("given_at", "")),
+                policy=payload.policy,
+                voice=payload.voice,
+                face=payload.face,
+                emotion=payload.emotion,
+                given_at=payload.given_at,
             )
     return consent

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     vad_min_silence_s: float = 0.5
     vad_min_speech_s: float = 0.25
     max_utterance_s: float = 28.0
+    # A turn that has run vad_long_turn_s ends at a vad_long_turn_min_silence_s
+    # pause (a long answer is finalised in parts as it is spoken); 0 turns it off.
+    vad_long_turn_s: float = 8.0
+    vad_long_turn_min_silence_s: float = 0.25
 
     # An ended answer is scored once ASR has the finals of every utterance
     # that began in it, or after answer_settle_timeout_s (a final that comes

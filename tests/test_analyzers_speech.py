@@ -105,30 +105,30 @@ async def test_english_and_mandarin_in_one_session_with_noise_between(models) ->
 
     by_span: dict[str, list] = {}
     for f in finals:
-        by_span.setdefault(span_of(f.payload["start"], f.payload["end"]), []).append(f)
+        by_span.setdefault(span_of(f.payload.start, f.payload.end), []).append(f)
 
     # Silence, noise, breathing and hum produce no transcript at all.
-    assert set(by_span) <= {"en", "zh"}, {k: [f.payload["text"] for f in v] for k, v in by_span.items()}
-    english = " ".join(f.payload["text"] for f in by_span["en"])
+    assert set(by_span) <= {"en", "zh"}, {k: [f.payload.text for f in v] for k, v in by_span.items()}
+    english = " ".join(f.payload.text for f in by_span["en"])
     assert wer(JFK_TEXT, english) < 0.15, english
-    assert all(f.payload["language"] == "en" for f in by_span["en"])
-    chinese = "".join(f.payload["text"] for f in by_span["zh"])
+    assert all(f.payload.language == "en" for f in by_span["en"])
+    chinese = "".join(f.payload.text for f in by_span["zh"])
     assert cer_zh(AISHELL_TEXT, chinese) < 0.3, chinese
-    assert by_span["zh"][0].payload["language"] == "zh"
+    assert by_span["zh"][0].payload.language == "zh"
     # Simplified characters, not Traditional (广州市, not 廣州市).
     assert "广" in chinese and "廣" not in chinese
 
     # Word timings lie inside the utterance, in media time.
     for f in finals:
-        words = f.payload["words"]
+        words = f.payload.words
         assert words, f.payload
-        assert f.payload["start"] - 0.05 <= words[0]["start"] <= words[-1]["end"] <= f.payload["end"] + 0.5
+        assert f.payload.start - 0.05 <= words[0].start <= words[-1].end <= f.payload.end + 0.5
 
     # Every utterance is bracketed by speech.start/speech.end, in order.
     starts = [e for e in events if e.type == SPEECH_START]
     ends = [e for e in events if e.type == SPEECH_END]
     assert len(starts) == len(ends) >= 2
-    assert [e.payload["utterance_id"] for e in starts] == [e.payload["utterance_id"] for e in ends]
+    assert [e.payload.utterance_id for e in starts] == [e.payload.utterance_id for e in ends]
 
 
 async def test_partials_are_stable_prefixes_of_the_final(models) -> None:
@@ -139,7 +139,7 @@ async def test_partials_are_stable_prefixes_of_the_final(models) -> None:
     assert partials, "no transcript.partial while speaking"
     by_utt: dict[int, list[str]] = {}
     for p in partials:
-        by_utt.setdefault(p.payload["utterance_id"], []).append(p.payload["stable"])
+        by_utt.setdefault(p.payload.utterance_id, []).append(p.payload.stable)
     for stables in by_utt.values():
         # stable text only ever grows: each is a prefix of the next
         for a, b in zip(stables, stables[1:]):
@@ -181,5 +181,5 @@ async def test_a_speculative_final_is_the_same_final_earlier(models) -> None:
         else:
             assert counts == {"started": 0, "used": 0, "void": 0}
     same = ("text", "start", "end", "language")
-    assert {k: finals[True][k] for k in same} == {k: finals[False][k] for k in same}
-    assert [w["word"] for w in finals[True]["words"]] == [w["word"] for w in finals[False]["words"]]
+    assert {k: getattr(finals[True], k) for k in same} == {k: getattr(finals[False], k) for k in same}
+    assert [w.word for w in finals[True].words] == [w.word for w in finals[False].words]

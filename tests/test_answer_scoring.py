@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from events import AnalyzerEvent, Payload, TranscriptFinal, payload_from_dict
+from interview.flow import FlowEvent
 from jobs.catalog import BANKS_DIR, load_file
 from scoring.answers import AnswerScoring, AnswerScoringConfig, part_in_window
 from scoring.encoder import SentenceEncoder
@@ -34,6 +36,15 @@ def _strong(index: int) -> str:
     return " ".join(e for c in rubric.competencies for e in c.strong_examples)
 
 
+def _final(data: dict[str, Any]) -> TranscriptFinal:
+    return TranscriptFinal.from_dict(data)  # type: ignore[return-value]
+
+
+def _heard(data: dict[str, Any]) -> AnalyzerEvent:
+    """The ASR's event for a transcript.final payload (at its end)."""
+    return AnalyzerEvent(data["end"], _final(data))
+
+
 def _words(text: str, start: float, per_word_s: float = 0.3) -> dict[str, Any]:
     """A transcript.final payload for English ``text`` spoken from ``start``."""
     words = []
@@ -48,30 +59,30 @@ def _words(text: str, start: float, per_word_s: float = 0.3) -> dict[str, Any]:
 
 
 def test_an_utterance_across_two_answers_is_split_by_its_words() -> None:
-    final = {**_words("I asked about her goals then the next question please", 10.0), "utterance_id": 7}
+    final = _final({**_words("I asked about her goals then the next question please", 10.0), "utterance_id": 7})
     first = part_in_window(final, 0.0, 11.5)
     second = part_in_window(final, 11.5, 30.0)
     assert first is not None and second is not None
-    assert first["text"] == "I asked about her goals"
-    assert second["text"] == "then the next question please"
-    assert first["end"] <= 11.5 <= second["start"]
+    assert first.text == "I asked about her goals"
+    assert second.text == "then the next question please"
+    assert first.end <= 11.5 <= second.start
     # every word exactly once
-    assert [w["word"] for w in first["words"] + second["words"]] == [w["word"] for w in final["words"]]
+    assert [w.word for w in first.words + second.words] == [w.word for w in final.words]
     assert part_in_window(final, 30.0, 40.0) is None
     assert part_in_window(final, 0.0, 30.0) == final  # wholly inside: unchanged
 
 
 def test_mandarin_words_split_without_spaces() -> None:
-    (final,) = transcript_finals("我先问了这笔钱的用途 她说三年内要用", "zh", start=5.0, utterance_units=100)
-    cut = (final["words"][3]["end"] + final["words"][4]["start"]) / 2
+    (final,) = map(_final, transcript_finals("我先问了这笔钱的用途 她说三年内要用", "zh", start=5.0, utterance_units=100))
+    cut = (final.words[3].end + final.words[4].start) / 2
     left, right = part_in_window(final, 0.0, cut), part_in_window(final, cut, 99.0)
     assert left is not None and right is not None
-    assert left["text"] + right["text"] == "".join(w["word"] for w in final["words"]).strip()
-    assert " " not in left["text"]
+    assert left.text + right.text == "".join(w.word for w in final.words).strip()
+    assert " " not in left.text
 
 
 def test_without_word_timings_the_utterance_midpoint_decides() -> None:
-    final = {"utterance_id": 1, "text": "hello", "start": 9.0, "end": 13.0, "words": []}
+    final = TranscriptFinal(utterance_id=1, text="hello", language="en", start=9.0, end=13.0)
     assert part_in_window(final, 0.0, 10.0) is None
     assert part_in_window(final, 10.0, 20.0) == final
 
@@ -83,8 +94,8 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, float | None, dict[str, Any]]] = []
 
-    def __call__(self, kind: str, media_time: float | None, payload: Any) -> None:
-        self.events.append((kind, media_time, dict(payload)))
+    def __call__(self, media_time: float | None, payload: Payload) -> None:
+        self.events.append((str(payload.type), media_time, payload.to_dict()))
 
     def scores(self) -> dict[str, dict[str, Any]]:
         """The last score.question of each question."""
@@ -98,11 +109,14 @@ class Recorder:
         return [p for kind, _, p in self.events if kind == "score.question"]
 
 
-def _flow(kind: str, index: int, t: float, **extra: Any) -> dict[str, Any]:
+def _flow(kind: str, index: int, t: float, **extra: Any) -> FlowEvent:
     payload = {"question_id": QUESTIONS[index].id, "index": index, **extra}
+    if kind == "answer.started":
+        payload.setdefault("answer_ends_at", t + QUESTIONS[index].answer_s)
     if kind == "answer.ended":
         payload.setdefault("end", t)
-    return {"type": kind, "media_time": t, "payload": payload}
+        payload.setdefault("reason", "candidate_done")
+    return FlowEvent(t, payload_from_dict(kind, payload))
 
 
 def _quotes(score: dict[str, Any]) -> list[dict[str, Any]]:
@@ -145,7 +159,7 @@ async def test_late_final_after_rapid_done_and_ready_through_the_whole_bank(enco
     assert early[QUESTIONS[first].id]["status"] == "no_answer"
     # ...then the slow ASR delivers the first answer's transcript
     for final in finals:
-        scoring.on_event({"type": "transcript.final", "media_time": final["end"], "payload": final})
+        scoring.on_event(_heard(final))
     pending["asr"] = False
     assert await scoring.drain()
 
@@ -174,13 +188,13 @@ async def test_an_utterance_running_over_done_keeps_its_tail_out_of_the_next_ans
     scoring.on_event(_flow("answer.ended", a, 3.0, start=0.0))  # done, mid-sentence
     scoring.on_event(_flow("answer.started", b, 6.0))
     final_b = {**_words(text_b, 7.0), "utterance_id": 2}
-    scoring.on_event({"type": "transcript.final", "media_time": final_b["end"], "payload": final_b})
-    scoring.on_event({"type": "transcript.final", "media_time": final_a["end"], "payload": final_a})  # late
+    scoring.on_event(_heard(final_b))
+    scoring.on_event(_heard(final_a))  # late
     scoring.on_event(_flow("answer.ended", b, 30.0, start=6.0))
     assert await scoring.drain()
     answers = {ans.question.id: ans for ans in scoring.answers}
-    said_a = [u["text"] for u in answers[QUESTIONS[a].id].scorer._utterances.values()]
-    said_b = [u["text"] for u in answers[QUESTIONS[b].id].scorer._utterances.values()]
+    said_a = [u.text for u in answers[QUESTIONS[a].id].scorer._utterances.values()]
+    said_b = [u.text for u in answers[QUESTIONS[b].id].scorer._utterances.values()]
     assert said_a == [" ".join(text_a.split()[: len(said_a[0].split())])] and 3 <= len(said_a[0].split()) <= 8
     assert said_b == [text_b]  # nothing of the first answer
     _assert_quotes_inside(scoring, record.all_scores())
@@ -191,9 +205,9 @@ async def test_a_resumed_answer_keeps_its_words_and_a_restart_replays_them(encod
     record = Recorder()
     scoring = AnswerScoring(QUESTIONS, encoder, publish=record, config=AnswerScoringConfig(settle_timeout_s=0.0))
     a = SCORED[0]
-    log: list[dict[str, Any]] = [_flow("answer.started", a, 0.0)]
+    log: list[Any] = [_flow("answer.started", a, 0.0)]
     final = {**_words("I asked about her goals and her time horizon and liquidity needs", 1.0), "utterance_id": 3}
-    log.append({"type": "transcript.final", "media_time": final["end"], "payload": final})
+    log.append(_heard(final))
     for event in log:
         scoring.on_event(event)
     scoring.on_event(_flow("answer.started", a, 20.0, resumed=True))  # reconnected

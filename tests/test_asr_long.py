@@ -218,7 +218,7 @@ async def run_graph(models: Any, speech: np.ndarray, turn_config: TurnConfig | N
 
 
 def texts_of(event: Any) -> list[str]:
-    payload = event.payload
+    payload = event.payload.to_dict()
     out = [str(payload.get(key, "")) for key in ("text", "stable", "unstable")]
     return out + [str(w.get("word", "")) for w in payload.get("words") or []]
 
@@ -228,13 +228,13 @@ def assert_clean(events: list) -> None:
     for event in events:
         for text in texts_of(event):
             assert "\ufffd" not in text, (event.type, text)
-    finals = [e.payload for e in events if e.type == TRANSCRIPT_FINAL]
+    finals = [e.payload.to_dict() for e in events if e.type == TRANSCRIPT_FINAL]
     for final in finals:
         assert find_repetition(final["text"]) is None, final["text"]
     ids = [f["utterance_id"] for f in finals]
     assert ids == sorted(set(ids)), ids  # unique and increasing: downstream keys finals by id
-    starts = [e.payload["utterance_id"] for e in events if e.type == SPEECH_START]
-    ends = [e.payload["utterance_id"] for e in events if e.type == SPEECH_END]
+    starts = [e.payload.utterance_id for e in events if e.type == SPEECH_START]
+    ends = [e.payload.utterance_id for e in events if e.type == SPEECH_END]
     assert starts == ends and set(ids) <= set(ends)
     for earlier, later in zip(finals, finals[1:]):
         assert later["start"] >= earlier["end"] - 1e-3  # parts never overlap
@@ -267,7 +267,7 @@ async def test_a_long_answer_is_final_in_parts_as_it_is_spoken(models) -> None:
         assert len(speech) / SAMPLE_RATE > 55
         events = await run_graph(models, speech)
         assert_clean(events)
-        finals = [e.payload for e in events if e.type == TRANSCRIPT_FINAL]
+        finals = [e.payload.to_dict() for e in events if e.type == TRANSCRIPT_FINAL]
         # Final in parts while the candidate speaks: a part ends at the first pause after
         # long_turn_s (8 s), far from the 28 s limit where one turn would be cut.
         assert len(finals) >= 4, [f["text"] for f in finals]
@@ -290,9 +290,9 @@ async def test_a_forced_split_keeps_the_words_at_the_cut_once(models) -> None:
     speech, reference = clips("wealth_manager.persuade_client.strong.opus")
     events = await run_graph(models, speech, TurnConfig(long_turn_s=None))
     assert_clean(events)
-    splits = [e.payload for e in events if e.type == SPEECH_END and e.payload.get("split")]
+    splits = [e.payload.to_dict() for e in events if e.type == SPEECH_END and e.payload.split]
     assert len(splits) == 1, "no forced split: the test would prove nothing"
-    finals = [e.payload for e in events if e.type == TRANSCRIPT_FINAL]
+    finals = [e.payload.to_dict() for e in events if e.type == TRANSCRIPT_FINAL]
     before = next(f for f in finals if f["utterance_id"] == splits[0]["utterance_id"])
     after = next(f for f in finals if f["utterance_id"] == splits[0]["utterance_id"] + 1)
     assert after["start"] == before["end"]

@@ -10,7 +10,18 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
-from events import AnalyzerEvent, Event
+from events import (
+    AnalyzerEvent,
+    ConnectionEnded,
+    Event,
+    FaceAbsent,
+    MediaDropped,
+    SessionError,
+    SpeechEnd,
+    SpeechStart,
+    TranscriptFinal,
+    Word,
+)
 from server.eventlog import EventWriter, SessionEvents, Watcher
 from server.store import AsyncStore, SessionRecord, Store, token_hash, utcnow
 
@@ -80,43 +91,61 @@ async def flushed(events: SessionEvents) -> None:
 
 
 # -- SessionEvents ------------------------------------------------------------
+def _dropped(count: int) -> MediaDropped:
+    return MediaDropped(kind="audio", count=count, total=count)
+
+
 @pytest.mark.asyncio
 async def test_publish_assigns_consecutive_seq_and_wall_time(events: SessionEvents, wall: WallClock) -> None:
     start = wall.t
     published = [
-        events.publish("speech.start", 1.23456, {"utterance_id": 1}),
-        events.publish("speech.end", 2.0, {"utterance_id": 1}),
-        events.publish_analyzer_event(AnalyzerEvent("face.metrics", 2.5, {"gaze": 0.9})),
-        events.publish("connection.ended", None),
+        events.publish(1.23456, SpeechStart(utterance_id=1)),
+        events.publish(2.0, SpeechEnd(utterance_id=1, start=1.2, end=2.0)),
+        events.publish_analyzer_event(AnalyzerEvent(2.5, FaceAbsent(state="start", faces=0, since=1.5))),
+        events.publish(None, ConnectionEnded(connection_id="c1", reason="hung up")),
     ]
     assert [e.seq for e in published] == [0, 1, 2, 3]
     assert [e.wall_time for e in published] == [start + 0.5, start + 1.0, start + 1.5, start + 2.0]
     assert [e.session_id for e in published] == [SID] * 4
     assert [e.media_time for e in published] == [1.235, 2.0, 2.5, None]
-    assert published[2].type == "face.metrics"
-    assert published[2].payload == {"gaze": 0.9}
-    assert published[3].payload == {}
+    assert published[2].type == "face.absent"
+    assert published[2].payload == FaceAbsent(state="start", faces=0, since=1.5)
+    assert published[3].to_dict()["payload"] == {"connection_id": "c1", "reason": "hung up"}
 
 
 @pytest.mark.asyncio
 async def test_publish_continues_from_next_seq(writer: EventWriter) -> None:
     events = SessionEvents(SID, next_seq=42, writer=writer)
-    assert [events.publish("x", None).seq for _ in range(3)] == [42, 43, 44]
+    assert [events.publish(None, _dropped(0)).seq for _ in range(3)] == [42, 43, 44]
 
 
 @pytest.mark.asyncio
-async def test_payload_is_copied_at_publish(events: SessionEvents, store: Store) -> None:
-    payload = {"text": "hello"}
-    event = events.publish("transcript.final", 1.0, payload)
-    payload["text"] = "changed"
-    assert event.payload == {"text": "hello"}
+async def test_a_payload_reads_back_as_the_same_typed_payload(events: SessionEvents, store: Store) -> None:
+    payload = TranscriptFinal(
+        utterance_id=3, text="你好 hello", language="zh", start=0.5, end=1.0, words=(Word("你好", 0.5, 0.8, 0.9),)
+    )
+    event = events.publish(1.0, payload)
     await flushed(events)
-    assert store.read_events(SID)[0].payload == {"text": "hello"}
+    (back,) = store.read_events(SID)
+    assert back == event and back.payload == payload and isinstance(back.payload.words[0], Word)
+
+
+@pytest.mark.asyncio
+async def test_a_logged_event_of_an_unknown_type_is_skipped_not_fatal(events: SessionEvents, store: Store) -> None:
+    events.publish(1.0, _dropped(1))
+    other = Event(SID, 1, 1.5, 0.0, _dropped(2))
+    row = other.to_dict()
+    await flushed(events)
+    store.append_events([other])
+    with store.engine.begin() as db:  # a newer version's event type in the same log
+        db.exec_driver_sql("UPDATE events SET type = 'future.event' WHERE seq = 1")
+    assert [e.seq for e in store.read_events(SID)] == [0]
+    assert row["type"] == "media.dropped"
 
 
 @pytest.mark.asyncio
 async def test_flushed_events_read_back_exactly(events: SessionEvents, store: Store) -> None:
-    published = [events.publish(f"type.{i}", i * 0.1, {"i": i, "zh": "你好"}) for i in range(10)]
+    published = [events.publish(i * 0.1, SessionError(message=f"第 {i} 次", error=str(i))) for i in range(10)]
     await flushed(events)
     assert [e.to_dict() for e in store.read_events(SID)] == [e.to_dict() for e in published]
     assert store.last_seq(SID) == 9
@@ -128,7 +157,7 @@ async def test_read_events_from_seq_returns_seq_at_or_after_in_order(
     events: SessionEvents, store: Store, from_seq: int
 ) -> None:
     for i in range(10):
-        events.publish("e", float(i))
+        events.publish(float(i), _dropped(0))
     await flushed(events)
     assert [e.seq for e in store.read_events(SID, from_seq=from_seq)] == list(range(from_seq, 10))
     assert [e.seq for e in store.read_events(SID, from_seq=from_seq, limit=3)] == list(range(from_seq, 10))[:3]
@@ -140,11 +169,11 @@ async def test_events_of_other_sessions_are_not_read(writer: EventWriter, store:
     one = SessionEvents(SID, next_seq=0, writer=writer)
     two = SessionEvents("sess-2", next_seq=0, writer=writer)
     for i in range(3):
-        one.publish("one", float(i))
-        two.publish("two", float(i))
+        one.publish(float(i), _dropped(1))
+        two.publish(float(i), _dropped(2))
     await flushed(one)
-    assert [(e.type, e.seq) for e in store.read_events(SID)] == [("one", 0), ("one", 1), ("one", 2)]
-    assert [(e.type, e.seq) for e in store.read_events("sess-2")] == [("two", 0), ("two", 1), ("two", 2)]
+    assert [(e.payload.count, e.seq) for e in store.read_events(SID)] == [(1, 0), (1, 1), (1, 2)]
+    assert [(e.payload.count, e.seq) for e in store.read_events("sess-2")] == [(2, 0), (2, 1), (2, 2)]
     assert store.last_seq("nobody") == -1
 
 
@@ -153,18 +182,18 @@ async def test_replay_after_reconnect_gives_each_seq_exactly_once(events: Sessio
     """What the events websocket does: subscribe, flush, send history, then
     live events skipping any seq already sent."""
     for i in range(5):
-        events.publish("before", float(i))
+        events.publish(float(i), _dropped(1))
     await flushed(events)
     from_seq = 2  # the watcher had seen 0 and 1 before it dropped
 
     watcher = events.subscribe()
     assert events.watcher_count == 1
     for i in range(3):  # published between subscribe and the history read
-        events.publish("during", float(i))
+        events.publish(float(i), _dropped(2))
     await flushed(events)
     history = store.read_events(SID, from_seq=from_seq)
     for i in range(4):  # published after the history read: live only
-        events.publish("after", float(i))
+        events.publish(float(i), _dropped(3))
 
     sent: list[Event] = []
     last = from_seq - 1
@@ -179,12 +208,12 @@ async def test_replay_after_reconnect_gives_each_seq_exactly_once(events: Sessio
         last = event.seq
 
     assert [e.seq for e in sent] == list(range(2, 12))
-    assert [e.type for e in sent] == ["before"] * 3 + ["during"] * 3 + ["after"] * 4
+    assert [e.payload.count for e in sent] == [1] * 3 + [2] * 3 + [3] * 4
     # the live queue saw everything since subscribing, history overlapped it
     assert [e.seq for e in history] == list(range(2, 8))
     events.unsubscribe(watcher)
     assert events.watcher_count == 0
-    events.publish("late", None)
+    events.publish(None, _dropped(4))
     assert watcher.queue.empty()  # unsubscribed watchers get nothing more
 
 
@@ -197,7 +226,7 @@ async def test_slow_watcher_overflows_without_blocking_publish_or_others(
     fast = events.subscribe()
     fast_seen: list[int] = []
     for i in range(6):
-        events.publish("e", float(i))  # returns at once even though slow is full
+        events.publish(float(i), _dropped(0))  # returns at once even though slow is full
         while not fast.queue.empty():
             fast_seen.append(fast.queue.get_nowait().seq)
 
@@ -207,7 +236,7 @@ async def test_slow_watcher_overflows_without_blocking_publish_or_others(
     # the slow watcher kept what fitted and is told to reconnect with from_seq
     assert [slow.queue.get_nowait().seq for _ in range(slow.queue.qsize())] == [0, 1]
     # once overflowed, it stays out of the stream even with room again
-    events.publish("e", 6.0)
+    events.publish(6.0, _dropped(0))
     assert slow.queue.empty()
     # the log lost nothing
     await flushed(events)
@@ -217,7 +246,7 @@ async def test_slow_watcher_overflows_without_blocking_publish_or_others(
 @pytest.mark.asyncio
 async def test_watcher_offer_never_raises_when_full() -> None:
     watcher = Watcher(maxsize=1)
-    event = Event("e", SID, 0, None, 0.0)
+    event = Event(SID, 0, None, 0.0, _dropped(0))
     watcher.offer(event)
     assert not watcher.overflowed.is_set()
     watcher.offer(event)
@@ -235,8 +264,8 @@ async def test_a_failing_listener_does_not_stop_publish(events: SessionEvents, s
 
     events.listeners.extend([broken, lambda e: seen.append(e.seq)])
     watcher = events.subscribe()
-    events.publish("e", None)
-    events.publish("e", None)
+    events.publish(None, _dropped(0))
+    events.publish(None, _dropped(0))
     assert seen == [0, 1]
     assert watcher.queue.qsize() == 2
     await flushed(events)
@@ -259,10 +288,10 @@ async def test_store_failures_are_retried_and_lose_nothing(
 
     monkeypatch.setattr(store, "append_events", flaky)
     for i in range(3):
-        events.publish("e", float(i))
+        events.publish(float(i), _dropped(0))
     await asyncio.sleep(0)  # let the writer take its first batch
     for i in range(3, 5):
-        events.publish("e", float(i))  # published while the writer retries
+        events.publish(float(i), _dropped(0))  # published while the writer retries
     await flushed(events)
 
     assert writer.failures == 2
@@ -288,7 +317,7 @@ async def test_writer_batches_are_capped(astore: AsyncStore, store: Store, monke
     writer.start()
     events = SessionEvents(SID, next_seq=0, writer=writer)
     for i in range(10):
-        events.publish("e", float(i))
+        events.publish(float(i), _dropped(0))
     await flushed(events)
     await writer.close()
     assert max(sizes) <= 4
@@ -302,7 +331,7 @@ async def test_close_writes_pending_events(astore: AsyncStore, store: Store) -> 
     writer.start()
     events = SessionEvents(SID, next_seq=0, writer=writer)
     for i in range(5):
-        events.publish("e", float(i))
+        events.publish(float(i), _dropped(0))
     await asyncio.wait_for(writer.close(), 5)
     assert len(store.read_events(SID)) == 5
 

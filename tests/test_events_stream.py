@@ -22,12 +22,13 @@ import msgpack
 import pytest
 import websockets
 
+from events import SpeechStart, TranscriptFinal, TranscriptPartial, Word
 from server.eventlog import SessionEvents
 from tests.helpers import HR_TOKEN, LiveServer
 
 T = TypeVar("T")
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
-TICK = "test.tick"
+TICK = "transcript.partial"  # the stream's most frequent event
 
 
 # ---------------------------------------------------------------- helpers --
@@ -69,7 +70,10 @@ async def publish(
         busy = 0.0
         for n, i in enumerate(range(start, start + count)):
             t0 = time.perf_counter()
-            events.publish(TICK, i / 100, {"i": i, "pad": pads[n]})
+            tick = TranscriptPartial(
+                utterance_id=i, text=pads[n], stable="", unstable="", language="zh", start=0.0, audio_end=i / 100
+            )
+            events.publish(i / 100, tick)
             busy += time.perf_counter() - t0
             if batch and (i + 1 - start) % batch == 0:
                 await asyncio.sleep(pause_s)
@@ -136,7 +140,7 @@ async def test_from_seq_replays_the_log_then_goes_live(live_server: LiveServer) 
     async with connect(events_url(live_server, sid, from_seq=20)) as ws:
         replayed = await read_until(ws, 50)
         assert [e["seq"] for e in replayed] == list(range(20, 51))
-        assert [e["payload"]["i"] for e in replayed] == list(range(19, 50))
+        assert [e["payload"]["utterance_id"] for e in replayed] == list(range(19, 50))
         await publish(live_server, sid, 10, start=50)  # seqs 51..60, live
         live = await read_until(ws, 60)
         assert [e["seq"] for e in live] == list(range(51, 61))
@@ -183,9 +187,13 @@ async def test_msgpack_frames_carry_the_same_events(live_server: LiveServer) -> 
 
     async def varied() -> None:
         events = await live_server.candor.sessions.events_for(sid)
-        events.publish(TICK, None, {"text": "广州市房地产中介协会分析", "nested": {"list": [1, 2.5, None, True]}})
-        events.publish(TICK, 12.3456789, {"words": [{"word": " ask", "start": 1.25, "probability": 0.875}]})
-        events.publish(TICK, 0.0, {})
+        heard = TranscriptFinal(
+            utterance_id=1, text="广州市房地产中介协会分析", language="zh", start=0.0, end=2.5, words=(), language_probability=None
+        )
+        events.publish(None, heard)
+        words = (Word(" ask", 1.25, 1.5, 0.875),)
+        events.publish(12.3456789, TranscriptFinal(utterance_id=2, text="ask", language="en", start=1.25, end=1.5, words=words))
+        events.publish(0.0, SpeechStart(utterance_id=3))
 
     await on_server(live_server, varied)
     async with (

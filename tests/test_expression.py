@@ -364,16 +364,16 @@ async def test_face_analyzer_emits_expression_metrics_with_face_metrics(
     by_time = {e.media_time: e.payload for e in metrics}
     for event in expressions:
         payload = event.payload
-        assert json.loads(json.dumps(dict(payload))) == dict(payload)
-        assert set(payload["probabilities"]) == set(EXPRESSIONS)
-        assert sum(payload["probabilities"].values()) == pytest.approx(1.0, abs=0.01)
+        assert json.loads(json.dumps(payload.to_dict())) == payload.to_dict()
+        assert set(payload.probabilities) == set(EXPRESSIONS)
+        assert sum(payload.probabilities.values()) == pytest.approx(1.0, abs=0.01)
         # faces classified = the window's frames that showed a face
         face_window = by_time[event.media_time]
-        assert payload["frames"] == round(face_window["presence"] * face_window["frames"])
-        assert payload["newest_media_time"] <= event.media_time
+        assert payload.frames == round(face_window.presence * face_window.frames)
+        assert payload.newest_media_time <= event.media_time
     # No expression.metrics for windows without a face; every window with one has it.
-    assert {e.media_time for e in expressions} == {t for t, p in by_time.items() if p["presence"] > 0}
-    assert sum(e.payload["frames"] for e in expressions) == 10
-    assert [e.payload["dominant"] for e in expressions if e.media_time <= 1.0] == ["happy"] * 2
+    assert {e.media_time for e in expressions} == {t for t, p in by_time.items() if p.presence > 0}
+    assert sum(e.payload.frames for e in expressions) == 10
+    assert [e.payload.dominant for e in expressions if e.media_time <= 1.0] == ["happy"] * 2
     late = [e.payload for e in expressions if e.media_time >= 2.0]
-    assert late and all(p["dominant"] != "happy" and p["probabilities"]["happy"] < 0.1 for p in late)
+    assert late and all(p.dominant != "happy" and p.probabilities["happy"] < 0.1 for p in late)

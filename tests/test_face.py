@@ -367,30 +367,30 @@ async def test_face_analyzer_end_to_end(runner: FaceRunner, obama: np.ndarray, c
 
     assert analyzer.dropped == 0
     metrics = [event for event in events if event.type == FACE_METRICS]
-    states = [(e.type, e.payload["state"], e.media_time, e.payload["faces"]) for e in events if e.type != FACE_METRICS]
+    states = [(e.type, e.payload.state, e.media_time, e.payload.faces) for e in events if e.type != FACE_METRICS]
     assert states == [
         (FACE_ABSENT, "start", 3.0, 0),  # blank from 2.0, confirmed after 1 s
         (FACE_ABSENT, "stop", 3.6, 2),  # first composite frame
         (FACE_MULTIPLE, "start", 4.2, 2),  # two faces since 3.6, confirmed after 0.5 s
     ]
-    assert [e.payload["since"] for e in events if e.type != FACE_METRICS] == [2.0, 2.0, 3.6]
+    assert [e.payload.since for e in events if e.type != FACE_METRICS] == [2.0, 2.0, 3.6]
 
     # face.metrics on a 0.5 s grid of media time (frames come every 0.2 s)
     times = [event.media_time for event in metrics]
     assert times == [0.6, 1.0, 1.6, 2.0, 2.6, 3.0, 3.6, 4.0, 4.6]
-    assert all(event.payload["newest_media_time"] == event.media_time for event in metrics)
-    assert sum(event.payload["frames"] for event in metrics) == len(frames)
+    assert all(event.payload.newest_media_time == event.media_time for event in metrics)
+    assert sum(event.payload.frames for event in metrics) == len(frames)
     for event in metrics:
-        assert json.loads(json.dumps(dict(event.payload))) == dict(event.payload)
+        assert json.loads(json.dumps(event.payload.to_dict())) == event.payload.to_dict()
 
     photo = [event.payload for event in metrics if event.media_time < 2.0]
     assert len(photo) == 3
     for payload in photo:
-        assert payload["presence"] == 1.0 and payload["faces_max"] == 1
-        assert abs(payload["yaw"]) < 15 and payload["gaze_at_camera"] > 0.5
+        assert payload.presence == 1.0 and payload.faces_max == 1
+        assert abs(payload.yaw) < 15 and payload.gaze_at_camera > 0.5
     blank_only = [event.payload for event in metrics if 2.0 < event.media_time < 3.6]
-    assert blank_only and all(p["presence"] == 0.0 and p["yaw"] is None for p in blank_only)
-    assert metrics[-1].payload["faces_max"] == 2 and metrics[-1].payload["presence"] == 1.0
+    assert blank_only and all(p.presence == 0.0 and p.yaw is None for p in blank_only)
+    assert metrics[-1].payload.faces_max == 2 and metrics[-1].payload.presence == 1.0
 
 
 @pytest.mark.asyncio
@@ -398,7 +398,7 @@ async def test_face_analyzer_flush_emits_the_rest(runner: FaceRunner) -> None:
     analyzer = FaceAnalyzer(runner, interval_s=0.5)
     frames = [VideoFrame(image=grey(120, 160), media_time=t) for t in (0.0, 0.2)]
     events = await replay(analyzer, frames)
-    assert [(e.type, e.media_time, e.payload["frames"]) for e in events] == [(FACE_METRICS, 0.2, 2)]
+    assert [(e.type, e.media_time, e.payload.frames) for e in events] == [(FACE_METRICS, 0.2, 2)]
 
 
 @pytest.mark.asyncio
@@ -408,10 +408,10 @@ async def test_face_analyzer_keeps_the_newest_frame_when_behind(runner: FaceRunn
         analyzer.push(VideoFrame(image=grey(120, 160), media_time=index * 0.1))
     analyzer.end_input()
     events = [event async for event in analyzer]
-    processed = sum(event.payload["frames"] for event in events if event.type == FACE_METRICS)
+    processed = sum(event.payload.frames for event in events if event.type == FACE_METRICS)
     assert analyzer.dropped > 0
     assert processed + analyzer.dropped == analyzer.pushed == 10
-    assert events[-1].payload["newest_media_time"] == 0.9
+    assert events[-1].payload.newest_media_time == 0.9
 
 
 @pytest.mark.asyncio

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from events import ConsentGiven, ConsentWithdrawn, Event, Payload, TranscriptFinal
 from jobs.models import BankScoring, ScoreWeights as BankWeights
 from scoring.affect import measure_affect
 from scoring.encoder import SentenceEncoder
@@ -53,10 +54,13 @@ def test_eu_runs_no_emotion_inference_and_one_consent_covers_both() -> None:
 
 
 def test_consent_in_force_follows_the_log() -> None:
-    given = {"type": "consent.given", "payload": {"policy": "pipl", "voice": True, "face": True, "emotion": True, "given_at": "t1"}}
-    narrower = {"type": "consent.given", "payload": {"policy": "pipl", "voice": True, "face": False, "emotion": True, "given_at": "t2"}}
-    withdrawn = {"type": "consent.withdrawn", "payload": {"policy": "pipl"}}
-    other = {"type": "transcript.final", "payload": {"text": "hi"}}
+    def logged(payload: Payload) -> Event:
+        return Event("s", 0, None, 0.0, payload)
+
+    given = logged(ConsentGiven(policy="pipl", voice=True, face=True, emotion=True, given_at="t1"))
+    narrower = logged(ConsentGiven(policy="pipl", voice=True, face=False, emotion=True, given_at="t2"))
+    withdrawn = logged(ConsentWithdrawn(policy="pipl"))
+    other = logged(TranscriptFinal(utterance_id=1, text="hi", language="en", start=0.0, end=1.0))
     assert consent_from_log([]) is None
     assert consent_from_log([other]) is None
     assert consent_from_log([given, other]).face is True

@@ -21,6 +21,8 @@ from events import (
     TRANSCRIPT_FINAL,
     VOICE_AFFECT,
     AnalyzerEvent,
+    SpeechEnd,
+    SpeechStart,
 )
 from analyzers.graph import AnalyzerGraph
 from analyzers.prosody import (
@@ -256,25 +258,25 @@ async def test_one_voice_affect_per_utterance_of_real_speech(models, speech: dic
     ends = [e for e in events if e.type == SPEECH_END]
     affects = [e for e in events if e.type == VOICE_AFFECT]
     assert len(ends) >= 3
-    assert [e.payload["utterance_id"] for e in affects] == [e.payload["utterance_id"] for e in ends]
+    assert [e.payload.utterance_id for e in affects] == [e.payload.utterance_id for e in ends]
     for end, affect in zip(ends, affects):
-        assert affect.media_time == end.payload["end"]
-        assert affect.payload["start"] == round(end.payload["start"], 3)
-        assert affect.payload["end"] == round(end.payload["end"], 3)
+        assert affect.media_time == end.payload.end
+        assert affect.payload.start == round(end.payload.start, 3)
+        assert affect.payload.end == round(end.payload.end, 3)
     scored = 0
     for affect in affects:
         payload = affect.payload
-        assert json.loads(json.dumps(dict(payload))) == dict(payload)
-        assert set(payload) == {
+        assert json.loads(json.dumps(payload.to_dict())) == payload.to_dict()
+        assert set(payload.to_dict()) == {
             "utterance_id", "start", "end", "voiced_share", "pitch_hz", "pitch_range_st",
             "intensity_db", "arousal", "baseline_utterances",
         }
-        assert payload["baseline_utterances"] == scored  # earlier voiced utterances only
-        if payload["arousal"] is not None:
+        assert payload.baseline_utterances == scored  # earlier voiced utterances only
+        if payload.arousal is not None:
             scored += 1
-            assert 0.0 < payload["arousal"] < 1.0
-            assert 75 <= payload["pitch_hz"]["p10"] <= payload["pitch_hz"]["p90"] <= 500
-            assert payload["voiced_share"] > 0.2
+            assert 0.0 < payload.arousal < 1.0
+            assert 75 <= payload.pitch_hz["p10"] <= payload.pitch_hz["p90"] <= 500
+            assert payload.voiced_share > 0.2
     assert scored >= 3 and analyzer.baseline.utterances == scored
 
 
@@ -286,40 +288,40 @@ async def test_the_louder_higher_repeat_of_an_utterance_is_more_aroused(models, 
     for audio in (clip, clip, clip, louder(faster(clip, 1.25), 10)):
         pieces += [audio, silence(1.5)]
     events, _ = await run_vad_and_prosody(models, np.concatenate(pieces))
-    arousal = [e.payload["arousal"] for e in events if e.type == VOICE_AFFECT and e.payload["arousal"] is not None]
+    arousal = [e.payload.arousal for e in events if e.type == VOICE_AFFECT and e.payload.arousal is not None]
     assert len(arousal) >= 4
     assert arousal[-1] > max(arousal[:-1]) + 0.15
 
 
 async def test_flush_mid_utterance_measures_what_was_heard(prosody_runner: ProsodyRunner) -> None:
     analyzer = ProsodyAnalyzer(prosody_runner)
-    analyzer.push(AnalyzerEvent(SPEECH_START, 0.5, {"utterance_id": 7}))
+    analyzer.push(AnalyzerEvent(0.5, SpeechStart(utterance_id=7)))
     for chunk in chunks(np.concatenate([silence(0.5), vowel(150.0, 2.0)])):
         analyzer.push(chunk)
     analyzer.end_input()
     events = [event async for event in analyzer]
     assert [e.type for e in events] == [VOICE_AFFECT]
     payload = events[0].payload
-    assert payload["utterance_id"] == 7 and payload["start"] == 0.5
-    assert events[0].media_time == payload["end"] == pytest.approx(2.5, abs=0.04)
-    assert payload["pitch_hz"]["mean"] == pytest.approx(150, abs=3)
-    assert payload["voiced_share"] > 0.9  # the silence before the start is not in it
-    assert payload["arousal"] is not None and payload["baseline_utterances"] == 0
+    assert payload.utterance_id == 7 and payload.start == 0.5
+    assert events[0].media_time == payload.end == pytest.approx(2.5, abs=0.04)
+    assert payload.pitch_hz["mean"] == pytest.approx(150, abs=3)
+    assert payload.voiced_share > 0.9  # the silence before the start is not in it
+    assert payload.arousal is not None and payload.baseline_utterances == 0
 
 
 async def test_an_utterance_is_measured_once(prosody_runner: ProsodyRunner) -> None:
     analyzer = ProsodyAnalyzer(prosody_runner)
-    analyzer.push(AnalyzerEvent(SPEECH_START, 0.0, {"utterance_id": 1}))
+    analyzer.push(AnalyzerEvent(0.0, SpeechStart(utterance_id=1)))
     for chunk in chunks(vowel(120.0, 1.0)):
         analyzer.push(chunk)
     analyzer.flush()  # e.g. the connection dropped mid-utterance
-    analyzer.push(AnalyzerEvent(SPEECH_END, 1.0, {"utterance_id": 1, "start": 0.0, "end": 1.0}))
-    analyzer.push(AnalyzerEvent(SPEECH_END, 3.0, {"utterance_id": 2, "start": 2.0, "end": 3.0}))  # never heard
+    analyzer.push(AnalyzerEvent(1.0, SpeechEnd(utterance_id=1, start=0.0, end=1.0)))
+    analyzer.push(AnalyzerEvent(3.0, SpeechEnd(utterance_id=2, start=2.0, end=3.0)))  # never heard
     analyzer.end_input()
     events = [event async for event in analyzer]
-    assert [e.payload["utterance_id"] for e in events] == [1, 2]
-    assert events[1].payload["pitch_hz"] is None and events[1].payload["arousal"] is None
-    assert events[1].payload["baseline_utterances"] == 1
+    assert [e.payload.utterance_id for e in events] == [1, 2]
+    assert events[1].payload.pitch_hz is None and events[1].payload.arousal is None
+    assert events[1].payload.baseline_utterances == 1
 
 
 async def test_the_audio_buffer_is_bounded(prosody_runner: ProsodyRunner) -> None:
@@ -328,17 +330,17 @@ async def test_the_audio_buffer_is_bounded(prosody_runner: ProsodyRunner) -> Non
         analyzer.push(chunk)
         if analyzer.backlog > 100:
             await asyncio.sleep(0)
-    analyzer.push(AnalyzerEvent(SPEECH_END, 20.0, {"utterance_id": 1, "start": 0.0, "end": 20.0}))
+    analyzer.push(AnalyzerEvent(20.0, SpeechEnd(utterance_id=1, start=0.0, end=20.0)))
     analyzer.end_input()
     events = [event async for event in analyzer]
     assert len(analyzer._ring) == analyzer._ring.maxlen == int(5.0 * SAMPLE_RATE / CHUNK_SAMPLES)
-    assert events[0].payload["pitch_hz"]["mean"] == pytest.approx(120, abs=3)  # the newest 5 s, measured
+    assert events[0].payload.pitch_hz["mean"] == pytest.approx(120, abs=3)  # the newest 5 s, measured
 
 
 async def test_a_failure_reaches_the_reader(prosody_runner: ProsodyRunner) -> None:
     analyzer = ProsodyAnalyzer(prosody_runner)
     analyzer.push(AudioChunk(np.full(CHUNK_SAMPLES * 10, np.nan, np.float32), 0.0))
-    analyzer.push(AnalyzerEvent(SPEECH_END, 0.3, {"utterance_id": 1, "start": 0.0, "end": 0.3}))
+    analyzer.push(AnalyzerEvent(0.3, SpeechEnd(utterance_id=1, start=0.0, end=0.3)))
     with pytest.raises(AnalyzerError):
         async for _ in analyzer:
             pass

@@ -25,8 +25,9 @@ import httpx
 import pytest
 import uvicorn
 
-from events import Event
+from events import Event, payload_from_dict
 from reports import SCHEMA, build_report, report_json
+from reports.html import render_report
 from server.app import create_app
 from server.store import BankRecord, JobRecord, SessionRecord, Store
 from sinks import SinkConfig
@@ -84,6 +85,11 @@ def score_payload(qid: str, overall: float, comps: list[tuple[str, float, list[t
             }
             for cid, score, points in comps
         ],
+        "status": "answered",
+        "coverage": {"covered": 1, "total": 2},
+        "evidence": [],
+        "affect": {"score": None, "counted": False},
+        "answer": {"utterances": 1, "start": 12.0, "end": 15.5},
         "delivery": {"score": 70.0, "rate": 3.1},
         "engagement": {"score": 90.0, "presence": 1.0},
         "weights": {"content": 0.7, "delivery": 0.15, "engagement": 0.15},
@@ -100,10 +106,12 @@ def interview_events(q1: str = "q1", q2: str = "q2") -> list[tuple[str, float | 
     for index, (qid, practice) in enumerate((("intro", True), (q1, False), (q2, False))):
         number = 0 if practice else index
         out.append(("question.started", t, {"question_id": qid, "index": index, "number": number, "practice": practice,
-                                            "kind": "practice" if practice else "behavioural",
-                                            "text": {"zh": f"问题{index}", "en": f"Question {index}"}}))
-        out.append(("answer.started", t + 1, {"question_id": qid, "index": index}))
-        out.append(("face.metrics", t + 2, {"frames": 5, "faces_max": 1, "presence": 1.0}))
+                                            "kind": "practice" if practice else "behavioural", "total": 3,
+                                            "scored_total": 2, "prep_s": 1, "answer_s": 60, "phase": "prep",
+                                            "deadline": t + 1, "text": {"zh": f"问题{index}", "en": f"Question {index}"}}))
+        out.append(("answer.started", t + 1, {"question_id": qid, "index": index, "answer_ends_at": t + 61}))
+        out.append(("face.metrics", t + 2, {"frames": 5, "faces_max": 1, "faces_mean": 1.0, "presence": 1.0, "yaw": 0.0,
+                                            "pitch": 0.0, "roll": 0.0, "gaze_at_camera": 0.9, "newest_media_time": t + 2}))
         out.append(("transcript.final", t + 3, {"utterance_id": f"u{index}", "text": f"answer {index}", "language": "en",
                                                 "start": t + 2, "end": t + 3, "words": [], "model": "whisper-base"}))
         out.append(("answer.ended", t + 4, {"question_id": qid, "index": index, "reason": "candidate_done",
@@ -121,7 +129,7 @@ def interview_events(q1: str = "q1", q2: str = "q2") -> list[tuple[str, float | 
 
 def as_events(items: list[tuple[str, float | None, dict]], session_id: str = "s1") -> list[Event]:
     return [
-        Event(type=ty, session_id=session_id, seq=i, media_time=mt, wall_time=1000.0 + i, payload=p)
+        Event(session_id=session_id, seq=i, media_time=mt, wall_time=1000.0 + i, payload=payload_from_dict(ty, p))
         for i, (ty, mt, p) in enumerate(items)
     ]
 
@@ -166,6 +174,23 @@ def test_builder_scores_band_competencies_and_job_match() -> None:
     assert report["scoring"]["weights"] == {"content": 0.7, "delivery": 0.15, "engagement": 0.15}
     assert report["timings"]["start_media"] == 0.0 and report["timings"]["end_media"] == 30.0
     assert report["decision"] == {"state": "pending_review"}
+
+
+def test_the_page_says_which_questions_were_not_answered_or_poorly_calibrated() -> None:
+    session, job, bank = records()
+    items = []
+    for ty, mt, p in interview_events():
+        if ty == "score.question" and p["question_id"] == "q1":
+            p = {**p, "coverage": {**p["coverage"], "calibration": "narrow"}}
+        if ty == "score.question" and p["question_id"] == "q2":
+            p = {**p, "status": "no_answer", "overall": 0.0}
+        items.append((ty, mt, p))
+    page = render_report(build_report(session, job, bank, as_events(items)), version=1, session_id="s1")
+    first, second = page.split("第 2 题")
+    assert "评分标准难以区分强弱回答（narrow）" in first and "未作答" not in first
+    assert "未作答" in second and "评分标准难以区分" not in second
+    plain = render_report(build_report(session, job, bank, as_events(interview_events())), version=1, session_id="s1")
+    assert "评分标准难以区分" not in plain and "未作答" not in plain
 
 
 def test_builder_bands() -> None:
@@ -262,7 +287,7 @@ async def test_report_decision_and_sink_end_to_end(server: ApiServer, receiver: 
         async def drive() -> None:
             events = await server.candor.sessions.events_for(sid)
             for ty, mt, payload in interview_events("persuade_client", "elderly_high_risk"):
-                events.publish(ty, mt, payload)
+                events.publish(mt, payload_from_dict(ty, payload))
 
         await server.on_loop(drive)
         async with asyncio.timeout(10):
@@ -310,7 +335,7 @@ async def test_report_decision_and_sink_end_to_end(server: ApiServer, receiver: 
 
         # the decision is on the event stream (and so in the log)
         logged = await server.on_loop(lambda: server.candor.store.run(server.candor.store.store.read_events, sid))
-        assert [e.payload["decision"] for e in logged if e.type == "decision.recorded"] == ["advance", "hold"]
+        assert [e.payload.decision for e in logged if e.type == "decision.recorded"] == ["advance", "hold"]
 
     expected = {("report.ready", 1), ("decision.recorded", 1), ("report.ready", 2), ("decision.recorded", 2), ("report.ready", 3)}
 
@@ -352,7 +377,7 @@ async def test_a_report_lost_to_a_crash_is_built_at_the_next_start(tmp_path: Pat
     try:
         seq = store.last_seq(sid) + 1
         store.append_events(
-            Event(type=ty, session_id=sid, seq=seq + i, media_time=mt, wall_time=1_700_000_000.0 + i, payload=payload)
+            Event(session_id=sid, seq=seq + i, media_time=mt, wall_time=1_700_000_000.0 + i, payload=payload_from_dict(ty, payload))
             for i, (ty, mt, payload) in enumerate(interview_events("persuade_client", "elderly_high_risk"))
         )
         assert store.get_report(sid) is None

@@ -55,7 +55,7 @@ async def test_after_a_restart_media_time_and_utterance_ids_run_on(models: Model
     finally:
         store.close()
     last_time = max(e.media_time for e in logged if e.media_time is not None)
-    last_utterance = max(e.payload["utterance_id"] for e in logged if e.type == "transcript.final")
+    last_utterance = max(e.payload.utterance_id for e in logged if e.type == "transcript.final")
     last_seq = max(e.seq for e in logged)
 
     second = LiveServer(make_settings(tmp_path), models).start()  # the same database file

@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from events import AnalyzerEvent, TranscriptFinal
 from jobs.models import Localized, Rubric
 from scoring.calibration import OFF_TOPIC, example_utterances
 from scoring.content import ContentConfig, ContentScore, RubricIndex, score_content, term_heard
@@ -405,7 +406,7 @@ def test_rubric_texts_are_embedded_once(encoder: SentenceEncoder) -> None:
     for _ in range(2):
         scorer = QuestionScorer(question, encoder)
         for final in transcript_finals(answer.text, answer.language):
-            scorer.feed({"type": "transcript.final", "payload": final})
+            scorer.feed(AnalyzerEvent(final["end"], TranscriptFinal.from_dict(final)))
         scorer.score()
     # at most one miss per distinct rubric text (its phrasings, and the spans of its example
     # answers and of the off-topic reference that calibrate it), however many answers are scored
@@ -442,7 +443,7 @@ async def test_final_latency_for_a_sixty_second_answer(language: str) -> None:
         for _ in range(3):
             scorer = QuestionScorer(question, encoder)
             for final in finals:
-                scorer.feed({"type": "transcript.final", "payload": final})
+                scorer.feed(AnalyzerEvent(final["end"], TranscriptFinal.from_dict(final)))
             started = time.perf_counter()
             result = await scorer.final()
             timings.append(time.perf_counter() - started)

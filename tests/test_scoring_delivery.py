@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from events import AnalyzerEvent, Event
+from events import AnalyzerEvent, Event, FaceMetrics, TranscriptFinal
 from jobs.models import Localized, Question
 from scoring.delivery import DeliveryConfig, find_fillers, measure_delivery
 from scoring.encoder import SentenceEncoder
@@ -259,7 +259,7 @@ def _answer(key: str) -> Any:
     return next(a for a in ANSWERS if a.key == key)
 
 
-def _events(key: str, *, faces: bool = True) -> list[dict[str, Any]]:
+def _events(key: str, *, faces: bool = True) -> list[Event]:
     answer = _answer(key)
     out: list[dict[str, Any]] = []
     for seq, final in enumerate(transcript_finals(answer.text, answer.language)):
@@ -287,9 +287,13 @@ def _events(key: str, *, faces: bool = True) -> list[dict[str, Any]]:
                 }
             )
     out.append(
-        {"type": "speech.start", "session_id": "s1", "seq": 999, "media_time": 0.0, "wall_time": 0.0, "payload": {}}
+        {"type": "speech.start", "session_id": "s1", "seq": 999, "media_time": 0.0, "wall_time": 0.0, "payload": {"utterance_id": 0}}
     )
-    return out
+    return [Event.from_dict(e) for e in out]
+
+
+def _heard(final: dict[str, Any]) -> AnalyzerEvent:
+    return AnalyzerEvent(final["end"], TranscriptFinal.from_dict(final))
 
 
 def _scorer(encoder: SentenceEncoder, key: str, **kwargs: Any) -> QuestionScorer:
@@ -305,12 +309,12 @@ async def test_same_events_give_byte_identical_json(encoder: SentenceEncoder) ->
     await first.provisional()  # provisional scoring on the way must not change the final
     a = canonical_json(await first.final())
 
-    # a fresh scorer (fresh caches), events shuffled and some replayed, as Event objects
+    # a fresh scorer (fresh caches), events shuffled and some replayed, as read back from the log
     shuffled = events + events[:3]
     random.Random(4).shuffle(shuffled)
     second = _scorer(encoder, "c-zh-s1")
     for e in shuffled:
-        second.feed(Event.from_dict(e))
+        second.feed(Event.from_dict(json.loads(json.dumps(e.to_dict()))))
     b = canonical_json(await second.final())
     assert a == b
     assert a.encode() == canonical_json(json.loads(a)).encode()
@@ -349,10 +353,10 @@ async def test_engagement_has_zero_weight_by_default(encoder: SentenceEncoder) -
         looking.feed(e)
         away.feed(e)
     for i in range(1, 40):
-        looking.feed(AnalyzerEvent("face.metrics", i * 0.5, _metrics(i * 0.5, gaze=0.95)[1]))
+        looking.feed(AnalyzerEvent(i * 0.5, FaceMetrics(**_metrics(i * 0.5, gaze=0.95)[1])))
         away.feed(
             AnalyzerEvent(
-                "face.metrics", i * 0.5, _metrics(i * 0.5, presence=0.3, gaze=0.1, faces_max=2, faces_mean=0.8)[1]
+                i * 0.5, FaceMetrics(**_metrics(i * 0.5, presence=0.3, gaze=0.1, faces_max=2, faces_mean=0.8)[1])
             )
         )
     a, b = await looking.final(), await away.final()
@@ -388,7 +392,7 @@ async def test_provisional_grows_with_the_answer(encoder: SentenceEncoder) -> No
     scorer = _scorer(encoder, "c-en-s1")
     seen = []
     for final in finals:
-        scorer.feed(AnalyzerEvent("transcript.final", final["end"], final))
+        scorer.feed(AnalyzerEvent(final["end"], TranscriptFinal.from_dict(final)))
         provisional = await scorer.provisional()
         assert provisional["final"] is False and provisional["through"] == final["words"][-1]["end"]
         seen.append(provisional["content"])
@@ -404,7 +408,7 @@ async def test_silence_and_short_answers(encoder: SentenceEncoder) -> None:
     assert "No answer" in result["explanation"]["en"]
 
     short = _scorer(encoder, "w-en-s1")
-    short.feed({"type": "transcript.final", "payload": timed("en", ["I", "don't", "know"], unit_s=0.3)})
+    short.feed(_heard(timed("en", ["I", "don't", "know"], unit_s=0.3)))
     result = await short.final()
     assert result["delivery"]["score"] is None  # under 5 s: not measured, drops out
     assert result["overall"] == result["content"]
@@ -412,10 +416,10 @@ async def test_silence_and_short_answers(encoder: SentenceEncoder) -> None:
 
 async def test_window_filters_other_answers_events(encoder: SentenceEncoder) -> None:
     scorer = _scorer(encoder, "w-en-s1", window=(100.0, 200.0))
-    assert not scorer.feed({"type": "transcript.final", "payload": timed("en", ["earlier", "answer"], start=50.0)})
-    assert scorer.feed({"type": "transcript.final", "payload": timed("en", ["this", "answer"], start=120.0)})
-    assert not scorer.feed(AnalyzerEvent("face.metrics", 90.0, _metrics(90.0)[1]))
-    assert scorer.feed(AnalyzerEvent("face.metrics", 130.0, _metrics(130.0)[1]))
+    assert not scorer.feed(_heard(timed("en", ["earlier", "answer"], start=50.0)))
+    assert scorer.feed(_heard(timed("en", ["this", "answer"], start=120.0)))
+    assert not scorer.feed(AnalyzerEvent(90.0, FaceMetrics(**_metrics(90.0)[1])))
+    assert scorer.feed(AnalyzerEvent(130.0, FaceMetrics(**_metrics(130.0)[1])))
 
 
 def test_practice_question_is_not_scored(encoder: SentenceEncoder) -> None:

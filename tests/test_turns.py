@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from analyzers.turns import TurnConfig, TurnEnd, TurnPause, TurnSegmenter, TurnStart
+from server.live import turn_config
+from server.settings import Settings
 
 CHUNK_S = 0.032
 SPEECH = 0.9
@@ -306,6 +308,15 @@ def test_without_long_turn_s_only_min_silence_ends_a_turn() -> None:
     seg = TurnSegmenter(TurnConfig(long_turn_s=None))
     probs = chunks((SPEECH, int(12 / CHUNK_S)), (SILENCE, 10), (SPEECH, 50), (SILENCE, 40))
     assert [type(b) for b in boundaries(feed(seg, probs))] == [TurnStart, TurnEnd]
+
+
+def test_the_operator_sets_long_turns_through_the_settings() -> None:
+    probs = chunks((SPEECH, int(12 / CHUNK_S)), (SILENCE, 10), (SPEECH, 50), (SILENCE, 40))  # a 0.32 s breath 12 s in
+    default = TurnSegmenter(turn_config(Settings()))
+    assert [type(b) for b in boundaries(feed(default, probs))] == [TurnStart, TurnEnd, TurnStart, TurnEnd]
+    off = TurnSegmenter(turn_config(Settings(vad_long_turn_s=0, max_utterance_s=40)))
+    assert [type(b) for b in boundaries(feed(off, probs))] == [TurnStart, TurnEnd]
+    assert off.config.max_utterance_s == 40
 
 
 def test_a_forced_split_cuts_at_the_quietest_chunk_before_the_limit() -> None:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from events import SPEECH_END, SPEECH_PAUSE, SPEECH_START, TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL, AnalyzerEvent
+from events import AnalyzerEvent, SpeechEnd, SpeechPause, SpeechStart, TranscriptFinal, TranscriptPartial
+from events import Word as EventWord
 from media.frames import SAMPLE_RATE, AudioChunk
 
 from ..agreement import LocalAgreement, join_tokens
@@ -105,19 +106,20 @@ class TranscriptAnalyzer(Analyzer):
             self.audio_end = item.end_time
             if self._current is not None:
                 self._wake.set()
-        elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_START:
+        elif isinstance(item, AnalyzerEvent) and isinstance(item.payload, SpeechStart):
             start = float(item.media_time or 0.0)
             continues = self._split_at is not None and abs(start - self._split_at) < 1e-3
-            self._current = _Utterance(id=int(item.payload["utterance_id"]), start=start, continues=continues)
+            self._current = _Utterance(id=item.payload.utterance_id, start=start, continues=continues)
             self._split_at = None
-        elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_PAUSE:
-            self._speculate(item)
-        elif isinstance(item, AnalyzerEvent) and item.type == SPEECH_END:
+        elif isinstance(item, AnalyzerEvent) and isinstance(item.payload, SpeechPause):
+            self._speculate(item.payload)
+        elif isinstance(item, AnalyzerEvent) and isinstance(item.payload, SpeechEnd):
+            ended = item.payload
             utt = self._current
-            if utt is None or utt.id != item.payload.get("utterance_id"):
-                utt = _Utterance(id=int(item.payload["utterance_id"]), start=float(item.payload["start"]))
-            utt.end = float(item.payload["end"])
-            utt.split_end = bool(item.payload.get("split"))
+            if utt is None or utt.id != ended.utterance_id:
+                utt = _Utterance(id=ended.utterance_id, start=ended.start)
+            utt.end = ended.end
+            utt.split_end = ended.split
             self._split_at = utt.end if utt.split_end else None
             self._end(utt)
 
@@ -147,16 +149,16 @@ class TranscriptAnalyzer(Analyzer):
             if self._decoder is not None and self._decoder.done():
                 break
 
-    def _speculate(self, pause: AnalyzerEvent) -> None:
+    def _speculate(self, pause: SpeechPause) -> None:
         """Start the final's decode now, if the worker is free and the utterance is long enough.
 
         Only on an idle worker: under load a speculation that turns out void
         (the speaker goes on) would delay other sessions' finals.
         """
         utt = self._current
-        if not self.speculate or utt is None or utt.id != pause.payload.get("utterance_id"):
+        if not self.speculate or utt is None or utt.id != pause.utterance_id:
             return
-        end = float(pause.payload["end"])
+        end = pause.end
         self._drop_speculation(utt)
         if end - utt.start < self._min_final or self._runner.queued > 0:
             return
@@ -238,17 +240,16 @@ class TranscriptAnalyzer(Analyzer):
         utt.last_partial = text
         self.emit(
             AnalyzerEvent(
-                TRANSCRIPT_PARTIAL,
                 end,
-                {
-                    "utterance_id": utt.id,
-                    "text": text,
-                    "stable": utt.agreement.stable_text,
-                    "unstable": utt.agreement.tentative_text,
-                    "language": utt.language,
-                    "start": round(utt.start, 3),
-                    "audio_end": round(end, 3),
-                },
+                TranscriptPartial(
+                    utterance_id=utt.id,
+                    text=text,
+                    stable=utt.agreement.stable_text,
+                    unstable=utt.agreement.tentative_text,
+                    language=utt.language,
+                    start=round(utt.start, 3),
+                    audio_end=round(end, 3),
+                ),
             )
         )
 
@@ -292,20 +293,17 @@ class TranscriptAnalyzer(Analyzer):
             return  # noise or breathing that passed the VAD: no transcript at all
         self.emit(
             AnalyzerEvent(
-                TRANSCRIPT_FINAL,
                 end,
-                {
-                    "utterance_id": utt.id,
-                    "text": text,
-                    "language": rec.language,
-                    "language_probability": rec.language_probability,
-                    "start": round(utt.start, 3),
-                    "end": round(end, 3),
-                    "words": [
-                        {"word": w.word, "start": w.start, "end": w.end, "probability": w.probability} for w in words
-                    ],
-                    "model": self._runner.model_name,
-                },
+                TranscriptFinal(
+                    utterance_id=utt.id,
+                    text=text,
+                    language=rec.language,
+                    language_probability=rec.language_probability,
+                    start=round(utt.start, 3),
+                    end=round(end, 3),
+                    words=tuple(EventWord(w.word, w.start, w.end, w.probability) for w in words),
+                    model=self._runner.model_name,
+                ),
             )
         )
 
