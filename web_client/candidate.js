@@ -1,11 +1,24 @@
 /* Candor candidate page: notice and consent, device check, WHIP publish,
  * live captions over the "control" data channel, reconnect, finish.
  *
+ * The page's controller; loads after common.js (Candor.i18n, .http, .time,
+ * .num, .fmt, .store, .dom) and whip.js (Candor.whip), and boots at once.
  * Plain ES2017 (no modules, no optional chaining) so that it runs in desktop
  * browsers, Safari / iOS WKWebView and the WeCom (企业微信) webview.
  */
-(function () {
+(function (Candor) {
   'use strict';
+
+  var i18n = Candor.i18n;
+  var http = Candor.http;
+  var whip = Candor.whip;
+  var $ = Candor.dom.$;
+  var storeGet = Candor.store.get;
+  var storeSet = Candor.store.set;
+  var storeRemove = Candor.store.remove;
+  var parseTime = Candor.time.parseTime;
+  var nowMs = Candor.time.nowMs;
+  var toNumber = Candor.num.toNumber;
 
   var STRINGS = {
     zh: {
@@ -247,6 +260,7 @@
   var ICE_GATHER_TIMEOUT_MS = 5000;
   var WHIP_TIMEOUT_MS = 15000;
   var BACKOFF_MAX_MS = 10000;
+  var VIDEO_MAX_BITRATE = 800000; // bit/s: the server samples a few frames a second
   var BUSY_MAX_MS = 300000; // the longest Retry-After honoured as is
   var PING_INTERVAL_MS = 5000;
   var MAX_CAPTIONS = 500;
@@ -254,19 +268,6 @@
   var ACTION_RETRY_MS = 4000; // a ready/done that got no answer can be sent again
   var URGENT_S = 10;
   var FINISH_DELAY_MS = 1500; // after interview_ended, before hanging up
-
-  // ---- storage that never throws (Safari private mode, disabled storage) ----
-  function storeGet(area, key) {
-    try { return window[area].getItem(key); } catch (e) { return null; }
-  }
-  function storeSet(area, key, value) {
-    try { window[area].setItem(key, value); } catch (e) { /* not persisted */ }
-  }
-  function storeRemove(area, key) {
-    try { window[area].removeItem(key); } catch (e) { /* nothing to remove */ }
-  }
-
-  function $(id) { return document.getElementById(id); }
 
   var app = {
     state: 'idle', // idle | checking | ready | connecting | live | reconnecting | finished | error
@@ -317,26 +318,13 @@
   };
 
   // ---- i18n ----
-  function t(key, params) {
-    var table = STRINGS[app.lang] || STRINGS.zh;
-    var s = table[key];
-    if (s === undefined) s = STRINGS.zh[key] !== undefined ? STRINGS.zh[key] : key;
-    if (params) {
-      s = s.replace(/\{(\w+)\}/g, function (m, name) {
-        return params[name] !== undefined && params[name] !== null ? String(params[name]) : m;
-      });
-    }
-    return s;
-  }
+  // A placeholder without a value stays as written ({name}).
+  var t = i18n.translator(STRINGS, function () { return app.lang; });
 
   function applyLang(lang, remember) {
-    app.lang = STRINGS[lang] ? lang : 'zh';
+    app.lang = i18n.pickLang(STRINGS, lang);
     if (remember) storeSet('localStorage', KEYS.lang, app.lang);
-    document.documentElement.lang = app.lang === 'zh' ? 'zh-CN' : 'en';
-    var nodes = document.querySelectorAll('[data-i18n]');
-    for (var i = 0; i < nodes.length; i++) {
-      nodes[i].textContent = t(nodes[i].getAttribute('data-i18n'));
-    }
+    i18n.applyDom(t, app.lang);
     document.title = 'Candor ' + t('title');
     renderPolicy();
     renderBanner();
@@ -410,14 +398,8 @@
     if (!app.creds || !app.creds.expires_at) { el.hidden = true; return; }
     var d = parseTime(app.creds.expires_at);
     if (!d) { el.hidden = true; return; }
-    el.textContent = t('expires', { time: d.toLocaleString(app.lang === 'zh' ? 'zh-CN' : 'en-GB') });
+    el.textContent = t('expires', { time: d.toLocaleString(i18n.dateLocale(app.lang)) });
     el.hidden = false;
-  }
-
-  function parseTime(v) {
-    if (v === null || v === undefined || v === '') return null;
-    var d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(v);
-    return isNaN(d.getTime()) ? null : d;
   }
 
   function setState(state) {
@@ -531,7 +513,7 @@
   }
 
   async function postConsent(granted) {
-    var res = await fetchWithTimeout(consentUrl(), {
+    var res = await http.fetchWithTimeout(consentUrl(), {
       method: 'POST',
       headers: {
         Authorization: 'Bearer ' + app.creds.token,
@@ -543,8 +525,8 @@
       cache: 'no-store'
     }, WHIP_TIMEOUT_MS);
     if (!res.ok) {
-      var body = await readProblem(res);
-      throw new HttpError(res.status, problemDetail(body, res), body && body.type);
+      var body = await http.readProblem(res);
+      throw new http.HttpError(res.status, http.problemDetail(body, res), body && body.type);
     }
     return res.json();
   }
@@ -602,28 +584,6 @@
     return code || null;
   }
 
-  function problemDetail(body, res) {
-    if (body && typeof body === 'object') {
-      return body.detail || body.title || ('HTTP ' + res.status);
-    }
-    return 'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : '');
-  }
-
-  async function readProblem(res) {
-    var text = '';
-    try { text = await res.text(); } catch (e) { return null; }
-    try { return JSON.parse(text); } catch (e) { return text ? { detail: text.slice(0, 200) } : null; }
-  }
-
-  function HttpError(status, detail, type) {
-    this.name = 'HttpError';
-    this.status = status;
-    this.detail = detail;
-    this.message = detail;
-    this.type = typeof type === 'string' ? type : '';
-  }
-  HttpError.prototype = Object.create(Error.prototype);
-
   async function exchangeCode(code) {
     var res = await fetch('/v1/candidate/exchange', {
       method: 'POST',
@@ -633,8 +593,8 @@
       cache: 'no-store'
     });
     if (!res.ok) {
-      var body = await readProblem(res);
-      throw new HttpError(res.status, problemDetail(body, res));
+      var body = await http.readProblem(res);
+      throw new http.HttpError(res.status, http.problemDetail(body, res));
     }
     return res.json();
   }
@@ -903,60 +863,6 @@
     }
   }
 
-  function waitIceGathering(pc, timeoutMs) {
-    if (pc.iceGatheringState === 'complete') return Promise.resolve();
-    return new Promise(function (resolve) {
-      var done = false;
-      function finish() {
-        if (done) return;
-        done = true;
-        pc.removeEventListener('icegatheringstatechange', onChange);
-        pc.removeEventListener('icecandidate', onCandidate);
-        clearTimeout(timer);
-        resolve();
-      }
-      function onChange() { if (pc.iceGatheringState === 'complete') finish(); }
-      function onCandidate(ev) { if (!ev.candidate) finish(); }
-      // No trickle: wait for all candidates, but not for ever (an unreachable
-      // STUN/TURN server must not block the call; send what was gathered).
-      var timer = setTimeout(finish, timeoutMs);
-      pc.addEventListener('icegatheringstatechange', onChange);
-      pc.addEventListener('icecandidate', onCandidate);
-    });
-  }
-
-  function fetchWithTimeout(url, options, timeoutMs) {
-    var ctrl = typeof AbortController === 'function' ? new AbortController() : null;
-    if (ctrl) options.signal = ctrl.signal;
-    return new Promise(function (resolve, reject) {
-      var timer = setTimeout(function () {
-        if (ctrl) ctrl.abort();
-        reject(new Error('timeout'));
-      }, timeoutMs);
-      fetch(url, options).then(function (res) {
-        clearTimeout(timer);
-        resolve(res);
-      }, function (err) {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
-  }
-
-  function linkState(pc) {
-    var s = pc.connectionState;
-    if (s) return s;
-    // Browsers without connectionState: map the ICE state.
-    s = pc.iceConnectionState;
-    if (s === 'completed') return 'connected';
-    if (s === 'checking') return 'connecting';
-    return s;
-  }
-
-  function isFatalStatus(status) {
-    return status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 425 && status !== 429;
-  }
-
   async function publish() {
     if (app.finishing || !app.creds) return;
     var gen = ++app.gen;
@@ -993,32 +899,19 @@
       pc.onconnectionstatechange = function () { onLinkChange(pc, gen); };
       pc.oniceconnectionstatechange = function () { onLinkChange(pc, gen); };
 
-      var offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      await waitIceGathering(pc, ICE_GATHER_TIMEOUT_MS);
+      // No trickle: every candidate gathered within the timeout goes in the offer.
+      var sdp = await whip.createOffer(pc, ICE_GATHER_TIMEOUT_MS);
       if (gen !== app.gen) return;
 
       var whipUrl = new URL(app.creds.whip_url, location.href).href;
-      var res = await fetchWithTimeout(whipUrl, {
-        method: 'POST',
-        headers: { Authorization: 'Bearer ' + app.creds.token, 'Content-Type': 'application/sdp' },
-        body: pc.localDescription.sdp,
-        credentials: 'omit',
-        cache: 'no-store'
-      }, WHIP_TIMEOUT_MS);
+      var res = await whip.postOffer(whipUrl, app.creds.token, sdp, WHIP_TIMEOUT_MS);
       if (gen !== app.gen) return;
-      if (res.status !== 201 && res.status !== 200) {
-        var body = await readProblem(res);
-        var err = new HttpError(res.status, problemDetail(body, res), body && body.type);
-        err.retryAfter = parseRetryAfter(res.headers.get('Retry-After'));
-        throw err;
-      }
-      var loc = res.headers.get('Location');
-      app.location = loc ? new URL(loc, whipUrl).href : null;
+      if (!whip.accepted(res)) throw await whip.refusal(res);
+      app.location = whip.resourceUrl(res, whipUrl);
       var answer = await res.text();
       if (gen !== app.gen) return;
       await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      limitVideoBitrate(pc);
+      whip.limitVideoBitrate(pc, VIDEO_MAX_BITRATE);
       app.connectTimer = setTimeout(function () {
         if (gen === app.gen && app.state !== 'live') scheduleReconnect();
       }, CONNECT_TIMEOUT_MS);
@@ -1033,7 +926,7 @@
         serverBusy(err.retryAfter);
         return;
       }
-      if (err && err.name === 'HttpError' && isFatalStatus(err.status)) {
+      if (err && err.name === 'HttpError' && whip.isFatalStatus(err.status)) {
         fail('err_session_gone', { status: err.status + (err.detail ? ': ' + err.detail : '') });
         return;
       }
@@ -1046,21 +939,12 @@
     }
   }
 
-  // Retry-After: delay-seconds or an HTTP date; NaN when absent or unreadable.
-  function parseRetryAfter(value) {
-    if (typeof value !== 'string' || !value.trim()) return NaN;
-    value = value.trim();
-    if (/^\d+(\.\d+)?$/.test(value)) return parseFloat(value);
-    var at = Date.parse(value);
-    return isNaN(at) ? NaN : Math.max(0, (at - Date.now()) / 1000);
-  }
-
   // The server is full (or still loading): say so, count down, and try again
   // exactly when it said to (Retry-After), else on the usual back-off.
   function serverBusy(retryAfterS) {
     var delay = retryAfterS >= 0 && isFinite(retryAfterS)
       ? Math.min(BUSY_MAX_MS, Math.round(retryAfterS * 1000))
-      : Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, app.attempt));
+      : Candor.time.backoffMs(app.attempt + 1, BACKOFF_MAX_MS);
     delay = Math.max(delay, 250);
     scheduleReconnect(delay, true, true);
     app.busyUntil = Date.now() + delay;
@@ -1075,22 +959,9 @@
     }
   }
 
-  function limitVideoBitrate(pc) {
-    // The server samples a few frames a second; spare the candidate's uplink.
-    try {
-      pc.getSenders().forEach(function (sender) {
-        if (!sender.track || sender.track.kind !== 'video' || !sender.getParameters) return;
-        var params = sender.getParameters();
-        if (!params.encodings || !params.encodings.length) return;
-        params.encodings[0].maxBitrate = 800000;
-        sender.setParameters(params).catch(function () {});
-      });
-    } catch (e) { /* not supported here: keep the browser's choice */ }
-  }
-
   function onLinkChange(pc, gen) {
     if (gen !== app.gen || app.finishing) return;
-    var s = linkState(pc);
+    var s = whip.linkState(pc);
     if (s === 'connected') {
       clearTimeout(app.disconnectTimer);
       app.disconnectTimer = null;
@@ -1106,7 +977,7 @@
       if (!app.disconnectTimer) {
         app.disconnectTimer = setTimeout(function () {
           app.disconnectTimer = null;
-          if (gen === app.gen && linkState(pc) !== 'connected') scheduleReconnect(0);
+          if (gen === app.gen && whip.linkState(pc) !== 'connected') scheduleReconnect(0);
         }, DISCONNECT_GRACE_MS);
       }
     } else if (s === 'closed' && app.state === 'live') {
@@ -1122,11 +993,10 @@
     var n = ++app.attempt;
     var delay = delayMs;
     if (delay === null || delay === undefined) {
-      delay = Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, n - 1));
-      delay = Math.round(delay * (0.8 + 0.4 * Math.random()));
+      delay = Candor.time.jitter(Candor.time.backoffMs(n, BACKOFF_MAX_MS));
     } else if (n > 1 && !exact) {
       // an immediate retry only for the first try after a drop
-      delay = Math.max(delay, Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, n - 1)));
+      delay = Math.max(delay, Candor.time.backoffMs(n, BACKOFF_MAX_MS));
     }
     delay = Math.min(delay, exact ? BUSY_MAX_MS : 30000);
     setState('reconnecting');
@@ -1232,18 +1102,6 @@
     renderQuestion();
   }
 
-  function locText(text) {
-    if (typeof text === 'string') return text;
-    if (!text || typeof text !== 'object') return '';
-    var other = app.lang === 'zh' ? 'en' : 'zh';
-    return text[app.lang] || text[other] || '';
-  }
-
-  function num(v, fallback) {
-    var n = Number(v);
-    return typeof v !== 'boolean' && v !== null && v !== '' && isFinite(n) ? n : fallback;
-  }
-
   function noteEvent(msg) {
     app.questionEvents.push(msg);
     if (app.questionEvents.length > 200) app.questionEvents.splice(0, app.questionEvents.length - 200);
@@ -1258,16 +1116,16 @@
     }
     var q = {
       question_id: msg.question_id,
-      index: num(msg.index, 0),
-      total: num(msg.total, 0),
-      number: num(msg.number, null),
-      scored_total: num(msg.scored_total, null),
+      index: toNumber(msg.index, 0),
+      total: toNumber(msg.total, 0),
+      number: toNumber(msg.number, null),
+      scored_total: toNumber(msg.scored_total, null),
       practice: msg.practice === true,
       text: msg.text,
       phase: msg.phase === 'answer' ? 'answer' : 'prep',
-      prep_s: Math.max(0, num(msg.prep_s, 0)),
-      answer_s: Math.max(0, num(msg.answer_s, 0)),
-      remaining_s: Math.max(0, num(msg.remaining_s, 0)),
+      prep_s: Math.max(0, toNumber(msg.prep_s, 0)),
+      answer_s: Math.max(0, toNumber(msg.answer_s, 0)),
+      remaining_s: Math.max(0, toNumber(msg.remaining_s, 0)),
       receivedAt: nowMs(),
       paused: false,
       pausedLeft: null
@@ -1348,10 +1206,6 @@
     showQuestion(next);
   }
 
-  function nowMs() {
-    return window.performance && performance.now ? performance.now() : Date.now();
-  }
-
   function questionLeft(q) {
     if (!q) return 0;
     if (q.paused) return q.pausedLeft !== null ? q.pausedLeft : q.remaining_s;
@@ -1376,13 +1230,6 @@
   function stopQuestionClock() {
     clearInterval(app.qTimer);
     app.qTimer = null;
-  }
-
-  function fmtClock(sec) {
-    var s = Math.max(0, Math.ceil(sec));
-    var m = Math.floor(s / 60);
-    s -= m * 60;
-    return (m < 10 ? '0' : '') + m + ':' + (s < 10 ? '0' : '') + s;
   }
 
   function questionLabel(q) {
@@ -1431,7 +1278,7 @@
     if (!q) return;
     $('q-label').textContent = questionLabel(q);
     $('q-label').className = 'q-label' + (q.practice ? ' practice' : '');
-    $('q-text').textContent = locText(q.text);
+    $('q-text').textContent = i18n.locText(q.text, app.lang);
 
     var left = questionLeft(q);
     var answering = q.phase === 'answer';
@@ -1443,7 +1290,7 @@
     phase.textContent = t(phaseKey);
     phase.className = 'pill q-phase-' + (q.paused ? 'paused' : (answering || ended ? 'answer' : 'prep'));
     $('q-timer-label').textContent = t(answering || ended ? 'q_timer_answer' : 'q_timer_prep');
-    $('q-clock').textContent = fmtClock(ended ? 0 : left);
+    $('q-clock').textContent = Candor.fmt.countdown(ended ? 0 : left);
     var frac = ended ? 0 : Math.max(0, Math.min(1, left / total));
     $('q-bar-fill').style.width = (frac * 100).toFixed(1) + '%';
     var urgent = !q.paused && !ended && left <= URGENT_S;
@@ -1492,11 +1339,7 @@
     var token = app.creds && app.creds.token;
     if (loc && token) {
       try {
-        await fetchWithTimeout(loc, {
-          method: 'DELETE',
-          headers: { Authorization: 'Bearer ' + token },
-          credentials: 'omit'
-        }, 5000);
+        await whip.hangUp(loc, token, 5000);
       } catch (e) { /* the server also notices the peer going away */ }
     }
     dropPeer();
@@ -1540,7 +1383,7 @@
     var ok = false;
     var detail = '';
     try {
-      var res = await fetchWithTimeout(consentUrl(), {
+      var res = await http.fetchWithTimeout(consentUrl(), {
         method: 'DELETE',
         headers: { Authorization: 'Bearer ' + app.creds.token },
         credentials: 'omit',
@@ -1548,7 +1391,7 @@
       }, WHIP_TIMEOUT_MS);
       // 404: nothing left to withdraw (already withdrawn, or the session is gone).
       ok = res.ok || res.status === 404;
-      if (!ok) detail = problemDetail(await readProblem(res), res);
+      if (!ok) detail = http.problemDetail(await http.readProblem(res), res);
     } catch (e) {
       detail = (e && e.message) || String(e);
     }
@@ -1678,14 +1521,7 @@
     // connection end now rather than after the ICE timeout. The session stays.
     window.addEventListener('pagehide', function () {
       if (app.finishing || !app.location || !app.creds) return;
-      try {
-        fetch(app.location, {
-          method: 'DELETE',
-          headers: { Authorization: 'Bearer ' + app.creds.token },
-          credentials: 'omit',
-          keepalive: true
-        }).catch(function () {});
-      } catch (e) { /* best effort */ }
+      whip.hangUpOnExit(app.location, app.creds.token);
     });
     // Back from the back-forward cache with a dead peer: publish again.
     window.addEventListener('pageshow', function (ev) {
@@ -1817,7 +1653,7 @@
     get rttMs() { return app.rttMs; },
     get attempt() { return app.attempt; },
     get lang() { return app.lang; },
-    get connectionState() { return app.pc ? linkState(app.pc) : null; },
+    get connectionState() { return app.pc ? whip.linkState(app.pc) : null; },
     get dataChannelState() { return app.dc ? app.dc.readyState : null; },
     get interview() { return app.interview; },
     get question() {
@@ -1843,4 +1679,4 @@
   };
 
   boot();
-})();
+})(window.Candor);
