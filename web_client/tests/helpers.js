@@ -30,4 +30,19 @@ function response(status, body, headers) {
   };
 }
 
-module.exports = { WEB, load, response };
+// The scripts the pages ship, relative to web_client/ ('hr/live.js'): every
+// .js but the tests'.
+function shipped(dir, prefix) {
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const rel = (prefix || '') + entry.name;
+    if (entry.isDirectory()) {
+      if (entry.name !== 'tests' && entry.name !== 'node_modules') out.push(...shipped(path.join(dir, entry.name), rel + '/'));
+    } else if (entry.name.endsWith('.js')) {
+      out.push(rel);
+    }
+  }
+  return out.sort();
+}
+
+module.exports = { WEB, load, response, shipped };

@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { WEB } = require('./helpers');
+const { WEB, shipped } = require('./helpers');
 
 function scripts(page) {
   const html = fs.readFileSync(path.join(WEB, page), 'utf8');
@@ -22,8 +22,9 @@ function scripts(page) {
   });
 }
 
-test('candidate.html: common.js, whip.js, candidate.js', () => {
-  assert.deepStrictEqual(scripts('candidate.html'), ['common.js', 'whip.js', 'candidate.js']);
+test('candidate.html: common.js, whip.js, candidate.js, then one file per step', () => {
+  assert.deepStrictEqual(scripts('candidate.html'), ['common.js', 'whip.js', 'candidate.js',
+    'candidate/consent.js', 'candidate/devices.js', 'candidate/live.js', 'candidate/interview.js']);
 });
 
 test('hr.html: common.js, hr.js, then one file per view', () => {
@@ -34,7 +35,5 @@ test('hr.html: common.js, hr.js, then one file per view', () => {
 test('every script a page names exists, and every shipped script is named by a page', () => {
   const named = new Set(scripts('candidate.html').concat(scripts('hr.html')));
   for (const file of named) assert.ok(fs.existsSync(path.join(WEB, file)), file);
-  const shipped = fs.readdirSync(WEB).filter((f) => f.endsWith('.js'))
-    .concat(fs.readdirSync(path.join(WEB, 'hr')).filter((f) => f.endsWith('.js')).map((f) => 'hr/' + f));
-  for (const file of shipped) assert.ok(named.has(file), file + ' is loaded by no page');
+  for (const file of shipped(WEB)) assert.ok(named.has(file), file + ' is loaded by no page');
 });
