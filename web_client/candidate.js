@@ -1,11 +1,32 @@
 /* Candor candidate page: notice and consent, device check, WHIP publish,
  * live captions over the "control" data channel, reconnect, finish.
  *
+ * The page's controller, Candor.candidate: the strings, the page's state
+ * (cand.app), t(), the banner and messages, steps and states, the link
+ * exchange, finish, and boot. The steps are files of their own, loaded after
+ * this one (candidate.html, after common.js and whip.js):
+ *
+ *   candidate/consent.js    Candor.candidate.consent    policy, consent, withdrawal
+ *   candidate/devices.js    Candor.candidate.devices    camera preview, microphone level
+ *   candidate/live.js       Candor.candidate.live       WHIP publish, reconnect, data channel
+ *   candidate/interview.js  Candor.candidate.interview  the structured interview's questions
+ *
+ * Boots once the document has loaded, after every step's script has run.
  * Plain ES2017 (no modules, no optional chaining) so that it runs in desktop
  * browsers, Safari / iOS WKWebView and the WeCom (企业微信) webview.
  */
-(function () {
+(function (Candor) {
   'use strict';
+
+  var cand = Candor.candidate = Candor.candidate || {};
+  var i18n = Candor.i18n;
+  var http = Candor.http;
+  var whip = Candor.whip;
+  var $ = Candor.dom.$;
+  var storeGet = Candor.store.get;
+  var storeSet = Candor.store.set;
+  var storeRemove = Candor.store.remove;
+  var parseTime = Candor.time.parseTime;
 
   var STRINGS = {
     zh: {
@@ -232,7 +253,7 @@
     }
   };
 
-  var KEYS = {
+  var KEYS = cand.KEYS = {
     lang: 'candor.lang',
     creds: 'candor.candidate',
     pending: 'candor.pendingCode',
@@ -242,33 +263,9 @@
     practice: 'candor.practiceCount' // practice questions before the scored ones
   };
   var WEBVIEW_UA = /wxwork|MicroMessenger|WebView|wv\)/i;
-  var DISCONNECT_GRACE_MS = 3000;
-  var CONNECT_TIMEOUT_MS = 20000;
-  var ICE_GATHER_TIMEOUT_MS = 5000;
-  var WHIP_TIMEOUT_MS = 15000;
-  var BACKOFF_MAX_MS = 10000;
-  var BUSY_MAX_MS = 300000; // the longest Retry-After honoured as is
-  var PING_INTERVAL_MS = 5000;
-  var MAX_CAPTIONS = 500;
-  var BETWEEN_MS = 1800; // the "next question" pause between two questions
-  var ACTION_RETRY_MS = 4000; // a ready/done that got no answer can be sent again
-  var URGENT_S = 10;
-  var FINISH_DELAY_MS = 1500; // after interview_ended, before hanging up
+  cand.WHIP_TIMEOUT_MS = 15000; // a WHIP or consent request
 
-  // ---- storage that never throws (Safari private mode, disabled storage) ----
-  function storeGet(area, key) {
-    try { return window[area].getItem(key); } catch (e) { return null; }
-  }
-  function storeSet(area, key, value) {
-    try { window[area].setItem(key, value); } catch (e) { /* not persisted */ }
-  }
-  function storeRemove(area, key) {
-    try { window[area].removeItem(key); } catch (e) { /* nothing to remove */ }
-  }
-
-  function $(id) { return document.getElementById(id); }
-
-  var app = {
+  var app = cand.app = {
     state: 'idle', // idle | checking | ready | connecting | live | reconnecting | finished | error
     captions: [],
     lang: 'zh',
@@ -317,34 +314,24 @@
   };
 
   // ---- i18n ----
-  function t(key, params) {
-    var table = STRINGS[app.lang] || STRINGS.zh;
-    var s = table[key];
-    if (s === undefined) s = STRINGS.zh[key] !== undefined ? STRINGS.zh[key] : key;
-    if (params) {
-      s = s.replace(/\{(\w+)\}/g, function (m, name) {
-        return params[name] !== undefined && params[name] !== null ? String(params[name]) : m;
-      });
-    }
-    return s;
-  }
+  // A placeholder without a value stays as written ({name}).
+  var t = cand.t = i18n.translator(STRINGS, function () { return app.lang; });
+
+  // Whether STRINGS has the key (a reason the server names may be new).
+  cand.hasString = function (key) { return STRINGS.zh[key] !== undefined; };
 
   function applyLang(lang, remember) {
-    app.lang = STRINGS[lang] ? lang : 'zh';
+    app.lang = i18n.pickLang(STRINGS, lang);
     if (remember) storeSet('localStorage', KEYS.lang, app.lang);
-    document.documentElement.lang = app.lang === 'zh' ? 'zh-CN' : 'en';
-    var nodes = document.querySelectorAll('[data-i18n]');
-    for (var i = 0; i < nodes.length; i++) {
-      nodes[i].textContent = t(nodes[i].getAttribute('data-i18n'));
-    }
+    i18n.applyDom(t, app.lang);
     document.title = 'Candor ' + t('title');
-    renderPolicy();
+    cand.consent.renderPolicy();
     renderBanner();
     renderMessage();
     renderStatus();
     renderExpiry();
-    renderMicState();
-    renderQuestion();
+    cand.devices.renderMicState();
+    cand.interview.renderQuestion();
   }
 
   // ---- banner (errors that block the flow) and messages ----
@@ -410,24 +397,18 @@
     if (!app.creds || !app.creds.expires_at) { el.hidden = true; return; }
     var d = parseTime(app.creds.expires_at);
     if (!d) { el.hidden = true; return; }
-    el.textContent = t('expires', { time: d.toLocaleString(app.lang === 'zh' ? 'zh-CN' : 'en-GB') });
+    el.textContent = t('expires', { time: d.toLocaleString(i18n.dateLocale(app.lang)) });
     el.hidden = false;
-  }
-
-  function parseTime(v) {
-    if (v === null || v === undefined || v === '') return null;
-    var d = typeof v === 'number' ? new Date(v < 1e12 ? v * 1000 : v) : new Date(v);
-    return isNaN(d.getTime()) ? null : d;
   }
 
   function setState(state) {
     app.state = state;
     document.body.setAttribute('data-state', state);
     // The server freezes the question while the candidate is away.
-    if (state !== 'live') pauseQuestion();
+    if (state !== 'live') cand.interview.pauseQuestion();
     renderStatus();
     renderMessage();
-    renderQuestion();
+    cand.interview.renderQuestion();
   }
 
   function showStep(step) {
@@ -437,7 +418,7 @@
     $('live-panel').hidden = step !== 'live';
     $('step-done').hidden = step !== 'done';
     app.step = step;
-    renderStageMode();
+    cand.interview.renderStageMode();
     if (step === 'check' || step === 'live') {
       var title = $('stage-title');
       title.setAttribute('data-i18n', step === 'live' ? 'live_title' : 'check_title');
@@ -445,129 +426,11 @@
     }
   }
 
-  // ---- policy and consent ----
+  // A node whose text is the string `key` (and stays so when the language changes).
   function setKey(node, key) {
     if (!node) return;
     node.setAttribute('data-i18n', key);
     node.textContent = t(key);
-  }
-
-  function policyOf(creds) {
-    var p = creds && creds.policy;
-    return p && typeof p === 'object' && p.consent && typeof p.consent === 'object' ? p : null;
-  }
-
-  function separateConsent() {
-    return !!(app.policy && app.policy.consent.separate === true);
-  }
-
-  function scopeRequired(id) {
-    var scopes = app.policy && Array.isArray(app.policy.consent.scopes) ? app.policy.consent.scopes : [];
-    for (var i = 0; i < scopes.length; i++) {
-      if (scopes[i] && scopes[i].id === id) return scopes[i].required === true;
-    }
-    return id === 'voice'; // an AI interview always needs the voice
-  }
-
-  function renderPolicy() {
-    var box = $('consent-scopes');
-    if (!box) return;
-    var separate = separateConsent();
-    box.hidden = !separate;
-    // Separate consents: the general box is the notice and the human decision;
-    // one consent: the box covers the camera and the microphone as well.
-    setKey($('consent-text'), separate ? 'consent_label' : 'consent_label_all');
-    var emotion = !!(app.policy && app.policy.emotion === true);
-    var note = $('notice-emotion');
-    if (app.policy) setKey(note, emotion ? 'notice_emotion_on' : 'notice_emotion_off');
-    note.hidden = !app.policy;
-    setKey($('consent-voice-notice'), 'consent_voice_notice');
-    setKey($('consent-face-notice'), emotion ? 'consent_face_notice_emotion' : 'consent_face_notice');
-    ['voice', 'face'].forEach(function (id) {
-      var tag = box.querySelector('label[for="consent-' + id + '"] .scope-tag');
-      var required = scopeRequired(id);
-      if (tag) {
-        setKey(tag, required ? 'scope_required' : 'scope_optional');
-        tag.className = 'scope-tag' + (required ? ' required' : '');
-      }
-    });
-    var withdraw = $('withdraw');
-    if (withdraw) withdraw.hidden = !app.policy;
-  }
-
-  function consentReady() {
-    if (!$('consent').checked || !app.creds || app.consentBusy) return false;
-    if (separateConsent()) {
-      if (scopeRequired('voice') && !$('consent-voice').checked) return false;
-      if (scopeRequired('face') && !$('consent-face').checked) return false;
-    }
-    return true;
-  }
-
-  function grantedScopes() {
-    if (separateConsent()) return { voice: $('consent-voice').checked, face: $('consent-face').checked };
-    return { voice: true, face: true }; // one consent covers the camera and the microphone
-  }
-
-  function lockConsent() {
-    ['consent', 'consent-voice', 'consent-face'].forEach(function (id) { $(id).disabled = true; });
-    $('consent-next').disabled = true;
-  }
-
-  // The consent the server has (or, without a policy, the page's own note).
-  function useConsent(consent) {
-    app.consent = consent || null;
-    app.video = !(consent && consent.face === false);
-    if (app.creds && app.policy) {
-      app.creds.consent = app.consent;
-      storeSet('sessionStorage', KEYS.creds, JSON.stringify(app.creds));
-    }
-    if (consent) storeSet('sessionStorage', KEYS.consent, '1');
-    else storeRemove('sessionStorage', KEYS.consent);
-  }
-
-  function consentUrl() {
-    return '/v1/sessions/' + encodeURIComponent(app.creds.session_id) + '/consent';
-  }
-
-  async function postConsent(granted) {
-    var res = await fetchWithTimeout(consentUrl(), {
-      method: 'POST',
-      headers: {
-        Authorization: 'Bearer ' + app.creds.token,
-        'Content-Type': 'application/json',
-        Accept: 'application/json'
-      },
-      body: JSON.stringify(granted),
-      credentials: 'omit',
-      cache: 'no-store'
-    }, WHIP_TIMEOUT_MS);
-    if (!res.ok) {
-      var body = await readProblem(res);
-      throw new HttpError(res.status, problemDetail(body, res), body && body.type);
-    }
-    return res.json();
-  }
-
-  function isConsentRequired(err) {
-    return !!(err && err.name === 'HttpError' && err.status === 403 && /consent-required$/.test(err.type || ''));
-  }
-
-  // The server no longer has a consent (withdrawn elsewhere): stop, ask again.
-  function askConsentAgain() {
-    app.gen++;
-    clearTimers();
-    dropPeer();
-    stopTracks();
-    useConsent(null);
-    $('consent').checked = false;
-    $('consent-voice').checked = false;
-    $('consent-face').checked = false;
-    setMessage(null);
-    setState('idle');
-    showStep('notice');
-    showBanner('err_consent_required');
-    onConsentChange();
   }
 
   // ---- environment checks ----
@@ -602,28 +465,6 @@
     return code || null;
   }
 
-  function problemDetail(body, res) {
-    if (body && typeof body === 'object') {
-      return body.detail || body.title || ('HTTP ' + res.status);
-    }
-    return 'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : '');
-  }
-
-  async function readProblem(res) {
-    var text = '';
-    try { text = await res.text(); } catch (e) { return null; }
-    try { return JSON.parse(text); } catch (e) { return text ? { detail: text.slice(0, 200) } : null; }
-  }
-
-  function HttpError(status, detail, type) {
-    this.name = 'HttpError';
-    this.status = status;
-    this.detail = detail;
-    this.message = detail;
-    this.type = typeof type === 'string' ? type : '';
-  }
-  HttpError.prototype = Object.create(Error.prototype);
-
   async function exchangeCode(code) {
     var res = await fetch('/v1/candidate/exchange', {
       method: 'POST',
@@ -633,8 +474,8 @@
       cache: 'no-store'
     });
     if (!res.ok) {
-      var body = await readProblem(res);
-      throw new HttpError(res.status, problemDetail(body, res));
+      var body = await http.readProblem(res);
+      throw new http.HttpError(res.status, http.problemDetail(body, res));
     }
     return res.json();
   }
@@ -653,854 +494,21 @@
     return !!d && d.getTime() < Date.now();
   }
 
-  // ---- devices: camera preview and microphone level ----
-  var MEDIA_CONSTRAINTS = {
-    audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-    video: {
-      facingMode: 'user',
-      width: { ideal: 640 },
-      height: { ideal: 480 },
-      frameRate: { ideal: 15, max: 30 }
-    }
-  };
-
-  function deviceErrorKey(err) {
-    var name = (err && err.name) || '';
-    var key = 'err_device';
-    if (name === 'NotAllowedError' || name === 'PermissionDeniedError' || name === 'SecurityError') key = 'err_denied';
-    else if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError' ||
-        name === 'ConstraintNotSatisfiedError') key = 'err_notfound';
-    else if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') key = 'err_busy';
-    return app.video ? key : key + '_audio'; // audio only: say microphone, not camera
-  }
-
-  function ensureAudioContext() {
-    // Made inside a click (user gesture) so that iOS lets it run.
-    var AC = window.AudioContext || window.webkitAudioContext;
-    if (!AC) return null;
-    if (!app.audioCtx) {
-      try { app.audioCtx = new AC(); } catch (e) { app.audioCtx = null; }
-    }
-    if (app.audioCtx && app.audioCtx.state === 'suspended' && app.audioCtx.resume) {
-      app.audioCtx.resume().catch(function () {});
-    }
-    return app.audioCtx;
-  }
-
-  // Without face consent the camera is never asked for: audio only.
-  async function getMedia() {
-    var video = app.video;
-    try {
-      return await navigator.mediaDevices.getUserMedia(
-        video ? MEDIA_CONSTRAINTS : { audio: MEDIA_CONSTRAINTS.audio });
-    } catch (err) {
-      if (err && (err.name === 'OverconstrainedError' || err.name === 'ConstraintNotSatisfiedError')) {
-        return navigator.mediaDevices.getUserMedia({ audio: true, video: video });
-      }
-      throw err;
-    }
-  }
-
-  async function openDevices() {
-    if (app.state === 'checking') return false;
-    stopTracks();
-    ensureAudioContext();
-    setState('checking');
-    $('start').disabled = true;
-    $('retry-devices').hidden = true;
-    setMessage(app.video ? 'requesting' : 'requesting_audio');
-    var stream;
-    try {
-      stream = await getMedia();
-    } catch (err) {
-      setState('idle');
-      setMessage(deviceErrorKey(err), { name: (err && (err.name || err.message)) || '?' }, true);
-      $('retry-devices').hidden = false;
-      return false;
-    }
-    if (!stream.getAudioTracks().length || (app.video && !stream.getVideoTracks().length)) {
-      stream.getTracks().forEach(function (tr) { tr.stop(); });
-      setState('idle');
-      setMessage(app.video ? 'err_notfound' : 'err_notfound_audio', null, true);
-      $('retry-devices').hidden = false;
-      return false;
-    }
-    useStream(stream);
-    setState('ready');
-    setMessage(app.video ? 'devices_ok' : 'devices_ok_audio');
-    $('start').disabled = false;
-    return true;
-  }
-
-  function useStream(stream) {
-    if (!app.video) {
-      // never sent without face consent (a camera the browser handed over anyway)
-      stream.getVideoTracks().forEach(function (tr) { tr.stop(); stream.removeTrack(tr); });
-    }
-    app.stream = stream;
-    stream.getTracks().forEach(function (track) {
-      track.addEventListener('ended', function () { onTrackEnded(track); });
-    });
-    renderPreviewMode();
-    startMeter(stream);
-    if (!stream.getVideoTracks().length) return; // audio only: no preview
-    var video = $('preview');
-    video.muted = true;
-    video.setAttribute('playsinline', '');
-    video.setAttribute('webkit-playsinline', '');
-    video.srcObject = stream;
-    var p = video.play();
-    if (p && p.catch) p.catch(function () { /* played again on the next click */ });
-    $('preview-placeholder').hidden = true;
-  }
-
-  function renderPreviewMode() {
-    setKey($('preview-placeholder'), app.video ? 'camera_off' : 'camera_off_audio');
-    setKey($('check-hint'), app.video ? 'check_hint' : 'check_hint_audio');
-    renderStageMode();
-  }
-
-  function stopTracks() {
-    if (app.stream) {
-      app.stream.getTracks().forEach(function (tr) { tr.stop(); });
-      app.stream = null;
-    }
-    stopMeter();
-    var video = $('preview');
-    if (video) video.srcObject = null;
-    var ph = $('preview-placeholder');
-    if (ph) ph.hidden = false;
-  }
-
-  function startMeter(stream) {
-    stopMeter();
-    var ctx = ensureAudioContext();
-    if (!ctx || !ctx.createMediaStreamSource) { renderMicState(true); return; }
-    var source, analyser, sink;
-    try {
-      source = ctx.createMediaStreamSource(stream);
-      analyser = ctx.createAnalyser();
-      analyser.fftSize = 1024;
-      analyser.smoothingTimeConstant = 0.3;
-      // Safari only pulls an analyser that leads to the destination: feed it
-      // through a silent gain so nothing is played back.
-      sink = ctx.createGain();
-      sink.gain.value = 0;
-      source.connect(analyser);
-      analyser.connect(sink);
-      sink.connect(ctx.destination);
-    } catch (e) {
-      renderMicState(true);
-      return;
-    }
-    var buf = new Uint8Array(analyser.fftSize);
-    var meter = { source: source, analyser: analyser, sink: sink, raf: 0, level: 0 };
-    function tick() {
-      analyser.getByteTimeDomainData(buf);
-      var sum = 0;
-      for (var i = 0; i < buf.length; i++) {
-        var v = (buf[i] - 128) / 128;
-        sum += v * v;
-      }
-      var rms = Math.sqrt(sum / buf.length);
-      var db = rms > 0 ? 20 * Math.log(rms) / Math.LN10 : -100;
-      var level = Math.max(0, Math.min(1, (db + 60) / 60));
-      // fast attack, slow release
-      meter.level = level > meter.level ? level : meter.level * 0.92 + level * 0.08;
-      app.micLevel = meter.level;
-      $('mic-level').style.width = Math.round(meter.level * 100) + '%';
-      if (!app.heard && db > -45) {
-        app.heard = true;
-        renderMicState();
-      }
-      meter.raf = window.requestAnimationFrame(tick);
-    }
-    app.meter = meter;
-    meter.raf = window.requestAnimationFrame(tick);
-    renderMicState();
-  }
-
-  function stopMeter() {
-    var m = app.meter;
-    if (!m) return;
-    window.cancelAnimationFrame(m.raf);
-    try { m.source.disconnect(); m.analyser.disconnect(); m.sink.disconnect(); } catch (e) { /* gone */ }
-    app.meter = null;
-    app.micLevel = 0;
-    var el = $('mic-level');
-    if (el) el.style.width = '0%';
-  }
-
-  function renderMicState(unavailable) {
-    var el = $('mic-state');
-    if (!el) return;
-    if (unavailable === true) { el.textContent = t('mic_unavailable'); return; }
-    if (!app.meter) { el.textContent = ''; return; }
-    el.textContent = app.heard ? t('mic_heard') : t('mic_quiet');
-    el.className = 'meter-state' + (app.heard ? ' ok' : '');
-  }
-
-  async function onTrackEnded() {
-    if (app.state !== 'live' && app.state !== 'reconnecting' && app.state !== 'connecting') return;
-    if (app.finishing || app.reacquiring) return;
-    app.reacquiring = true;
-    setMessage('err_track_ended', null, true);
-    try {
-      var stream = await getMedia();
-      var old = app.stream;
-      useStream(stream);
-      if (old) old.getTracks().forEach(function (tr) { if (tr.readyState !== 'ended') tr.stop(); });
-      var pc = app.pc;
-      if (pc && pc.getSenders) {
-        var tracks = { audio: stream.getAudioTracks()[0], video: stream.getVideoTracks()[0] };
-        pc.getSenders().forEach(function (sender) {
-          var kind = sender.track ? sender.track.kind : null;
-          if (kind && tracks[kind]) sender.replaceTrack(tracks[kind]).catch(function () {});
-        });
-      }
-      setMessage(null);
-    } catch (err) {
-      setMessage(deviceErrorKey(err), { name: (err && err.name) || '?' }, true);
-    } finally {
-      app.reacquiring = false;
-    }
-  }
-
-  function tracksLive() {
-    if (!app.stream) return false;
-    var tracks = app.stream.getTracks();
-    if (!app.stream.getAudioTracks().length) return false;
-    if (app.video && !app.stream.getVideoTracks().length) return false;
-    for (var i = 0; i < tracks.length; i++) {
-      if (tracks[i].readyState === 'ended') return false;
-    }
-    return true;
-  }
-
-  // ---- WHIP publish and reconnect ----
-  function clearTimers() {
-    clearInterval(app.busyTimer);
-    app.busyTimer = null;
-    clearTimeout(app.retryTimer);
-    clearTimeout(app.disconnectTimer);
-    clearTimeout(app.connectTimer);
-    clearInterval(app.pingTimer);
-    app.retryTimer = app.disconnectTimer = app.connectTimer = app.pingTimer = null;
-  }
-
-  function dropPeer() {
-    var pc = app.pc;
-    var dc = app.dc;
-    app.pc = null;
-    app.dc = null;
-    if (dc) {
-      dc.onopen = dc.onclose = dc.onmessage = dc.onerror = null;
-      try { dc.close(); } catch (e) { /* closed */ }
-    }
-    if (pc) {
-      pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
-      try { pc.close(); } catch (e) { /* closed */ }
-    }
-  }
-
-  function waitIceGathering(pc, timeoutMs) {
-    if (pc.iceGatheringState === 'complete') return Promise.resolve();
-    return new Promise(function (resolve) {
-      var done = false;
-      function finish() {
-        if (done) return;
-        done = true;
-        pc.removeEventListener('icegatheringstatechange', onChange);
-        pc.removeEventListener('icecandidate', onCandidate);
-        clearTimeout(timer);
-        resolve();
-      }
-      function onChange() { if (pc.iceGatheringState === 'complete') finish(); }
-      function onCandidate(ev) { if (!ev.candidate) finish(); }
-      // No trickle: wait for all candidates, but not for ever (an unreachable
-      // STUN/TURN server must not block the call; send what was gathered).
-      var timer = setTimeout(finish, timeoutMs);
-      pc.addEventListener('icegatheringstatechange', onChange);
-      pc.addEventListener('icecandidate', onCandidate);
-    });
-  }
-
-  function fetchWithTimeout(url, options, timeoutMs) {
-    var ctrl = typeof AbortController === 'function' ? new AbortController() : null;
-    if (ctrl) options.signal = ctrl.signal;
-    return new Promise(function (resolve, reject) {
-      var timer = setTimeout(function () {
-        if (ctrl) ctrl.abort();
-        reject(new Error('timeout'));
-      }, timeoutMs);
-      fetch(url, options).then(function (res) {
-        clearTimeout(timer);
-        resolve(res);
-      }, function (err) {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
-  }
-
-  function linkState(pc) {
-    var s = pc.connectionState;
-    if (s) return s;
-    // Browsers without connectionState: map the ICE state.
-    s = pc.iceConnectionState;
-    if (s === 'completed') return 'connected';
-    if (s === 'checking') return 'connecting';
-    return s;
-  }
-
-  function isFatalStatus(status) {
-    return status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 425 && status !== 429;
-  }
-
-  async function publish() {
-    if (app.finishing || !app.creds) return;
-    var gen = ++app.gen;
-    clearTimers();
-    dropPeer();
-    setState(app.everLive || app.attempt > 0 ? 'reconnecting' : 'connecting');
-    showStep('live');
-    var pc;
-    try {
-      if (!tracksLive()) {
-        var stream;
-        try {
-          stream = await getMedia();
-        } catch (mediaErr) {
-          mediaErr.isDeviceError = true;
-          throw mediaErr;
-        }
-        if (gen !== app.gen) { stream.getTracks().forEach(function (tr) { tr.stop(); }); return; }
-        stopTracks();
-        useStream(stream);
-      }
-      var iceServers = Array.isArray(app.creds.ice_servers) ? app.creds.ice_servers : [];
-      pc = new RTCPeerConnection({ iceServers: iceServers, bundlePolicy: 'max-bundle' });
-      app.pc = pc;
-      // The control channel exists before the offer so that it is negotiated in it.
-      var dc = pc.createDataChannel('control', { ordered: true });
-      app.dc = dc;
-      wireDataChannel(dc, gen);
-      var audio = app.stream.getAudioTracks()[0];
-      var video = app.video ? app.stream.getVideoTracks()[0] : null;
-      pc.addTransceiver(audio, { direction: 'sendonly', streams: [app.stream] });
-      // Without face consent the offer has an audio section only.
-      if (video) pc.addTransceiver(video, { direction: 'sendonly', streams: [app.stream] });
-      pc.onconnectionstatechange = function () { onLinkChange(pc, gen); };
-      pc.oniceconnectionstatechange = function () { onLinkChange(pc, gen); };
-
-      var offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      await waitIceGathering(pc, ICE_GATHER_TIMEOUT_MS);
-      if (gen !== app.gen) return;
-
-      var whipUrl = new URL(app.creds.whip_url, location.href).href;
-      var res = await fetchWithTimeout(whipUrl, {
-        method: 'POST',
-        headers: { Authorization: 'Bearer ' + app.creds.token, 'Content-Type': 'application/sdp' },
-        body: pc.localDescription.sdp,
-        credentials: 'omit',
-        cache: 'no-store'
-      }, WHIP_TIMEOUT_MS);
-      if (gen !== app.gen) return;
-      if (res.status !== 201 && res.status !== 200) {
-        var body = await readProblem(res);
-        var err = new HttpError(res.status, problemDetail(body, res), body && body.type);
-        err.retryAfter = parseRetryAfter(res.headers.get('Retry-After'));
-        throw err;
-      }
-      var loc = res.headers.get('Location');
-      app.location = loc ? new URL(loc, whipUrl).href : null;
-      var answer = await res.text();
-      if (gen !== app.gen) return;
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      limitVideoBitrate(pc);
-      app.connectTimer = setTimeout(function () {
-        if (gen === app.gen && app.state !== 'live') scheduleReconnect();
-      }, CONNECT_TIMEOUT_MS);
-      onLinkChange(pc, gen);
-    } catch (err) {
-      if (gen !== app.gen || app.finishing) return;
-      if (isConsentRequired(err)) {
-        askConsentAgain();
-        return;
-      }
-      if (err && err.name === 'HttpError' && (err.status === 503 || err.status === 429)) {
-        serverBusy(err.retryAfter);
-        return;
-      }
-      if (err && err.name === 'HttpError' && isFatalStatus(err.status)) {
-        fail('err_session_gone', { status: err.status + (err.detail ? ': ' + err.detail : '') });
-        return;
-      }
-      var deviceTrouble = !!(err && err.isDeviceError);
-      if (deviceTrouble) {
-        // getUserMedia failed while reconnecting: keep trying, say why.
-        setMessage(deviceErrorKey(err), { name: err.name || '?' }, true);
-      }
-      scheduleReconnect(err && err.retryAfter > 0 ? err.retryAfter * 1000 : null, deviceTrouble);
-    }
-  }
-
-  // Retry-After: delay-seconds or an HTTP date; NaN when absent or unreadable.
-  function parseRetryAfter(value) {
-    if (typeof value !== 'string' || !value.trim()) return NaN;
-    value = value.trim();
-    if (/^\d+(\.\d+)?$/.test(value)) return parseFloat(value);
-    var at = Date.parse(value);
-    return isNaN(at) ? NaN : Math.max(0, (at - Date.now()) / 1000);
-  }
-
-  // The server is full (or still loading): say so, count down, and try again
-  // exactly when it said to (Retry-After), else on the usual back-off.
-  function serverBusy(retryAfterS) {
-    var delay = retryAfterS >= 0 && isFinite(retryAfterS)
-      ? Math.min(BUSY_MAX_MS, Math.round(retryAfterS * 1000))
-      : Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, app.attempt));
-    delay = Math.max(delay, 250);
-    scheduleReconnect(delay, true, true);
-    app.busyUntil = Date.now() + delay;
-    renderBusy();
-    app.busyTimer = setInterval(renderBusy, 250);
-  }
-
-  function renderBusy() {
-    var left = Math.max(0, Math.ceil((app.busyUntil - Date.now()) / 1000));
-    if (!app.message || app.message.key !== 'server_busy' || app.message.params.s !== left) {
-      setMessage('server_busy', { s: left });
-    }
-  }
-
-  function limitVideoBitrate(pc) {
-    // The server samples a few frames a second; spare the candidate's uplink.
-    try {
-      pc.getSenders().forEach(function (sender) {
-        if (!sender.track || sender.track.kind !== 'video' || !sender.getParameters) return;
-        var params = sender.getParameters();
-        if (!params.encodings || !params.encodings.length) return;
-        params.encodings[0].maxBitrate = 800000;
-        sender.setParameters(params).catch(function () {});
-      });
-    } catch (e) { /* not supported here: keep the browser's choice */ }
-  }
-
-  function onLinkChange(pc, gen) {
-    if (gen !== app.gen || app.finishing) return;
-    var s = linkState(pc);
-    if (s === 'connected') {
-      clearTimeout(app.disconnectTimer);
-      app.disconnectTimer = null;
-      clearTimeout(app.connectTimer);
-      app.connectTimer = null;
-      app.attempt = 0;
-      app.everLive = true;
-      setMessage(null);
-      setState('live');
-    } else if (s === 'failed') {
-      scheduleReconnect(0);
-    } else if (s === 'disconnected') {
-      if (!app.disconnectTimer) {
-        app.disconnectTimer = setTimeout(function () {
-          app.disconnectTimer = null;
-          if (gen === app.gen && linkState(pc) !== 'connected') scheduleReconnect(0);
-        }, DISCONNECT_GRACE_MS);
-      }
-    } else if (s === 'closed' && app.state === 'live') {
-      scheduleReconnect(0);
-    }
-  }
-
-  function scheduleReconnect(delayMs, keepMessage, exact) {
-    if (app.finishing || app.state === 'finished' || app.state === 'error') return;
-    var gen = ++app.gen; // stale callbacks of the old peer stop here
-    clearTimers();
-    dropPeer();
-    var n = ++app.attempt;
-    var delay = delayMs;
-    if (delay === null || delay === undefined) {
-      delay = Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, n - 1));
-      delay = Math.round(delay * (0.8 + 0.4 * Math.random()));
-    } else if (n > 1 && !exact) {
-      // an immediate retry only for the first try after a drop
-      delay = Math.max(delay, Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, n - 1)));
-    }
-    delay = Math.min(delay, exact ? BUSY_MAX_MS : 30000);
-    setState('reconnecting');
-    showStep('live');
-    if (!keepMessage) setMessage('retry_in', { n: n, s: (delay / 1000).toFixed(1) });
-    app.retryTimer = setTimeout(function () {
-      if (gen === app.gen) publish();
-    }, delay);
-  }
-
-  function retryNowIfWaiting() {
-    if (app.state === 'reconnecting' && app.retryTimer) {
-      clearTimeout(app.retryTimer);
-      app.retryTimer = null;
-      publish();
-    }
-  }
-
-  function wireDataChannel(dc, gen) {
-    dc.onopen = function () {
-      if (gen !== app.gen) return;
-      renderQuestion(); // the buttons work again
-      sendPing();
-      clearInterval(app.pingTimer);
-      app.pingTimer = setInterval(sendPing, PING_INTERVAL_MS);
-    };
-    dc.onclose = function () {
-      if (gen !== app.gen || app.finishing) return;
-      // The server hung up or the transport broke: publish again.
-      scheduleReconnect(app.attempt === 0 ? 0 : null);
-    };
-    dc.onmessage = function (ev) {
-      if (gen !== app.gen) return;
-      if (typeof ev.data !== 'string') return;
-      var msg;
-      try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      if (!msg || typeof msg !== 'object') return;
-      if (msg.type === 'caption') onCaption(msg);
-      else if (msg.type === 'pong') onPong(msg);
-      else if (msg.type === 'hello') onHello(msg);
-      else if (msg.type === 'question') onQuestion(msg);
-      else if (msg.type === 'answer_ended') onAnswerEnded(msg);
-      else if (msg.type === 'question_ended') onQuestionEnded(msg);
-      else if (msg.type === 'interview_ended') onInterviewEnded(msg);
-      // unknown types are ignored
-    };
-  }
-
-  function sendPing() {
-    var dc = app.dc;
-    if (!dc || dc.readyState !== 'open') return;
-    try { dc.send(JSON.stringify({ type: 'ping', t: Date.now() })); } catch (e) { /* closing */ }
-  }
-
-  function onPong(msg) {
-    var sent = Number(msg.t);
-    if (!isFinite(sent)) return;
-    app.rttMs = Math.max(0, Date.now() - sent);
-    renderMessage();
-  }
-
-  function onCaption(msg) {
-    var text = typeof msg.text === 'string' ? msg.text : '';
-    var final = msg.final === true;
-    app.captions.push({ text: text, final: final, at: Date.now() });
-    if (app.captions.length > MAX_CAPTIONS) app.captions.splice(0, app.captions.length - MAX_CAPTIONS);
-    $('caption-empty').hidden = true;
-    var current = $('caption');
-    if (final) {
-      current.textContent = '';
-      if (text.trim()) {
-        var li = document.createElement('li');
-        li.textContent = text;
-        var list = $('caption-history');
-        list.appendChild(li);
-        while (list.children.length > 6) list.removeChild(list.firstChild);
-      }
-    } else {
-      current.textContent = text;
-    }
-  }
-
-  function fail(key, params) {
-    app.gen++;
-    clearTimers();
-    dropPeer();
-    stopTracks(); // nothing more can be sent: let the camera go
-    setState('error');
-    showBanner(key, params);
-  }
-
-  // ---- structured interview: question, countdowns, ready / done ----
-  function onHello(msg) {
-    app.serverSessionId = msg.session_id;
-    if (msg.interview === true) {
-      app.interview = true;
-      storeSet('sessionStorage', KEYS.interview, '1');
-    } else if (msg.interview === false) {
-      app.interview = false;
-      storeRemove('sessionStorage', KEYS.interview);
-    }
-    renderStageMode();
-    renderQuestion();
-  }
-
-  function locText(text) {
-    if (typeof text === 'string') return text;
-    if (!text || typeof text !== 'object') return '';
-    var other = app.lang === 'zh' ? 'en' : 'zh';
-    return text[app.lang] || text[other] || '';
-  }
-
-  function num(v, fallback) {
-    var n = Number(v);
-    return typeof v !== 'boolean' && v !== null && v !== '' && isFinite(n) ? n : fallback;
-  }
-
-  function noteEvent(msg) {
-    app.questionEvents.push(msg);
-    if (app.questionEvents.length > 200) app.questionEvents.splice(0, app.questionEvents.length - 200);
-  }
-
-  function onQuestion(msg) {
-    noteEvent(msg);
-    if (app.interview !== true) {
-      app.interview = true; // a question means an interview even without hello
-      storeSet('sessionStorage', KEYS.interview, '1');
-      renderStageMode();
-    }
-    var q = {
-      question_id: msg.question_id,
-      index: num(msg.index, 0),
-      total: num(msg.total, 0),
-      number: num(msg.number, null),
-      scored_total: num(msg.scored_total, null),
-      practice: msg.practice === true,
-      text: msg.text,
-      phase: msg.phase === 'answer' ? 'answer' : 'prep',
-      prep_s: Math.max(0, num(msg.prep_s, 0)),
-      answer_s: Math.max(0, num(msg.answer_s, 0)),
-      remaining_s: Math.max(0, num(msg.remaining_s, 0)),
-      receivedAt: nowMs(),
-      paused: false,
-      pausedLeft: null
-    };
-    if (q.index === 0) {
-      app.practiceCount = q.practice ? 1 : 0;
-      storeSet('sessionStorage', KEYS.practice, String(app.practiceCount));
-    }
-    if (app.action && (app.action.question_id !== q.question_id || app.action.phase !== q.phase)) app.action = null;
-    if (app.between && !(app.q && app.q.question_id === q.question_id)) {
-      // Shown once the short "next question" pause is over; its clock runs already.
-      app.pendingQ = q;
-      return;
-    }
-    app.between = null;
-    showQuestion(q);
-  }
-
-  function showQuestion(q) {
-    // A new question starts with an empty caption box; the same one keeps it.
-    if (!app.shownQuestionId || app.shownQuestionId !== q.question_id) clearCaptions();
-    app.shownQuestionId = q.question_id;
-    app.q = q;
-    startQuestionClock();
-    renderQuestion();
-  }
-
-  function clearCaptions() {
-    var list = $('caption-history');
-    while (list.firstChild) list.removeChild(list.firstChild);
-    $('caption').textContent = '';
-    $('caption-empty').hidden = false;
-  }
-
-  function onAnswerEnded(msg) {
-    noteEvent(msg);
-    app.lastEnded = { question_id: msg.question_id, reason: msg.reason };
-    app.action = null;
-    if (app.q && app.q.question_id === msg.question_id) {
-      app.q.phase = 'ended';
-      renderQuestion();
-    }
-  }
-
-  function onQuestionEnded(msg) {
-    noteEvent(msg);
-    var reason = app.lastEnded && app.lastEnded.question_id === msg.question_id ? app.lastEnded.reason : null;
-    var practice = msg.practice === true || !!(app.q && app.q.question_id === msg.question_id && app.q.practice);
-    if (app.q && app.q.question_id === msg.question_id) app.q = null;
-    app.action = null;
-    showBetween(practice ? 'q_practice_over' : 'q_next', reason ? 'q_reason_' + reason : null);
-  }
-
-  function onInterviewEnded(msg) {
-    noteEvent(msg);
-    app.interview = true;
-    app.interviewComplete = true;
-    app.q = null;
-    app.pendingQ = null;
-    showBetween('q_all_done', null, true);
-    // A moment more of audio lets the server close the last utterance.
-    setTimeout(finish, FINISH_DELAY_MS);
-  }
-
-  function showBetween(titleKey, noteKey, sticky) {
-    clearTimeout(app.betweenTimer);
-    app.between = { title: titleKey, note: noteKey && STRINGS.zh[noteKey] ? noteKey : null };
-    app.betweenTimer = sticky ? null : setTimeout(endBetween, BETWEEN_MS);
-    renderQuestion();
-  }
-
-  function endBetween() {
-    app.betweenTimer = null;
-    var next = app.pendingQ;
-    if (!next) return; // keep "next question…" up until the server says what is on
-    app.pendingQ = null;
-    app.between = null;
-    showQuestion(next);
-  }
-
-  function nowMs() {
-    return window.performance && performance.now ? performance.now() : Date.now();
-  }
-
-  function questionLeft(q) {
-    if (!q) return 0;
-    if (q.paused) return q.pausedLeft !== null ? q.pausedLeft : q.remaining_s;
-    return Math.max(0, q.remaining_s - (nowMs() - q.receivedAt) / 1000);
-  }
-
-  function pauseQuestion() {
-    var q = app.q || app.pendingQ;
-    if (!q || q.paused) return;
-    q.pausedLeft = questionLeft(q);
-    q.paused = true;
-  }
-
-  function startQuestionClock() {
-    if (app.qTimer) return;
-    app.qTimer = setInterval(function () {
-      if (!app.q) return;
-      renderQuestion();
-    }, 250);
-  }
-
-  function stopQuestionClock() {
-    clearInterval(app.qTimer);
-    app.qTimer = null;
-  }
-
-  function fmtClock(sec) {
-    var s = Math.max(0, Math.ceil(sec));
-    var m = Math.floor(s / 60);
-    s -= m * 60;
-    return (m < 10 ? '0' : '') + m + ':' + (s < 10 ? '0' : '') + s;
-  }
-
-  function questionLabel(q) {
-    if (q.practice) return t('q_practice');
-    var practice = app.practiceCount;
-    if (practice === null || practice === undefined) {
-      var stored = storeGet('sessionStorage', KEYS.practice);
-      // The interview opens with one practice question unless seen otherwise.
-      practice = stored === '0' || stored === '1' ? Number(stored) : (q.index > 0 ? 1 : 0);
-    }
-    var n = q.number !== null ? q.number : q.index - practice + 1;
-    var m = q.scored_total !== null ? q.scored_total : q.total - practice;
-    if (!(n >= 1)) n = q.index + 1;
-    if (!(m >= n)) m = Math.max(n, q.total);
-    return t('q_number', { n: n, m: m });
-  }
-
-  function renderStageMode() {
-    var on = app.interview === true && app.step === 'live';
-    var stage = $('stage');
-    if (stage) stage.className = 'card' + (on ? ' interview' : '') + (app.video ? '' : ' audio-only');
-    var panel = $('question-panel');
-    if (panel) panel.hidden = !on;
-    var start = $('start');
-    if (start) {
-      // Back after a reload in the middle of an interview: the question continues.
-      var resume = storeGet('sessionStorage', KEYS.interview) === '1' && !app.everLive;
-      start.setAttribute('data-i18n', resume ? 'start_resume' : 'start');
-      start.textContent = t(start.getAttribute('data-i18n'));
-    }
-  }
-
-  function renderQuestion() {
-    var panel = $('question-panel');
-    if (!panel || panel.hidden) return;
-    var q = app.q;
-    $('q-waiting').hidden = !!(q || app.between);
-    $('q-between').hidden = !app.between;
-    $('q-body').hidden = !q || !!app.between;
-    if (app.between) {
-      $('q-between-title').textContent = t(app.between.title);
-      $('q-between-note').textContent = app.between.note ? t(app.between.note) : '';
-      $('q-between-note').hidden = !app.between.note;
-      return;
-    }
-    if (!q) return;
-    $('q-label').textContent = questionLabel(q);
-    $('q-label').className = 'q-label' + (q.practice ? ' practice' : '');
-    $('q-text').textContent = locText(q.text);
-
-    var left = questionLeft(q);
-    var answering = q.phase === 'answer';
-    var ended = q.phase === 'ended';
-    var total = answering ? q.answer_s : q.prep_s;
-    if (!(total > 0)) total = Math.max(q.remaining_s, 1);
-    var phase = $('q-phase');
-    var phaseKey = q.paused ? 'q_phase_paused' : (answering || ended ? 'q_phase_answer' : 'q_phase_prep');
-    phase.textContent = t(phaseKey);
-    phase.className = 'pill q-phase-' + (q.paused ? 'paused' : (answering || ended ? 'answer' : 'prep'));
-    $('q-timer-label').textContent = t(answering || ended ? 'q_timer_answer' : 'q_timer_prep');
-    $('q-clock').textContent = fmtClock(ended ? 0 : left);
-    var frac = ended ? 0 : Math.max(0, Math.min(1, left / total));
-    $('q-bar-fill').style.width = (frac * 100).toFixed(1) + '%';
-    var urgent = !q.paused && !ended && left <= URGENT_S;
-    $('q-timer').className = 'q-timer q-timer-' + (answering || ended ? 'answer' : 'prep') +
-      (urgent ? ' urgent' : '') + (q.paused ? ' paused' : '');
-
-    var hint;
-    if (q.paused) hint = t('q_hint_paused');
-    else if (ended || (answering && left <= 0)) hint = t('q_hint_answer_over');
-    else if (!answering && left <= 0) hint = t('q_hint_prep_over');
-    else hint = t(answering ? (app.video ? 'q_hint_answer' : 'q_hint_answer_audio') : 'q_hint_prep');
-    if (q.practice && !answering && !ended) hint = t('q_hint_practice') + (app.lang === 'zh' ? '' : ' ') + hint;
-    $('q-hint').textContent = hint;
-
-    var open = !!(app.dc && app.dc.readyState === 'open') && app.state === 'live';
-    var waiting = !!(app.action && nowMs() - app.action.at < ACTION_RETRY_MS);
-    var ready = $('q-ready');
-    var done = $('q-done');
-    ready.hidden = answering || ended || q.paused;
-    done.hidden = !answering || q.paused;
-    ready.disabled = !open || waiting;
-    done.disabled = !open || waiting;
-  }
-
-  function sendAction(type) {
-    var q = app.q;
-    var dc = app.dc;
-    if (!q || !dc || dc.readyState !== 'open') return false;
-    try {
-      dc.send(JSON.stringify({ type: type }));
-    } catch (e) {
-      return false;
-    }
-    app.action = { type: type, question_id: q.question_id, phase: q.phase, at: nowMs() };
-    renderQuestion();
-    return true;
-  }
-
   // ---- finish ----
   async function finish() {
     if (app.finishing) return;
     app.finishing = true;
     app.gen++;
-    clearTimers();
+    cand.live.clearTimers();
     var loc = app.location;
     var token = app.creds && app.creds.token;
     if (loc && token) {
       try {
-        await fetchWithTimeout(loc, {
-          method: 'DELETE',
-          headers: { Authorization: 'Bearer ' + token },
-          credentials: 'omit'
-        }, 5000);
+        await whip.hangUp(loc, token, 5000);
       } catch (e) { /* the server also notices the peer going away */ }
     }
-    dropPeer();
-    stopTracks();
+    cand.live.dropPeer();
+    cand.devices.stopTracks();
     if (app.audioCtx && app.audioCtx.close) app.audioCtx.close().catch(function () {});
     app.audioCtx = null;
     app.location = null;
@@ -1508,7 +516,7 @@
     storeRemove('sessionStorage', KEYS.consent);
     app.doneKind = app.interviewComplete ? 'interview' : '1';
     storeSet('sessionStorage', KEYS.finished, app.doneKind);
-    stopQuestionClock();
+    cand.interview.stopQuestionClock();
     clearTimeout(app.betweenTimer);
     app.betweenTimer = null;
     setMessage(null);
@@ -1527,117 +535,6 @@
     $('done-review').hidden = kind === 'withdrawn';
   }
 
-  // ---- withdrawing consent: stop sending at once, tell the server, end ----
-  async function withdrawConsent() {
-    if (app.withdrawing || !app.creds) return false;
-    app.withdrawing = true;
-    app.finishing = true; // no reconnect from here on
-    app.gen++;
-    clearTimers();
-    dropPeer();
-    stopTracks();
-    $('withdraw-yes').disabled = true;
-    var ok = false;
-    var detail = '';
-    try {
-      var res = await fetchWithTimeout(consentUrl(), {
-        method: 'DELETE',
-        headers: { Authorization: 'Bearer ' + app.creds.token },
-        credentials: 'omit',
-        cache: 'no-store'
-      }, WHIP_TIMEOUT_MS);
-      // 404: nothing left to withdraw (already withdrawn, or the session is gone).
-      ok = res.ok || res.status === 404;
-      if (!ok) detail = problemDetail(await readProblem(res), res);
-    } catch (e) {
-      detail = (e && e.message) || String(e);
-    }
-    app.withdrawing = false;
-    $('withdraw-yes').disabled = false;
-    if (!ok) {
-      setState('error');
-      showBanner('err_withdraw', { detail: detail });
-      return false;
-    }
-    if (app.audioCtx && app.audioCtx.close) app.audioCtx.close().catch(function () {});
-    app.audioCtx = null;
-    app.location = null;
-    app.consent = null;
-    storeRemove('sessionStorage', KEYS.creds);
-    storeRemove('sessionStorage', KEYS.consent);
-    app.doneKind = 'withdrawn';
-    storeSet('sessionStorage', KEYS.finished, 'withdrawn');
-    stopQuestionClock();
-    clearTimeout(app.betweenTimer);
-    app.betweenTimer = null;
-    clearBanner();
-    setMessage(null);
-    setState('finished');
-    renderDone();
-    showStep('done');
-    return true;
-  }
-
-  // ---- user actions ----
-  function onConsentChange() {
-    $('consent-next').disabled = !consentReady();
-  }
-
-  async function onConsentNext() {
-    if (!consentReady()) return false;
-    ensureAudioContext(); // inside the click: iOS lets audio run after a gesture
-    var granted = grantedScopes();
-    if (app.policy) {
-      // The server records the consent before anything is captured.
-      app.consentBusy = true;
-      onConsentChange();
-      var btn = $('consent-next');
-      setKey(btn, 'consent_saving');
-      var given;
-      try {
-        given = await postConsent(granted);
-      } catch (err) {
-        if (err && err.name === 'HttpError') {
-          if (err.status === 401 || err.status === 410) showBanner('err_session_gone', { status: err.status + (err.detail ? ': ' + err.detail : '') });
-          else showBanner('err_consent', { detail: err.detail });
-        } else {
-          showBanner('err_network');
-        }
-        return false;
-      } finally {
-        app.consentBusy = false;
-        setKey(btn, 'consent_next');
-        onConsentChange();
-      }
-      useConsent(given && typeof given === 'object' ? given : { voice: granted.voice, face: granted.face });
-    } else {
-      useConsent({ voice: true, face: true }); // a server without policies: as before
-    }
-    clearBanner();
-    showStep('check');
-    return openDevices();
-  }
-
-  function onStart() {
-    ensureAudioContext();
-    var p = $('preview').play();
-    if (p && p.catch) p.catch(function () {});
-    if (!tracksLive()) return;
-    app.attempt = 0;
-    publish();
-  }
-
-  // Tests and support: consent to everything, or {face: false} for audio only.
-  async function consentAndStart(opts) {
-    $('consent').checked = true;
-    $('consent-voice').checked = true;
-    $('consent-face').checked = !(opts && opts.face === false);
-    onConsentChange();
-    var ok = await onConsentNext();
-    if (ok) onStart();
-    return ok;
-  }
-
   // ---- boot ----
   async function boot() {
     var stored = storeGet('localStorage', KEYS.lang);
@@ -1646,12 +543,12 @@
     $('lang-toggle').addEventListener('click', function () {
       applyLang(app.lang === 'zh' ? 'en' : 'zh', true);
     });
-    $('consent').addEventListener('change', onConsentChange);
-    $('consent-voice').addEventListener('change', onConsentChange);
-    $('consent-face').addEventListener('change', onConsentChange);
-    $('consent-next').addEventListener('click', onConsentNext);
-    $('retry-devices').addEventListener('click', openDevices);
-    $('start').addEventListener('click', onStart);
+    $('consent').addEventListener('change', cand.consent.onConsentChange);
+    $('consent-voice').addEventListener('change', cand.consent.onConsentChange);
+    $('consent-face').addEventListener('change', cand.consent.onConsentChange);
+    $('consent-next').addEventListener('click', cand.consent.onConsentNext);
+    $('retry-devices').addEventListener('click', cand.devices.openDevices);
+    $('start').addEventListener('click', cand.live.onStart);
     $('finish').addEventListener('click', function () {
       $('finish-confirm').hidden = false;
       $('finish').hidden = true;
@@ -1670,33 +567,26 @@
     $('withdraw-cancel').addEventListener('click', function () {
       $('withdraw-confirm').hidden = true;
     });
-    $('withdraw-yes').addEventListener('click', withdrawConsent);
-    $('q-ready').addEventListener('click', function () { sendAction('ready'); });
-    $('q-done').addEventListener('click', function () { sendAction('done'); });
-    window.addEventListener('online', retryNowIfWaiting);
+    $('withdraw-yes').addEventListener('click', cand.consent.withdrawConsent);
+    $('q-ready').addEventListener('click', function () { cand.interview.sendAction('ready'); });
+    $('q-done').addEventListener('click', function () { cand.interview.sendAction('done'); });
+    window.addEventListener('online', cand.live.retryNowIfWaiting);
     // Leaving or reloading the page: hang up at once so that HR sees the
     // connection end now rather than after the ICE timeout. The session stays.
     window.addEventListener('pagehide', function () {
       if (app.finishing || !app.location || !app.creds) return;
-      try {
-        fetch(app.location, {
-          method: 'DELETE',
-          headers: { Authorization: 'Bearer ' + app.creds.token },
-          credentials: 'omit',
-          keepalive: true
-        }).catch(function () {});
-      } catch (e) { /* best effort */ }
+      whip.hangUpOnExit(app.location, app.creds.token);
     });
     // Back from the back-forward cache with a dead peer: publish again.
     window.addEventListener('pageshow', function (ev) {
       if (ev.persisted && (app.state === 'live' || app.state === 'reconnecting')) {
         app.attempt = 0;
-        publish();
+        cand.live.publish();
       }
     });
     document.addEventListener('visibilitychange', function () {
       if (document.visibilityState === 'visible') {
-        retryNowIfWaiting();
+        cand.live.retryNowIfWaiting();
         if (app.audioCtx && app.audioCtx.state === 'suspended') app.audioCtx.resume().catch(function () {});
       }
     });
@@ -1718,7 +608,7 @@
       showStep('notice');
       showBanner(problem.key, null, problem.hint);
       setState('error');
-      lockConsent();
+      cand.consent.lockConsent();
       return;
     }
 
@@ -1742,7 +632,7 @@
             if (err.status === 404) showBanner('err_no_code');
             else if (err.status === 410) showBanner('err_expired');
             else showBanner('err_link', { detail: err.detail });
-            lockConsent();
+            cand.consent.lockConsent();
             setState('error');
             return;
           }
@@ -1750,7 +640,7 @@
           // network trouble: keep the code for a reload
           showStep('notice');
           showBanner('err_network');
-          lockConsent();
+          cand.consent.lockConsent();
           setState('error');
           return;
         }
@@ -1771,14 +661,14 @@
     if (!app.creds) {
       showStep('notice');
       showBanner('err_no_code');
-      lockConsent();
+      cand.consent.lockConsent();
       setState('error');
       return;
     }
     if (credsExpired(app.creds)) {
       showStep('notice');
       showBanner('err_expired');
-      lockConsent();
+      cand.consent.lockConsent();
       setState('error');
       return;
     }
@@ -1786,8 +676,8 @@
       applyLang('en', false);
     }
     renderExpiry();
-    app.policy = policyOf(app.creds);
-    renderPolicy();
+    app.policy = cand.consent.policyOf(app.creds);
+    cand.consent.renderPolicy();
 
     // Consent already given (a reload, or the server says so): back to the
     // device check, with the camera only where the face was consented to.
@@ -1795,16 +685,16 @@
       ? (app.creds.consent && typeof app.creds.consent === 'object' && app.creds.consent.voice ? app.creds.consent : null)
       : (storeGet('sessionStorage', KEYS.consent) ? { voice: true, face: true } : null);
     if (given) {
-      useConsent(given);
+      cand.consent.useConsent(given);
       $('consent').checked = true;
       $('consent-voice').checked = given.voice !== false;
       $('consent-face').checked = given.face !== false;
       showStep('check');
-      renderPreviewMode();
-      openDevices();
+      cand.devices.renderPreviewMode();
+      cand.devices.openDevices();
     } else {
       showStep('notice');
-      onConsentChange();
+      cand.consent.onConsentChange();
     }
   }
 
@@ -1817,14 +707,14 @@
     get rttMs() { return app.rttMs; },
     get attempt() { return app.attempt; },
     get lang() { return app.lang; },
-    get connectionState() { return app.pc ? linkState(app.pc) : null; },
+    get connectionState() { return app.pc ? whip.linkState(app.pc) : null; },
     get dataChannelState() { return app.dc ? app.dc.readyState : null; },
     get interview() { return app.interview; },
     get question() {
       var q = app.q;
       if (!q) return null;
       return { question_id: q.question_id, index: q.index, practice: q.practice, phase: q.phase,
-        paused: q.paused, remaining_s: Math.round(questionLeft(q) * 10) / 10 };
+        paused: q.paused, remaining_s: Math.round(cand.interview.questionLeft(q) * 10) / 10 };
     },
     get between() { return app.between ? app.between.title : null; },
     questionEvents: app.questionEvents,
@@ -1837,10 +727,22 @@
       if (!app.pc || !app.pc.getSenders) return [];
       return app.pc.getSenders().filter(function (x) { return !!x.track; }).map(function (x) { return x.track.kind; });
     },
-    connect: function () { app.attempt = 0; return publish(); },
-    consentAndStart: consentAndStart,
-    withdrawConsent: withdrawConsent
+    connect: function () { app.attempt = 0; return cand.live.publish(); },
+    consentAndStart: function (opts) { return cand.consent.consentAndStart(opts); },
+    withdrawConsent: function () { return cand.consent.withdrawConsent(); }
   };
 
-  boot();
-})();
+  cand.showBanner = showBanner;
+  cand.clearBanner = clearBanner;
+  cand.setMessage = setMessage;
+  cand.renderMessage = renderMessage;
+  cand.setState = setState;
+  cand.showStep = showStep;
+  cand.setKey = setKey;
+  cand.finish = finish;
+  cand.renderDone = renderDone;
+
+  // The steps (candidate/*.js) load after this file: start once they all have.
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+})(window.Candor);
