@@ -1,4 +1,4 @@
-"""The browser client's own unit tests, web_client/tests/*.test.js, under ``node --test``;
+"""The browser client's own unit tests, tests/web_client/*.test.js, under ``node --test``;
 and the server serves every script the two pages name.
 
 The node tests load web_client's classic scripts the way the pages do (one
@@ -23,7 +23,7 @@ from server.app import create_app
 from tests.helpers import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-NODE_TESTS = ROOT / "web_client" / "tests"
+NODE_TESTS = ROOT / "tests" / "web_client"
 
 
 def test_web_client_node_tests() -> None:

@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const vm = require('vm');
 
-const WEB = path.resolve(__dirname, '..');
+const WEB = path.resolve(__dirname, '..', '..', 'web_client');
 
 function load(...files) {
   globalThis.window = globalThis;
@@ -31,13 +31,13 @@ function response(status, body, headers) {
 }
 
 // The scripts the pages ship, relative to web_client/ ('hr/live.js'): every
-// .js but the tests'.
+// .js there (the tests live in tests/web_client/, outside the static mount).
 function shipped(dir, prefix) {
   const out = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const rel = (prefix || '') + entry.name;
     if (entry.isDirectory()) {
-      if (entry.name !== 'tests' && entry.name !== 'node_modules') out.push(...shipped(path.join(dir, entry.name), rel + '/'));
+      if (entry.name !== 'node_modules') out.push(...shipped(path.join(dir, entry.name), rel + '/'));
     } else if (entry.name.endsWith('.js')) {
       out.push(rel);
     }
