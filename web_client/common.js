@@ -251,8 +251,9 @@
   // '' when not a finite number.
   function mediaTime(sec) {
     if (typeof sec !== 'number' || !isFinite(sec)) return '';
-    var m = Math.floor(sec / 60);
-    var s = sec - m * 60;
+    var tenths = Math.round(sec * 10);  // round first: 59.97 s is 01:00.0, not 00:60.0
+    var m = Math.floor(tenths / 600);
+    var s = (tenths - m * 600) / 10;
     return two(m) + ':' + (s < 10 ? '0' : '') + s.toFixed(1);
   }
 

@@ -204,7 +204,7 @@ test('fmt.wallClock: a moment as the local HH:MM:SS', () => {
 });
 
 test('fmt.mediaTime: media seconds as mm:ss.s', () => {
-  const cases = [[0, '00:00.0'], [2.04, '00:02.0'], [12.25, '00:12.3'], [75.2, '01:15.2'], [600, '10:00.0']];
+  const cases = [[0, '00:00.0'], [2.04, '00:02.0'], [12.25, '00:12.3'], [75.2, '01:15.2'], [600, '10:00.0'], [9.96, '00:10.0'], [59.97, '01:00.0']];
   for (const [sec, want] of cases) assert.strictEqual(fmt.mediaTime(sec), want, String(sec));
   for (const bad of [null, undefined, '3', NaN, Infinity]) assert.strictEqual(fmt.mediaTime(bad), '', String(bad));
 });
