@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Lang = Literal["zh", "en"]
+Education = Literal["none", "associate", "bachelor", "master", "doctorate"]
+EDUCATION_ORDER: tuple[str, ...] = ("none", "associate", "bachelor", "master", "doctorate")  # lowest first
 
 
 class Localized(BaseModel):
@@ -134,11 +136,48 @@ class QuestionBank(BaseModel):
 
 class Requirements(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    education: Literal["none", "associate", "bachelor", "master", "doctorate"] = "bachelor"
+    education: Education = "bachelor"
     min_years: float = Field(default=0, ge=0)
     skills: list[str] = Field(default_factory=list)
     certificates: list[str] = Field(default_factory=list)  # CFA, FRM, AFP, 基金从业资格, ...
     languages: list[str] = Field(default_factory=list)  # zh, en, ...
+
+
+class ScreeningWeights(BaseModel):
+    """Points each kind of requirement is worth in the job-match score (relative; they are normalised)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    education: float = Field(default=20, ge=0)
+    years: float = Field(default=25, ge=0)
+    skills: float = Field(default=35, ge=0)
+    certificates: float = Field(default=10, ge=0)
+    languages: float = Field(default=10, ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> "ScreeningWeights":
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("at least one screening weight must be above 0")
+        return self
+
+
+class Screening(BaseModel):
+    """How applications to a job are screened (screening/): weights and the two thresholds.
+
+    At or above ``advance_at`` an application is marked for invite; below
+    ``pool_below`` it goes to the pool, which a person confirms (PIPL Art. 24:
+    nothing is rejected by the score alone); between them HR review it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    weights: ScreeningWeights = Field(default_factory=ScreeningWeights)
+    advance_at: float = Field(default=70, ge=0, le=100)
+    pool_below: float = Field(default=50, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Screening":
+        if self.pool_below > self.advance_at:
+            raise ValueError("pool_below must not be above advance_at")
+        return self
 
 
 class Job(BaseModel):
@@ -147,12 +186,13 @@ class Job(BaseModel):
     title: Localized
     description: Localized | None = None
     requirements: Requirements = Field(default_factory=Requirements)
+    screening: Screening = Field(default_factory=Screening)  # the defaults unless the job sets its own
 
 
 class CandidateProfile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    education: Literal["none", "associate", "bachelor", "master", "doctorate"] | None = None
+    education: Education | None = None
     years: float | None = Field(default=None, ge=0)
     skills: list[str] = Field(default_factory=list)
     certificates: list[str] = Field(default_factory=list)

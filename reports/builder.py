@@ -31,6 +31,7 @@ from events import (
     SessionCreated,
     TranscriptFinal,
 )
+from jobs.models import EDUCATION_ORDER
 from scoring.answers import part_in_window
 
 SCHEMA = "candor.report/1"
@@ -41,7 +42,6 @@ BANDS: tuple[tuple[float, str, dict[str, str]], ...] = (
     (float("-inf"), "not_yet", {"zh": "暂不推荐", "en": "Not yet"}),
 )
 NOTICE = {"zh": "Candor 仅提供建议，由人来做决定。", "en": "Candor recommends; a person decides."}
-EDUCATION_ORDER = ("none", "associate", "bachelor", "master", "doctorate")
 DECISIONS = ("advance", "hold", "reject")
 
 

@@ -1,0 +1,1 @@
+"""Applications: a candidate's application to a job and its way through the process (pipeline.py)."""
