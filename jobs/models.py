@@ -74,6 +74,36 @@ class Rubric(BaseModel):
         return sorted({t for c in self.competencies for p in c.points for t in p.terms})
 
 
+class Condition(BaseModel):
+    """When an alternative is asked: every condition given holds on the candidate's parsed profile."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    has_experience_in: list[str] = Field(default_factory=list)  # any of these words in the work history or skills
+    min_years: float | None = Field(default=None, ge=0)
+    has_certificate: list[str] = Field(default_factory=list)  # any of these
+
+    @model_validator(mode="after")
+    def _something(self) -> "Condition":
+        if not (self.has_experience_in or self.min_years is not None or self.has_certificate):
+            raise ValueError("give at least one of has_experience_in, min_years, has_certificate")
+        return self
+
+
+class Alternative(BaseModel):
+    """The same question asked another way for candidates the condition fits (千人千面).
+
+    e.g. with retail experience "请描述一次你提升客户销售额的经历", without it the
+    question's own text. It is scored on its own rubric; a report compares a
+    question's scores per alternative.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    when: Condition
+    text: Localized
+    rubric: Rubric
+
+
 class Question(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9_\-]+$")
@@ -82,11 +112,20 @@ class Question(BaseModel):
     prep_s: int = Field(default=30, ge=0, le=600)
     answer_s: int = Field(default=120, ge=15, le=900)
     rubric: Rubric | None = None  # None only for the practice question
+    # Asked instead of the text above when the candidate's profile fits; the first that fits wins.
+    alternatives: list[Alternative] = Field(default_factory=list)
+    # Set on the question a session asks when one of its alternatives was chosen (never in a bank).
+    alternative: str | None = None
 
     @model_validator(mode="after")
     def _rubric_unless_practice(self) -> "Question":
         if self.kind != "practice" and self.rubric is None:
             raise ValueError("a scored question needs a rubric")
+        ids = [a.id for a in self.alternatives]
+        if len(ids) != len(set(ids)):
+            raise ValueError("alternative ids must be unique within a question")
+        if self.alternatives and self.kind == "practice":
+            raise ValueError("the practice question has no alternatives")
         return self
 
 
@@ -197,4 +236,6 @@ class CandidateProfile(BaseModel):
     skills: list[str] = Field(default_factory=list)
     certificates: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
+    # Titles, employers and what the work history says: for personalised questions only.
+    experience: list[str] = Field(default_factory=list)
     accommodation: bool = False  # scored on content alone
