@@ -316,7 +316,78 @@ def _page_text(textpage) -> str:  # type: ignore[no-untyped-def]
             continue
         if l1 - r0 > 1.2 * height:
             chars[i] = "\t"
-    return "".join(chars)
+    return _join_wrapped_cells("".join(chars), textpage)
+
+
+@dataclass
+class _VisualLine:
+    text: str
+    left: float
+    top: float
+    bottom: float
+
+
+def _join_wrapped_cells(text: str, textpage) -> str:  # type: ignore[no-untyped-def]
+    """A table row whose cells wrap, put back on one line.
+
+    PDFium gives such a row cell by cell: a cell's lines going down, then the
+    next cell's first line back up at the row's top, to the right. Those
+    lines become one line: a cell's lines joined by spaces, cells by tabs.
+    Only short runs (at most 4 lines a cell) are joined, so the two columns
+    of a two-column page stay as they are.
+    """
+    lines: list[_VisualLine] = []
+    pos = 0
+    for raw in text.split("\r\n"):
+        first = next((k for k, c in enumerate(raw) if not c.isspace()), None)
+        box = None
+        if first is not None:
+            try:
+                left, bottom, _right, top = textpage.get_charbox(pos + first)
+                box = (left, top, bottom)
+            except Exception:  # noqa: BLE001
+                box = None
+        lines.append(_VisualLine(raw, *(box or (float("nan"),) * 3)))
+        pos += len(raw) + 2
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        group = _cell_group(lines, i)
+        if group is None:
+            out.append(lines[i].text)
+            i += 1
+            continue
+        columns, j = group
+        out.append("\t".join(" ".join(line.text.strip() for line in col) for col in columns))
+        i = j
+    return "\r\n".join(out)
+
+
+def _cell_group(lines: list[_VisualLine], i: int) -> tuple[list[list[_VisualLine]], int] | None:
+    """The columns of a wrapped table row starting at line ``i`` and the index after it, or None."""
+    head = lines[i]
+    height = head.top - head.bottom
+    if not height > 0:
+        return None
+    columns = [[head]]
+    j = i + 1
+    while j < len(lines):
+        prev, cur = lines[j - 1], lines[j]
+        if not cur.top - cur.bottom > 0:
+            break
+        col_left = columns[-1][0].left
+        back_up = abs(cur.top - head.top) < 0.5 * height and cur.left > prev.left + height
+        below = 0 <= prev.bottom - cur.top < 1.5 * height and abs(cur.left - col_left) < 0.5 * height
+        if back_up:
+            columns.append([cur])
+        elif below and len(columns[-1]) < 4:
+            columns[-1].append(cur)
+        else:
+            break
+        j += 1
+    if len(columns) < 2 or all(len(col) == 1 for col in columns):
+        return None
+    return columns, j
 
 
 # ---------------------------------------------------------------------- DOCX --
