@@ -505,3 +505,16 @@ def test_nothing_personal_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for value in (resume.truth.name, resume.truth.email, resume.truth.phone[-8:]):
         assert value not in logged
+# ---------------------------------------------------------------------- the benchmark's README table --
+
+
+def test_benchmark_readme_table_equals_its_data() -> None:
+    """benchmarks/README.md's resume table is the one the latest committed data file renders."""
+    import json
+
+    from benchmarks.resumes import markdown_table
+
+    files = sorted((REPO / "benchmarks" / "data").glob("resumes-*.json"))
+    assert files, "no benchmarks/data/resumes-*.json: run python -m benchmarks resumes"
+    data = json.loads(files[-1].read_text(encoding="utf-8"))
+    assert markdown_table(data) in (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
