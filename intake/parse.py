@@ -275,7 +275,7 @@ class Vocabulary:
             return _matcher({str(w): str(w) for w in data[key]})
 
         # The matchers keep the aliases' own spelling so acronyms stay case-sensitive.
-        def spelled(entries: dict[str, Any], source: Iterable[str]) -> re.Pattern[str]:
+        def spelled(source: Iterable[str]) -> re.Pattern[str]:
             return _matcher({a: a for a in source})
 
         skill_spellings = [str(a) for e in data["skills"] for a in [e["name"], *e.get("aliases", [])]]
@@ -303,11 +303,11 @@ class Vocabulary:
             employer_re=words("employer_words"),
             title_re=words("title_words"),
             school_re=words("school_words"),
-            skill_re=spelled(skills, skill_spellings),
-            certificate_re=spelled(certificates, cert_spellings),
-            language_name_re=spelled(names, name_spellings),
-            language_test_re=spelled(tests, test_spellings),
-            degree_re=spelled(degrees, degree_spellings),
+            skill_re=spelled(skill_spellings),
+            certificate_re=spelled(cert_spellings),
+            language_name_re=spelled(name_spellings),
+            language_test_re=spelled(test_spellings),
+            degree_re=spelled(degree_spellings),
             surnames=frozenset(str(data["surnames"])),
             compound_surnames=tuple(data["compound_surnames"]),
             _words=tuple(cjk_words),
@@ -684,10 +684,7 @@ def _education(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabul
 
 
 def _date_only(text: str) -> bool:
-    rest = re.sub(r"[\s\-~至到]+", "", normalize(text))
-    for m in find_dates(text):
-        pass
-    stripped = rest
+    stripped = re.sub(r"[\s\-~至到]+", "", normalize(text))
     for pattern in (r"(?:19|20)\d{2}(?:[./年]\d{1,2}月?)?", r"至今|present|now|current", r"[A-Za-z]{3,9}\.?"):
         stripped = re.sub(pattern, "", stripped, flags=re.IGNORECASE)
     return bool(find_dates(text)) and not stripped
@@ -716,12 +713,8 @@ def _education_entry(t: _Text, block: list[Line], today: dt.date, vocab: Vocabul
     labelled = re.search(r"(?:专\s*业|major|field\s+of\s+study)\s*[:：]\s*([^\t|｜,，;；\n]{2,40}?)\s*(?=\t|[|｜,，;；]|\s{2,}|$)",
                          "\n".join(line.text for line in block), re.IGNORECASE)
     if labelled:
-        base = block[0].start
-        joined = "\n".join(line.text for line in block)
-        # offsets in the joined block are offsets from block[0].start only while lines are contiguous
-        s = _offset_in_block(block, joined, labelled.start(1))
+        s = _offset_in_block(block, labelled.start(1))
         major = t.found(labelled.group(1).strip(), s, s + len(labelled.group(1).strip())) if s is not None else None
-        del base
     if major is None:
         weak_guess = None
         for line in [x for x in (degree_line, school_line) if x is not None] + block:
@@ -762,7 +755,8 @@ def _education_entry(t: _Text, block: list[Line], today: dt.date, vocab: Vocabul
     )
 
 
-def _offset_in_block(block: list[Line], joined: str, pos: int) -> int | None:
+def _offset_in_block(block: list[Line], pos: int) -> int | None:
+    """The text offset of ``pos`` in the block's lines joined by newlines."""
     acc = 0
     for line in block:
         if pos <= acc + len(line.text):
