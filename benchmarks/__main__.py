@@ -3,6 +3,7 @@
 Commands:
     load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
     plot             re-draw the PNG of a load report (benchmarks/plot.py)
+    resumes          resume parsing: field accuracy on generated resumes, resumes per minute (benchmarks/resumes.py)
     speech_latency   one candidate, end of speech -> final (also ``python -m benchmarks.speech_latency``)
 """
 
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         from .plot import main as plot
 
         return plot(rest)
+    if command == "resumes":
+        from .resumes import main as resumes
+
+        return resumes(rest)
     if command in ("speech_latency", "speech-latency"):
         from . import speech_latency
 

@@ -1,0 +1,536 @@
+"""The text of an uploaded resume: PDF, DOCX or plain text, whatever its name says.
+
+:func:`extract_text` sniffs the real type from the first bytes (never from
+the file name), refuses what it cannot read with one :class:`ResumeError`
+whose ``code`` says why (``empty``, ``too_large``, ``unsupported_type``,
+``corrupt``, ``encrypted``), and returns :class:`ResumeText`. A resume that
+can be read but not trusted is returned with ``needs_review`` flags instead
+of an error: ``no_text_layer`` (a scan: no text to parse, never to be scored
+as an empty resume), ``cid_fonts`` (a PDF whose fonts map glyphs to no
+characters, so the text is ``(cid:123)`` or glyph numbers read as letters),
+``pages_truncated`` (past :data:`MAX_PAGES`), ``encoding_guessed`` (a text
+file in no Unicode encoding, decoded by detection).
+
+PDF text comes from PDFium (pypdfium2), which maps CJK fonts through their
+embedded cmaps where pdfminer gives ``(cid:NNN)``; a wide horizontal gap
+between two pieces of text on one line (a table's columns) becomes a tab.
+DOCX text comes from docx2python: header, body, footer, a table's row on one
+line with its cells separated by tabs.
+
+Messages name no file and quote no content: a file name is often the
+candidate's name, and the content is personal data (STYLE.md, rule 8).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import BinaryIO, Literal
+
+MAX_BYTES = 10 * 2**20  # what Candor accepts per resume
+MAX_PAGES = 50  # PDF pages read; more is flagged pages_truncated
+MAX_DOCX_UNPACKED = 100 * 2**20  # a DOCX that unpacks to more is refused (a zip bomb)
+MIN_TEXT_CHARS = 20  # fewer non-space characters than this in a PDF: no text layer
+
+Kind = Literal["pdf", "docx", "txt"]
+ErrorCode = Literal["empty", "too_large", "unsupported_type", "corrupt", "encrypted"]
+
+
+class ResumeError(Exception):
+    """A resume file that cannot be read; ``code`` is stable, ``message`` is for people.
+
+    Never retryable: the same bytes fail the same way.
+    """
+
+    retryable = False
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code: ErrorCode = code
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ResumeText:
+    """A resume's text, with where it came from and what a person should check."""
+
+    text: str
+    kind: Kind
+    pages: int  # PDF pages; 1 for DOCX and text
+    language: Literal["zh", "en"]
+    needs_review: tuple[str, ...] = ()
+    encoding: str | None = None  # text files only
+    images: int = 0  # embedded pictures (a photo is personal data; a scan is all pictures)
+    notes: dict[str, float] = field(default_factory=dict)  # e.g. the share of unmapped glyphs
+
+
+# ---------------------------------------------------------------------- reading --
+
+
+def _size_of(source: BinaryIO) -> int | None:
+    """The bytes left in ``source`` without reading them, where it can tell."""
+    try:
+        if source.seekable():
+            here = source.tell()
+            end = source.seek(0, os.SEEK_END)
+            source.seek(here)
+            return end - here
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        return os.fstat(source.fileno()).st_size - source.tell()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+
+
+def read_limited(source: bytes | bytearray | memoryview | BinaryIO, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of ``source``, refusing more than ``max_bytes`` before reading them all.
+
+    A file-like ``source`` whose size is known (a file, a seekable stream) is
+    refused without reading it; any other is read in chunks, at most
+    ``max_bytes + 1`` bytes.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if len(data) > max_bytes:
+            raise _too_large(max_bytes)
+        return data
+    size = _size_of(source)
+    if size is not None and size > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    total = 0
+    while total <= max_bytes:
+        chunk = source.read(min(1 << 20, max_bytes + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > max_bytes:
+        raise _too_large(max_bytes)
+    return b"".join(chunks)
+
+
+def _too_large(max_bytes: int) -> ResumeError:
+    return ResumeError("too_large", f"the file is larger than {max_bytes / 2**20:g} MB, the most accepted")
+
+
+# ---------------------------------------------------------------------- sniffing --
+
+# Types people upload by mistake, by their first bytes: the error names what the file is.
+_OTHER_TYPES: tuple[tuple[bytes, str], ...] = (
+    (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a program"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"RIFF", "a media file"),
+    (b"{\\rtf", "an RTF document"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7z archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"%!PS", "a PostScript file"),
+)
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ACCEPTED = "send a PDF, DOCX or plain-text resume"
+
+
+def sniff(data: bytes) -> Kind:
+    """``pdf``, ``docx`` or ``txt`` from the content; ResumeError for anything else."""
+    if not data:
+        raise ResumeError("empty", "the file is empty (0 bytes)")
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "pdf"
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        return "docx"
+    if data.startswith(_OLE):
+        if "EncryptedPackage".encode("utf-16-le") in data[:1 << 20] or b"E\x00n\x00c\x00r\x00y\x00p\x00t" in data:
+            raise ResumeError("encrypted", "the document is password-protected: send it without a password")
+        raise ResumeError("unsupported_type", f"this is an old Word (.doc) or Office file: save it as DOCX or PDF, or {_ACCEPTED}")
+    for magic, what in _OTHER_TYPES:
+        if data.startswith(magic):
+            raise ResumeError("unsupported_type", f"this is {what}, not a resume document: {_ACCEPTED}")
+    return "txt"
+
+
+# ---------------------------------------------------------------------- entry point --
+
+
+def extract_text(
+    source: bytes | bytearray | memoryview | BinaryIO,
+    filename: str = "",
+    *,
+    max_bytes: int = MAX_BYTES,
+) -> ResumeText:
+    """The text of the resume in ``source`` (bytes, or a binary file object read at most ``max_bytes + 1``).
+
+    ``filename`` is only a hint: the type comes from the content (a ``.exe``
+    renamed ``.pdf`` is refused as a program). Raises :class:`ResumeError`.
+    """
+    del filename  # the content decides; kept in the signature for callers and future hints
+    data = read_limited(source, max_bytes)
+    kind = sniff(data)
+    if kind == "pdf":
+        return _pdf(data)
+    if kind == "docx":
+        return _docx(data)
+    return _txt(data)
+
+
+def guess_language(text: str) -> Literal["zh", "en"]:
+    """``zh`` when CJK characters outnumber Latin words, else ``en``."""
+    cjk = len(_CJK.findall(text))
+    words = len(_LATIN_WORD.findall(text))
+    return "zh" if cjk > words else "en"
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _clean(text: str) -> str:
+    """Line ends to ``\\n``, no NULs or other control characters but tab and newline, no trailing spaces."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n")
+    text = re.sub(r"[\x00-\x08\x0b\x0e-\x1f\x7f]", "", text)
+    text = re.sub(r"[ \u3000]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# ---------------------------------------------------------------------- PDF --
+
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def _pdf(data: bytes) -> ResumeText:
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        code = getattr(exc, "err_code", None)
+        if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+            raise ResumeError("encrypted", "the PDF is password-protected: send it without a password") from None
+        raise ResumeError("corrupt", "the PDF is damaged and cannot be read: export it again and resend") from None
+    try:
+        pages = len(doc)
+        if pages == 0:
+            raise ResumeError("corrupt", "the PDF has no pages")
+        texts: list[str] = []
+        images = 0
+        for index in range(min(pages, MAX_PAGES)):
+            page = doc[index]
+            try:
+                textpage = page.get_textpage()
+                try:
+                    texts.append(_page_text(textpage))
+                finally:
+                    textpage.close()
+                images += sum(1 for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2))
+            except pdfium.PdfiumError:
+                raise ResumeError("corrupt", "a page of the PDF is damaged and cannot be read") from None
+            finally:
+                page.close()
+    finally:
+        doc.close()
+    text = _clean("\n\n".join(texts))
+    review: list[str] = []
+    notes: dict[str, float] = {}
+    visible = re.sub(r"\s+", "", text)
+    if len(visible) < MIN_TEXT_CHARS:
+        review.append("no_text_layer")
+    else:
+        unmapped = _unmapped_share(visible)
+        vowelless = _vowelless_share(text)
+        notes["unmapped_glyph_share"] = round(unmapped, 3)
+        notes["vowelless_word_share"] = round(vowelless, 3)
+        if unmapped > 0.05 or vowelless > 0.3:
+            review.append("cid_fonts")
+    if pages > MAX_PAGES:
+        review.append("pages_truncated")
+    return ResumeText(
+        text=text, kind="pdf", pages=pages, language=guess_language(text),
+        needs_review=tuple(review), images=images, notes=notes,
+    )
+
+
+def _unmapped_share(visible: str) -> float:
+    """The share of ``visible`` (no spaces) that is glyphs with no character: ``(cid:N)``, U+FFFD, private use,
+    control characters, and the Latin-1 letters a font without a ToUnicode map turns glyph numbers into."""
+    cid_chars = sum(len(m) for m in _CID.findall(visible))
+    odd = sum(
+        1 for c in _CID.sub("", visible) if c == "\ufffd" or "\ue000" <= c <= "\uf8ff" or c < " " or "\x80" <= c <= "\xbf"
+        or c in "ÂÃÄÅÆÈÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞßãäåæëìíîïðñòõöøùúûüýþÿ"
+    )
+    return (cid_chars + odd) / max(1, len(visible))
+
+
+def _vowelless_share(text: str) -> float:
+    """The share of Latin words of 4+ letters with no vowel: about 0.05 in English (SQL, KYC), far more when a
+    font without a ToUnicode map shifts every letter."""
+    words = re.findall(r"[A-Za-z]{4,}", text)
+    if len(words) < 20:
+        return 0.0
+    return sum(1 for w in words if not re.search(r"[aeiouyAEIOUY]", w)) / len(words)
+
+
+def _page_text(textpage) -> str:  # type: ignore[no-untyped-def]
+    """The page's text in PDFium's order, a wide gap between two pieces on one line as a tab."""
+    n = textpage.count_chars()
+    if n <= 0:
+        return ""
+    text = textpage.get_text_range(0, n)
+    if len(text) != n:  # characters outside the BMP: offsets differ, keep PDFium's spacing
+        return text
+    chars = list(text)
+    for i, c in enumerate(text):
+        if c != " ":
+            continue
+        left = i - 1
+        while left >= 0 and text[left] == " ":
+            left -= 1
+        right = i + 1
+        while right < n and text[right] == " ":
+            right += 1
+        if left < 0 or right >= n or text[left] in "\r\n" or text[right] in "\r\n":
+            continue
+        if left != i - 1:  # a run of spaces: judged once, at its first
+            continue
+        try:
+            l0, b0, r0, t0 = textpage.get_charbox(left)
+            l1, b1, r1, t1 = textpage.get_charbox(right)
+        except Exception:  # noqa: BLE001 - a char without a box: keep the space
+            continue
+        height = max(t0 - b0, t1 - b1)
+        if height <= 0 or min(t0, t1) < max(b0, b1):  # not on one line
+            continue
+        if l1 - r0 > 1.2 * height:
+            chars[i] = "\t"
+    return _join_wrapped_cells("".join(chars), textpage)
+
+
+@dataclass
+class _VisualLine:
+    text: str
+    left: float
+    top: float
+    bottom: float
+
+
+def _join_wrapped_cells(text: str, textpage) -> str:  # type: ignore[no-untyped-def]
+    """A table row whose cells wrap, put back on one line.
+
+    PDFium gives such a row cell by cell: a cell's lines going down, then the
+    next cell's first line back up at the row's top, to the right. Those
+    lines become one line: a cell's lines joined by spaces, cells by tabs.
+    Only short runs (at most 4 lines a cell) are joined, so the two columns
+    of a two-column page stay as they are.
+    """
+    lines: list[_VisualLine] = []
+    pos = 0
+    for raw in text.split("\r\n"):
+        first = next((k for k, c in enumerate(raw) if not c.isspace()), None)
+        box = None
+        if first is not None:
+            try:
+                left, bottom, _right, top = textpage.get_charbox(pos + first)
+                box = (left, top, bottom)
+            except Exception:  # noqa: BLE001
+                box = None
+        lines.append(_VisualLine(raw, *(box or (float("nan"),) * 3)))
+        pos += len(raw) + 2
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        group = _cell_group(lines, i)
+        if group is None:
+            out.append(lines[i].text)
+            i += 1
+            continue
+        columns, j = group
+        out.append("\t".join(" ".join(line.text.strip() for line in col) for col in columns))
+        i = j
+    return "\r\n".join(out)
+
+
+def _cell_group(lines: list[_VisualLine], i: int) -> tuple[list[list[_VisualLine]], int] | None:
+    """The columns of a wrapped table row starting at line ``i`` and the index after it, or None."""
+    head = lines[i]
+    height = head.top - head.bottom
+    if not height > 0:
+        return None
+    columns = [[head]]
+    j = i + 1
+    while j < len(lines):
+        prev, cur = lines[j - 1], lines[j]
+        if not cur.top - cur.bottom > 0:
+            break
+        col_left = columns[-1][0].left
+        back_up = abs(cur.top - head.top) < 0.5 * height and cur.left > prev.left + height
+        below = 0 <= prev.bottom - cur.top < 1.5 * height and abs(cur.left - col_left) < 0.5 * height
+        if back_up:
+            columns.append([cur])
+        elif below and len(columns[-1]) < 4:
+            columns[-1].append(cur)
+        else:
+            break
+        j += 1
+    if len(columns) < 2 or all(len(col) == 1 for col in columns):
+        return None
+    return columns, j
+
+
+# ---------------------------------------------------------------------- DOCX --
+
+_IMAGE_MARK = re.compile(r"-{4}[^\n]*?-{4}")  # docx2python's ----media/image1.png---- placeholders
+_LINK = re.compile(r'<a href="[^"]*">(.*?)</a>', re.S)
+_BULLET = re.compile(r"^(?:--|•|·|\d{1,2}\)|[a-z]\))\t")
+
+
+def _docx(data: bytes) -> ResumeText:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = zf.namelist()
+            if zf.testzip() is not None:
+                raise ResumeError("corrupt", "the DOCX is damaged and cannot be read: save it again and resend")
+            unpacked = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile:
+        raise ResumeError("corrupt", "the DOCX is damaged and cannot be read: save it again and resend") from None
+    except (RuntimeError, NotImplementedError):  # an encrypted zip member, an unknown compression
+        raise ResumeError("corrupt", "the DOCX cannot be unpacked: save it again and resend") from None
+    if "word/document.xml" not in names:
+        raise ResumeError("unsupported_type", f"this archive is not a Word document: {_ACCEPTED}")
+    if unpacked > MAX_DOCX_UNPACKED:
+        raise ResumeError("too_large", "the DOCX unpacks to more than 100 MB")
+
+    from docx2python import docx2python
+
+    try:
+        with docx2python(io.BytesIO(data)) as doc:
+            parts = [doc.header, doc.body, doc.footer]
+            images = len(doc.images)
+    except ResumeError:
+        raise
+    except Exception:  # noqa: BLE001 - docx2python raises whatever its XML parser meets
+        raise ResumeError("corrupt", "the DOCX is damaged and cannot be read: save it again and resend") from None
+    lines: list[str] = []
+    seen_parts: set[str] = set()
+    for part in parts:
+        part_lines = [line for table in part for line in _table_lines(table)]
+        key = "\n".join(part_lines)
+        if key in seen_parts:  # the same header in every section
+            continue
+        seen_parts.add(key)
+        lines.extend(part_lines)
+        lines.append("")
+    text = _clean("\n".join(lines))
+    review = ["no_text_layer"] if len(re.sub(r"\s+", "", text)) < MIN_TEXT_CHARS else []
+    return ResumeText(
+        text=text, kind="docx", pages=1, language=guess_language(text), needs_review=tuple(review), images=images
+    )
+
+
+def _paragraph(text: str) -> str:
+    text = _LINK.sub(r"\1", text)
+    text = _IMAGE_MARK.sub("", text)
+    text = _BULLET.sub("", text)
+    return text.replace("\t", " ").strip()
+
+
+def _table_lines(table: list) -> list[str]:  # type: ignore[type-arg]
+    """The lines of one docx2python table: a row on one line, its cells separated by tabs.
+
+    A cell of several paragraphs puts its first on the row's line and the
+    rest on lines below. Body text outside tables comes as one-cell rows.
+    """
+    out: list[str] = []
+    for row in table:
+        cells = [[p for p in (_paragraph(p) for p in cell) if p] for cell in row]
+        if len(cells) == 1:
+            out.extend(cells[0])
+            continue
+        first = [c[0] for c in cells if c]
+        if first:
+            out.append("\t".join(first))
+        for c in cells:
+            out.extend(c[1:])
+    return out
+
+
+# ---------------------------------------------------------------------- text --
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Encodings a Chinese or English resume is saved in, tried in order when there is no BOM.
+_CHINESE = ("gb18030", "big5")
+
+
+def _decode(data: bytes) -> tuple[str, str, bool]:
+    """(text, encoding, whether the encoding was guessed)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding.replace("-sig", "-bom"), False
+            except UnicodeDecodeError:
+                raise ResumeError("corrupt", "the text file is not valid in the encoding its BOM names") from None
+    try:
+        return data.decode("utf-8"), "utf-8", False
+    except UnicodeDecodeError:
+        pass
+    # UTF-16 without a BOM: every other byte of ASCII text is NUL.
+    sample = data[:4096]
+    if len(sample) >= 4 and sample.count(0) * 3 > len(sample):
+        even_nuls = sample[0::2].count(0)
+        odd_nuls = sample[1::2].count(0)
+        encoding = "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+        try:
+            return data.decode(encoding), encoding, True
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in sample:
+        raise ResumeError("unsupported_type", f"this is a binary file, not text: {_ACCEPTED}")
+    # GB18030 (a superset of GBK and GB2312) first: what Chinese Windows saves text in. It
+    # decodes Latin-1 bytes too, so it must also read as mostly CJK to be taken.
+    for encoding in _CHINESE:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        high = [c for c in text if ord(c) > 0x7F]
+        if high and sum(1 for c in high if _CJK.match(c) or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef") >= 0.9 * len(high):
+            return text, encoding, True
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise ResumeError("unsupported_type", f"this file is not text in any known encoding: {_ACCEPTED}")
+    return str(best), best.encoding, True
+
+
+def _txt(data: bytes) -> ResumeText:
+    text, encoding, guessed = _decode(data)
+    controls = sum(1 for c in text if c < " " and c not in "\t\n\r\x0c")
+    if controls > max(8, len(text) // 100):
+        raise ResumeError("unsupported_type", f"this is a binary file, not text: {_ACCEPTED}")
+    text = _clean(text)
+    if not text:
+        raise ResumeError("empty", "the text file holds no text")
+    review = ["encoding_guessed"] if guessed and encoding not in ("gb18030", "utf-16-le", "utf-16-be") else []
+    return ResumeText(
+        text=text, kind="txt", pages=1, language=guess_language(text), needs_review=tuple(review), encoding=encoding
+    )

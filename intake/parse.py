@@ -1,0 +1,1097 @@
+"""A candidate profile parsed from a resume's text, every value with the text it came from.
+
+:func:`parse_resume` reads Chinese and English resumes as people write them:
+section headings (教育背景 / Education, 工作经历 / Work Experience, ...),
+labelled lines (姓名：, Email:), table rows (cells separated by tabs, as
+intake.extract gives them), and free lines. Each value carries its
+:class:`Evidence`: the exact text and its character offsets in the text
+parsed (``text[start:end] == evidence.text``), so HR can see where a value
+came from and correct it.
+
+The result keeps two groups apart:
+
+* :class:`Personal` (name, phone, email, gender, age, birth date, birthplace,
+  ethnicity, political status, marital status, ID number, photo): who the
+  candidate is. Screening must never read it.
+* :class:`Qualifications` (education, work history and years, skills,
+  certificates, languages): what screening may read.
+
+What counts as a skill, a certificate, a language test, a degree or a
+section heading is data (intake/vocab.yaml), not code. Chinese skill and
+certificate names must fall on word boundaries of jieba's segmentation
+(with the vocabulary added to its dictionary), so a name inside a longer
+word does not count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from intake.dates import DateRange, find_dates, find_ranges, normalize, union_months
+from intake.extract import ResumeText, guess_language
+from jobs.models import CandidateProfile
+
+VOCAB_PATH = Path(__file__).with_name("vocab.yaml")
+
+EducationLevel = Literal["none", "associate", "bachelor", "master", "doctorate"]
+EDUCATION_ORDER: tuple[EducationLevel, ...] = ("none", "associate", "bachelor", "master", "doctorate")
+
+
+# ------------------------------------------------------------------- the result --
+
+
+class Evidence(BaseModel):
+    """Where a value came from: ``text == parsed_text[start:end]``."""
+
+    model_config = ConfigDict(frozen=True)
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Found(BaseModel):
+    """A value and the text it was read from."""
+
+    model_config = ConfigDict(frozen=True)
+    value: str
+    evidence: Evidence
+
+
+class LevelFound(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    value: EducationLevel
+    evidence: Evidence
+
+
+class YearsFound(BaseModel):
+    """Years of work: the union of the jobs' date ranges (each range is evidence)."""
+
+    model_config = ConfigDict(frozen=True)
+    value: float = Field(ge=0)
+    months: int = Field(ge=0)
+    evidence: list[Evidence]
+    stated: bool = False  # from "5年工作经验" / "5 years of experience", no dated jobs
+
+
+class Education(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    level: LevelFound | None = None
+    school: Found | None = None
+    major: Found | None = None
+    graduation_year: int | None = None
+    graduation: Evidence | None = None  # the date the year was read from
+    in_progress: bool = False  # "2024.09-至今": not graduated yet
+    evidence: Evidence  # the whole entry
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    employer: Found | None = None
+    title: Found | None = None
+    start: str  # YYYY-MM
+    end: str | None  # YYYY-MM; None while it goes on ("至今", "Present")
+    months: int = Field(ge=0)
+    internship: bool = False  # not counted in years
+    dates: Evidence
+
+
+class Term(BaseModel):
+    """A skill or certificate by its canonical name (intake/vocab.yaml), as written in ``evidence``."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    evidence: Evidence
+
+
+class Certificate(Term):
+    held: bool = True  # False: a level passed, a candidate, preparing ("CFA 二级", "FRM Part I")
+
+
+class LanguageSkill(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    code: str  # zh, en, yue, ja, ...
+    test: str | None = None  # CET-6, IELTS, ...
+    score: str | None = None
+    basis: Literal["test", "stated", "written"]  # a test, a line that names it, the resume is written in it
+    evidence: Evidence
+
+
+class Personal(BaseModel):
+    """Who the candidate is. Personal data: shown to HR, never read by screening, never logged."""
+
+    model_config = ConfigDict(frozen=True)
+    name: Found | None = None
+    phone: Found | None = None  # value in E.164 (+8613800138000)
+    email: Found | None = None
+    gender: Found | None = None
+    age: Found | None = None
+    birth_date: Found | None = None
+    birthplace: Found | None = None
+    ethnicity: Found | None = None
+    political_status: Found | None = None
+    marital_status: Found | None = None
+    id_number: Found | None = None
+    photo: bool | None = None  # the file has a picture (None: plain text, not known)
+
+
+class Qualifications(BaseModel):
+    """What screening may read: nothing here says who the candidate is."""
+
+    model_config = ConfigDict(frozen=True)
+    education: LevelFound | None = None  # the highest level
+    educations: list[Education] = Field(default_factory=list)
+    jobs: list[Job] = Field(default_factory=list)
+    years: YearsFound | None = None
+    skills: list[Term] = Field(default_factory=list)
+    certificates: list[Certificate] = Field(default_factory=list)
+    languages: list[LanguageSkill] = Field(default_factory=list)
+
+
+class ParsedResume(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    language: Literal["zh", "en"]
+    personal: Personal
+    qualifications: Qualifications
+    needs_review: list[str] = Field(default_factory=list)
+
+    def profile(self, name: str | None = None) -> CandidateProfile:
+        """The :class:`jobs.models.CandidateProfile` this resume gives (``name`` overrides the one found).
+
+        Certificates not yet held are left out; languages are codes (zh, en).
+        """
+        q = self.qualifications
+        chosen = name or (self.personal.name.value if self.personal.name else None)
+        if not chosen:
+            raise ValueError("the resume gave no name: pass profile(name=...)")
+        return CandidateProfile(
+            name=chosen,
+            education=q.education.value if q.education else None,
+            years=q.years.value if q.years else None,
+            skills=_unique(t.name for t in q.skills),
+            certificates=_unique(c.name for c in q.certificates if c.held),
+            languages=_unique(lang.code for lang in q.languages),
+        )
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# ------------------------------------------------------------------- vocabulary --
+
+
+def _key(alias: str) -> str:
+    """How aliases are looked up: case, spaces and hyphens do not matter."""
+    return re.sub(r"[\s\-]+", "", alias).casefold()
+
+
+def _is_cjk(text: str) -> bool:
+    return bool(re.search(r"[\u3400-\u9fff]", text))
+
+
+def _case_sensitive(alias: str) -> bool:
+    """Acronyms (CFA, MBA, B.A.) must match as written: "ma" or "ba" in a sentence is not a degree."""
+    letters = [c for c in alias if c.isalpha()]
+    return bool(letters) and sum(c.isupper() for c in letters) >= 2 and not any(c.islower() for c in letters)
+
+
+def _alias_pattern(alias: str) -> str:
+    """An alias as a regex: whole words for Latin text, flexible spaces and hyphens."""
+    parts = [re.escape(p) for p in re.split(r"[\s\-]+", alias.strip()) if p]
+    body = r"[\s\-]*".join(parts)
+    if _case_sensitive(alias):
+        body = f"(?-i:{body})"
+    left = r"(?<![A-Za-z0-9])" if re.match(r"[A-Za-z0-9]", alias) else ""
+    right = r"(?![A-Za-z0-9])" if re.search(r"[A-Za-z0-9.]$", alias) else ""
+    return f"{left}{body}{right}"
+
+
+def _matcher(aliases: dict[str, str]) -> re.Pattern[str]:
+    """One regex over every alias (longest first), each a named group -> its canonical name."""
+    ordered = sorted(aliases, key=len, reverse=True)
+    return re.compile("|".join(f"(?:{_alias_pattern(a)})" for a in ordered), re.IGNORECASE)
+
+
+@dataclass
+class Vocabulary:
+    """intake/vocab.yaml, compiled. Build once with :func:`vocabulary` (or ``Vocabulary.load(path)``)."""
+
+    skills: dict[str, str]  # alias (casefolded) -> canonical name
+    certificates: dict[str, str]
+    certificate_partial: re.Pattern[str]
+    language_names: dict[str, str]  # alias -> code
+    language_tests: dict[str, tuple[str, str]]  # alias -> (code, test)
+    degrees: dict[str, EducationLevel]
+    sections: dict[str, str]  # heading (casefolded, no spaces) -> section kind
+    employer_re: re.Pattern[str]
+    title_re: re.Pattern[str]
+    school_re: re.Pattern[str]
+    skill_re: re.Pattern[str]
+    certificate_re: re.Pattern[str]
+    language_name_re: re.Pattern[str]
+    language_test_re: re.Pattern[str]
+    degree_re: re.Pattern[str]
+    surnames: frozenset[str]
+    compound_surnames: tuple[str, ...]
+    _jieba: Any = None
+    _words: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, path: Path = VOCAB_PATH) -> "Vocabulary":
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+        def aliases(entries: list[dict[str, Any]]) -> dict[str, str]:
+            out: dict[str, str] = {}
+            for e in entries:
+                for a in [e["name"], *e.get("aliases", [])]:
+                    out.setdefault(_key(str(a)), e["name"])
+            return out
+
+        skills = aliases(data["skills"])
+        certificates = aliases(data["certificates"])
+        names: dict[str, str] = {}
+        tests: dict[str, tuple[str, str]] = {}
+        for lang in data["languages"]:
+            for n in lang["names"]:
+                names[_key(str(n))] = lang["code"]
+            for t in lang.get("tests", []):
+                for a in [t["name"], *t.get("aliases", [])]:
+                    tests.setdefault(_key(str(a)), (lang["code"], t["name"]))
+        degrees = {_key(str(a)): level for level, words in data["degrees"].items() for a in words}
+        sections = {
+            re.sub(r"\s+", "", str(h)).casefold(): kind for kind, heads in data["sections"].items() for h in heads
+        }
+
+        def words(key: str) -> re.Pattern[str]:
+            return _matcher({str(w): str(w) for w in data[key]})
+
+        # The matchers keep the aliases' own spelling so acronyms stay case-sensitive.
+        def spelled(source: Iterable[str]) -> re.Pattern[str]:
+            return _matcher({a: a for a in source})
+
+        skill_spellings = [str(a) for e in data["skills"] for a in [e["name"], *e.get("aliases", [])]]
+        cert_spellings = [str(a) for e in data["certificates"] for a in [e["name"], *e.get("aliases", [])]]
+        name_spellings = [str(n) for lang in data["languages"] for n in lang["names"]]
+        test_spellings = [
+            str(a) for lang in data["languages"] for t in lang.get("tests", []) for a in [t["name"], *t.get("aliases", [])]
+        ]
+        degree_spellings = [str(a) for words_ in data["degrees"].values() for a in words_]
+        partial = "|".join(
+            _alias_pattern(str(p)) for p in sorted(data["certificate_partial"], key=len, reverse=True)
+        )
+        cjk_words = [
+            w for w in [*skill_spellings, *cert_spellings, *name_spellings, *test_spellings, *degree_spellings]
+            if _is_cjk(w)
+        ]
+        return cls(
+            skills=skills,
+            certificates=certificates,
+            certificate_partial=re.compile(partial, re.IGNORECASE),
+            language_names=names,
+            language_tests=tests,
+            degrees=degrees,
+            sections=sections,
+            employer_re=words("employer_words"),
+            title_re=words("title_words"),
+            school_re=words("school_words"),
+            skill_re=spelled(skill_spellings),
+            certificate_re=spelled(cert_spellings),
+            language_name_re=spelled(name_spellings),
+            language_test_re=spelled(test_spellings),
+            degree_re=spelled(degree_spellings),
+            surnames=frozenset(str(data["surnames"])),
+            compound_surnames=tuple(data["compound_surnames"]),
+            _words=tuple(cjk_words),
+        )
+
+    def canonical_skill(self, text: str) -> str | None:
+        """The canonical skill name for any of its aliases (e.g. a job's requirement), or None."""
+        return self.skills.get(_key(text))
+
+    def canonical_certificate(self, text: str) -> str | None:
+        return self.certificates.get(_key(text))
+
+    def boundaries(self, text: str) -> set[int]:
+        """The offsets where jieba's words (with this vocabulary in its dictionary) begin and end."""
+        if self._jieba is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            for w in self._words:
+                tokenizer.add_word(w, freq=100_000)
+            self._jieba = tokenizer
+        out: set[int] = set()
+        for _word, start, end in self._jieba.tokenize(text):
+            out.add(start)
+            out.add(end)
+        return out
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    """The shipped vocabulary, loaded on first use (jieba's dictionary on the first Chinese text)."""
+    return Vocabulary.load()
+
+
+# ------------------------------------------------------------------- lines and sections --
+
+
+@dataclass(frozen=True)
+class Line:
+    start: int  # offset of the line's first character in the text
+    text: str  # normalized (intake.dates.normalize: same length as the original)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+def _lines(norm: str) -> list[Line]:
+    out = []
+    pos = 0
+    for raw in norm.split("\n"):
+        out.append(Line(pos, raw))
+        pos += len(raw) + 1
+    return out
+
+
+_DECORATION = re.compile(r"[\s:：■□●◆◇▶►▪•·\-_=*#【】\[\]|/<>《》()（）]+")
+_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|\d{1,2}[、.．)]|[IVX]+\.)\s*")
+_LABEL_SEP = re.compile(r"\s*[:：]\s*")
+
+
+def _heading(line: str, vocab: Vocabulary) -> tuple[str, bool] | None:
+    """(section kind, whether the line goes on with content after the heading) or None."""
+    stripped = _NUMBERING.sub("", line.strip())
+    if not stripped or len(stripped) > 40:
+        return None
+    key = _DECORATION.sub("", stripped).casefold()
+    if key in vocab.sections:
+        return vocab.sections[key], False
+    m = re.match(r"^\s*([^:：]{2,20})[:：]\s*\S", stripped)
+    if m:
+        head = _DECORATION.sub("", m.group(1)).casefold()
+        kind = vocab.sections.get(head)
+        if kind in ("skills", "certificates", "languages"):
+            return kind, True
+    return None
+
+
+@dataclass
+class Section:
+    kind: str  # "top" before the first heading, then the vocabulary's kinds
+    lines: list[Line]
+
+
+def _sections(lines: list[Line], vocab: Vocabulary) -> list[Section]:
+    sections = [Section("top", [])]
+    for line in lines:
+        head = _heading(line.text, vocab)
+        if head is None:
+            sections[-1].lines.append(line)
+        elif head[1]:  # "技能：Excel、SQL": that line only
+            sections.append(Section(head[0], [line]))
+            sections.append(Section(sections[-2].kind, []))
+        else:
+            sections.append(Section(head[0], []))
+    return [s for s in sections if s.lines]
+
+
+# ------------------------------------------------------------------- helpers --
+
+
+class _Text:
+    """The text being parsed: the original (for evidence) and its same-length normalized form."""
+
+    def __init__(self, text: str) -> None:
+        self.raw = text
+        self.norm = normalize(text)
+
+    def evidence(self, start: int, end: int) -> Evidence:
+        while start < end and self.raw[start].isspace():
+            start += 1
+        while end > start and self.raw[end - 1].isspace():
+            end -= 1
+        return Evidence(text=self.raw[start:end], start=start, end=end)
+
+    def found(self, value: str, start: int, end: int) -> Found:
+        return Found(value=value, evidence=self.evidence(start, end))
+
+
+# Separators between the parts of a line: tabs, bars, wide spaces, bullets, slashes with spaces.
+_SEP_CJK = re.compile(r"\t+|\s*[|｜]\s*|\s{2,}|\s+[-/]\s+|\s*[,，;；、]\s*|\s+")
+_SEP_EN = re.compile(r"\t+|\s*[|｜]\s*|\s{2,}|\s+[-/·]\s+|\s*[;；]\s*|,\s+|\s+(?=\()")
+
+
+def _tokens(line: str, base: int, *, cjk: bool | None = None) -> list[tuple[str, int, int]]:
+    """The parts of ``line`` as (text, start, end) with offsets into the whole text."""
+    if cjk is None:
+        cjk = _is_cjk(line)
+    sep = _SEP_CJK if cjk else _SEP_EN
+    out = []
+    pos = 0
+    for m in sep.finditer(line):
+        if m.start() > pos:
+            out.append((line[pos : m.start()], base + pos, base + m.start()))
+        pos = m.end()
+    if pos < len(line):
+        out.append((line[pos:], base + pos, base + len(line)))
+    return [t for t in out if t[0].strip()]
+
+
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_ID_NUMBER = re.compile(r"(?<![\d])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\d])")
+
+
+def _labelled(t: _Text, labels: str, value: str, *, group: int = 1) -> Found | None:
+    """The first ``LABEL: VALUE`` (``value`` a regex with one group)."""
+    m = re.search(rf"(?:{labels})\s*[:：]?\s*{value}", t.norm, re.IGNORECASE)
+    if m is None:
+        return None
+    return t.found(m.group(group).strip(), m.start(group), m.end(group))
+
+
+# ------------------------------------------------------------------- personal --
+
+_CJK_NAME = re.compile(r"^[\u4e00-\u9fff](?:[ \u3000]?[\u4e00-\u9fff·]){1,4}$")
+_EN_NAME = re.compile(r"^(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|[A-Z]{2,})(?:\s+(?:[A-Z]\.|[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|[A-Z]{2,})){1,3}$")
+_NOT_A_NAME = re.compile(
+    r"简历|履历|求职|应聘|个人|基本|信息|联系|电话|手机|邮箱|地址|年龄|性别|籍贯|民族|学历|专业|经历|经验|教育|技能|证书|自我"
+    r"|resume|résumé|curriculum|vitae|\bcv\b|profile|contact|summary|objective|page",
+    re.IGNORECASE,
+)
+
+
+def _name(t: _Text, lines: list[Line], vocab: Vocabulary) -> Found | None:
+    labelled = _labelled(
+        t, r"姓\s*名|(?<![A-Za-z])(?:full\s+)?name(?![A-Za-z])",
+        r"([\u4e00-\u9fff](?:[ \u3000]?[\u4e00-\u9fff·]){1,4}(?![\u4e00-\u9fff])|[A-Z][A-Za-z'.-]+(?:[ ]+[A-Z][A-Za-z'.-]+){1,3})",
+    )
+    if labelled is not None:
+        return Found(value=re.sub(r"\s+", "" if _is_cjk(labelled.value) else " ", labelled.value), evidence=labelled.evidence)
+    seen = 0
+    for line in lines:
+        if not line.text.strip():
+            continue
+        seen += 1
+        if seen > 8:
+            break
+        if _heading(line.text, vocab) is not None:
+            continue
+        for text, start, end in _tokens(line.text, line.start, cjk=False)[:2]:
+            text = text.strip()
+            if _NOT_A_NAME.search(text) or "@" in text or re.search(r"\d", text):
+                continue
+            if _CJK_NAME.match(text) and vocab.school_re.search(text) is None and vocab.employer_re.search(text) is None:
+                compact = re.sub(r"\s+", "", text)
+                if compact[0] in vocab.surnames or compact.startswith(vocab.compound_surnames):
+                    return t.found(compact, start, end)
+            elif _EN_NAME.match(text) and not vocab.school_re.search(text) and not vocab.employer_re.search(text) \
+                    and not vocab.title_re.search(text):
+                return t.found(" ".join(text.split()), start, end)
+            # "张三 | 男 | 28岁": the name may be the first of several short parts
+            first = re.split(r"\s+", text)[0]
+            if len(text) > len(first) and _CJK_NAME.match(first) and first[0] in vocab.surnames and len(first) <= 4 \
+                    and not _NOT_A_NAME.search(first):
+                return t.found(first, start, start + len(first))
+    return None
+
+
+def _phone(t: _Text) -> Found | None:
+    import phonenumbers
+
+    best = None
+    for match in phonenumbers.PhoneNumberMatcher(t.norm, "CN", leniency=phonenumbers.Leniency.VALID):
+        kind = phonenumbers.number_type(match.number)
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        found = t.found(e164, match.start, match.end)
+        if kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+            return found
+        best = best or found
+    return best
+
+
+def _personal(t: _Text, lines: list[Line], vocab: Vocabulary, photo: bool | None) -> Personal:
+    email = _EMAIL.search(t.norm)
+    id_number = _ID_NUMBER.search(t.norm)
+    gender = _labelled(t, r"性\s*别|gender|sex", r"(男|女|male|female|M|F)(?![A-Za-z])")
+    if gender is None:  # "张三 | 男 | 28岁"
+        m = re.search(r"(?:^|[\s|｜/,，])(男|女)(?=$|[\s|｜/,，])", "\n".join(line.text for line in lines[:6]))
+        if m:
+            offset = lines[0].start
+            gender = t.found(m.group(1), offset + m.start(1), offset + m.end(1))
+    age = _labelled(t, r"年\s*龄|(?<![A-Za-z])age(?![A-Za-z])", r"(\d{2})\s*岁?")
+    if age is None:
+        m = re.search(r"(?<!\d)(\d{2})\s*岁", t.norm)
+        if m:
+            age = t.found(m.group(1), m.start(), m.end())
+    birth = _labelled(
+        t, r"出生年月|出生日期|生\s*日|date\s+of\s+birth|birth\s*date|d\.?o\.?b\.?|born",
+        r"((?:19|20)\d{2}\s*(?:[./-]|年)\s*\d{1,2}(?:\s*(?:[./-]|月)\s*\d{1,2})?\s*[日月]?|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+(?:19|20)\d{2}|\d{1,2}\s+[A-Za-z]{3,9}\s+(?:19|20)\d{2})",
+    )
+    birthplace = _labelled(
+        t, r"籍\s*贯|户\s*籍|户口所在地|出\s*生\s*地|hometown|place\s+of\s+birth|birthplace",
+        r"([^\s|｜,，;；:：\t][^|｜,，;；\t\n]{0,24}?)(?=\s{2,}|\t|[|｜,，;；]|$)",
+    )
+    ethnicity = _labelled(t, r"民\s*族|ethnicity", r"([\u4e00-\u9fff]{1,6}族?|[A-Z][a-z]+)")
+    political = _labelled(
+        t, r"政治面貌", r"(中共党员|中共预备党员|共青团员|团员|党员|群众|民主党派|无党派人士)",
+    )
+    marital = _labelled(
+        t, r"婚姻状况|婚\s*否|marital\s+status", r"(已婚已育|已婚未育|已婚|未婚|离异|married|single|divorced)",
+    )
+    return Personal(
+        name=_name(t, lines, vocab),
+        phone=_phone(t),
+        email=t.found(email.group(0), email.start(), email.end()) if email else None,
+        gender=gender,
+        age=age,
+        birth_date=birth,
+        birthplace=birthplace,
+        ethnicity=ethnicity,
+        political_status=political,
+        marital_status=marital,
+        id_number=t.found(id_number.group(0), id_number.start(), id_number.end()) if id_number else None,
+        photo=photo,
+    )
+
+
+# ------------------------------------------------------------------- education --
+
+# After a degree word: "of Science in X", "of Economics, X" (the field, then the major), or "of X".
+_GENERIC_FIELD = re.compile(
+    r"^\s*(?:\((?:hons?|honours|honors)\)\s*)?(?:degree\s*)?"
+    r"(?:of\s+(?:science|arts|engineering|economics|business\s+administration|philosophy|laws|commerce|management)"
+    r"\s*(?:\((?:hons?|honours|honors)\))?\s*(?:,|\bin\b|:)\s*|of\s+|in\s+|,\s*|:\s*)?",
+    re.IGNORECASE,
+)
+_NOT_MAJOR = re.compile(
+    r"GPA|绩点|排名|rank|honou?rs|学历|学位|毕业|统招|全日制|在读|主修课程|courses|coursework|thesis|论文|奖学金|scholarship"
+    r"|^(?:major|专业|degree|school|university)$",
+    re.IGNORECASE,
+)
+
+
+def _major_from_token(token: str, vocab: Vocabulary) -> tuple[int, int, bool] | None:
+    """The major inside one part of an education line: (start, end) within ``token``, or None.
+
+    The third item is True for a weak guess: the field of a degree's name
+    ("Bachelor of Economics"), which a major in the next part overrides.
+    """
+    work = token
+    shift = 0
+    weak = False
+    m = vocab.degree_re.search(work)
+    if m:  # "Bachelor of Science in Finance", "MSc Finance", "金融学硕士"
+        before, after = work[: m.start()], work[m.end() :]
+        if _is_cjk(before) and before.strip():
+            shift, work = 0, before
+        else:
+            rest = _GENERIC_FIELD.match(after)
+            skip = rest.end() if rest else 0
+            weak = bool(re.match(r"\s*of\s+\S+\s*$", after, re.IGNORECASE))
+            shift = m.end() + skip
+            work = after[skip:]
+    lead = len(work) - len(work.lstrip(" ,:-()（）"))
+    work2 = work.strip(" ,:-()（）")
+    work2 = re.sub(r"\s*(?:专业|major)$", "", work2, flags=re.IGNORECASE)
+    work2 = re.sub(r"^(?:专业|major|主修)\s*[:：]?\s*", "", work2, flags=re.IGNORECASE)
+    if not work2 or len(work2) > 40 or _NOT_MAJOR.search(work2) or vocab.school_re.search(work2):
+        return None
+    if re.search(r"\d", work2) or vocab.degree_re.fullmatch(work2):
+        return None
+    start = token.find(work2, shift + lead if shift + lead <= len(token) else 0)
+    if start < 0:
+        start = token.find(work2)
+    return (start, start + len(work2), weak)
+
+
+def _school_span(line: Line, vocab: Vocabulary) -> tuple[int, int] | None:
+    """The school named on ``line`` (absolute offsets) or None."""
+    for text, start, end in _tokens(line.text, line.start, cjk=False):
+        m = vocab.school_re.search(text)
+        if m is None:
+            continue
+        if _is_cjk(text):
+            # the run of CJK (and brackets) that ends with the school word: 复旦大学, 北京大学光华管理学院
+            for run in re.finditer(r"[\u4e00-\u9fff（）()]+", text):
+                if vocab.school_re.search(run.group(0)):
+                    s, e = run.start(), run.end()
+                    tail = re.search(r"(大学|学院|学校|中学|党校)(?!.*(大学|学院|学校|中学|党校))", run.group(0))
+                    if tail:
+                        e = s + tail.end()
+                    lead = re.match(r"^(?:毕业于|就读于|于|在)", run.group(0))
+                    if lead:
+                        s += lead.end()
+                    return (start + s, start + e)
+            continue
+        # English: the capitalised phrase around the school word
+        words = re.finditer(
+            r"(?:(?:The|the)\s+)?(?:[A-Z][\w'&.-]*\s+(?:(?:of|and|for|&|de|in)\s+(?:the\s+)?)?)*"
+            r"(?:University|College|Institute|School|Academy|Polytechnic)"
+            r"(?:\s+(?:of|for|and|&|de)\s+(?:the\s+)?[A-Z][\w'&.-]*(?:\s+(?:and|&|of)?\s*[A-Z][\w'&.-]*)*)?",
+            text,
+        )
+        for w in words:
+            if len(w.group(0).split()) >= 2 or w.group(0) in ("University", "College"):
+                return (start + w.start(), start + w.end())
+    return None
+
+
+def _education(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) -> list[Education]:
+    region = [line for s in sections if s.kind == "education" for line in s.lines]
+    if not region:  # no heading: lines that name a school
+        region = [line for s in sections for line in s.lines if _school_span(line, vocab)]
+    blocks: list[list[Line]] = []
+    pending: list[Line] = []  # lines before the first school
+    has_date: list[bool] = []
+    for line in region:
+        if not line.text.strip():
+            continue
+        if _school_span(line, vocab):
+            date_only = [p for p in pending if _date_only(p.text)]
+            if blocks and date_only and has_date[-1]:
+                # a date line just before this school belongs to it ("2014.09-2018.06\n复旦大学 ...")
+                for p in date_only:
+                    blocks[-1].remove(p)
+                blocks.append([*date_only, line])
+            elif not blocks:
+                blocks.append([*pending, line])
+            else:
+                blocks.append([line])
+            has_date.append(any(find_ranges(b.text, today, max_future_years=6) or find_dates(b.text) for b in blocks[-1]))
+            pending = []
+        elif blocks:
+            blocks[-1].append(line)
+            pending.append(line) if _date_only(line.text) else pending.clear()
+            has_date[-1] = has_date[-1] or bool(find_ranges(line.text, today, max_future_years=6))
+        else:
+            pending.append(line)
+    out = []
+    for block in blocks:
+        out.append(_education_entry(t, block, today, vocab))
+    return out
+
+
+def _date_only(text: str) -> bool:
+    stripped = re.sub(r"[\s\-~至到]+", "", normalize(text))
+    for pattern in (r"(?:19|20)\d{2}(?:[./年]\d{1,2}月?)?", r"至今|present|now|current", r"[A-Za-z]{3,9}\.?"):
+        stripped = re.sub(pattern, "", stripped, flags=re.IGNORECASE)
+    return bool(find_dates(text)) and not stripped
+
+
+def _education_entry(t: _Text, block: list[Line], today: dt.date, vocab: Vocabulary) -> Education:
+    school = None
+    school_line = None
+    for line in block:
+        span = _school_span(line, vocab)
+        if span:
+            school = t.found(t.norm[span[0] : span[1]], *span)
+            school_line = line
+            break
+    level: LevelFound | None = None
+    degree_line = None
+    for line in block:
+        for m in vocab.degree_re.finditer(line.text):
+            lvl = vocab.degrees.get(_key(m.group(0)))
+            if lvl is None:
+                continue
+            if level is None or EDUCATION_ORDER.index(lvl) > EDUCATION_ORDER.index(level.value):
+                level = LevelFound(value=lvl, evidence=t.evidence(line.start + m.start(), line.start + m.end()))
+                degree_line = line
+    major = None
+    labelled = re.search(r"(?:专\s*业|major|field\s+of\s+study)\s*[:：]\s*([^\t|｜,，;；\n]{2,40}?)\s*(?=\t|[|｜,，;；]|\s{2,}|$)",
+                         "\n".join(line.text for line in block), re.IGNORECASE)
+    if labelled:
+        s = _offset_in_block(block, labelled.start(1))
+        major = t.found(labelled.group(1).strip(), s, s + len(labelled.group(1).strip())) if s is not None else None
+    if major is None:
+        weak_guess = None
+        for line in [x for x in (degree_line, school_line) if x is not None] + block:
+            for text, start, end in _tokens(line.text, line.start):
+                if school and start <= school.evidence.start < end and not (level and start <= level.evidence.start < end):
+                    continue
+                if vocab.school_re.search(text) or find_dates(text) or _EMAIL.search(text):
+                    continue
+                span = _major_from_token(text, vocab)
+                if span and span[2]:
+                    weak_guess = weak_guess or t.found(text[span[0] : span[1]], start + span[0], start + span[1])
+                elif span:
+                    major = t.found(text[span[0] : span[1]], start + span[0], start + span[1])
+                    break
+            if major or weak_guess:
+                break
+        major = major or weak_guess
+    graduation_year = None
+    graduation = None
+    in_progress = False
+    block_text_ranges = [(line, r) for line in block for r in find_ranges(line.text, today, max_future_years=6)]
+    if block_text_ranges:
+        line, r = block_text_ranges[0]
+        if r.present:
+            in_progress = True
+        else:
+            graduation_year = r.end // 12
+            graduation = t.evidence(line.start + r.start_pos, line.start + r.end_pos)
+    else:
+        dates = [(line, d) for line in block for d in find_dates(line.text)]
+        if dates:
+            line, (month, s, e) = max(dates, key=lambda x: x[1][0])
+            graduation_year = month // 12
+            graduation = t.evidence(line.start + s, line.start + e)
+    return Education(
+        level=level, school=school, major=major, graduation_year=graduation_year, graduation=graduation,
+        in_progress=in_progress, evidence=t.evidence(block[0].start, block[-1].end),
+    )
+
+
+def _offset_in_block(block: list[Line], pos: int) -> int | None:
+    """The text offset of ``pos`` in the block's lines joined by newlines."""
+    acc = 0
+    for line in block:
+        if pos <= acc + len(line.text):
+            return line.start + pos - acc
+        acc += len(line.text) + 1
+    return None
+
+
+def _highest(educations: list[Education]) -> LevelFound | None:
+    levels = [e.level for e in educations if e.level is not None]
+    if not levels:
+        return None
+    return max(levels, key=lambda lvl: EDUCATION_ORDER.index(lvl.value))
+
+
+# ------------------------------------------------------------------- work --
+
+_DESCRIPTION = re.compile(r"^\s*(?:[-•·*●▪◦]|\d+[.、)]|负责|参与|协助|主要|工作内容|职责|业绩|Responsible|Managed|Led|Built|Handled|Reviewed|Achieved|Developed|Conducted|Analy[sz]ed|Prepared|Supported|Served)", re.IGNORECASE)
+
+
+def _classify(text: str, vocab: Vocabulary) -> str | None:
+    employer = vocab.employer_re.search(text)
+    title = vocab.title_re.search(text)
+    if employer and title:
+        # the word that ends the phrase decides: 招商银行客户经理 is a title at a bank
+        return "both"
+    if employer:
+        return "employer"
+    if title:
+        return "title"
+    return None
+
+
+def _job_parts(t: _Text, lines: list[Line], vocab: Vocabulary, skip: tuple[int, int]) -> tuple[Found | None, Found | None]:
+    employer = title = None
+    unknown: list[tuple[str, int, int]] = []
+    for line in lines:
+        toks = _tokens(line.text, line.start)
+        merged: list[tuple[str, int, int, str | None]] = []
+        for text, start, end in toks:
+            if skip[0] <= start < skip[1] or start <= skip[0] < end:
+                # the date range itself (or a part holding it): keep what is left of the part
+                left = text[: max(0, skip[0] - start)].strip()
+                right = text[max(0, skip[1] - start) :].strip()
+                if left:
+                    merged.append((left, start, start + len(left), _classify(left, vocab)))
+                if right:
+                    rs = start + text.index(right, max(0, skip[1] - start))
+                    merged.append((right, rs, rs + len(right), _classify(right, vocab)))
+                continue
+            if find_ranges(text, dt.date(2100, 1, 1)) or re.fullmatch(r"[\s\-~至到今present]*", text, re.IGNORECASE):
+                continue
+            kind = _classify(text, vocab)
+            # "Bank of China, Shanghai Branch" / "招商银行 深圳分行": one employer in two parts
+            if merged and kind == "employer" and merged[-1][3] == "employer" and merged[-1][2] >= start - 3:
+                prev = merged.pop()
+                merged.append((t.norm[prev[1] : end], prev[1], end, "employer"))
+                continue
+            merged.append((text, start, end, kind))
+        for text, start, end, kind in merged:
+            if kind == "both" and _is_cjk(text):
+                ends = [m.end() for m in vocab.employer_re.finditer(text)]
+                titles = [m.start() for m in vocab.title_re.finditer(text)]
+                cut = max(ends)
+                if cut < len(text) and any(s >= cut for s in titles) and employer is None and title is None:
+                    employer = t.found(text[:cut].strip(), start, start + cut)
+                    rest = text[cut:]
+                    lead = len(rest) - len(rest.lstrip())
+                    title = t.found(rest.strip(), start + cut + lead, end)
+                    continue
+                kind = "title" if vocab.title_re.search(text[-4:]) else "employer"
+            elif kind == "both":
+                last_title = max(m.end() for m in vocab.title_re.finditer(text))
+                last_employer = max(m.end() for m in vocab.employer_re.finditer(text))
+                kind = "title" if last_title > last_employer else "employer"
+            if kind == "employer" and employer is None:
+                employer = t.found(text.strip(), start, end)
+            elif kind == "title" and title is None:
+                title = t.found(text.strip(), start, end)
+            elif kind is None and len(text) <= 40:
+                unknown.append((text, start, end))
+    if employer is None and unknown:
+        text, start, end = unknown.pop(0)
+        employer = t.found(text.strip(), start, end)
+    if title is None and unknown:
+        text, start, end = unknown.pop(0)
+        title = t.found(text.strip(), start, end)
+    return employer, title
+
+
+def _month_str(month: int) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) -> list[Job]:
+    kinds = {s.kind for s in sections}
+    work_kinds = {"work", "internship"} if kinds & {"work", "internship"} else {"top", "work", "objective", "summary", "other"}
+    out: list[Job] = []
+    for section in sections:
+        if section.kind not in work_kinds:
+            continue
+        lines = section.lines
+        anchors = []
+        for i, line in enumerate(lines):
+            ranges = find_ranges(line.text, today)
+            if ranges and not (section.kind not in ("work", "internship") and _school_span(line, vocab)):
+                anchors.append((i, ranges[0]))
+        for n, (i, r) in enumerate(anchors):
+            line = lines[i]
+            context = [line]
+            prev_anchor = anchors[n - 1][0] if n else -1
+            next_anchor = anchors[n + 1][0] if n + 1 < len(anchors) else len(lines)
+            # a heading line for the job just above its dates (not the previous job's text)
+            j = i - 1
+            while j > prev_anchor and not lines[j].text.strip():
+                j -= 1
+            above = lines[j] if j > prev_anchor and not _DESCRIPTION.match(lines[j].text) and len(lines[j].text.strip()) <= 80 else None
+            if above is not None and (n == 0 or j > prev_anchor + 1 or not _has_parts(lines[prev_anchor].text, vocab)):
+                context.insert(0, above)
+            k = i + 1
+            while k < next_anchor and not lines[k].text.strip():
+                k += 1
+            below = lines[k] if k < next_anchor and not _DESCRIPTION.match(lines[k].text) and len(lines[k].text.strip()) <= 80 else None
+            if below is not None:
+                context.append(below)
+            span = (line.start + r.start_pos, line.start + r.end_pos)
+            employer, title = _job_parts(t, [line], vocab, span)
+            if employer is None or title is None:
+                others = [c for c in context if c is not line]
+                e2, t2 = _job_parts(t, others, vocab, span) if others else (None, None)
+                employer = employer or e2
+                title = title or (t2 if t2 and (employer is None or t2.evidence != employer.evidence) else None)
+            out.append(
+                Job(
+                    employer=employer,
+                    title=title,
+                    start=_month_str(r.start),
+                    end=None if r.present else _month_str(r.end),
+                    months=r.months,
+                    internship=section.kind == "internship"
+                    or bool(title and re.search(r"实习|intern", title.value, re.IGNORECASE)),
+                    dates=t.evidence(*span),
+                )
+            )
+    return out
+
+
+def _has_parts(text: str, vocab: Vocabulary) -> bool:
+    rest = text
+    for r in find_ranges(text, dt.date(2100, 1, 1)):
+        rest = rest[: r.start_pos] + rest[r.end_pos :]
+    return bool(vocab.employer_re.search(rest) or vocab.title_re.search(rest))
+
+
+_STATED_YEARS = re.compile(
+    r"(\d{1,2}(?:\.\d)?)\s*(?:年|\+?\s*years?)\s*(?:以上)?\s*(?:的)?\s*(?:银行|金融|相关|工作|从业|of\s+(?:\w+\s+){0,3})?\s*(?:工作)?(?:经验|经历|experience)",
+    re.IGNORECASE,
+)
+
+
+def _years(t: _Text, jobs: list[Job], today: dt.date) -> YearsFound | None:
+    counted = [j for j in jobs if not j.internship]
+    if counted:
+        intervals = []
+        for j in counted:
+            start = int(j.start[:4]) * 12 + int(j.start[5:]) - 1
+            end = start + j.months
+            intervals.append((start, end))
+        months = union_months(intervals)
+        return YearsFound(value=round(months / 12, 1), months=months, evidence=[j.dates for j in counted])
+    m = _STATED_YEARS.search(t.norm)
+    if m:
+        value = float(m.group(1))
+        return YearsFound(value=value, months=round(value * 12), evidence=[t.evidence(m.start(), m.end())], stated=True)
+    return None
+
+
+# ------------------------------------------------------------------- terms --
+
+
+def _on_boundaries(text: str, start: int, end: int, bounds: set[int] | None) -> bool:
+    return bounds is None or (start in bounds and end in bounds)
+
+
+def _terms(
+    t: _Text,
+    pattern: re.Pattern[str],
+    table: dict[str, str],
+    bounds: set[int] | None,
+    *,
+    first_only: bool = True,
+    exclude: list[tuple[int, int]] = (),  # type: ignore[assignment]
+) -> list[tuple[str, int, int]]:
+    """(canonical name, start, end) of each mention (the first of each name with ``first_only``), in text order.
+
+    Mentions inside ``exclude`` spans (the job the candidate applies for) do not count.
+    """
+    out: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    for m in pattern.finditer(t.norm):
+        alias = m.group(0)
+        if any(a <= m.start() < b for a, b in exclude):
+            continue
+        name = table.get(_key(alias))
+        if name is None:
+            continue
+        if _is_cjk(alias) and not _on_boundaries(t.norm, m.start(), m.end(), bounds):
+            continue
+        if first_only and name in seen:
+            continue
+        seen.add(name)
+        out.append((name, m.start(), m.end()))
+    return out
+
+
+def _certificates(t: _Text, vocab: Vocabulary, bounds: set[int] | None) -> list[Certificate]:
+    out = []
+    for name, start, end in _terms(t, vocab.certificate_re, vocab.certificates, bounds, first_only=False):
+        # "CFA 二级", "FRM Part I", "正在备考CFA": a level passed or the exam ahead is not the certificate
+        line_start = t.norm.rfind("\n", 0, start) + 1
+        line_end = t.norm.find("\n", end)
+        line_end = len(t.norm) if line_end < 0 else line_end
+        after = t.norm[end : min(line_end, end + 24)]
+        after = re.split(r"[,，;；、|｜\t]|\s{2,}", after, maxsplit=1)[0]
+        before = t.norm[max(line_start, start - 8) : start]
+        before = re.split(r"[,，;；、|｜\t]|\s{2,}", before)[-1]
+        held = not (vocab.certificate_partial.search(after) or vocab.certificate_partial.search(before))
+        # every mention of the same certificate counts: held if any says so
+        out.append(Certificate(name=name, evidence=t.evidence(start, end), held=held))
+    return out
+
+
+_LEVEL_WORDS = re.compile(
+    r"流利|熟练|精通|良好|母语|读写|听说|口语|商务|native|fluent|fluency|proficient|proficiency|business|working|conversational|advanced|intermediate|basic|mother\s+tongue",
+    re.IGNORECASE,
+)
+_SCORE = re.compile(r"^\s*[:：(（]?\s*(?:score\s*)?[:：]?\s*(\d{1,3}(?:\.\d)?)(?!\d)\s*分?")
+
+
+def _languages(t: _Text, sections: list[Section], vocab: Vocabulary, written: str, bounds: set[int] | None) -> list[LanguageSkill]:
+    out: list[LanguageSkill] = []
+    seen_tests: set[str] = set()
+    for m in vocab.language_test_re.finditer(t.norm):
+        alias = m.group(0)
+        code_test = vocab.language_tests.get(_key(alias))
+        if code_test is None or code_test[1] in seen_tests:
+            continue
+        if _is_cjk(alias) and not _on_boundaries(t.norm, m.start(), m.end(), bounds):
+            continue
+        seen_tests.add(code_test[1])
+        score = _SCORE.match(t.norm[m.end() : m.end() + 16])
+        end = m.end() + (score.end() if score else 0)
+        out.append(
+            LanguageSkill(
+                code=code_test[0], test=code_test[1], score=score.group(1) if score else None, basis="test",
+                evidence=t.evidence(m.start(), end),
+            )
+        )
+    language_lines = {id(line) for s in sections if s.kind == "languages" for line in s.lines}
+    codes = {lang.code for lang in out}
+    for s in sections:
+        for line in s.lines:
+            for m in vocab.language_name_re.finditer(line.text):
+                code = vocab.language_names.get(_key(m.group(0)))
+                if code is None or code in codes:
+                    continue
+                if id(line) not in language_lines and not _LEVEL_WORDS.search(line.text):
+                    continue
+                codes.add(code)
+                out.append(
+                    LanguageSkill(code=code, basis="stated", evidence=t.evidence(line.start + m.start(), line.start + m.end()))
+                )
+    if written not in codes:
+        # the resume itself is written in it: the first full line of that language is the evidence
+        for s in sections:
+            for line in s.lines:
+                stripped = line.text.strip()
+                if len(stripped) >= 4 and guess_language(stripped) == written and _heading(line.text, vocab) is None:
+                    out.append(LanguageSkill(code=written, basis="written", evidence=t.evidence(line.start, line.end)))
+                    return out
+    return out
+
+
+# ------------------------------------------------------------------- entry point --
+
+
+def parse_resume(
+    source: str | ResumeText,
+    *,
+    today: dt.date | None = None,
+    vocab: Vocabulary | None = None,
+) -> ParsedResume:
+    """Parse a resume's text (or intake.extract's :class:`ResumeText`) into a :class:`ParsedResume`.
+
+    ``today`` is what "至今" and "Present" mean (default: the local date).
+    Evidence offsets index ``source`` (``ResumeText.text``) as given.
+    """
+    today = today or dt.date.today()
+    vocab = vocab or vocabulary()
+    text = source.text if isinstance(source, ResumeText) else source
+    review = list(source.needs_review) if isinstance(source, ResumeText) else []
+    photo = (source.images > 0 if source.kind != "txt" else None) if isinstance(source, ResumeText) else None
+    t = _Text(text)
+    lines = _lines(t.norm)
+    sections = _sections(lines, vocab)
+    language = source.language if isinstance(source, ResumeText) else guess_language(text)
+    bounds = vocab.boundaries(t.norm) if _is_cjk(text) else None
+
+    personal = _personal(t, lines, vocab, photo)
+    educations = _education(t, sections, today, vocab)
+    jobs = _jobs(t, sections, today, vocab)
+    # "求职意向：信贷审批岗" names the job wanted, not a skill the candidate has
+    wanted = [(line.start, line.end) for s in sections if s.kind == "objective" for line in s.lines]
+    skills = [
+        Term(name=n, evidence=t.evidence(s, e))
+        for n, s, e in _terms(t, vocab.skill_re, vocab.skills, bounds, exclude=wanted)
+    ]
+    qualifications = Qualifications(
+        education=_highest(educations),
+        educations=educations,
+        jobs=jobs,
+        years=_years(t, jobs, today),
+        skills=skills,
+        certificates=_merge_certificates(_certificates(t, vocab, bounds)),
+        languages=_languages(t, sections, vocab, language, bounds),
+    )
+    if personal.name is None and "no_text_layer" not in review:
+        review.append("name_not_found")
+    return ParsedResume(language=language, personal=personal, qualifications=qualifications, needs_review=review)
+
+
+def _merge_certificates(found: list[Certificate]) -> list[Certificate]:
+    """One entry per certificate; held if any mention says so (the first such mention is the evidence)."""
+    out: dict[str, Certificate] = {}
+    for c in found:
+        if c.name not in out or (c.held and not out[c.name].held):
+            out[c.name] = c
+    return list(out.values())

@@ -1,0 +1,644 @@
+"""Resumes made at test time, with the truth they were made from.
+
+:func:`make_resume` draws a candidate (name, phone, email, schools, jobs,
+skills, certificates, languages) from the lists below with a seeded
+``random.Random``, in Chinese or English, in one of several layouts, and
+writes it as a small document model (:class:`Block` s) with its
+:class:`Truth`. The renderers turn that model into plain text
+(:func:`to_text`), HTML for Chromium's print-to-PDF (:func:`to_html`,
+:func:`print_pdfs`) and DOCX with tables (:func:`to_docx`, python-docx). The
+tests (tests/test_intake.py) and the benchmark (benchmarks/resumes.py) use
+them; nothing made here is committed.
+
+Chromium: ``/usr/bin/chromium`` through Playwright, as the browser tests
+launch it (tests/test_browser_e2e.py). Chinese PDFs need a CJK font
+(fonts-noto-cjk): :func:`cjk_font_available` says whether one is installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import random
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+CHROMIUM = Path("/usr/bin/chromium")
+# What "至今" / "Present" mean in generated resumes: the parser is given the same day.
+TODAY = dt.date(2026, 12, 5)
+
+Lang = Literal["zh", "en"]
+
+# ---------------------------------------------------------------------- the lists --
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈姚卢"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬鑫宇浩然子涵欣怡梓轩晨思雨嘉"
+PINYIN = {
+    "王": "Wang", "李": "Li", "张": "Zhang", "刘": "Liu", "陈": "Chen", "杨": "Yang", "黄": "Huang", "赵": "Zhao",
+    "吴": "Wu", "周": "Zhou", "徐": "Xu", "孙": "Sun", "马": "Ma", "朱": "Zhu", "胡": "Hu", "郭": "Guo", "何": "He",
+    "高": "Gao", "林": "Lin", "罗": "Luo", "郑": "Zheng", "梁": "Liang", "谢": "Xie", "宋": "Song", "唐": "Tang",
+    "许": "Xu", "韩": "Han", "冯": "Feng", "邓": "Deng", "曹": "Cao", "彭": "Peng", "曾": "Zeng", "肖": "Xiao",
+    "田": "Tian", "董": "Dong", "袁": "Yuan", "潘": "Pan", "蒋": "Jiang", "蔡": "Cai", "余": "Yu", "杜": "Du",
+    "叶": "Ye", "程": "Cheng", "苏": "Su", "魏": "Wei", "吕": "Lyu", "丁": "Ding", "沈": "Shen", "姚": "Yao", "卢": "Lu",
+}
+EN_GIVEN = ["Wei", "Fang", "Jing", "Lei", "Yang", "Min", "Hao", "Xin", "Yu", "Emily", "Kevin", "Grace", "David",
+            "Sophia", "Michael", "Vivian", "Jason", "Helen", "Eric", "Cindy"]
+
+SCHOOLS_ZH = {
+    "doctorate": ["北京大学", "清华大学", "复旦大学", "中国人民大学"],
+    "master": ["上海财经大学", "中央财经大学", "对外经济贸易大学", "北京大学", "复旦大学", "南开大学", "厦门大学"],
+    "bachelor": ["西南财经大学", "中南财经政法大学", "江西财经大学", "东北财经大学", "武汉大学", "浙江大学",
+                 "中山大学", "湖南大学", "山东大学", "南京审计大学"],
+    "associate": ["深圳职业技术学院", "浙江金融职业学院", "山东商业职业技术学院"],
+}
+SCHOOLS_EN = {
+    "doctorate": ["Peking University", "Fudan University", "University of Oxford"],
+    "master": ["London School of Economics", "University of Hong Kong", "National University of Singapore",
+               "Shanghai University of Finance and Economics", "University of Manchester", "New York University"],
+    "bachelor": ["Renmin University of China", "Wuhan University", "University of Melbourne", "Zhejiang University",
+                 "Xiamen University", "Central University of Finance and Economics", "Sun Yat-sen University"],
+    "associate": ["Shenzhen Polytechnic", "Zhejiang Financial College"],
+}
+MAJORS_ZH = ["金融学", "会计学", "经济学", "国际经济与贸易", "统计学", "金融工程", "财务管理", "工商管理", "法学"]
+MAJORS_EN = ["Finance", "Accounting", "Economics", "Financial Engineering", "Statistics", "Business Administration",
+             "Applied Mathematics"]
+DEGREE_ZH = {"associate": ["大专", "专科"], "bachelor": ["本科", "学士"], "master": ["硕士", "硕士研究生"],
+             "doctorate": ["博士"]}
+# English degree phrasings: {major} is filled in; None: the major is a separate cell
+DEGREE_EN = {
+    "associate": ["Associate Degree in {major}", "Associate Degree, {major}"],
+    "bachelor": ["Bachelor of Science in {major}", "B.A. in {major}", "BSc {major}", "Bachelor of Economics, {major}"],
+    "master": ["Master of Science in {major}", "MSc {major}", "Master of {major}", "M.A. in {major}"],
+    "doctorate": ["PhD in {major}", "Ph.D. in {major}"],
+}
+EMPLOYERS_ZH = ["招商银行深圳分行", "中国工商银行北京分行", "中国银行上海分行", "平安银行", "兴业银行杭州分行",
+                "中信证券股份有限公司", "交通银行苏州分行", "上海浦东发展银行", "宁波银行", "中国建设银行广州分行",
+                "华夏基金管理有限公司", "中国农业银行成都分行", "民生银行", "德勤华永会计师事务所"]
+TITLES_ZH = ["客户经理", "理财经理", "风险经理", "综合柜员", "大堂经理", "审计助理", "信贷分析师", "对公客户经理",
+             "个贷客户经理", "产品经理", "投资顾问"]
+EMPLOYERS_EN = ["Bank of China", "China Merchants Bank", "HSBC", "Standard Chartered Bank", "Ping An Bank",
+                "CITIC Securities", "PwC", "Deloitte", "DBS Bank", "China Construction Bank", "Bank of Communications",
+                "Industrial Bank"]
+TITLES_EN = ["Credit Analyst", "Relationship Manager", "Wealth Manager", "Risk Analyst", "Bank Teller",
+             "Audit Associate", "Loan Officer", "Financial Advisor", "Investment Consultant", "Branch Manager"]
+
+# canonical skill -> (Chinese phrasing, English phrasing); canonical names are intake/vocab.yaml's
+SKILLS = {
+    "信贷审批": ("信贷审批", "credit approval"),
+    "财务报表分析": ("财务报表分析", "financial statement analysis"),
+    "现金流分析": ("现金流分析", "cash flow analysis"),
+    "反洗钱": ("反洗钱", "AML"),
+    "客户尽职调查": ("尽职调查", "KYC"),
+    "风险管理": ("风险管理", "risk management"),
+    "理财规划": ("理财规划", "financial planning"),
+    "资产配置": ("资产配置", "asset allocation"),
+    "客户关系管理": ("客户关系管理", "CRM"),
+    "压力测试": ("压力测试", "stress testing"),
+    "行业研究": ("行业研究", "industry research"),
+    "Excel": ("Excel", "Excel"),
+    "Python": ("Python", "Python"),
+    "SQL": ("SQL", "SQL"),
+    "VBA": ("VBA", "VBA"),
+    "Wind": ("Wind", "Bloomberg"),
+}
+# canonical -> (Chinese phrasing, English phrasing)
+CERTIFICATES = {
+    "银行从业资格": ("银行从业资格证书", "Banking Professional Qualification"),
+    "基金从业资格": ("基金从业资格", "Fund Practitioner Qualification"),
+    "证券从业资格": ("证券从业资格", "Securities Qualification"),
+    "CFA": ("CFA", "CFA"),
+    "FRM": ("FRM", "FRM"),
+    "CPA": ("注册会计师（CPA）", "CPA"),
+    "AFP": ("AFP金融理财师", "AFP"),
+    "CFP": ("CFP国际金融理财师", "CFP"),
+}
+PARTIAL_CERTS = {"CFA": ("CFA 二级考生", "CFA Level II Candidate"), "FRM": ("FRM 一级", "FRM Part I passed")}
+
+DATE_STYLES_ZH = ["{y}.{m:02d}", "{y}年{m}月", "{y}/{m:02d}", "{y}-{m:02d}"]
+DATE_STYLES_EN = ["{mon} {y}", "{month} {y}", "{m:02d}/{y}", "{y}.{m:02d}"]
+SEPARATORS = [" - ", " – ", "-", " ~ ", " — ", " to "]
+PRESENT_ZH = ["至今", "现在", "今"]
+PRESENT_EN = ["Present", "Now", "Current"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December"]
+
+LAYOUTS: dict[Lang, tuple[str, ...]] = {"zh": ("labelled", "table", "blocks"), "en": ("classic", "table", "compact")}
+
+
+# ---------------------------------------------------------------------- the model --
+
+
+@dataclass
+class Truth:
+    """What a careful reader of the resume would write down (the benchmark's answer key)."""
+
+    language: Lang
+    layout: str
+    name: str
+    phone: str  # E.164
+    email: str
+    education: str  # the highest level
+    school: str  # of the highest degree
+    major: str
+    graduation_year: int
+    employers: list[str]
+    titles: list[str]
+    years: float
+    skills: list[str]
+    certificates: list[str]  # held only
+    languages: list[str]  # codes
+    tests: list[str]  # language tests
+
+
+@dataclass
+class Block:
+    kind: Literal["title", "heading", "line", "row", "bullet"]
+    text: str = ""
+    cells: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Resume:
+    truth: Truth
+    blocks: list[Block]
+    row_sep: str  # how a row's cells are written in plain text
+
+
+def _months(start: tuple[int, int], end: tuple[int, int]) -> int:
+    return (end[0] - start[0]) * 12 + end[1] - start[1]
+
+
+def _fmt_date(rng: random.Random, lang: Lang, y: int, m: int, style: str) -> str:
+    return style.format(y=y, m=m, mon=MONTHS[m - 1], month=MONTH_NAMES[m - 1])
+
+
+def _phone(rng: random.Random) -> tuple[str, str]:
+    """(E.164, as written) of a Chinese mobile number."""
+    prefix = rng.choice(["138", "139", "136", "150", "151", "158", "186", "188", "135", "187"])
+    rest = "".join(rng.choice("0123456789") for _ in range(8))
+    digits = prefix + rest
+    shape = rng.choice(["{p}{r}", "{p} {a} {b}", "{p}-{a}-{b}", "+86 {p} {a} {b}", "(+86) {p}{r}", "+86-{p}-{a}-{b}"])
+    return "+86" + digits, shape.format(p=prefix, r=rest, a=rest[:4], b=rest[4:])
+
+
+def make_resume(seed: int, lang: Lang, layout: str | None = None, today: dt.date = TODAY) -> Resume:
+    """One resume, drawn from ``seed``, in ``lang`` and ``layout`` (one of :data:`LAYOUTS`; drawn if None)."""
+    rng = random.Random(seed)
+    layout = layout or rng.choice(LAYOUTS[lang])
+    zh = lang == "zh"
+    surname = rng.choice(SURNAMES)
+    given = "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
+    if zh:
+        name = surname + given
+    else:
+        name = rng.choice([f"{rng.choice(EN_GIVEN)} {PINYIN[surname]}", f"{PINYIN[surname]} {rng.choice(EN_GIVEN)}"])
+    e164, phone_text = _phone(rng)
+    email = f"{PINYIN[surname].lower()}{rng.randint(1, 999)}@{rng.choice(['example.com', 'mail.example.cn', 'qq.example.com'])}"
+    date_style = rng.choice(DATE_STYLES_ZH if zh else DATE_STYLES_EN)
+    sep = rng.choice(SEPARATORS[:-1] if zh else SEPARATORS)
+
+    def date(y: int, m: int) -> str:
+        return _fmt_date(rng, lang, y, m, date_style)
+
+    def span(a: tuple[int, int], b: tuple[int, int] | None) -> str:
+        end = rng.choice(PRESENT_ZH if zh else PRESENT_EN) if b is None else date(*b)
+        return f"{date(*a)}{sep}{end}"
+
+    # education: the highest level, and a bachelor's under a master's or doctorate
+    level = rng.choices(["associate", "bachelor", "master", "doctorate"], [1, 5, 4, 1])[0]
+    levels = {"associate": ["associate"], "bachelor": ["bachelor"], "master": ["bachelor", "master"],
+              "doctorate": ["bachelor", "master", "doctorate"][rng.choice([0, 1]):]}[level]
+    grad = today.year - rng.randint(1, 12)
+    years_each = {"associate": 3, "bachelor": 4, "master": rng.choice([1, 2, 3]), "doctorate": 4}
+    edu_entries = []
+    end_year = grad
+    for lv in reversed(levels):
+        start_year = end_year - years_each[lv]
+        school = rng.choice((SCHOOLS_ZH if zh else SCHOOLS_EN)[lv])
+        major = rng.choice(MAJORS_ZH if zh else MAJORS_EN)
+        edu_entries.append((lv, school, major, (start_year, 9), (end_year, 6)))
+        end_year = start_year
+    top = edu_entries[0]
+
+    # jobs: one to three, after graduation, the last maybe still going; sometimes two overlap
+    n_jobs = rng.choice([1, 2, 2, 3])
+    cursor = (grad, 7)
+    jobs: list[tuple[str, str, tuple[int, int], tuple[int, int] | None]] = []
+    for i in range(n_jobs):
+        start = cursor
+        if i == n_jobs - 1 and rng.random() < 0.6:
+            end = None
+        else:
+            length = rng.randint(8, 40)
+            idx = start[0] * 12 + start[1] - 1 + length
+            end = (idx // 12, idx % 12 + 1)
+            now_idx = today.year * 12 + today.month - 1
+            if idx >= now_idx - 1:
+                end = None
+        employer = rng.choice([e for e in (EMPLOYERS_ZH if zh else EMPLOYERS_EN) if e not in [j[0] for j in jobs]])
+        title = rng.choice(TITLES_ZH if zh else TITLES_EN)
+        jobs.append((employer, title, start, end))
+        if end is None:
+            break
+        gap = rng.choice([0, 1, 2, 3, -4]) if i < n_jobs - 1 else 0  # -4: the next job overlaps this one
+        idx = end[0] * 12 + end[1] - 1 + gap
+        cursor = (idx // 12, idx % 12 + 1)
+        if cursor > (today.year, today.month):
+            break
+    intervals = []
+    for _, _, a, b in jobs:
+        b2 = b or (today.year, today.month)
+        intervals.append((a[0] * 12 + a[1] - 1, b2[0] * 12 + b2[1] - 1))
+    from intake.dates import union_months  # the truth uses the same month arithmetic, not the parser
+
+    years = round(union_months(intervals) / 12, 1)
+    internship = None
+    if rng.random() < 0.3:
+        iy = top[3][0] - 1 if top[3][0] < grad else grad - 1
+        internship = (rng.choice(EMPLOYERS_ZH if zh else EMPLOYERS_EN), "实习生" if zh else "Intern", (iy, 7), (iy, 9))
+
+    skills = rng.sample(sorted(SKILLS), rng.randint(3, 6))
+    skill_text = [SKILLS[s][0 if zh else 1] for s in skills]
+    skill_names = [s if zh or s != "Wind" else "Bloomberg" for s in skills]
+    certs = rng.sample(sorted(CERTIFICATES), rng.randint(0, 3))
+    partial = rng.choice([None, None, *[c for c in PARTIAL_CERTS if c not in certs]])
+    tests: list[str] = []
+    lang_lines: list[str] = []
+    codes = {lang}
+    if zh:
+        t = rng.choice(["CET-6", "CET-4", "CET-6", "IELTS", None])
+        if t == "CET-6":
+            lang_lines.append(rng.choice([f"大学英语六级（{rng.randint(430, 620)}分）", "CET-6", f"英语六级 {rng.randint(430, 620)}"]))
+        elif t == "CET-4":
+            lang_lines.append(rng.choice(["大学英语四级", f"CET-4 {rng.randint(430, 600)}"]))
+        elif t == "IELTS":
+            lang_lines.append(f"雅思 {rng.choice(['6.5', '7.0', '7.5'])}")
+        if t:
+            tests.append(t)
+            codes.add("en")
+        if rng.random() < 0.3:
+            lang_lines.append("粤语：流利")
+            codes.add("yue")
+    else:
+        t = rng.choice(["IELTS", "TOEFL", "CET-6", None])
+        if t == "IELTS":
+            lang_lines.append(f"IELTS {rng.choice(['6.5', '7.0', '7.5', '8.0'])}")
+        elif t == "TOEFL":
+            lang_lines.append(f"TOEFL iBT {rng.randint(95, 115)}")
+        elif t == "CET-6":
+            lang_lines.append(f"CET-6 ({rng.randint(450, 620)})")
+        if t:
+            tests.append(t)
+        if rng.random() < 0.7:
+            lang_lines.append(rng.choice(["Mandarin (native)", "Chinese: native", "Mandarin Chinese - native speaker"]))
+            codes.add("zh")
+        if rng.random() < 0.2:
+            lang_lines.append("Cantonese (fluent)")
+            codes.add("yue")
+
+    truth = Truth(
+        language=lang, layout=layout, name=name, phone=e164, email=email, education=level, school=top[1],
+        major=top[2], graduation_year=top[4][0], employers=[j[0] for j in jobs], titles=[j[1] for j in jobs],
+        years=years, skills=sorted(set(skill_names)), certificates=sorted(certs), languages=sorted(codes),
+        tests=sorted(tests),
+    )
+
+    # ---- the document
+    b: list[Block] = []
+    H = (lambda zh_text, en_text: Block("heading", zh_text if zh else en_text))
+    gender = rng.choice(["男", "女"])
+    age = today.year - grad + 22
+    # job descriptions mention one or two of the skills again (evidence in context)
+    def duties(i: int) -> list[str]:
+        mention = skill_text[i % len(skill_text)]
+        if zh:
+            return [f"负责{mention}相关工作，服务客户{rng.randint(50, 300)}户", f"完成年度考核任务的{rng.randint(100, 160)}%"]
+        return [f"Responsible for {mention} across a portfolio of {rng.randint(50, 300)} clients",
+                f"Achieved {rng.randint(100, 160)}% of annual targets"]
+
+    def degree_text(lv: str, major: str) -> str:
+        return rng.choice(DEGREE_ZH[lv]) if zh else rng.choice(DEGREE_EN[lv]).format(major=major)
+
+    if zh:
+        if layout == "labelled":
+            b.append(Block("title", "个人简历"))
+            b.append(H("基本信息", ""))
+            b += [Block("line", f"姓名：{name}"), Block("line", f"性别：{gender}    年龄：{age}岁"),
+                  Block("line", f"手机：{phone_text}"), Block("line", f"邮箱：{email}"),
+                  Block("line", f"政治面貌：{rng.choice(['中共党员', '共青团员', '群众'])}")]
+        elif layout == "table":
+            b.append(Block("title", name))
+            b.append(Block("row", cells=[f"性别：{gender}", f"出生年月：{today.year - age}.{rng.randint(1, 12):02d}", f"籍贯：{rng.choice(['湖南长沙', '江苏南京', '四川成都'])}"]))
+            b.append(Block("row", cells=[f"电话：{phone_text}", f"邮箱：{email}"]))
+        else:
+            b.append(Block("title", name))
+            b.append(Block("line", f"{gender} | {age}岁 | {phone_text} | {email}"))
+        b.append(H("求职意向", ""))
+        b.append(Block("line", rng.choice(["对公客户经理", "理财经理", "信贷审批岗", "风险管理岗"])))
+        b.append(H(rng.choice(["教育背景", "教育经历"]), ""))
+        for lv, school, major, a, z in edu_entries:
+            d = f"{date(*a)}{sep}{date(*z)}"
+            if layout == "table":
+                b.append(Block("row", cells=[d, school, major, degree_text(lv, major)]))
+            elif layout == "labelled":
+                b.append(Block("line", f"{d}    {school}    {major}    {degree_text(lv, major)}"))
+            else:
+                b.append(Block("line", d))
+                b.append(Block("line", f"{school} | {major} | {degree_text(lv, major)}"))
+        b.append(H(rng.choice(["工作经历", "工作经验"]), ""))
+        for i, (employer, title, a, z) in enumerate(jobs[::-1]):
+            if layout == "table":
+                b.append(Block("row", cells=[span(a, z), employer, title]))
+            elif layout == "labelled":
+                b.append(Block("line", f"{span(a, z)}    {employer}    {title}"))
+            else:
+                b.append(Block("line", f"{employer}  {title}"))
+                b.append(Block("line", span(a, z)))
+            b += [Block("bullet", d) for d in duties(i)]
+        if internship:
+            b.append(H("实习经历", ""))
+            employer, title, a, z = internship
+            b.append(Block("line", f"{span(a, z)}    {employer}    {title}"))
+        b.append(H(rng.choice(["专业技能", "技能"]), ""))
+        b.append(Block("line", "熟练掌握" + "、".join(skill_text)))
+        if certs or partial:
+            b.append(H(rng.choice(["资格证书", "证书"]), ""))
+            items = [CERTIFICATES[c][0] for c in certs] + ([PARTIAL_CERTS[partial][0]] if partial else [])
+            rng.shuffle(items)
+            b += [Block("bullet", x) for x in items]
+        if lang_lines:
+            b.append(H("语言能力", ""))
+            b.append(Block("line", "；".join(lang_lines)))
+        b.append(H("自我评价", ""))
+        b.append(Block("line", "性格开朗，责任心强，具备良好的沟通能力和团队合作精神。"))
+    else:
+        if layout == "table":
+            b.append(Block("title", name))
+            b.append(Block("row", cells=[f"Phone: {phone_text}", f"Email: {email}"]))
+        else:
+            b.append(Block("title", name))
+            b.append(Block("line", f"{phone_text} | {email} | {rng.choice(['Shanghai', 'Shenzhen', 'Beijing', 'Hong Kong'])}"))
+        b.append(H("", rng.choice(["Summary", "Profile"])))
+        b.append(Block("line", f"Banking professional with {int(years) if years >= 1 else 1}+ years in client service and credit."))
+        b.append(H("", rng.choice(["Work Experience", "Professional Experience", "Experience"])))
+        for i, (employer, title, a, z) in enumerate(jobs[::-1]):
+            if layout == "table":
+                b.append(Block("row", cells=[span(a, z), employer, title]))
+            elif layout == "classic":
+                b.append(Block("line", f"{title} | {employer} | {span(a, z)}"))
+            else:
+                b.append(Block("line", f"{employer}, {rng.choice(['Shanghai', 'Shenzhen', 'Beijing'])}"))
+                b.append(Block("line", f"{title}    {span(a, z)}"))
+            b += [Block("bullet", d) for d in duties(i)]
+        if internship:
+            b.append(H("", "Internship"))
+            employer, title, a, z = internship
+            b.append(Block("line", f"{title} | {employer} | {span(a, z)}"))
+        b.append(H("", "Education"))
+        for lv, school, major, a, z in edu_entries:
+            d = f"{date(*a)}{sep}{date(*z)}"
+            if layout == "table":
+                b.append(Block("row", cells=[d, school, degree_text(lv, major)]))
+            elif layout == "classic":
+                b.append(Block("line", f"{school}    {d}"))
+                b.append(Block("line", degree_text(lv, major)))
+            else:
+                b.append(Block("line", f"{degree_text(lv, major)}, {school}, {d}"))
+        b.append(H("", rng.choice(["Skills", "Key Skills"])))
+        b.append(Block("line", ", ".join(skill_text)))
+        if certs or partial:
+            b.append(H("", rng.choice(["Certifications", "Certificates"])))
+            items = [CERTIFICATES[c][1] for c in certs] + ([PARTIAL_CERTS[partial][1]] if partial else [])
+            rng.shuffle(items)
+            b += [Block("bullet", x) for x in items]
+        if lang_lines:
+            b.append(H("", "Languages"))
+            b.append(Block("line", "; ".join(lang_lines)))
+    row_sep = rng.choice(["\t", "    ", " | "])
+    return Resume(truth=truth, blocks=b, row_sep=row_sep)
+
+
+# ---------------------------------------------------------------------- renderers --
+
+
+def to_text(resume: Resume) -> str:
+    out: list[str] = []
+    for block in resume.blocks:
+        if block.kind == "heading":
+            out += ["", block.text]
+        elif block.kind == "row":
+            out.append(resume.row_sep.join(block.cells))
+        elif block.kind == "bullet":
+            out.append(f"- {block.text}")
+        else:
+            out.append(block.text)
+    return "\n".join(out) + "\n"
+
+
+CSS = """
+@page { size: A4; margin: 16mm; }
+body { font-family: "Noto Sans CJK SC", "Noto Sans", sans-serif; font-size: 10.5pt; line-height: 1.45; }
+h1 { font-size: 20pt; margin: 0 0 4mm; }
+h2 { font-size: 12.5pt; border-bottom: 1px solid #999; margin: 5mm 0 2mm; }
+p { margin: 0 0 1mm; }
+table { border-collapse: collapse; margin: 0 0 1mm; }
+td { padding: 1mm 10mm 1mm 0; vertical-align: top; }
+ul { margin: 0 0 1mm; padding-left: 6mm; }
+"""
+
+
+def to_html(resume: Resume) -> str:
+    parts = [f"<!doctype html><html lang='{resume.truth.language}'><head><meta charset='utf-8'><style>{CSS}</style></head><body>"]
+    rows: list[str] = []
+    bullets: list[str] = []
+
+    def flush() -> None:
+        if rows:
+            parts.append("<table>" + "".join(rows) + "</table>")
+            rows.clear()
+        if bullets:
+            parts.append("<ul>" + "".join(bullets) + "</ul>")
+            bullets.clear()
+
+    for block in resume.blocks:
+        if block.kind == "row":
+            if bullets:
+                flush()
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in block.cells) + "</tr>")
+            continue
+        if block.kind == "bullet":
+            if rows:
+                flush()
+            bullets.append(f"<li>{html.escape(block.text)}</li>")
+            continue
+        flush()
+        tag = {"title": "h1", "heading": "h2", "line": "p"}[block.kind]
+        # runs of spaces between parts stay visible in the PDF (they separate the parts)
+        text = html.escape(block.text).replace("    ", "&emsp;&emsp;")
+        parts.append(f"<{tag}>{text}</{tag}>")
+    flush()
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def to_docx(resume: Resume) -> bytes:
+    import docx
+
+    doc = docx.Document()
+    table = None
+    for block in resume.blocks:
+        if block.kind == "row":
+            if table is None or len(table.columns) != len(block.cells):
+                table = doc.add_table(rows=0, cols=len(block.cells))
+            cells = table.add_row().cells
+            for cell, text in zip(cells, block.cells):
+                cell.text = text
+            continue
+        table = None
+        if block.kind == "title":
+            doc.add_heading(block.text, 0)
+        elif block.kind == "heading":
+            doc.add_heading(block.text, 1)
+        elif block.kind == "bullet":
+            doc.add_paragraph(block.text, style="List Bullet")
+        else:
+            doc.add_paragraph(block.text)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------- Chromium --
+
+
+def cjk_font_available() -> bool:
+    """Whether fontconfig knows a Simplified Chinese font (fonts-noto-cjk), for Chinese PDFs."""
+    if shutil.which("fc-list") is None:
+        return False
+    out = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, timeout=30).stdout
+    return bool(out.strip())
+
+
+def print_pdfs(pages: list[str], *, screenshot_only: bool = False) -> list[bytes]:
+    """Each HTML page printed to PDF by headless Chromium (one browser for all).
+
+    ``screenshot_only``: each page is first photographed (PNG) and the PDF is
+    printed from a page holding only that picture: a scan, with no text layer.
+    """
+    import base64
+
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 794, "height": 1123})
+            for content in pages:
+                page.set_content(content, wait_until="load")
+                if screenshot_only:
+                    png = page.screenshot(full_page=True)
+                    src = "data:image/png;base64," + base64.b64encode(png).decode()
+                    page.set_content(
+                        f"<html><body style='margin:0'><img src='{src}' style='width:100%'></body></html>",
+                        wait_until="load",
+                    )
+                out.append(page.pdf(format="A4", print_background=True))
+        finally:
+            browser.close()
+    return out
+
+
+# ---------------------------------------------------------------------- hand-made PDFs --
+
+_PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
+
+
+def _rc4(key: bytes, data: bytes) -> bytes:
+    s = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + s[i] + key[i % len(key)]) % 256
+        s[i], s[j] = s[j], s[i]
+    out = bytearray()
+    i = j = 0
+    for byte in data:
+        i = (i + 1) % 256
+        j = (j + s[i]) % 256
+        s[i], s[j] = s[j], s[i]
+        out.append(byte ^ s[(s[i] + s[j]) % 256])
+    return bytes(out)
+
+
+def simple_pdf(text: str, *, user_password: str | None = None, owner_password: str = "owner") -> bytes:
+    """A one-page PDF showing ``text`` (ASCII, Helvetica), written by hand.
+
+    With ``user_password`` it is encrypted by the standard security handler
+    (revision 3, 128-bit RC4, PDF 1.7 section 7.6.3): a reader needs the
+    password to open it. ``user_password=""`` makes a PDF that opens without
+    a password but is still encrypted (owner restrictions only).
+    """
+    import hashlib
+
+    doc_id = hashlib.md5(text.encode()).digest()
+    key = None
+    encrypt_obj = b""
+    if user_password is not None:
+        p = -3904  # print and copy not allowed
+        pad = lambda pw: (pw.encode("latin-1") + _PAD)[:32]  # noqa: E731
+        # algorithm 3: /O
+        h = hashlib.md5(pad(owner_password)).digest()
+        for _ in range(50):
+            h = hashlib.md5(h).digest()
+        o = _rc4(h, pad(user_password))
+        for i in range(1, 20):
+            o = _rc4(bytes(b ^ i for b in h), o)
+        # algorithm 2: the file key
+        k = hashlib.md5(pad(user_password) + o + p.to_bytes(4, "little", signed=True) + doc_id).digest()
+        for _ in range(50):
+            k = hashlib.md5(k).digest()
+        key = k[:16]
+        # algorithm 5: /U
+        u = _rc4(key, hashlib.md5(_PAD + doc_id).digest())
+        for i in range(1, 20):
+            u = _rc4(bytes(b ^ i for b in key), u)
+        u += bytes(16)
+        encrypt_obj = (
+            f"<< /Filter /Standard /V 2 /R 3 /Length 128 /O <{o.hex()}> /U <{u.hex()}> /P {p} >>".encode()
+        )
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    content = f"BT /F1 14 Tf 72 760 Td ({escaped}) Tj ET".encode("latin-1")
+    if key is not None:  # each object's key: MD5(file key + object number + generation)
+        obj_key = hashlib.md5(key + (4).to_bytes(3, "little") + (0).to_bytes(2, "little")).digest()[:16]
+        content = _rc4(obj_key, content)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    if encrypt_obj:
+        objects.append(encrypt_obj)
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    trailer = f"<< /Size {len(objects) + 1} /Root 1 0 R /ID [<{doc_id.hex()}> <{doc_id.hex()}>]"
+    if encrypt_obj:
+        trailer += f" /Encrypt {len(objects)} 0 R"
+    out += f"trailer\n{trailer} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

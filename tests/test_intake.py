@@ -1,0 +1,520 @@
+"""Resume intake (intake/): text from PDF, DOCX and plain text, and the profile parsed from it.
+
+The resumes are made here at test time (tests/resume_fixtures.py): PDFs
+printed by headless Chromium from HTML with a real CJK font, DOCX with tables
+written by python-docx, text in UTF-8, GBK and UTF-16, in Chinese and English;
+the bad files are made by hand (an encrypted PDF by the standard security
+handler, a damaged PDF, a program renamed .pdf, a 50 MB stream).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from intake.dates import find_ranges, union_months
+from intake.extract import MAX_BYTES, ResumeError, extract_text, read_limited
+from intake.parse import ParsedResume, Qualifications, parse_resume, vocabulary
+from jobs.models import CandidateProfile
+from tests.resume_fixtures import (
+    CHROMIUM,
+    TODAY,
+    cjk_font_available,
+    make_resume,
+    print_pdfs,
+    simple_pdf,
+    to_docx,
+    to_html,
+    to_text,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def assert_evidence(text: str, parsed: ParsedResume) -> None:
+    """Every evidence span in ``parsed`` is the text at its offsets."""
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            if set(value) >= {"text", "start", "end"} and isinstance(value["start"], int):
+                assert text[value["start"] : value["end"]] == value["text"], value
+                assert value["text"].strip(), value
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(parsed.model_dump())
+
+
+def check_against_truth(text: str, parsed: ParsedResume, truth) -> None:  # type: ignore[no-untyped-def]
+    """The fields a recruiter checks, and that their evidence points at them."""
+    p, q = parsed.personal, parsed.qualifications
+    assert p.name is not None and p.name.value == truth.name
+    assert p.phone is not None and p.phone.value == truth.phone
+    assert re.sub(r"\D", "", p.phone.evidence.text).endswith(truth.phone[-11:])
+    assert p.email is not None and p.email.value == truth.email == p.email.evidence.text
+    assert q.education is not None and q.education.value == truth.education
+    top = next(e for e in q.educations if e.level is q.education)
+    assert top.school is not None and top.school.value == truth.school
+    assert top.graduation_year == truth.graduation_year
+    assert q.years is not None and abs(q.years.value - truth.years) <= 0.1, (q.years, truth.years)
+    held = sorted({c.name for c in q.certificates if c.held})
+    assert held == truth.certificates
+    for c in q.certificates:
+        assert vocabulary().canonical_certificate(c.evidence.text) == c.name
+    assert sorted({lang.code for lang in q.languages}) == truth.languages
+    assert [j.employer.value if j.employer else None for j in q.jobs if not j.internship] == truth.employers[::-1]
+    assert_evidence(text, parsed)
+
+
+# ---------------------------------------------------------------------- dates --
+
+
+@pytest.mark.parametrize(
+    ("written", "start", "end", "months"),
+    [
+        ("2019.07-至今", (2019, 7), (2026, 12), 89),
+        ("2019/07 – 2022/03", (2019, 7), (2022, 3), 32),
+        ("2019年7月 - 2022年3月", (2019, 7), (2022, 3), 32),
+        ("2019-07 ~ 2021-12", (2019, 7), (2021, 12), 29),
+        ("Jul 2019 – Present", (2019, 7), (2026, 12), 89),
+        ("July 2019 - Mar 2022", (2019, 7), (2022, 3), 32),
+        ("2019 - 2021", (2019, 1), (2021, 1), 24),
+        ("07/2019 - 03/2022", (2019, 7), (2022, 3), 32),
+        ("2019年7月至2022年3月", (2019, 7), (2022, 3), 32),
+        ("Sept. 2019 to Now", (2019, 9), (2026, 12), 87),
+        ("２０１９．０７－２０２２．０３", (2019, 7), (2022, 3), 32),  # full-width digits and dash
+    ],
+)
+def test_date_ranges(written: str, start: tuple[int, int], end: tuple[int, int], months: int) -> None:
+    text = f"招商银行 {written} 客户经理"
+    [r] = find_ranges(text, TODAY)
+    assert (r.start // 12, r.start % 12 + 1) == start
+    assert (r.end // 12, r.end % 12 + 1) == end
+    assert r.months == months
+    assert text[r.start_pos : r.end_pos] == written
+
+
+def test_present_is_the_day_given() -> None:
+    [r] = find_ranges("2019.07-至今", dt.date(2020, 7, 1))
+    assert r.present and r.months == 12
+
+
+def test_overlapping_jobs_count_once() -> None:
+    text = "2019.01-2020.12 中国银行 柜员\n2020.07-2021.12 招商银行 兼职顾问\n2023.01-2023.12 平安银行 客户经理"
+    ranges = find_ranges(text, TODAY)
+    assert [r.months for r in ranges] == [23, 17, 11]
+    assert union_months([(r.start, r.end) for r in ranges]) == 35 + 11
+    parsed = parse_resume("张伟\n工作经历\n" + text, today=TODAY)
+    assert parsed.qualifications.years is not None and parsed.qualifications.years.value == round(46 / 12, 1)
+
+
+def test_phone_numbers_and_ids_are_not_dates() -> None:
+    assert find_ranges("电话 13800138000  身份证 110101199003071234", TODAY) == []
+
+
+# ---------------------------------------------------------------------- bad files --
+
+
+def test_empty_file() -> None:
+    with pytest.raises(ResumeError) as err:
+        extract_text(b"", "resume.pdf")
+    assert err.value.code == "empty"
+
+
+def test_program_renamed_pdf_is_refused_by_its_bytes() -> None:
+    exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200) + b"This program cannot be run in DOS mode"
+    with pytest.raises(ResumeError) as err:
+        extract_text(exe, "张伟简历.pdf")
+    assert err.value.code == "unsupported_type"
+    assert "张伟" not in err.value.message  # the file name is personal data: never in the message
+
+
+def test_other_types_are_refused() -> None:
+    with pytest.raises(ResumeError) as err:
+        extract_text(b"\x89PNG\r\n\x1a\n" + bytes(100), "resume.pdf")
+    assert err.value.code == "unsupported_type" and "PNG" in err.value.message
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("data.csv", "a,b\n1,2\n")
+    with pytest.raises(ResumeError) as err:
+        extract_text(buf.getvalue(), "resume.docx")
+    assert err.value.code == "unsupported_type"
+    with pytest.raises(ResumeError) as err:
+        extract_text(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "resume.doc")
+    assert err.value.code == "unsupported_type" and "DOCX" in err.value.message
+
+
+def test_corrupt_pdf_and_docx() -> None:
+    with pytest.raises(ResumeError) as err:
+        extract_text(b"%PDF-1.7\n" + bytes(range(256)) * 40, "resume.pdf")
+    assert err.value.code == "corrupt"
+    good = to_docx(make_resume(1, "zh", "table"))
+    with pytest.raises(ResumeError) as err:
+        extract_text(good[: len(good) // 2], "resume.docx")
+    assert err.value.code == "corrupt"
+
+
+def test_encrypted_pdf() -> None:
+    import pypdfium2 as pdfium
+
+    text = "Zhang Wei, Credit Analyst, phone 13800138000"
+    locked = simple_pdf(text, user_password="secret")
+    # it is a real encrypted PDF: the password opens it
+    doc = pdfium.PdfDocument(locked, password="secret")
+    assert doc[0].get_textpage().get_text_range() == text
+    doc.close()
+    with pytest.raises(ResumeError) as err:
+        extract_text(locked, "resume.pdf")
+    assert err.value.code == "encrypted"
+    # encrypted with owner restrictions only: opens without a password, so it is read
+    assert extract_text(simple_pdf(text, user_password=""), "resume.pdf").text == text
+
+
+def test_encrypted_docx_is_refused() -> None:
+    # Office encrypts a DOCX into an OLE container with an EncryptedPackage stream
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500) + "EncryptedPackage".encode("utf-16-le") + bytes(100)
+    with pytest.raises(ResumeError) as err:
+        extract_text(ole, "resume.docx")
+    assert err.value.code == "encrypted"
+
+
+class _Endless(io.RawIOBase):
+    """A 50 MB upload arriving as a stream of unknown length; counts what is read."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(b), self.size - self.read_bytes)
+        b[:n] = b"%" * n
+        self.read_bytes += n
+        return n
+
+
+def test_too_large_stream_is_refused_before_it_is_read_whole() -> None:
+    stream = _Endless(50 * 2**20)
+    with pytest.raises(ResumeError) as err:
+        extract_text(stream, "resume.pdf")
+    assert err.value.code == "too_large"
+    assert stream.read_bytes <= MAX_BYTES + 1 < stream.size
+
+
+def test_too_large_file_is_refused_without_reading(tmp_path: Path) -> None:
+    path = tmp_path / "big.pdf"
+    with path.open("wb") as f:
+        f.truncate(50 * 2**20)  # sparse: 50 MB that costs no disk
+    with path.open("rb") as f:
+        with pytest.raises(ResumeError) as err:
+            extract_text(f, "big.pdf")
+        assert f.tell() == 0  # not a byte read
+    assert err.value.code == "too_large"
+    with pytest.raises(ResumeError):
+        read_limited(b"x" * 11, max_bytes=10)
+    assert read_limited(io.BytesIO(b"x" * 10), max_bytes=10) == b"x" * 10
+
+
+# ---------------------------------------------------------------------- plain text --
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
+def test_text_in_every_encoding(encoding: str) -> None:
+    resume = make_resume(11, "zh", "labelled")
+    text = to_text(resume)
+    got = extract_text(text.encode(encoding), "resume.txt")
+    assert got.kind == "txt" and got.language == "zh"
+    assert got.text == text.strip()
+    parsed = parse_resume(got, today=TODAY)
+    check_against_truth(got.text, parsed, resume.truth)
+
+
+@pytest.mark.parametrize(("lang", "layout"), [("zh", "labelled"), ("zh", "blocks"), ("en", "classic"), ("en", "compact")])
+def test_text_resumes(lang: str, layout: str) -> None:
+    for seed in (3, 5, 8):
+        resume = make_resume(seed, lang, layout)
+        got = extract_text(to_text(resume).encode(), "resume.txt")
+        assert got.language == lang
+        check_against_truth(got.text, parse_resume(got, today=TODAY), resume.truth)
+
+
+def test_binary_junk_is_not_text() -> None:
+    with pytest.raises(ResumeError) as err:
+        extract_text(bytes(range(1, 32)) * 50, "resume.txt")
+    assert err.value.code == "unsupported_type"
+
+
+# ---------------------------------------------------------------------- DOCX --
+
+
+@pytest.mark.parametrize(("lang", "layout"), [("zh", "table"), ("en", "table"), ("zh", "blocks"), ("en", "classic")])
+def test_docx(lang: str, layout: str) -> None:
+    resume = make_resume(21, lang, layout)
+    got = extract_text(to_docx(resume), "resume.docx")
+    assert got.kind == "docx" and got.language == lang
+    if layout == "table":  # a table's row is one line, its cells separated by tabs
+        assert any(line.count("\t") >= 2 and find_ranges(line, TODAY) for line in got.text.splitlines())
+    check_against_truth(got.text, parse_resume(got, today=TODAY), resume.truth)
+
+
+# ---------------------------------------------------------------------- PDF (Chromium) --
+
+
+@pytest.fixture(scope="module")
+def chromium_pdfs() -> dict[tuple[str, str], tuple[object, bytes]]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    pytest.importorskip("playwright.sync_api")
+    if not cjk_font_available():
+        pytest.skip("no Simplified Chinese font (apt-get install fonts-noto-cjk): Chinese PDFs would print as boxes")
+    cases = [("zh", "labelled", 31), ("zh", "table", 32), ("zh", "blocks", 33), ("en", "classic", 34), ("en", "compact", 35),
+             ("en", "table", 465143663)]  # its education cells wrap onto two lines
+    resumes = [make_resume(seed, lang, layout) for lang, layout, seed in cases]
+    pdfs = print_pdfs([to_html(r) for r in resumes])
+    return {(lang, layout): (r, pdf) for (lang, layout, _), r, pdf in zip(cases, resumes, pdfs)}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("lang", "layout"), [("zh", "labelled"), ("zh", "table"), ("zh", "blocks"), ("en", "classic"), ("en", "compact"), ("en", "table")]
+)
+def test_pdf_printed_by_chromium(chromium_pdfs, lang: str, layout: str) -> None:  # type: ignore[no-untyped-def]
+    resume, pdf = chromium_pdfs[(lang, layout)]
+    got = extract_text(pdf, "resume.pdf")
+    assert got.kind == "pdf" and got.pages >= 1 and got.language == lang
+    assert got.needs_review == ()
+    if lang == "zh":
+        assert resume.truth.name in got.text and "(cid:" not in got.text
+    check_against_truth(got.text, parse_resume(got, today=TODAY), resume.truth)
+
+
+@pytest.mark.browser
+def test_pdf_table_columns_become_tabs(chromium_pdfs) -> None:  # type: ignore[no-untyped-def]
+    resume, pdf = chromium_pdfs[("zh", "table")]
+    got = extract_text(pdf, "resume.pdf")
+    employer = resume.truth.employers[-1]
+    [line] = [line for line in got.text.splitlines() if employer in line and find_ranges(line, TODAY)]
+    assert "\t" in line
+    # a row whose cells wrap (PDFium gives it cell by cell) is one line again
+    resume, pdf = chromium_pdfs[("en", "table")]
+    got = extract_text(pdf, "resume.pdf")
+    [line] = [line for line in got.text.splitlines() if resume.truth.school in line]
+    assert line.count("\t") == 2 and find_ranges(line, TODAY)
+
+
+@pytest.mark.browser
+def test_scanned_pdf_is_flagged_not_scored() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    resume = make_resume(41, "en", "classic")
+    [pdf] = print_pdfs([to_html(resume)], screenshot_only=True)
+    got = extract_text(pdf, "scan.pdf")
+    assert got.kind == "pdf" and got.images >= 1
+    assert "no_text_layer" in got.needs_review
+    parsed = parse_resume(got, today=TODAY)
+    assert "no_text_layer" in parsed.needs_review
+    assert parsed.qualifications.years is None and parsed.qualifications.education is None
+
+
+@pytest.mark.browser
+def test_fonts_without_unicode_maps_are_flagged(chromium_pdfs) -> None:  # type: ignore[no-untyped-def]
+    for key in (("zh", "labelled"), ("en", "classic")):
+        _, pdf = chromium_pdfs[key]
+        assert "cid_fonts" not in extract_text(pdf).needs_review
+        # the same PDF with its fonts' ToUnicode maps renamed away (same length: offsets hold):
+        # glyph numbers come out as the wrong letters, as in PDFs whose fonts were subset without maps
+        broken = pdf.replace(b"/ToUnicode", b"/ToUnicodX")
+        got = extract_text(broken)
+        assert "cid_fonts" in got.needs_review, got.notes
+
+
+# ---------------------------------------------------------------------- parsing --
+
+# Written by hand in shapes the generator does not make: labels, odd separators, a photo line,
+# certificates in prose, a part-time job overlapping a full-time one, an internship.
+ZH_RESUME = """\
+个 人 简 历
+姓    名：欧阳明轩            性    别：男
+出生年月：1994年3月          民    族：汉族
+籍    贯：湖北武汉            政治面貌：中共党员
+联系电话：186-0213-4567      电子邮箱：oyangmx@example.com
+身份证号：420102199403151234
+
+【教育背景】
+2016.09—2019.06  上海财经大学  金融学  硕士研究生
+2012.09—2016.06  武汉大学  经济学  本科
+
+【工作经历】
+2019年7月 - 2022年3月  中国银行上海分行  对公客户经理
+  负责对公客户营销，完成授信审批材料撰写，参与反洗钱可疑交易甄别。
+2022年4月至今  兴业银行上海分行  风险经理
+  负责信贷风险管理与贷后管理，运用SQL、Excel进行数据分析。
+2020.01-2020.12  某咨询公司  兼职顾问
+
+【实习经历】
+2018.07-2018.09  招商银行  实习生
+
+【证书】
+已取得银行从业资格证书、基金从业资格证；CFA三级考生；FRM持证人。
+英语：CET-6（568分），能熟练读写英文材料。
+"""
+
+EN_RESUME = """\
+CURRICULUM VITAE
+
+Name: Li Na
+Mobile: +86 (139) 1234-5678  ·  Email: li.na@example.org
+Date of Birth: 12 May 1993  ·  Marital Status: Married
+
+EDUCATION
+Master of Finance (MFin), The University of Hong Kong — 2017
+Bachelor of Arts in Economics, Wuhan University — Sep 2011 – Jun 2015
+
+EXPERIENCE
+HSBC Bank (China) Company Limited
+Senior Credit Analyst, Jul 2020 – Present
+• Led credit analysis and cash flow analysis for SME borrowers; built models in Python.
+DBS Bank Ltd., Shanghai Branch
+Credit Analyst, Aug 2017 – Jun 2020
+• Reviewed collateral valuation and anti-money laundering alerts.
+
+CERTIFICATIONS
+FRM (2019); CFA Level II candidate; China Banking Professional Qualification
+
+LANGUAGES
+English — fluent (IELTS 7.5); Mandarin — native
+"""
+
+
+def test_chinese_resume_written_by_hand() -> None:
+    parsed = parse_resume(ZH_RESUME, today=TODAY)
+    p, q = parsed.personal, parsed.qualifications
+    assert p.name is not None and p.name.value == "欧阳明轩"
+    assert p.phone is not None and p.phone.value == "+8618602134567" and p.phone.evidence.text == "186-0213-4567"
+    assert p.email is not None and p.email.value == "oyangmx@example.com"
+    assert p.gender is not None and p.gender.value == "男"
+    assert p.political_status is not None and p.political_status.value == "中共党员"
+    assert p.id_number is not None and p.id_number.value == "420102199403151234"
+    assert p.birthplace is not None and p.birthplace.value == "湖北武汉"
+    assert q.education is not None and q.education.value == "master" and q.education.evidence.text.startswith("硕士")
+    master = next(e for e in q.educations if e.level and e.level.value == "master")
+    assert master.school and master.school.value == "上海财经大学"
+    assert master.major and master.major.value == "金融学"
+    assert master.graduation_year == 2019
+    # 2019.07-2022.03 (32) + 2022.04-2026.12 (56) = 88 months, the part-time job inside them
+    # adds nothing, the internship is not counted
+    assert q.years is not None and q.years.value == round(88 / 12, 1)
+    assert [j.employer.value for j in q.jobs if j.employer and not j.internship][:2] == ["中国银行上海分行", "兴业银行上海分行"]
+    assert [j.title.value for j in q.jobs if j.title][:2] == ["对公客户经理", "风险经理"]
+    assert any(j.internship for j in q.jobs)
+    held = {c.name for c in q.certificates if c.held}
+    assert held == {"银行从业资格", "基金从业资格", "FRM"}
+    assert {c.name for c in q.certificates if not c.held} == {"CFA"}
+    skills = {s.name for s in q.skills}
+    assert {"对公客户营销", "反洗钱", "风险管理", "SQL", "Excel", "数据分析", "贷前调查与贷后管理"} <= skills
+    cet = next(lang for lang in q.languages if lang.test == "CET-6")
+    assert cet.code == "en" and cet.score == "568"
+    profile = parsed.profile()
+    assert profile.languages[:1] == ["en"] and "zh" in profile.languages
+    assert_evidence(ZH_RESUME, parsed)
+
+
+def test_english_resume_written_by_hand() -> None:
+    parsed = parse_resume(EN_RESUME, today=TODAY)
+    p, q = parsed.personal, parsed.qualifications
+    assert p.name is not None and p.name.value == "Li Na"
+    assert p.phone is not None and p.phone.value == "+8613912345678"
+    assert p.email is not None and p.email.value == "li.na@example.org"
+    assert p.marital_status is not None and p.marital_status.value == "Married"
+    assert q.education is not None and q.education.value == "master"
+    master = next(e for e in q.educations if e.level and e.level.value == "master")
+    assert master.school and master.school.value == "The University of Hong Kong"
+    assert master.graduation_year == 2017
+    bachelor = next(e for e in q.educations if e.level and e.level.value == "bachelor")
+    assert bachelor.major and bachelor.major.value == "Economics"
+    # Aug 2017 - Jun 2020 (34) + Jul 2020 - Dec 2026 (77)
+    assert q.years is not None and q.years.value == round(111 / 12, 1)
+    employers = [j.employer.value for j in q.jobs if j.employer]
+    assert employers == ["HSBC Bank (China) Company Limited", "DBS Bank Ltd., Shanghai Branch"]
+    assert [j.title.value for j in q.jobs if j.title] == ["Senior Credit Analyst", "Credit Analyst"]
+    assert {c.name for c in q.certificates if c.held} == {"FRM", "银行从业资格"}
+    assert {s.name for s in q.skills} >= {"信贷审批", "现金流分析", "Python", "抵押与担保评估", "反洗钱"}
+    assert {lang.code for lang in q.languages} == {"en", "zh"}
+    ielts = next(lang for lang in q.languages if lang.test == "IELTS")
+    assert ielts.score == "7.5"
+    assert_evidence(EN_RESUME, parsed)
+
+
+def test_profile_fits_candidate_profile() -> None:
+    parsed = parse_resume(ZH_RESUME, today=TODAY)
+    profile = parsed.profile()
+    assert isinstance(profile, CandidateProfile)
+    assert profile.name == "欧阳明轩" and profile.education == "master" and profile.years == 7.3
+    assert "CFA" not in profile.certificates and "银行从业资格" in profile.certificates
+    assert parse_resume("2019-2021 工作", today=TODAY).personal.name is None
+    with pytest.raises(ValueError):
+        parse_resume("2019-2021 工作", today=TODAY).profile()
+    assert parse_resume("2019-2021 工作", today=TODAY).profile(name="张伟").name == "张伟"
+
+
+def test_screening_fields_hold_no_personal_data() -> None:
+    parsed = parse_resume(ZH_RESUME, today=TODAY)
+    personal_names = {"name", "phone", "email", "gender", "age", "birth_date", "birthplace", "ethnicity",
+                      "political_status", "marital_status", "id_number", "photo"}
+    assert personal_names <= set(type(parsed.personal).model_fields)
+    assert not personal_names & set(Qualifications.model_fields)
+    dumped = repr(parsed.qualifications.model_dump())
+    for value in ("欧阳明轩", "186-0213-4567", "oyangmx@example.com", "420102199403151234", "中共党员", "汉族", "湖北武汉"):
+        assert value not in dumped
+    # the profile screening reads carries the name only (CandidateProfile needs it); nothing else personal
+    profile = parsed.profile().model_dump()
+    assert set(profile) == {"name", "education", "years", "skills", "certificates", "languages", "accommodation"}
+
+
+def test_job_objective_is_not_a_skill() -> None:
+    text = "张伟\n求职意向\n信贷审批岗\n专业技能\n熟练使用Excel"
+    assert {s.name for s in parse_resume(text, today=TODAY).qualifications.skills} == {"Excel"}
+
+
+def test_chinese_terms_fall_on_word_boundaries() -> None:
+    vocab = vocabulary()
+    text = "熟悉客户关系管理与反洗钱"
+    bounds = vocab.boundaries(text)
+    assert {text.index("客户"), text.index("反洗钱"), len(text)} <= bounds
+    assert vocab.canonical_skill("反洗钱与客户尽职调查") == "反洗钱"
+    assert vocab.canonical_skill("Anti-Money Laundering") == "反洗钱"
+    assert vocab.canonical_certificate("银行从业资格证") == "银行从业资格"
+
+
+def test_nothing_personal_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    resume = make_resume(51, "zh", "labelled")
+    got = extract_text(to_text(resume).encode("gbk"), "resume.txt")
+    parse_resume(got, today=TODAY)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for value in (resume.truth.name, resume.truth.email, resume.truth.phone[-8:]):
+        assert value not in logged
+# ---------------------------------------------------------------------- the benchmark's README table --
+
+
+def test_benchmark_readme_table_equals_its_data() -> None:
+    """benchmarks/README.md's resume table is the one the latest committed data file renders."""
+    import json
+
+    from benchmarks.resumes import markdown_table
+
+    files = sorted((REPO / "benchmarks" / "data").glob("resumes-*.json"))
+    assert files, "no benchmarks/data/resumes-*.json: run python -m benchmarks resumes"
+    data = json.loads(files[-1].read_text(encoding="utf-8"))
+    assert markdown_table(data) in (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
