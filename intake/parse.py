@@ -320,6 +320,13 @@ class Vocabulary:
     def canonical_certificate(self, text: str) -> str | None:
         return self.certificates.get(_key(text))
 
+    def skills_in(self, text: str) -> frozenset[str]:
+        """The canonical skills a phrase names (a job's requirement "反洗钱与客户尽职调查" may name two)."""
+        whole = self.canonical_skill(text)
+        if whole is not None:
+            return frozenset({whole})
+        return frozenset(self.skills[_key(m.group(0))] for m in self.skill_re.finditer(text) if _key(m.group(0)) in self.skills)
+
     def boundaries(self, text: str) -> set[int]:
         """The offsets where jieba's words (with this vocabulary in its dictionary) begin and end."""
         if self._jieba is None:

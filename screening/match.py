@@ -184,14 +184,15 @@ class Screener:
 
     ``embed_requirement`` embeds a job's texts (cached: a job's requirements
     are embedded once); ``embed`` embeds a resume's phrases (not cached: they
-    are personal data). ``skill_id(text)`` gives a requirement's id in the
-    skill vocabulary, where it has one.
+    are personal data). ``skill_ids(text)`` gives the skill vocabulary's
+    canonical skills a requirement names (intake's ``Vocabulary.skills_in``);
+    ``canonical_certificate`` maps a certificate's other names to one.
     """
 
     embed: Embed | None = None
     embed_requirement: Embed | None = None
-    skill_id: Callable[[str], str | None] = lambda text: None
-    canonical_certificate: Callable[[str], str] = lambda text: text
+    skill_ids: Callable[[str], frozenset[str]] = lambda text: frozenset()
+    canonical_certificate: Callable[[str], str | None] = lambda text: None
     thresholds: SkillThresholds = field(default_factory=SkillThresholds)
 
     def screen(self, job: Job, qualifications: Qualifications) -> ScreeningResult:
@@ -245,26 +246,33 @@ class Screener:
             return []
         each = weight / len(needed)
         meaning = self._meaning(needed, phrases)
+        by_id: dict[str, Item] = {}
+        for phrase in phrases:
+            if phrase.skill_id is not None:
+                by_id.setdefault(phrase.skill_id, phrase)
         rows = []
         for i, need in enumerate(needed):
-            best: tuple[float, Status, Item | None, str | None] = (0.0, "not_met", None, None)
-            need_id = self.skill_id(need)
+            best: tuple[float, Status, tuple[Item, ...], str | None] = (0.0, "not_met", (), None)
+            ids = self.skill_ids(need)
+            named = [by_id[k] for k in sorted(ids) if k in by_id]
+            if named:  # the same skill in the vocabulary: all it names, or some of it
+                whole = len(named) == len(ids)
+                how = "vocabulary" if whole else f"vocabulary {len(named)} of {len(ids)}"
+                best = (3.0 if whole else 0.5, "met" if whole else "partly", tuple(named), how)
             for j, phrase in enumerate(phrases):
-                found = self._skill_match(need, need_id, phrase, None if meaning is None else float(meaning[i, j]))
+                found = self._skill_match(need, phrase, None if meaning is None else float(meaning[i, j]))
                 if found is not None and found[0] > best[0]:
-                    best = (found[0], found[1], phrase, found[2])
-            strength, status, phrase, how = best
+                    best = (found[0], found[1], (phrase,), found[2])
+            _, status, shown, how = best
             points = each if status == "met" else each / 2 if status == "partly" else 0.0
-            rows.append(Row("skill", need, phrase.value if phrase else None, status, points, each, _ev(phrase), how))
+            evidence = tuple(e for p in shown for e in _ev(p))
+            text = "、".join(p.value for p in shown) or None
+            rows.append(Row("skill", need, text, status, points, each, evidence, how))
         return rows
 
-    def _skill_match(
-        self, need: str, need_id: str | None, phrase: Item, similarity: float | None
-    ) -> tuple[float, Status, str] | None:
-        """(strength, status, how) of one phrase against one required skill, or None."""
+    def _skill_match(self, need: str, phrase: Item, similarity: float | None) -> tuple[float, Status, str] | None:
+        """(strength, status, how) of one phrase against one required skill by words and meaning, or None."""
         t = self.thresholds
-        if need_id is not None and phrase.skill_id == need_id:
-            return (2.0, "met", "vocabulary")
         coverage = word_coverage(need, phrase.value)
         found: list[tuple[float, Status, str]] = []
         if coverage >= t.words_met:
@@ -288,10 +296,13 @@ class Screener:
         if not needed:
             return []
         each = weight / len(needed)
-        held = {self.canonical_certificate(c.value).casefold(): c for c in have}
+        def key(name: str) -> str:
+            return (self.canonical_certificate(name) or name).casefold()
+
+        held = {key(c.value): c for c in have}
         rows = []
         for need in needed:
-            found = held.get(self.canonical_certificate(need).casefold())
+            found = held.get(key(need))
             if found is not None:
                 rows.append(Row("certificate", need, found.value, "met", each, each, _ev(found), "same certificate"))
             else:

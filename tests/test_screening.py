@@ -100,3 +100,72 @@ def test_skills_match_by_meaning_across_languages(screener: Screener) -> None:
     assert row.evidence[0].start == resume.index("信贷审批")
     unrelated = Qualifications(education=item("bachelor"), skills=(item("喜欢打篮球和旅游"),))
     assert next(r for r in screener.screen(job, unrelated).rows if r.kind == "skill").status == "not_met"
+
+
+# -- from a parsed resume -----------------------------------------------------------
+
+RESUME_ZH = """{name}
+性别：{gender}    年龄：{age}岁    籍贯：{birthplace}    婚姻状况：{marital}
+手机：13800138000    邮箱：candidate@example.com
+教育背景
+2014.09-2018.06    中南财经政法大学    金融学    本科
+工作经历
+2018.07-至今    招商银行长沙分行    理财经理
+负责高净值客户资产配置与客户关系维护，处理客户投诉，管户资产3亿元
+专业技能
+资产配置、反洗钱、Excel
+证书
+基金从业资格、银行从业资格、CFA二级
+语言
+英语 CET-6 560
+"""
+
+PEOPLE = [
+    {"name": "张伟", "gender": "男", "age": 28, "birthplace": "湖南长沙", "marital": "已婚"},
+    {"name": "欧阳娜娜", "gender": "女", "age": 45, "birthplace": "新疆喀什", "marital": "未婚"},
+]
+
+
+def _screen(screener: Screener, text: str):  # noqa: ANN202
+    from intake.parse import parse_resume
+    from screening.resume import qualifications
+
+    parsed = parse_resume(text, today=__import__("datetime").date(2026, 12, 5))
+    return parsed, screener.screen(WEALTH, qualifications(parsed.qualifications))
+
+
+@pytest.fixture(scope="module")
+def resume_screener(encoder: SentenceEncoder) -> Screener:
+    from screening.resume import screener
+
+    return screener(encoder)
+
+
+def test_a_parsed_resume_is_screened_row_by_row_with_its_evidence(resume_screener: Screener) -> None:
+    text = RESUME_ZH.format(**PEOPLE[0])
+    _, result = _screen(resume_screener, text)
+    rows = {(r.kind, r.asks): r for r in result.rows}
+    assert rows[("education", "bachelor")].status == "met"
+    assert rows[("years", "2")].status == "met" and rows[("years", "2")].shows == "8.4"
+    allocation = rows[("skill", "资产配置")]
+    assert allocation.status == "met" and allocation.how == "vocabulary"
+    assert all(text[e.start : e.end] == e.text for r in result.rows for e in r.evidence)
+    assert rows[("certificate", "基金从业资格")].status == "met"
+    assert rows[("certificate", "AFP")].status == "not_met"
+    assert rows[("language", "en")].status == "met" and "CET-6" in rows[("language", "en")].evidence[0].text
+    assert result.score >= 70 and result.decision == "advance"
+
+
+def test_name_gender_age_birthplace_and_marital_status_never_move_the_score(resume_screener: Screener) -> None:
+    results = []
+    for person in PEOPLE:
+        parsed, result = _screen(resume_screener, RESUME_ZH.format(**person))
+        assert parsed.personal.name is not None and parsed.personal.name.value == person["name"]  # it was read...
+        results.append(result)
+    first, second = results  # ...and changed nothing
+    assert first.score == second.score and first.decision == second.decision
+
+    def without_offsets(result):  # noqa: ANN001, ANN202
+        return [{**r.to_dict(), "evidence": [e.text for e in r.evidence]} for r in result.rows]
+
+    assert without_offsets(first) == without_offsets(second)
