@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast bench bench-screening clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test-fast: $(STAMP)
 BENCH_ARGS ?= --steps 1,2,3,4 --step-seconds 60 --warmup-seconds 15 --no-stop
 bench: $(STAMP)
 	$(PY) -m benchmarks load $(BENCH_ARGS)
+
+# Screening: generated resumes (zh/en x PDF/DOCX/TXT) parsed and scored against the shipped jobs,
+# resumes per minute and score vs truth; results in benchmarks/data/screening-<date>.json.
+SCREENING_ARGS ?= --n 300
+bench-screening: $(STAMP)
+	$(PY) -m benchmarks screening $(SCREENING_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

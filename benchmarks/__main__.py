@@ -4,6 +4,7 @@ Commands:
     load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
     plot             re-draw the PNG of a load report (benchmarks/plot.py)
     resumes          resume parsing: field accuracy on generated resumes, resumes per minute (benchmarks/resumes.py)
+    screening        parse and screen resumes against the shipped jobs: resumes per minute, score vs truth (benchmarks/screening.py)
     speech_latency   one candidate, end of speech -> final (also ``python -m benchmarks.speech_latency``)
 """
 
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         from .resumes import main as resumes
 
         return resumes(rest)
+    if command == "screening":
+        from .screening import main as screening
+
+        return screening(rest)
     if command in ("speech_latency", "speech-latency"):
         from . import speech_latency
 

