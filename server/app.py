@@ -34,6 +34,18 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from db import (
+    AlreadyExists,
+    AsyncStore,
+    BankRecord,
+    DecisionRecord,
+    JobRecord,
+    ReportRecord,
+    SessionRecord,
+    Store,
+    VersionConflict,
+    utcnow,
+)
 from events import DECISION_RECORDED, REPORT_READY, ConsentWithdrawn, DecisionRecorded, Event, InterviewEnded, ScoreQuestion, SessionCreated
 from jobs import catalog
 from jobs.catalog import field_path
@@ -55,18 +67,6 @@ from .openapi import Operation, Param, Reply
 from .policy import PROFILES, Consent
 from .problems import Problem
 from .settings import Settings
-from .store import (
-    AlreadyExists,
-    AsyncStore,
-    BankRecord,
-    DecisionRecord,
-    JobRecord,
-    ReportRecord,
-    SessionRecord,
-    Store,
-    VersionConflict,
-    utcnow,
-)
 
 log = logging.getLogger("candor")
 
