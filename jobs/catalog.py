@@ -9,7 +9,7 @@ One file holds one job and its bank::
 ``yaml.safe_load`` and validates it with the contract in :mod:`jobs.models`;
 a bad file raises :class:`CatalogError`, which names the file and each
 failing field (``bank.questions.2.answer_s``). :func:`seed` writes the
-catalog into the store (see :meth:`server.store.Store.seed_catalog` for the
+catalog into the store (see :meth:`db.catalog.CatalogRepository.seed_catalog` for the
 versioning rule).
 """
 
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .models import Job, QuestionBank
 
 if TYPE_CHECKING:  # the store imports this package's models, not this module
-    from server.store import SeedReport, Store
+    from db import SeedReport, Store
 
 BANKS_DIR = Path(__file__).resolve().parent / "banks"
 

@@ -14,9 +14,8 @@ import logging
 import time
 from typing import Callable
 
+from db import AsyncStore
 from events import AnalyzerEvent, Event, Payload
-
-from .store import AsyncStore
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ import secrets
 from typing import Any
 
 from analyzers.base import AnalyzerError
+from db import AsyncStore, SessionRecord, utcnow
 from events import (
     CONSENT_GIVEN,
     CONSENT_WITHDRAWN,
@@ -53,7 +54,6 @@ from .eventlog import EventWriter, SessionEvents
 from .metrics import Metrics
 from .policy import PROFILES, Consent, consent_from_log
 from .settings import Settings
-from .store import AsyncStore, SessionRecord, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
 
     # The folder of job + question bank YAML files seeded at start (default:
     # the shipped jobs/banks). Seeding never overwrites an edit made through
-    # the API (see server/store.py).
+    # the API (see db/catalog.py).
     banks_dir: Path | None = None
 
     # REST sinks (the bank's HRIS) that receive signed reports and decisions:

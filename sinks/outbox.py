@@ -54,7 +54,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from server.store import AsyncStore, Base, utcnow
+from db import AsyncStore, Base, utcnow
 
 from . import webhook
 from .retry import DEAD, DELIVERED, FAILED, PENDING, STATES, Backoff, next_step

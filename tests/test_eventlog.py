@@ -1,4 +1,4 @@
-"""Tests for server/eventlog.py and server/store.py on a real SQLite file."""
+"""Tests for server/eventlog.py and the db package on a real SQLite file."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from events import (
     Word,
 )
 from server.eventlog import EventWriter, SessionEvents, Watcher
-from server.store import AsyncStore, SessionRecord, Store, token_hash, utcnow
+from db import AsyncStore, SessionRecord, Store, token_hash, utcnow
 
 SID = "sess-1"
 

@@ -22,7 +22,7 @@ from jobs.catalog import BANKS_DIR, CatalogError, load_catalog, load_file, seed
 from jobs.models import Job, QuestionBank
 from server import rest
 from server.app import create_app
-from server.store import Store
+from db import Store
 from tests.helpers import HR_TOKEN, make_settings
 
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
@@ -228,7 +228,7 @@ def test_a_changed_shipped_file_adds_a_version_unless_the_api_edited_it(store: S
 
 
 def test_an_unchanged_edit_adds_no_version_and_a_stale_one_conflicts(store: Store) -> None:
-    from server.store import AlreadyExists, VersionConflict
+    from db import AlreadyExists, VersionConflict
 
     job = Job.model_validate(small_job())
     assert store.create_job(job).version == 1

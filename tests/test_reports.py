@@ -29,7 +29,7 @@ from events import Event, payload_from_dict
 from reports import SCHEMA, build_report, report_json
 from reports.html import render_report
 from server.app import create_app
-from server.store import BankRecord, JobRecord, SessionRecord, Store
+from db import BankRecord, JobRecord, SessionRecord, Store
 from sinks import SinkConfig
 from tests.helpers import HR_TOKEN, make_settings
 from tests.test_sinks import SECRET, Receiver, until

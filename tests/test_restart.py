@@ -13,7 +13,7 @@ import pytest
 
 from media.whip_client import WhipPublisher
 from runtime.models import Models
-from server.store import Store
+from db import Store
 from tests.conftest import Media
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
 from tests.test_whip import EventStream

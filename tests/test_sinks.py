@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.store import AsyncStore, Store
+from db import AsyncStore, Store
 from sinks import DEAD, DELIVERED, FAILED, PENDING, Attempt, Backoff, Outbox, SinkConfig
 from sinks.retry import next_step, parse_retry_after, retryable
 from sinks.webhook import decode_secret, envelope, sign, webhook_id
@@ -453,7 +453,7 @@ async def test_horizon_then_replay_with_the_same_id(
 
 WORKER = """
 import asyncio, os
-from server.store import AsyncStore, Store
+from db import AsyncStore, Store
 from sinks import Outbox, SinkConfig
 
 async def main():

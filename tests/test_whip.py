@@ -29,7 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session as DbSession
 
 from media.whip_client import WhipPublisher
-from server.store import SessionRow, utcnow
+from db import SessionRow, utcnow
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
 from tests.conftest import Media
 from tests.media_fixtures import (

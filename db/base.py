@@ -1,0 +1,96 @@
+"""What every repository shares: the declarative ``Base``, the engine, time
+and token helpers, the errors, and :class:`AsyncStore`.
+
+The implementation is SQLAlchemy: a SQLite file by default, PostgreSQL by
+URL. Repository calls are blocking; async code uses :class:`AsyncStore`,
+which runs them on one worker thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from sqlalchemy import create_engine, event as sa_event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+if TYPE_CHECKING:
+    from .store import Store
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def aware(value: datetime) -> datetime:
+    # SQLite drops the zone; every time Candor stores is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored only as SHA-256 digests."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AlreadyExists(Exception):
+    """A create for an id that is taken (use an update to add a version)."""
+
+
+class VersionConflict(Exception):
+    """The latest version is not the one the caller based its edit on."""
+
+    def __init__(self, latest: int) -> None:
+        super().__init__(f"the latest version is {latest}")
+        self.latest = latest
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` (a SQLite file's folder is made; WAL and foreign keys on)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if url.startswith("sqlite"):
+        sa_event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Repository:
+    """One resource's rows and queries, on a shared engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+
+class AsyncStore:
+    """Runs :class:`~db.store.Store` calls on one worker thread, off the event loop."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.store.close()

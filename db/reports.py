@@ -1,0 +1,149 @@
+"""Reports and decisions: a session's report versions and the people's decisions on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from events import INTERVIEW_ENDED
+
+from .base import Base, Repository, aware, utcnow
+from .events import EventRow
+
+
+class ReportRow(Base):
+    """One version of a session's report; never updated once written."""
+
+    __tablename__ = "reports"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[dict] = mapped_column(JSON)  # reports.builder's dict
+
+
+class DecisionRow(Base):
+    """A person's decision on a session (the latest one counts)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # advance | hold | reject
+    reason: Mapped[str] = mapped_column(String(4000), default="")
+    decided_by: Mapped[str] = mapped_column(String(64), default="hr")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True, eq=False)
+class ReportRecord:
+    session_id: str
+    version: int
+    created_at: datetime
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    session_id: str
+    number: int  # 1, 2, ... per session
+    decision: str
+    reason: str
+    decided_by: str
+    created_at: datetime
+
+
+# Called inside a report's transaction with (db, report, decision or None):
+# the place to enqueue outbox messages that must commit with it.
+ReportHook = Callable[[Session, ReportRecord, "DecisionRecord | None"], None]
+
+
+def _report_record(row: ReportRow) -> ReportRecord:
+    return ReportRecord(session_id=row.session_id, version=row.version, created_at=aware(row.created_at), body=row.body)
+
+
+def _decision_record(row: DecisionRow, number: int) -> DecisionRecord:
+    return DecisionRecord(
+        session_id=row.session_id,
+        number=number,
+        decision=row.decision,
+        reason=row.reason,
+        decided_by=row.decided_by,
+        created_at=aware(row.created_at),
+    )
+
+
+class ReportRepository(Repository):
+    """Report versions and decisions, written together in one transaction."""
+
+    def get_report(self, session_id: str, version: int | None = None) -> ReportRecord | None:
+        """The latest report version (or ``version``); None if there is none."""
+        with Session(self.engine) as db:
+            query = select(ReportRow).where(ReportRow.session_id == session_id)
+            if version is not None:
+                query = query.where(ReportRow.version == version)
+            row = db.scalar(query.order_by(ReportRow.version.desc()).limit(1))
+            return _report_record(row) if row else None
+
+    def list_decisions(self, session_id: str) -> list[DecisionRecord]:
+        with Session(self.engine) as db:
+            rows = db.scalars(select(DecisionRow).where(DecisionRow.session_id == session_id).order_by(DecisionRow.id))
+            return [_decision_record(r, n) for n, r in enumerate(rows, 1)]
+
+    def add_report(
+        self,
+        session_id: str,
+        body: dict[str, Any],
+        *,
+        only_first: bool = False,
+        unless_same: bool = False,
+        decision: tuple[str, str, str] | None = None,
+        on_write: ReportHook | None = None,
+    ) -> tuple[ReportRecord, bool]:
+        """Add the session's next report version, and a decision with it.
+
+        ``(record, True)`` when written; ``(latest, False)`` when not:
+        ``only_first`` and a report exists already, or ``unless_same`` and
+        the latest body is ``body``. ``decision`` is (decision, reason,
+        decided_by). ``on_write`` runs in the same transaction (the outbox).
+        """
+        now = utcnow()
+        with Session(self.engine, expire_on_commit=False) as db, db.begin():
+            latest = db.scalar(
+                select(ReportRow).where(ReportRow.session_id == session_id).order_by(ReportRow.version.desc()).limit(1)
+            )
+            if latest is not None and decision is None and (only_first or (unless_same and latest.body == body)):
+                return _report_record(latest), False
+            decided: DecisionRecord | None = None
+            if decision is not None:
+                row = DecisionRow(
+                    session_id=session_id, decision=decision[0], reason=decision[1], decided_by=decision[2], created_at=now
+                )
+                db.add(row)
+                db.flush()
+                number = db.scalar(select(func.count()).select_from(DecisionRow).where(DecisionRow.session_id == session_id))
+                decided = _decision_record(row, int(number or 1))
+            report = ReportRow(
+                session_id=session_id, version=(latest.version + 1) if latest else 1, created_at=now, body=body
+            )
+            db.add(report)
+            db.flush()
+            record = _report_record(report)
+            if on_write is not None:
+                on_write(db, record, decided)
+        return record, True
+
+    def sessions_without_report(self, ended_type: str = INTERVIEW_ENDED) -> list[str]:
+        """Sessions whose interview ended but have no report (the process died in between)."""
+        with Session(self.engine) as db:
+            reported = select(ReportRow.session_id)
+            query = (
+                select(EventRow.session_id)
+                .where(EventRow.type == ended_type, EventRow.session_id.not_in(reported))
+                .distinct()
+            )
+            return list(db.scalars(query))

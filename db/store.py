@@ -1,0 +1,28 @@
+"""The store: every repository on one engine, behind one interface.
+
+Everything Candor keeps goes through :class:`Store`, so that encryption at
+rest and deletion by policy can wrap it in one place. Each resource's rows
+and queries live in its own module (``db/sessions.py``, ``candidates.py``,
+``catalog.py``, ``reports.py``, ``events.py``); :class:`Store` is all of
+them at once, on one engine, and creates the tables where missing.
+"""
+
+from __future__ import annotations
+
+from .base import Base, open_engine
+from .candidates import CandidateRepository
+from .catalog import CatalogRepository
+from .events import EventRepository
+from .reports import ReportRepository
+from .sessions import SessionRepository
+
+
+class Store(SessionRepository, CandidateRepository, CatalogRepository, ReportRepository, EventRepository):
+    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(open_engine(url))
+        Base.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()

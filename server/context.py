@@ -1,0 +1,83 @@
+"""What the route handlers share: one :class:`Context` per app.
+
+``server/app.py`` builds it (and starts and stops what it holds); each
+resource's routes (``server/routes/``) take it and read only what they need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from db import AsyncStore, SessionRecord
+from sinks import Outbox
+
+from .admission import Admission, LoopLagMonitor
+from .auth import HrAuth, bearer
+from .eventlog import EventWriter, SessionEvents
+from .live import SessionRegistry
+from .metrics import Metrics
+from .modelgate import ModelGate
+from .policy import Policy
+from .problems import Problem
+from .reporting import Reporting
+from .settings import Settings
+
+
+@dataclass(eq=False)
+class Context:
+    settings: Settings
+    store: AsyncStore
+    writer: EventWriter
+    outbox: Outbox
+    metrics: Metrics
+    hr: HrAuth
+    policy: Policy
+    models: ModelGate  # models(): the models, or 503 while they load
+    sessions: SessionRegistry
+    reports: Reporting
+    loop_lag: LoopLagMonitor
+    admission: Admission
+    openapi_document: dict[str, Any] = field(default_factory=dict)  # set by create_app from the operations
+
+    def require_hr(self, request: Request) -> None:
+        if not self.hr.allowed(request):
+            raise Problem(401, "Unauthorised", "HR sign-in required (Authorization: Bearer <HR token> or the HR cookie)", headers={"WWW-Authenticate": "Bearer"})
+
+    async def candidate(self, request: Request) -> SessionRecord:
+        """The session whose candidate token the request carries (401 otherwise)."""
+        session_id = request.path_params["session_id"]
+        token = bearer(request)
+        if token is None:
+            raise Problem(401, "Unauthorised", "send the candidate token as Authorization: Bearer", headers={"WWW-Authenticate": "Bearer"})
+        record = await self.store.run(self.store.store.session_for_token, session_id, token)
+        if record is None:
+            raise Problem(401, "Unauthorised", "the token is not valid for this session", headers={"WWW-Authenticate": "Bearer"})
+        if record.expired():
+            raise Problem(401, "Token expired", "this session's token has expired; ask for a new interview link", slug="token-expired", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return record
+
+    def cors_headers(self, request: Request) -> dict[str, str]:
+        origin = request.headers.get("origin")
+        allowed = self.settings.cors_origins
+        if not origin or not allowed or ("*" not in allowed and origin not in allowed):
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "POST, DELETE, OPTIONS, PATCH",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+            "Access-Control-Expose-Headers": "Location, Link, ETag",
+            "Vary": "Origin",
+        }
+
+    async def session_record(self, session_id: str) -> SessionRecord:
+        record = await self.store.run(self.store.store.get_session, session_id)
+        if record is None:
+            raise Problem(404, "Not found", f"no session {session_id!r}")
+        return record
+
+    async def events_for(self, session_id: str) -> SessionEvents | None:
+        """The session's event stream, with the report listener attached once."""
+        return await self.reports.events_for(session_id)

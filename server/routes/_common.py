@@ -1,0 +1,118 @@
+"""What several resources' handlers share: bodies, versions, problems, shared parameters."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from db import VersionConflict
+from jobs.catalog import field_path
+
+from ..openapi import Operation, Param
+from ..problems import Problem
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+M = TypeVar("M", bound=BaseModel)
+
+# Parameters and reply headers several operations document.
+VERSION = Param("version", "query", {"type": "integer", "minimum": 1}, "a version (default: the latest)")
+IF_MATCH = Param("If-Match", "header", {"type": "string"}, 'the version the edit starts from, e.g. "3"')
+ETAG = {"ETag": 'the version, e.g. "3"'}
+CREATED = {"Location": "its URL", **ETAG}
+NO_BODY: dict[str, Any] = {"media_type": None}
+
+
+def page_headers() -> dict[str, str]:
+    return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Permissions-Policy": "camera=(self), microphone=(self)"}
+
+
+# -- request bodies and replies ----------------------------------------------
+async def json_object(request: Request, *, empty_ok: bool = False) -> dict[str, Any]:
+    """The body as a JSON object: 400 if it is not JSON, 422 if not an object."""
+    body = await request.body()
+    if not body.strip():
+        if empty_ok:
+            return {}
+        raise unknown("", "a JSON body is required")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise Problem(400, "Malformed JSON", "the request body is not JSON")
+    if not isinstance(data, dict):
+        raise Problem(422, "Invalid body", "the body must be a JSON object", errors=[{"field": "", "message": "expected an object"}])
+    return data
+
+
+def parse_body(model: type[M], data: Any) -> M:
+    """Validate with the contract; a failure is 422 naming every failing field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)  # no input: it may be personal data
+        ]
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise Problem(422, "Invalid body", f"{first['field'] or 'body'}: {first['message']}{more}", errors=errors)
+
+
+def unknown(field: str, message: str) -> Problem:
+    return Problem(422, "Invalid body", message, errors=[{"field": field, "message": message}])
+
+
+def with_path_id(data: dict[str, Any], path_id: str) -> dict[str, Any]:
+    if "id" not in data:
+        return {**data, "id": path_id}
+    if data["id"] != path_id:
+        message = f"must be the id in the path ({path_id!r}) or left out"
+        raise Problem(422, "Invalid body", f"id: {message}", errors=[{"field": "id", "message": message}])
+    return data
+
+
+def version_param(request: Request) -> int | None:
+    raw = request.query_params.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        message = "a version is a positive integer"
+        raise Problem(422, "Invalid query", f"version: {message}", errors=[{"field": "version", "message": message}])
+    return int(raw)
+
+
+def if_match(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise Problem(400, "Malformed If-Match", 'If-Match takes the version from the ETag, e.g. "3"')
+    return int(tag)
+
+
+def stale(exc: VersionConflict) -> Problem:
+    detail = f"the latest version is {exc.latest}: fetch it and edit that"
+    return Problem(412, "Version conflict", detail, latest_version=exc.latest)
+
+
+def versioned(body: dict[str, Any], version: int, *, status: int = 200, location: str | None = None) -> Response:
+    headers = {"ETag": f'"{version}"'}
+    if location:
+        headers["Location"] = location
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class Resource:
+    """One resource's handlers; :meth:`operations` is its part of the app's one table of operations."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def operations(self) -> list[Operation]:
+        raise NotImplementedError

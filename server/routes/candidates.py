@@ -1,0 +1,96 @@
+"""Candidates: the profiles HR interview (personal data: this HR API only, never logged)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from db import AlreadyExists, CandidateRecord
+
+from .. import rest
+from ..openapi import Operation, Reply
+from ..problems import Problem
+from ._common import Resource, json_object, parse_body
+
+
+class CandidateRoutes(Resource):
+    """``/v1/candidates``."""
+
+    def operations(self) -> list[Operation]:
+        return [
+            Operation(
+                "POST", "/v1/candidates", self.create_candidate, "Create a candidate (a profile HR interview)",
+                "candidates", body=rest.CandidateCreate,
+                description="Personal data: shown only through this HR API, never logged. A session made with "
+                "candidate_id records a copy of the profile as it was then.",
+                replies={201: Reply("created", rest.CandidateInfo, headers={"Location": "its URL"})},
+                problems=(400, 409, 422),
+            ),
+            Operation(
+                "GET", "/v1/candidates", self.list_candidates, "List candidates (latest 100)", "candidates",
+                replies={200: Reply("the candidates", rest.CandidateList)},
+            ),
+            Operation(
+                "GET", "/v1/candidates/{candidate_id}", self.get_candidate, "Show a candidate and their sessions",
+                "candidates", replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(404,),
+            ),
+            Operation(
+                "PUT", "/v1/candidates/{candidate_id}", self.update_candidate,
+                "Replace a candidate's profile (sessions keep their copy)", "candidates", body=rest.CandidateCreate,
+                replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(400, 404, 409, 422),
+            ),
+        ]
+
+    async def create_candidate(self, request: Request) -> Response:
+        self.ctx.require_hr(request)
+        spec = parse_body(rest.CandidateCreate, await json_object(request))
+        try:
+            record = await self.ctx.store.run(self.ctx.store.store.create_candidate, spec.profile, spec.external_id)
+        except AlreadyExists as exc:
+            raise Problem(409, "Already exists", str(exc))
+        return JSONResponse(_candidate_json(record), status_code=201, headers={"Location": f"/v1/candidates/{record.id}"})
+
+    async def list_candidates(self, request: Request) -> Response:
+        self.ctx.require_hr(request)
+        records = await self.ctx.store.run(self.ctx.store.store.list_candidates)
+        return JSONResponse(
+            {
+                "candidates": [
+                    {"id": r.id, "created_at": r.created_at.isoformat(), "external_id": r.external_id, "name": r.profile.get("name")}
+                    for r in records
+                ]
+            }
+        )
+
+    async def get_candidate(self, request: Request) -> Response:
+        self.ctx.require_hr(request)
+        candidate_id = request.path_params["candidate_id"]
+        record = await self.ctx.store.run(self.ctx.store.store.get_candidate, candidate_id)
+        if record is None:
+            raise Problem(404, "Not found", f"no candidate {candidate_id!r}")
+        return JSONResponse(_candidate_json(record))
+
+    async def update_candidate(self, request: Request) -> Response:
+        self.ctx.require_hr(request)
+        spec = parse_body(rest.CandidateCreate, await json_object(request))
+        candidate_id = request.path_params["candidate_id"]
+        try:
+            record = await self.ctx.store.run(self.ctx.store.store.update_candidate, candidate_id, spec.profile, spec.external_id)
+        except AlreadyExists as exc:
+            raise Problem(409, "Already exists", str(exc))
+        if record is None:
+            raise Problem(404, "Not found", f"no candidate {candidate_id!r}; POST /v1/candidates makes one")
+        return JSONResponse(_candidate_json(record))
+
+
+def _candidate_json(record: CandidateRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "external_id": record.external_id,
+        "profile": record.profile,
+        "sessions": list(record.sessions),
+    }

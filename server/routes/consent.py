@@ -1,0 +1,77 @@
+"""Consent: the candidate's consent to analysis, per the deployment's policy; nothing is analysed before it."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from db import utcnow
+from events import ConsentWithdrawn
+
+from .. import rest
+from ..openapi import Operation, Reply
+from ..policy import Consent
+from ..problems import Problem
+from ._common import NO_BODY, Resource, json_object, parse_body
+
+
+class ConsentRoutes(Resource):
+    """``/v1/sessions/{id}/consent``: give (POST) and withdraw (DELETE)."""
+
+    def operations(self) -> list[Operation]:
+        return [
+            Operation(
+                "POST", "/v1/sessions/{session_id}/consent", self.give_consent,
+                "The candidate's consent to analysis, per the deployment's policy", "candidate",
+                auth="candidate", body=rest.ConsentCreate,
+                description="Nothing is analysed before it: WHIP answers 403 (consent-required) until then. "
+                "Under pipl, voice and face are asked separately and face may be declined (no face analysis); "
+                "under eu, no emotion inference runs. Posting again replaces the consent; a live connection "
+                "whose consent changes is ended so that the next one analyses exactly what is consented to. "
+                "Publishes consent.given.",
+                replies={200: Reply("recorded", rest.ConsentInfo)},
+                problems=(400, 401, 422),
+            ),
+            Operation(
+                "DELETE", "/v1/sessions/{session_id}/consent", self.withdraw_consent,
+                "Withdraw consent: the connection ends and analysis stops", "candidate", auth="candidate",
+                description="Publishes consent.withdrawn. What was analysed before stays in the session's log "
+                "(deletion is by the retention policy).",
+                replies={204: Reply("withdrawn", **NO_BODY)},
+                problems=(401,),
+            ),
+        ]
+
+    async def give_consent(self, request: Request) -> Response:
+        record = await self.ctx.candidate(request)
+        spec = parse_body(rest.ConsentCreate, await json_object(request))
+        granted = {"voice": spec.voice, "face": spec.face}
+        errors = self.ctx.policy.check(granted)
+        if errors:
+            raise Problem(
+                422, "Consent required", errors[0]["message"], slug="consent-required", errors=errors
+            )
+        consent = Consent(
+            policy=self.ctx.policy.name,
+            voice=spec.voice,
+            face=spec.face,
+            # emotion inference needs the policy's leave and the face or the voice
+            emotion=self.ctx.policy.emotion and (spec.face or spec.voice),
+            given_at=utcnow().isoformat(),
+        )
+        events = await self.ctx.events_for(record.id)
+        assert events is not None
+        session = self.ctx.sessions.get_live(record.id)
+        events.publish(session.media_time if session is not None else None, consent.given())
+        await self.ctx.sessions.set_consent(record.id, consent)
+        return JSONResponse(consent.public(), headers=self.ctx.cors_headers(request))
+
+    async def withdraw_consent(self, request: Request) -> Response:
+        record = await self.ctx.candidate(request)
+        events = await self.ctx.events_for(record.id)
+        assert events is not None
+        session = self.ctx.sessions.get_live(record.id)
+        withdrawn = ConsentWithdrawn(policy=self.ctx.policy.name)
+        events.publish(session.media_time if session is not None else None, withdrawn)
+        await self.ctx.sessions.set_consent(record.id, None)
+        return Response(status_code=204, headers=self.ctx.cors_headers(request))

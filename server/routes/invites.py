@@ -1,0 +1,57 @@
+"""Invites: the candidate page exchanges the one-time code of its link for a session token."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import rest
+from ..auth import new_token
+from ..openapi import Operation, Reply
+from ..problems import Problem
+from ._common import Resource
+
+
+class InviteRoutes(Resource):
+    """``POST /v1/candidate/exchange``."""
+
+    def operations(self) -> list[Operation]:
+        return [
+            Operation(
+                "POST", "/v1/candidate/exchange", self.exchange, "Exchange a one-time invite code for a token",
+                "candidate", auth=None, body=rest.ExchangeRequest,
+                replies={200: Reply("the candidate token and WHIP URL", rest.ExchangeResponse)},
+                problems=(400, 404, 410, 422),
+            ),
+        ]
+
+    async def exchange(self, request: Request) -> Response:
+        try:
+            data = await request.json()
+        except ValueError:
+            raise Problem(400, "Malformed JSON", "send {\"code\": \"...\"}")
+        code = data.get("code") if isinstance(data, dict) else None
+        if not isinstance(code, str) or not code:
+            raise Problem(422, "Invalid body", "field 'code' is required", errors=[{"field": "code", "message": "required"}])
+        record = await self.ctx.store.run(self.ctx.store.store.redeem_invite, code)
+        if record is None:
+            raise Problem(404, "Invite not valid", "this interview link was already used or does not exist; ask for a new link", slug="invite-invalid")
+        if record.expired():
+            raise Problem(410, "Invite expired", "this interview link has expired; ask for a new link", slug="invite-expired")
+        # The one-time code becomes the session's token: a fresh token is
+        # issued to the page and the HR-issued one stays valid as well.
+        token = new_token()
+        await self.ctx.store.run(self.ctx.store.store.add_token, record.id, token)
+        consent = await self.ctx.sessions.consent(record.id)
+        return JSONResponse(
+            {
+                "session_id": record.id,
+                "token": token,
+                "whip_url": f"{self.ctx.settings.base_url}/whip/{record.id}",
+                "ice_servers": [s.public() for s in self.ctx.settings.ice_servers],
+                "expires_at": record.expires_at.isoformat(),
+                "language_hint": self.ctx.settings.asr_languages[0] if self.ctx.settings.asr_languages else "zh",
+                "policy": self.ctx.policy.public(),
+                "consent": consent.public() if consent is not None else None,
+            }
+        )

@@ -1,0 +1,29 @@
+"""The two pages: the candidate's (``/interview``) and HR's (``/hr``); their scripts are under ``/static``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ._common import page_headers
+
+WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web_client"
+
+
+async def page_candidate(request: Request) -> Response:
+    return FileResponse(WEB_DIR / "candidate.html", headers=page_headers())
+
+
+async def page_hr(request: Request) -> Response:
+    return FileResponse(WEB_DIR / "hr.html", headers=page_headers())
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/interview", page_candidate, methods=["GET"]),
+        Route("/hr", page_hr, methods=["GET"]),
+        Route("/hr/sessions/{session_id}", page_hr, methods=["GET"]),
+    ]

@@ -1,0 +1,138 @@
+"""WHIP (RFC 9725): the candidate's media offer in, the server's answer out; admission when the server is full."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from media.peer import SdpError
+
+from ..admission import Load
+from ..openapi import Operation, Reply
+from ..problems import Problem
+from ._common import NO_BODY, Resource
+
+log = logging.getLogger("candor")
+
+
+class WhipRoutes(Resource):
+    """``/whip/{session_id}`` and ``/whip/{session_id}/{connection_id}``."""
+
+    def operations(self) -> list[Operation]:
+        return [
+            Operation(
+                "OPTIONS", "/whip/{session_id}", self.whip_options, "WHIP: CORS preflight and Accept-Post", "whip",
+                auth=None, replies={204: Reply("allowed", headers={"Accept-Post": "application/sdp"}, **NO_BODY)},
+            ),
+            Operation(
+                "POST", "/whip/{session_id}", self.whip_post, "WHIP (RFC 9725): an SDP offer in, the answer out",
+                "whip", auth="candidate", body="application/sdp",
+                replies={
+                    201: Reply(
+                        "the SDP answer",
+                        media_type="application/sdp",
+                        headers={
+                            "Location": "the connection's URL",
+                            "ETag": "the connection",
+                            "Link": 'one <url>; rel="ice-server" per ICE server',
+                        },
+                    )
+                },
+                problems=(400, 403, 415, 422, 503),
+            ),
+            Operation(
+                "OPTIONS", "/whip/{session_id}/{connection_id}", self.whip_resource_options,
+                "WHIP connection: CORS preflight", "whip", auth=None, replies={204: Reply("allowed", **NO_BODY)},
+            ),
+            Operation(
+                "DELETE", "/whip/{session_id}/{connection_id}", self.whip_delete, "WHIP: hang up", "whip",
+                auth="candidate", replies={200: Reply("hung up", **NO_BODY)}, problems=(404,),
+            ),
+            Operation(
+                "PATCH", "/whip/{session_id}/{connection_id}", self.whip_patch, "Trickle ICE (not supported)", "whip",
+                auth=None, problems=(405,),
+            ),
+        ]
+
+    async def whip_options(self, request: Request) -> Response:
+        headers = {"Accept-Post": "application/sdp", "Allow": "OPTIONS, POST"}
+        headers.update(self.ctx.cors_headers(request))
+        return Response(status_code=204, headers=headers)
+
+    async def whip_post(self, request: Request) -> Response:
+        cors = self.ctx.cors_headers(request)
+        record = await self.ctx.candidate(request)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/sdp":
+            raise Problem(415, "Unsupported media type", "WHIP offers are sent as Content-Type: application/sdp")
+        try:
+            offer = (await request.body()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Problem(400, "Malformed SDP", "the offer is not UTF-8 text")
+        self.ctx.models()  # 503 while loading
+        if await self.ctx.sessions.consent(record.id) is None:
+            raise Problem(
+                403, "Consent required",
+                "the candidate has not consented to analysis; POST /v1/sessions/{id}/consent first",
+                slug="consent-required",
+            )
+        self._admit(record.id)
+        await self.ctx.events_for(record.id)  # the report listener, before the live session publishes
+        session = await self.ctx.sessions.live(record)
+        try:
+            connection = await session.connect(offer)
+        except SdpError as exc:
+            raise Problem(exc.status, exc.title, exc.detail, slug="sdp")
+        headers = {"Location": f"/whip/{record.id}/{connection.id}", "ETag": f'"{connection.id}"', **cors}
+        response = Response(connection.answer_sdp, status_code=201, media_type="application/sdp", headers=headers)
+        for link in self.ice_links():
+            response.headers.append("Link", link)
+        return response
+
+    async def whip_resource_options(self, request: Request) -> Response:
+        headers = {"Allow": "OPTIONS, DELETE, PATCH"}
+        headers.update(self.ctx.cors_headers(request))
+        return Response(status_code=204, headers=headers)
+
+    async def whip_delete(self, request: Request) -> Response:
+        record = await self.ctx.candidate(request)
+        session = self.ctx.sessions.get_live(record.id)
+        if session is None or not await session.hang_up(request.path_params["connection_id"]):
+            raise Problem(404, "Not found", "no such connection (it may have ended already)")
+        return Response(status_code=200, headers=self.ctx.cors_headers(request))
+
+    async def whip_patch(self, request: Request) -> Response:
+        raise Problem(405, "Trickle ICE not supported", "send the offer with all candidates gathered", headers={"Allow": "DELETE"})
+
+    def ice_links(self) -> list[str]:
+        links = []
+        for server in self.ctx.settings.ice_servers:
+            for url in server.urls:
+                link = f'<{url}>; rel="ice-server"'
+                if server.username is not None and server.credential is not None:
+                    link += f'; username="{server.username}"; credential="{server.credential.get_secret_value()}"; credential-type="password"'
+                links.append(link)
+        return links
+
+    def _admit(self, session_id: str) -> None:
+        """503 + Retry-After for a new session when the server is full (see server/admission.py)."""
+        live = self.ctx.sessions.get_live(session_id)
+        if live is not None and not live.closed and live.connection is not None:
+            return  # a second connection replaces the first: no more load
+        load = Load(
+            live_sessions=self.ctx.sessions.live_count(),
+            # the model loading's start-up stalls do not count against the first candidates
+            loop_lag_p99_s=self.ctx.loop_lag.p99(since=self.ctx.models.ready_at),
+            audio_backlog_s=self.ctx.sessions.audio_backlog_s(),
+        )
+        refusal = self.ctx.admission.check(load)
+        if refusal is not None:
+            reason = "capacity" if "capacity" in refusal.reason else "overload"
+            self.ctx.metrics.admission_refused.labels(reason).inc()
+            log.warning("session refused: %s", refusal.reason)
+            raise Problem(
+                503, "Server busy", f"{refusal.reason}; try again in {refusal.retry_after_s} s",
+                slug="server-busy", headers={"Retry-After": str(refusal.retry_after_s)},
+            )
