@@ -25,7 +25,8 @@ State = Literal["applied", "screened", "invited", "interviewing", "interviewed",
 STATES: tuple[State, ...] = ("applied", "screened", "invited", "interviewing", "interviewed", "decided", "withdrawn")
 SCREENED = ("advance", "review", "pool")  # the outcome of "screened"
 DECIDED = ("advance", "hold", "reject")  # the outcome of "decided"
-Action = Literal["screen", "invite", "start_interview", "end_interview", "confirm_pool", "decide", "withdraw"]
+Action = Literal["receive", "screen", "invite", "start_interview", "end_interview", "confirm_pool", "decide", "withdraw"]
+# "receive" only starts a timeline (receive()); the others move an application on (apply()).
 ACTIONS: tuple[Action, ...] = ("screen", "invite", "start_interview", "end_interview", "confirm_pool", "decide", "withdraw")
 Actor = Literal["system", "hr", "candidate"]
 
@@ -69,7 +70,7 @@ class Status:
 @dataclass(frozen=True)
 class TimelineEntry:
     action: Action
-    from_state: State
+    from_state: State | None  # None: the application was received
     to_state: State
     outcome: str | None
     actor: Actor
@@ -90,6 +91,15 @@ class TimelineEntry:
             "reason": self.reason,
             "details": dict(self.details),
         }
+
+
+def receive(*, actor: str, at: datetime, actor_id: str | None = None, details: dict[str, Any] | None = None) -> tuple[Status, TimelineEntry]:
+    """A new application and the first entry of its timeline (who sent it: HR, a job board, an upload batch)."""
+    entry = TimelineEntry(
+        action="receive", from_state=None, to_state="applied", outcome=None, actor=actor,  # type: ignore[arg-type]
+        actor_id=actor_id, at=at, details=dict(details or {}),
+    )
+    return Status(), entry
 
 
 def allowed(status: Status, action: str, actor: str) -> str | None:

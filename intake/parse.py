@@ -179,6 +179,12 @@ class ParsedResume(BaseModel):
             skills=_unique(t.name for t in q.skills),
             certificates=_unique(c.name for c in q.certificates if c.held),
             languages=_unique(lang.code for lang in q.languages),
+            # what personalised questions read: each job's employer and title
+            experience=_unique(
+                " ".join(part.value for part in (job.employer, job.title) if part is not None)
+                for job in q.jobs
+                if job.employer is not None or job.title is not None
+            ),
         )
 
 

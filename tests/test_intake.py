@@ -479,7 +479,8 @@ def test_screening_fields_hold_no_personal_data() -> None:
         assert value not in dumped
     # the profile screening reads carries the name only (CandidateProfile needs it); nothing else personal
     profile = parsed.profile().model_dump()
-    assert set(profile) == {"name", "education", "years", "skills", "certificates", "languages", "accommodation"}
+    assert set(profile) == {"name", "education", "years", "skills", "certificates", "languages", "experience", "accommodation"}
+    assert profile["experience"] and all("欧阳明轩" not in e for e in profile["experience"])  # employers and titles
 
 
 def test_job_objective_is_not_a_skill() -> None:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from applications.pipeline import ACTIONS, STATES, Status, TransitionError, allowed, apply
+from applications.pipeline import ACTIONS, STATES, Status, TransitionError, allowed, apply, receive
 
 AT = datetime(2026, 12, 5, 9, 0, tzinfo=timezone.utc)
 
@@ -77,3 +77,9 @@ def test_every_refusal_says_why() -> None:
         apply(Status(), "screen", actor="system", at=AT, outcome="reject")
     with pytest.raises(TransitionError, match="cannot be invite"):
         apply(Status(), "invite", actor="hr", at=AT)  # not screened yet
+
+
+def test_a_timeline_starts_with_the_application_received() -> None:
+    status, entry = receive(actor="system", at=AT, details={"source": "liepin"})
+    assert status == Status("applied") and entry.to_dict()["from"] is None and entry.details == {"source": "liepin"}
+    assert "receive" not in ACTIONS  # not a step an application takes later
