@@ -5,6 +5,7 @@ on it. :class:`Store` composes the repositories on one engine;
 :class:`AsyncStore` runs its calls off the event loop.
 """
 
+from .applications import ApplicationRecord, ApplicationRepository, BatchRecord, contact_keys
 from .base import AlreadyExists, AsyncStore, Base, Repository, VersionConflict, aware, open_engine, token_hash, utcnow
 from .candidates import CandidateRecord, CandidateRepository, CandidateRow
 from .catalog import BankRecord, BankRow, CatalogRepository, JobRecord, JobRow, SeedReport, Source, body_of
@@ -15,6 +16,10 @@ from .store import Store
 
 __all__ = [
     "AlreadyExists",
+    "ApplicationRecord",
+    "ApplicationRepository",
+    "BatchRecord",
+    "contact_keys",
     "AsyncStore",
     "BankRecord",
     "BankRow",

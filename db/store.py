@@ -3,12 +3,13 @@
 Everything Candor keeps goes through :class:`Store`, so that encryption at
 rest and deletion by policy can wrap it in one place. Each resource's rows
 and queries live in its own module (``db/sessions.py``, ``candidates.py``,
-``catalog.py``, ``reports.py``, ``events.py``); :class:`Store` is all of
+``catalog.py``, ``reports.py``, ``events.py``, ``applications.py``); :class:`Store` is all of
 them at once, on one engine, and creates the tables where missing.
 """
 
 from __future__ import annotations
 
+from .applications import ApplicationRepository
 from .base import Base, open_engine
 from .candidates import CandidateRepository
 from .catalog import CatalogRepository
@@ -17,8 +18,10 @@ from .reports import ReportRepository
 from .sessions import SessionRepository
 
 
-class Store(SessionRepository, CandidateRepository, CatalogRepository, ReportRepository, EventRepository):
-    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions."""
+class Store(
+    SessionRepository, CandidateRepository, CatalogRepository, ReportRepository, EventRepository, ApplicationRepository
+):
+    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications."""
 
     def __init__(self, url: str) -> None:
         super().__init__(open_engine(url))

@@ -47,7 +47,7 @@ from .openapi import Operation
 from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
-from .routes import candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
+from .routes import applications, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
 from .routes._common import Resource
 from .settings import Settings
 
@@ -67,6 +67,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     hr.HrRoutes,
     consent.ConsentRoutes,
     whip.WhipRoutes,
+    applications.ApplicationRoutes,
 )
 
 

@@ -58,6 +58,8 @@ class Operation:
     replies: Mapping[int, Reply] = field(default_factory=dict)
     problems: tuple[int, ...] = ()  # statuses answered with application/problem+json
     description: str = ""
+    # Other media types the body may come in (multipart/form-data, application/zip, ...) and their schemas.
+    other_bodies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def operation_id(self) -> str:
@@ -128,6 +130,7 @@ def document(
                 content = {op.body: {"schema": {"type": "string"}}}
             else:
                 content = {"application/json": {"schema": ref[op.body]}}
+            content.update({media: {"schema": dict(schema)} for media, schema in op.other_bodies.items()})
             out["requestBody"] = {"required": op.body_required, "content": content}
         responses: dict[str, Any] = {}
         for status, reply in op.replies.items():

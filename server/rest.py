@@ -266,3 +266,170 @@ class ReportVersion(BaseModel):
     version: int
     created_at: datetime
     report: dict[str, Any]
+
+
+# -- applications -----------------------------------------------------------
+class ApplicationCreate(BaseModel):
+    """``POST /v1/applications`` as JSON: the resume as text (a file comes as multipart/form-data)."""
+
+    model_config = ConfigDict(extra="forbid")
+    job_id: str = Field(description="the job applied for (its latest version screens the resume)")
+    resume_text: str = Field(min_length=1, max_length=200_000, description="the resume's text, UTF-8")
+    source: str | None = Field(default=None, max_length=64, description="the channel: campus, liepin, boss, referral, wecom, website, …")
+    external_id: str | None = Field(default=None, max_length=128, description="the channel's own id for the application")
+
+
+class EvidenceSpan(BaseModel):
+    text: str
+    start: int = Field(description="offset in the resume's extracted text")
+    end: int
+
+
+class ScreeningRow(BaseModel):
+    kind: Literal["education", "years", "skill", "certificate", "language"]
+    asks: str = Field(description="what the job asks")
+    shows: str | None = Field(description="what the resume shows (None: nothing)")
+    status: Literal["met", "partly", "not_met"]
+    points: float
+    max_points: float
+    evidence: list[EvidenceSpan]
+    how: str | None = Field(description="how a skill matched: vocabulary, words 0.80, meaning 0.59")
+
+
+class ScreeningInfo(BaseModel):
+    score: float = Field(description="0-100: the points given over the points possible")
+    decision: Literal["advance", "review", "pool"] = Field(
+        description="advance: marked for invite; review: HR look; pool: HR confirm (nothing is rejected without a person)"
+    )
+    advance_at: float
+    pool_below: float
+    rows: list[ScreeningRow]
+    version: str
+
+
+class ResumeInfo(BaseModel):
+    filename: str | None
+    kind: Literal["pdf", "docx", "txt"]
+    pages: int
+    text_chars: int
+    language: Literal["zh", "en"]
+    needs_review: list[str] = Field(description="e.g. no_text_layer (a scan), cid_fonts: read it yourself")
+
+
+class ApplicationCandidate(BaseModel):
+    id: str
+    profile: CandidateProfile
+
+
+class ApplicationInfo(BaseModel):
+    id: str
+    job_id: str
+    job_version: int
+    state: Literal["applied", "screened", "invited", "interviewing", "interviewed", "decided", "withdrawn"]
+    outcome: str | None = Field(description="screened: advance, review or pool; decided: advance, hold or reject")
+    candidate: ApplicationCandidate
+    resume: ResumeInfo
+    screening: ScreeningInfo
+    source: str | None
+    external_id: str | None
+    session_id: str | None = Field(description="the interview session, once invited")
+    invite_url: str | None = Field(default=None, description="the candidate's interview link, once invited")
+    duplicates: list[dict[str, Any]] = Field(description="later attempts by the same person (same phone or e-mail) for this job")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApplicationSummary(BaseModel):
+    id: str
+    job_id: str
+    state: str
+    outcome: str | None
+    name: str | None
+    score: float | None
+    interview_score: float | None = Field(default=None, description="the interview report's overall score, once made")
+    source: str | None
+    session_id: str | None
+    duplicates: int
+    created_at: datetime
+
+
+class ApplicationList(BaseModel):
+    applications: list[ApplicationSummary]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; None on the last")
+    counts: dict[str, int] = Field(description="applications per state (screened/advance, screened/review, …) for the filter's job")
+
+
+class TimelineEntry(BaseModel):
+    action: str
+    from_: str | None = Field(alias="from")
+    to: str
+    outcome: str | None
+    actor: Literal["system", "hr", "candidate"]
+    actor_id: str | None
+    at: datetime
+    reason: str | None
+    details: dict[str, Any]
+
+
+class Timeline(BaseModel):
+    application_id: str
+    entries: list[TimelineEntry]
+
+
+class ApplicationAction(BaseModel):
+    """``POST /v1/applications/{id}/decide`` and ``/withdraw``: a person's step, with why."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["advance", "hold", "reject"] | None = Field(default=None, description="for decide")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class BulkAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["invite", "confirm_pool", "decide", "withdraw"]
+    ids: list[str] = Field(min_length=1, max_length=500)
+    decision: Literal["advance", "hold", "reject"] | None = Field(default=None, description="for decide")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class BulkResult(BaseModel):
+    id: str
+    ok: bool
+    status: int = Field(description="what the single call would have answered")
+    application: ApplicationSummary | None = None
+    error: dict[str, Any] | None = Field(default=None, description="the problem, as the single call would give it")
+
+
+class BulkResults(BaseModel):
+    results: list[BulkResult]
+
+
+class BatchFile(BaseModel):
+    index: int
+    filename: str | None
+    status: Literal["pending", "ok", "duplicate", "error"]
+    application_id: str | None = None
+    error: dict[str, Any] | None = Field(default=None, description="code (empty, too_large, unsupported_type, corrupt, encrypted) and message")
+
+
+class BatchInfo(BaseModel):
+    id: str
+    job_id: str
+    state: Literal["running", "done", "interrupted"]
+    total: int
+    done: int
+    files: list[BatchFile]
+    created_at: datetime
+    updated_at: datetime
+
+
+class InboundApplication(BaseModel):
+    """A job board's delivery (``POST /v1/inbound/applications/{source}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    delivery_id: str = Field(min_length=1, max_length=128, description="unique per delivery: a replay gets the first answer")
+    job_id: str
+    external_id: str | None = Field(default=None, max_length=128)
+    resume_text: str | None = Field(default=None, max_length=200_000)
+    resume_base64: str | None = Field(default=None, description="a resume file (PDF, DOCX, TXT), base64")
+    filename: str | None = Field(default=None, max_length=255)

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     sinks: list[SinkConfig] = Field(default_factory=list)
 
     session_ttl_s: int = Field(default=2 * 3600, gt=0)
+
+    # Applications: the key of the keyed hashes that find one person applying
+    # twice (phone, e-mail); unset: one is made and kept in var/contact-key
+    # (0600). Set it (the same on every node) in production.
+    contact_key: SecretStr | None = None
+    # Job boards that push applications (POST /v1/inbound/applications/{source}),
+    # each with its HMAC-SHA256 secret: CANDOR_INBOUND_SECRETS='{"liepin":"..."}'
+    inbound_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    # An upload batch of resumes (a ZIP or JSON lines): the archive, and the files in it.
+    batch_max_bytes: int = Field(default=200 * 2**20, gt=0)
+    batch_max_files: int = Field(default=2000, gt=0)
     ice_servers: list[IceServer] = Field(default_factory=list)
     # Origins allowed to call WHIP from another site (CORS); "*" for any.
     cors_origins: list[str] = Field(default_factory=list)

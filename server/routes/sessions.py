@@ -46,6 +46,11 @@ class SessionRoutes(Resource):
     async def create_session(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         spec = parse_body(rest.SessionCreate, await json_object(request, empty_ok=True))
+        body_out = await self.open(spec)
+        return JSONResponse(body_out, status_code=201, headers={"Location": f"/v1/sessions/{body_out['id']}"})
+
+    async def open(self, spec: rest.SessionCreate) -> dict[str, Any]:
+        """Make a session (an application's invite makes one too); its ``SessionCreated`` body."""
         job, bank = await self.ctx.store.run(self._interview_for, spec)
         candidate = spec.candidate
         if spec.candidate_id is not None:
@@ -77,14 +82,13 @@ class SessionRoutes(Resource):
         if job is not None or bank is not None:
             created = SessionCreated(expires_at=created.expires_at, **refs)
         events.publish(None, created)
-        body_out = {
+        return {
             "id": session_id,
             **self.urls(session_id, code),
             "candidate_token": candidate_token,
             "expires_at": record.expires_at.isoformat(),
             **refs,
         }
-        return JSONResponse(body_out, status_code=201, headers={"Location": f"/v1/sessions/{session_id}"})
 
     async def list_sessions(self, request: Request) -> Response:
         self.ctx.require_hr(request)
