@@ -43,6 +43,7 @@ from .eventlog import EventWriter
 from .live import SessionRegistry
 from .metrics import Metrics
 from .modelgate import ModelGate
+from .progress import ApplicationProgress
 from .openapi import Operation
 from .policy import PROFILES
 from .problems import Problem
@@ -125,6 +126,7 @@ class Candor:
             retry_after_s=settings.admission_retry_after_s,
         )
         metrics.audio_backlog.set_function(sessions.audio_backlog_s)
+        self.progress = ApplicationProgress(store)
         self.ctx = Context(
             settings=settings,
             store=store,
@@ -139,6 +141,7 @@ class Candor:
             loop_lag=loop_lag,
             admission=admission,
         )
+        self.ctx.reports.listeners.append(self.progress.on_event)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -167,6 +170,7 @@ class Candor:
             await ctx.loop_lag.stop()
             await ctx.sessions.close()
             await ctx.reports.drain(timeout=10)
+            await self.progress.drain(timeout=5)
             await ctx.writer.close()
             await ctx.outbox.close()
             ctx.store.close()

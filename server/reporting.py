@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Coroutine
+from typing import Any, Callable, Coroutine
 
 from db import AsyncStore, DecisionRecord, ReportRecord
 from events import DECISION_RECORDED, REPORT_READY, Event, InterviewEnded, ScoreQuestion
@@ -56,6 +56,8 @@ class Reporting:
         self.lock = asyncio.Lock()  # one report write at a time
         self._tasks: set[asyncio.Task[None]] = set()
         self._watched: set[str] = set()  # sessions whose events have the report listener
+        # Other listeners every session gets with it (the applications' progress).
+        self.listeners: list[Callable[[Event], None]] = []
 
     async def events_for(self, session_id: str) -> SessionEvents | None:
         """The session's event stream, with the report listener attached once."""
@@ -63,6 +65,7 @@ class Reporting:
         if events is not None and session_id not in self._watched:
             self._watched.add(session_id)
             events.listeners.append(self._on_event)
+            events.listeners.extend(self.listeners)
         return events
 
     def resume(self, session_ids: list[str]) -> None:

@@ -261,3 +261,41 @@ def test_a_job_board_push_is_signed_and_idempotent(client: TestClient) -> None:
     assert again.status_code == 201 and again.json() == first.json()  # the first answer, again
     listed = client.get("/v1/applications", headers=HR).json()["applications"]
     assert len(listed) == 1 and listed[0]["duplicates"] == 0
+
+
+def test_an_invited_application_follows_its_interview_to_hrs_decision(client: TestClient) -> None:
+    from events import InterviewEnded, MediaFlowing
+
+    app = upload(client, ZH_RESUME.encode(), "a.txt").json()
+    session_id = client.post(f"/v1/applications/{app['id']}/invite", headers=HR).json()["session_id"]
+    ctx = client.app.state.candor
+
+    async def interview() -> None:
+        events = await ctx.events_for(session_id)
+        events.publish(0.0, MediaFlowing(connection_id="c1"))
+        events.publish(1.0, MediaFlowing(connection_id="c2"))  # a reconnect: the same interview
+        events.publish(95.0, InterviewEnded(questions=4))
+        await events.flush()
+
+    client.portal.call(interview)
+
+    def state() -> str:
+        return client.get(f"/v1/applications/{app['id']}", headers=HR).json()["state"]
+
+    for _ in range(100):
+        if state() == "interviewed" and client.get(f"/v1/sessions/{session_id}/report", headers=HR).status_code == 200:
+            break
+        time.sleep(0.05)
+    assert state() == "interviewed"
+    decided = client.post(f"/v1/sessions/{session_id}/decision", json={"decision": "advance", "reason": "表现稳定"}, headers=HR)
+    assert decided.status_code == 201, decided.text
+    for _ in range(100):
+        if state() == "decided":
+            break
+        time.sleep(0.05)
+    body = client.get(f"/v1/applications/{app['id']}", headers=HR).json()
+    assert (body["state"], body["outcome"]) == ("decided", "advance")
+    timeline = client.get(f"/v1/applications/{app['id']}/timeline", headers=HR).json()["entries"]
+    assert [e["action"] for e in timeline] == ["receive", "screen", "invite", "start_interview", "end_interview", "decide"]
+    assert timeline[-1]["actor"] == "hr" and timeline[-1]["reason"] == "表现稳定"
+    assert timeline[-2]["details"]["session_id"] == session_id
