@@ -479,7 +479,7 @@ def test_screening_fields_hold_no_personal_data() -> None:
         assert value not in dumped
     # the profile screening reads carries the name only (CandidateProfile needs it); nothing else personal
     profile = parsed.profile().model_dump()
-    assert set(profile) == {"name", "education", "years", "skills", "certificates", "languages", "accommodation"}
+    assert set(profile) == {"name", "education", "years", "skills", "certificates", "languages", "accommodation", "experience"}
 
 
 def test_job_objective_is_not_a_skill() -> None:
