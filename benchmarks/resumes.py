@@ -17,7 +17,9 @@ hand-written resumes in tests/media/resumes/ (real-world styles, written
 independently of the generator, their truth in truth.json by hand), scores
 them the same way (jobs ordered by start date, most recent first, since a
 real resume may list them either way) and writes
-``benchmarks/data/resumes_held_out-<date>[-label].json``;
+``benchmarks/data/resumes_held_out-<date>[-label].json``; ``--folder
+tests/media/resumes/fresh`` scores six more written after the parser's fixes
+(``resumes_held_out_fresh-<date>.json``);
 :func:`held_out_table` renders its table.
 
 Timing is extract + parse of each resume in this process, one at a time,
@@ -305,7 +307,9 @@ def run_held_out(folder: Path = HELD_OUT) -> dict[str, Any]:
     return {
         "benchmark": "resumes_held_out",
         "date": dt.date.today().isoformat(),
-        "command": "python -m benchmarks resumes --held-out",
+        "command": "python -m benchmarks resumes --held-out"
+        + ("" if folder == HELD_OUT else f" --folder {folder.relative_to(REPO) if folder.is_relative_to(REPO) else folder}"),
+        "folder": str(folder.relative_to(REPO) if folder.is_relative_to(REPO) else folder),
         "machine": _machine(),
         "n": len(rows),
         "today": today.isoformat(),
@@ -329,8 +333,8 @@ def held_out_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main_held_out(label: str | None, out: Path | None) -> int:
-    data = run_held_out()
+def main_held_out(label: str | None, out: Path | None, folder: Path = HELD_OUT) -> int:
+    data = run_held_out(folder.resolve())
     table = held_out_table(data)
     data["table_markdown"] = table
     print(table)
@@ -340,7 +344,8 @@ def main_held_out(label: str | None, out: Path | None) -> int:
             detail = "; ".join(f"{f}: {r['parsed'][f]!r} != {r['truth'][f]!r}" for f in bad)
             print(f"  wrong: {r['file']}: {detail}", file=sys.stderr)
     suffix = f"-{label}" if label else ""
-    out = out or DATA / f"resumes_held_out-{data['date']}{suffix}.json"
+    kind = "" if folder.resolve() == HELD_OUT else f"_{folder.name}"
+    out = out or DATA / f"resumes_held_out{kind}-{data['date']}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(to_json(data), encoding="utf-8")
     print(f"\nwrote {out}")
@@ -354,9 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default benchmarks/data/resumes-<date>.json)")
     parser.add_argument("--held-out", action="store_true", help="the hand-written resumes in tests/media/resumes/ instead")
     parser.add_argument("--label", default=None, help="with --held-out: a suffix for the JSON's name (e.g. before)")
+    parser.add_argument("--folder", type=Path, default=HELD_OUT,
+                        help="with --held-out: the resumes and truth.json (default tests/media/resumes; tests/media/resumes/fresh)")
     args = parser.parse_args(argv)
     if args.held_out:
-        return main_held_out(args.label, args.out)
+        return main_held_out(args.label, args.out, args.folder)
     data = run(args.n, args.seed)
     table = markdown_table(data)
     data["table_markdown"] = table
