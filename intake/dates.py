@@ -49,7 +49,7 @@ _EN_MON = (
 # One date: year + month in any of the usual ways, an English month, MM/YYYY, or a year alone.
 _DATE = (
     rf"(?:(?P<{{p}}y1>{_YEAR})\s*(?:[./-]|年)\s*(?P<{{p}}m1>{_MON})(?!\d)(?:\s*月)?"
-    rf"|(?P<{{p}}mn>{_EN_MON})\s*,?\s*(?P<{{p}}y2>{_YEAR})"
+    rf"|(?P<{{p}}mn>{_EN_MON})\s*[,-]?\s*(?P<{{p}}y2>{_YEAR})"  # "Jul 2019", "July, 2019", "Jul-2019"
     rf"|(?P<{{p}}m3>{_MON})\s*[/.]\s*(?P<{{p}}y3>{_YEAR})"
     rf"|(?P<{{p}}y4>{_YEAR})(?:\s*年)?)"
 )

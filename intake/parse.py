@@ -491,7 +491,10 @@ class _Text:
 
 
 # Separators between the parts of a line: tabs, bars, wide spaces, bullets, slashes with spaces.
-_SEP_CJK = re.compile(r"\t+|\s*[|｜·•]\s*|\s{2,}|\s+[-/]\s+|\s*[,，;；、。]\s*|\s+")
+_SEP_CJK = re.compile(
+    r"\t+|\s*[|｜·•]\s*|\s{2,}|\s+[-/]\s+|\s*[,，;；、。]\s*"
+    r"|(?<![A-Za-z.,&'])\s+|\s+(?![A-Za-z&(])"  # one space splits, but not between the words of an English name
+)
 # ". " after a lower-case word and before a capital ends a sentence ("Officer. I handle ..."), not "Co. Ltd" or "U.S. Bank"
 _SEP_EN = re.compile(r"\t+|\s*[|｜]\s*|\s{2,}|\s+[-/·•]\s+|\s*[;；]\s*|,\s+|\s+(?=\()|(?<=[a-z]{3})\.\s+(?=[A-Z])")
 
@@ -567,9 +570,8 @@ def _name(t: _Text, lines: list[Line], vocab: Vocabulary) -> Found | None:
                     return t.found(compact, start, end)
             elif _EN_NAME.match(text) and not vocab.school_re.search(text) and not vocab.employer_re.search(text) \
                     and not vocab.title_re.search(text):
-                words = text.split()
-                if all(w.isupper() for w in words):  # "SOPHIA CHEN" is Sophia Chen
-                    words = [w.capitalize() for w in words]
+                # "SOPHIA CHEN", "HO Wing-Kit" (a Hong Kong surname in capitals): names in title case
+                words = [w.capitalize() if w.isupper() and len(w) > 1 else w for w in text.split()]
                 return t.found(" ".join(words), start, end)
             # "张三 | 男 | 28岁": the name may be the first of several short parts
             first = re.split(r"\s+", text)[0]
@@ -590,6 +592,15 @@ def _phone(t: _Text) -> Found | None:
         if kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
             return found
         best = best or found
+    if best is None:
+        # "(852) 6123 8899", "00852-9123-4567": read as Chinese numbers they are not valid
+        for m in re.finditer(r"(?<![\d+])(?:\(\s*(?:00)?(852|853|886)\s*\)|00(852|853|886))[\s-]*(\d[\d\s-]{6,12}\d)", t.norm):
+            try:
+                number = phonenumbers.parse(f"+{m.group(1) or m.group(2)} {m.group(3)}", None)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                return t.found(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), m.start(), m.end())
     return best
 
 
@@ -697,7 +708,8 @@ def _school_span(line: Line, vocab: Vocabulary) -> tuple[int, int] | None:
         if _is_cjk(text):
             # the run of CJK (and brackets) that ends with the school word: 复旦大学, 北京大学光华管理学院
             for run in re.finditer(r"[\u4e00-\u9fff（）()]+", text):
-                if vocab.school_re.search(run.group(0)):
+                # "学校：复旦大学": the bare word is the label
+                if vocab.school_re.search(run.group(0)) and not vocab.school_re.fullmatch(run.group(0)):
                     s, e = run.start(), run.end()
                     tail = re.search(r"(大学|学院|学校|中学|党校)(?!.*(大学|学院|学校|中学|党校))", run.group(0))
                     if tail:
@@ -900,8 +912,8 @@ def _job_parts(t: _Text, lines: list[Line], vocab: Vocabulary) -> tuple[Found | 
         toks = _tokens(masked, line.start, cjk=_is_cjk(line.text))
         merged: list[tuple[str, int, int, str | None]] = []
         for text, start, end in toks:
-            if re.fullmatch(r"[\s\-~至到今present]*", text, re.IGNORECASE):
-                continue
+            if re.fullmatch(r"[\s\-~至到今present]*", text, re.IGNORECASE) or re.fullmatch(r"[^\s:：]{1,8}[:：]", text.strip()):
+                continue  # what is left of the dates, or a label alone ("时间：" before them)
             kind = _classify(text, vocab)
             # "Bank of China, Shanghai Branch" / "招商银行 深圳分行": one employer in two parts
             if merged and kind == "employer" and merged[-1][3] == "employer" and merged[-1][2] >= start - 3:
@@ -991,7 +1003,10 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
                 if dates_only and k2 < next_anchor and _short_part(lines[k2].text, vocab):
                     context.append(lines[k2])
             span = (line.start + r.start_pos, line.start + r.end_pos)
-            employer, title = _job_parts(t, [line], vocab)
+            employer, title = _labelled_job(t, lines[i:next_anchor])
+            if employer is None or title is None:
+                e1, t1 = _job_parts(t, [line], vocab)
+                employer, title = employer or e1, title or t1
             if employer is None or title is None:
                 others = [c for c in context if c is not line]
                 e2, t2 = _job_parts(t, others, vocab) if others else (None, None)
@@ -1016,6 +1031,29 @@ _JOB_META = re.compile(
     r"^\s*(?:所属行业|行业|企业性质|公司性质|公司规模|规模|工作地点|地点|汇报对象|下属人数|部门|Industry|Location|Company\s+size)\s*[:：]",
     re.IGNORECASE,
 )
+
+
+_JOB_LABEL = re.compile(
+    r"^\s*(?:(?P<employer>公司名称|公司|工作单位|单位|就职公司|雇主|Company|Employer|Organi[sz]ation)"
+    r"|(?P<title>职位名称|职位|职务|岗位|担任职务|Position|Job\s+Title|Title|Role))\s*[:：]\s*(?P<value>\S.{0,60}?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _labelled_job(t: _Text, lines: list[Line]) -> tuple[Found | None, Found | None]:
+    """"公司：X" / "职位：Y" (51job's older export, Word templates): the employer and title as labelled."""
+    employer = title = None
+    for line in lines:
+        m = _JOB_LABEL.match(line.text)
+        if m is None:
+            continue
+        value = m.group("value")
+        found = t.found(value, line.start + m.start("value"), line.start + m.end("value"))
+        if m.group("employer") and employer is None:
+            employer = found
+        elif m.group("title") and title is None:
+            title = found
+    return employer, title
 
 
 def _short_part(text: str, vocab: Vocabulary) -> bool:
