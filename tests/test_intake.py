@@ -629,6 +629,30 @@ def test_two_columns_flattened_into_text() -> None:
     assert parse_resume(en, today=TODAY).qualifications.educations[0].graduation_year == 2020
 
 
+def test_labelled_job_fields_and_labelled_school() -> None:
+    text = ("姓名：魏然\n工作经历\n时间：2017年3月—至今\n公司：青岛银行股份有限公司\n部门：零售银行部\n职位：理财经理\n"
+            "工作描述：负责客户资产配置。\n教育经历\n时间：2013年9月—2017年6月\n学校：青岛大学\n专业：金融学\n学历：本科\n")
+    parsed = parse_resume(text, today=TODAY)
+    assert _jobs(text) == [("青岛银行股份有限公司", "理财经理", "2017-03", None)]
+    e = parsed.qualifications.educations[0]
+    assert (e.school.value, e.major.value, e.graduation_year) == ("青岛大学", "金融学", 2017)
+
+
+def test_an_english_school_name_in_a_chinese_line_is_one_part() -> None:
+    text = "魏然\n教育背景\n2019.09-2020.12  墨尔本大学 (The University of Melbourne)  会计学  硕士\n"
+    e = parse_resume(text, today=TODAY).qualifications.educations[0]
+    assert (e.school.value, e.major.value, e.level.value) == ("墨尔本大学", "会计学", "master")
+
+
+def test_hong_kong_names_phones_and_month_year_dates() -> None:
+    text = ("CHAN Tai Man\nPhone (852) 9876 5432\nWork Experience\nFeb-2018 to Present    Hang Seng Bank Limited\n"
+            "                       Relationship Manager\n")
+    parsed = parse_resume(text, today=TODAY)
+    assert parsed.personal.name.value == "Chan Tai Man"
+    assert parsed.personal.phone.value == "+85298765432"
+    assert _jobs(text) == [("Hang Seng Bank Limited", "Relationship Manager", "2018-02", None)]
+
+
 # ---------------------------------------------------------------------- the benchmark's README table --
 
 
