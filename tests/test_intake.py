@@ -666,3 +666,30 @@ def test_benchmark_readme_table_equals_its_data() -> None:
     assert files, "no benchmarks/data/resumes-*.json: run python -m benchmarks resumes"
     data = json.loads(files[-1].read_text(encoding="utf-8"))
     assert markdown_table(data) in (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
+
+
+def test_benchmark_readme_held_out_tables_equal_their_data() -> None:
+    """Every committed held-out run (before, after, the fresh set) is in benchmarks/README.md as its data renders it."""
+    import json
+
+    from benchmarks.resumes import held_out_table
+
+    files = sorted((REPO / "benchmarks" / "data").glob("resumes_held_out*.json"))
+    assert files, "no benchmarks/data/resumes_held_out*.json: run python -m benchmarks resumes --held-out"
+    readme = (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    for f in files:
+        assert held_out_table(json.loads(f.read_text(encoding="utf-8"))) in readme, f.name
+        assert f"(data/{f.name})" in readme, f.name
+
+
+def test_held_out_truth_uses_the_vocabulary() -> None:
+    """The hand-written answer keys name skills and certificates by intake/vocab.yaml's canonical names."""
+    import json
+
+    vocab = vocabulary()
+    for truth in (REPO / "tests" / "media" / "resumes").rglob("truth.json"):
+        for name, row in json.loads(truth.read_text(encoding="utf-8"))["resumes"].items():
+            assert (truth.parent / name).is_file(), name
+            assert all(vocab.canonical_skill(s) == s for s in row["skills"]), name
+            assert all(vocab.canonical_certificate(c) == c for c in row["certificates"]), name
+            assert len(row["employers"]) == len(row["titles"]), name
