@@ -4,6 +4,7 @@ Commands:
     load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
     plot             re-draw the PNG of a load report (benchmarks/plot.py)
     resumes          resume parsing: field accuracy on generated resumes, resumes per minute (benchmarks/resumes.py)
+                     (--held-out: on the hand-written resumes in tests/media/resumes/)
     screening        parse and screen resumes against the shipped jobs: resumes per minute, score vs truth (benchmarks/screening.py)
     speech_latency   one candidate, end of speech -> final (also ``python -m benchmarks.speech_latency``)
 """

@@ -12,6 +12,16 @@ parsed values and timing) to ``benchmarks/data/resumes-<date>.json``;
 :func:`markdown_table` renders the table from that JSON (tests hold
 benchmarks/README.md equal to it).
 
+``python -m benchmarks resumes --held-out [--label before]`` instead reads the
+hand-written resumes in tests/media/resumes/ (real-world styles, written
+independently of the generator, their truth in truth.json by hand), scores
+them the same way (jobs ordered by start date, most recent first, since a
+real resume may list them either way) and writes
+``benchmarks/data/resumes_held_out-<date>[-label].json``; ``--folder
+tests/media/resumes/fresh`` scores six more written after the parser's fixes
+(``resumes_held_out_fresh-<date>.json``);
+:func:`held_out_table` renders its table.
+
 Timing is extract + parse of each resume in this process, one at a time,
 after one warm-up resume (jieba's dictionary loads on the first Chinese
 text: its cost is reported apart). Making the PDFs is not timed.
@@ -239,12 +249,128 @@ def run(n: int, seed: int) -> dict[str, Any]:
     }
 
 
+HELD_OUT = REPO / "tests" / "media" / "resumes"
+
+
+def score_held_out(truth: dict[str, Any], parsed: Any) -> dict[str, bool]:
+    """:func:`score` for a hand-written truth (a dict): full-time jobs most recent first by start date.
+
+    Names are compared after intake.dates.normalize (full-width ASCII and dashes as the parser gives them).
+    """
+    from intake.dates import normalize
+
+    def same(found: Any, value: str) -> bool:
+        # the parser gives values with full-width ASCII made half-width: （中国） is (中国)
+        return bool(found) and normalize(found.value) == normalize(value)
+
+    def names(found: list[Any]) -> list[str | None]:
+        return [normalize(f.value) if f else None for f in found]
+
+    p, q = parsed.personal, parsed.qualifications
+    top = next((e for e in q.educations if e.level is q.education), None) if q.education else None
+    jobs = sorted((j for j in q.jobs if not j.internship), key=lambda j: j.start, reverse=True)
+    return {
+        "name": same(p.name, truth["name"]),
+        "phone": bool(p.phone and p.phone.value == truth["phone"]),
+        "email": bool(p.email and p.email.value == truth["email"]),
+        "education": bool(q.education and q.education.value == truth["education"]),
+        "school": bool(top and same(top.school, truth["school"])),
+        "major": bool(top and same(top.major, truth["major"])),
+        "graduation_year": bool(top and top.graduation_year == truth["graduation_year"]),
+        "employers": names([j.employer for j in jobs]) == [normalize(v) for v in truth["employers"]],
+        "titles": names([j.title for j in jobs]) == [normalize(v) for v in truth["titles"]],
+        "years": abs((q.years.value if q.years is not None else 0.0) - truth["years"]) <= 0.1 + 1e-9
+        and (q.years is not None or truth["years"] == 0),
+        "skills": sorted({s.name for s in q.skills}) == sorted(truth["skills"]),
+        "certificates": sorted({c.name for c in q.certificates if c.held}) == sorted(truth["certificates"]),
+        "languages": sorted({lang.code for lang in q.languages}) == sorted(truth["languages"]),
+    }
+
+
+def run_held_out(folder: Path = HELD_OUT) -> dict[str, Any]:
+    """The hand-written resumes in ``folder`` against their truth.json: accuracy per field, overall and per language."""
+    from intake.extract import extract_text
+    from intake.parse import parse_resume
+
+    answers = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    today = dt.date.fromisoformat(answers["today"])
+    rows = []
+    for name, truth in answers["resumes"].items():
+        data = (folder / name).read_bytes()
+        t0 = time.perf_counter()
+        parsed = parse_resume(extract_text(data, name), today=today)
+        ms = (time.perf_counter() - t0) * 1000
+        summary = _parsed_summary(parsed)
+        jobs = sorted((j for j in parsed.qualifications.jobs if not j.internship), key=lambda j: j.start, reverse=True)
+        summary["employers"] = [j.employer.value if j.employer else None for j in jobs]
+        summary["titles"] = [j.title.value if j.title else None for j in jobs]
+        rows.append({
+            "file": name, "lang": name[:2], "ms": round(ms, 2),
+            "truth": truth, "parsed": summary, "correct": score_held_out(truth, parsed),
+        })
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["lang"], []).append(r)
+    return {
+        "benchmark": "resumes_held_out",
+        "date": dt.date.today().isoformat(),
+        "command": "python -m benchmarks resumes --held-out"
+        + ("" if folder == HELD_OUT else f" --folder {folder.relative_to(REPO) if folder.is_relative_to(REPO) else folder}"),
+        "folder": str(folder.relative_to(REPO) if folder.is_relative_to(REPO) else folder),
+        "machine": _machine(),
+        "n": len(rows),
+        "today": today.isoformat(),
+        "accuracy": _accuracy(rows),
+        "accuracy_by_group": {g: _accuracy(rs) for g, rs in groups.items()},
+        "count_by_group": {g: len(rs) for g, rs in groups.items()},
+        "resumes": rows,
+    }
+
+
+def held_out_table(data: dict[str, Any]) -> str:
+    """The README's held-out table: accuracy per field, all and per language, from the JSON (and the commit)."""
+    groups = [("all", data["accuracy"])]
+    groups += [(g, data["accuracy_by_group"][g]) for g in sorted(data["accuracy_by_group"])]
+    counts = {"all": data["n"], **data["count_by_group"]}
+    head = "| field (held out, " + data["machine"]["commit"] + ") | " + " | ".join(f"{g} ({counts[g]})" for g, _ in groups) + " |"
+    sep = "| --- |" + " --- |" * len(groups)
+    lines = [head, sep]
+    for f in (*FIELDS, "all_fields"):
+        lines.append(f"| {f} | " + " | ".join(f"{acc[f]:.3f}" for _, acc in groups) + " |")
+    return "\n".join(lines)
+
+
+def main_held_out(label: str | None, out: Path | None, folder: Path = HELD_OUT) -> int:
+    data = run_held_out(folder.resolve())
+    table = held_out_table(data)
+    data["table_markdown"] = table
+    print(table)
+    for r in data["resumes"]:
+        bad = [f for f, ok in r["correct"].items() if not ok]
+        if bad:
+            detail = "; ".join(f"{f}: {r['parsed'][f]!r} != {r['truth'][f]!r}" for f in bad)
+            print(f"  wrong: {r['file']}: {detail}", file=sys.stderr)
+    suffix = f"-{label}" if label else ""
+    kind = "" if folder.resolve() == HELD_OUT else f"_{folder.name}"
+    out = out or DATA / f"resumes_held_out{kind}-{data['date']}{suffix}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_json(data), encoding="utf-8")
+    print(f"\nwrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks resumes", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=120, help="resumes in the corpus (default 120)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default benchmarks/data/resumes-<date>.json)")
+    parser.add_argument("--held-out", action="store_true", help="the hand-written resumes in tests/media/resumes/ instead")
+    parser.add_argument("--label", default=None, help="with --held-out: a suffix for the JSON's name (e.g. before)")
+    parser.add_argument("--folder", type=Path, default=HELD_OUT,
+                        help="with --held-out: the resumes and truth.json (default tests/media/resumes; tests/media/resumes/fresh)")
     args = parser.parse_args(argv)
+    if args.held_out:
+        return main_held_out(args.label, args.out, args.folder)
     data = run(args.n, args.seed)
     table = markdown_table(data)
     data["table_markdown"] = table

@@ -3,7 +3,8 @@
 Pure functions over text: :func:`find_ranges` finds every date range a
 Chinese or English resume writes (``2019.07-至今``, ``2019/07 – 2022/03``,
 ``2019年7月 - 2022年3月``, ``2019-07 ~ 2021-12``, ``Jul 2019 – Present``,
-``July 2019 - Mar 2022``, ``07/2019 - 03/2022``, ``2019 - 2021``) with its
+``July 2019 - Mar 2022``, ``07/2019 - 03/2022``, ``2019 - 2021``, ``2019/7 -- 2021/3``,
+and open ones: ``Since 2020``, ``2019年7月起``) with its
 character span, and :func:`union_months` adds up intervals once each, so
 overlapping jobs are not counted twice. "至今", "现在", "Present", "Now" mean
 ``today``, which callers pass in (tests fix it).
@@ -48,17 +49,23 @@ _EN_MON = (
 # One date: year + month in any of the usual ways, an English month, MM/YYYY, or a year alone.
 _DATE = (
     rf"(?:(?P<{{p}}y1>{_YEAR})\s*(?:[./-]|年)\s*(?P<{{p}}m1>{_MON})(?!\d)(?:\s*月)?"
-    rf"|(?P<{{p}}mn>{_EN_MON})\s*,?\s*(?P<{{p}}y2>{_YEAR})"
+    rf"|(?P<{{p}}mn>{_EN_MON})\s*[,-]?\s*(?P<{{p}}y2>{_YEAR})"  # "Jul 2019", "July, 2019", "Jul-2019"
     rf"|(?P<{{p}}m3>{_MON})\s*[/.]\s*(?P<{{p}}y3>{_YEAR})"
     rf"|(?P<{{p}}y4>{_YEAR})(?:\s*年)?)"
 )
 _PRESENT = r"(?:至今|迄今|现在|目前|今|present|now|current(?:ly)?|today|to date|till now|date)"
-_SEP = r"(?:-|至|到|to|until|till)"
+_SEP = r"(?:-+|至|到|to|until|till)"  # "2019/7 -- 2021/3" (51job) has two hyphens
 RANGE_RE = re.compile(
-    rf"(?<![\d.])(?P<start>{_DATE.format(p='s')})\s*(?:"
+    rf"(?<![\d.])(?P<start>{_DATE.format(p='s')})\s*(?:起\s*)?(?:"
     rf"(?:{_SEP}\s*)?(?P<present>{_PRESENT})(?![a-z])"
     rf"|{_SEP}\s*(?P<end>{_DATE.format(p='e')})(?![\d])"
     rf")",
+    re.IGNORECASE,
+)
+# An open range written from its start only: "Since 2020", "since Mar 2021", "2019年7月起", "2019.07起至今" is RANGE_RE's.
+SINCE_RE = re.compile(
+    rf"(?<![a-z])(?:since|from)\s+(?P<start>{_DATE.format(p='s')})(?![\d])(?!\s*(?:-|至|到|to\b|until\b|till\b))"
+    rf"|(?<![\d.])(?P<start2>{_DATE.format(p='t')})\s*(?:起|以来)(?!\s*(?:-|至|到))",
     re.IGNORECASE,
 )
 # A single date, e.g. a graduation date ("2018.06", "June 2018", "2018年6月毕业").
@@ -127,6 +134,14 @@ def find_ranges(text: str, today: dt.date, *, max_future_years: int = 0) -> list
         if end < start or start > now + 12 * max_future_years or end > now + 12 * max_future_years:
             continue
         out.append(DateRange(start, end, present, m.start(), m.end(), start_known and end_known))
+    for m in SINCE_RE.finditer(text):
+        if any(r.start_pos < m.end() and m.start() < r.end_pos for r in out):
+            continue
+        start, start_known = _month(m, "s") if m.group("start") else _month(m, "t")
+        if start is None or start > now:
+            continue
+        out.append(DateRange(start, now, True, m.start(), m.end(), start_known))
+    out.sort(key=lambda r: r.start_pos)
     return out
 
 

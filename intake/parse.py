@@ -100,7 +100,7 @@ class Job(BaseModel):
     start: str  # YYYY-MM
     end: str | None  # YYYY-MM; None while it goes on ("至今", "Present")
     months: int = Field(ge=0)
-    internship: bool = False  # not counted in years
+    internship: bool = False  # an internship or a part-time job: not counted in years
     dates: Evidence
 
 
@@ -210,21 +210,35 @@ def _case_sensitive(alias: str) -> bool:
     return bool(letters) and sum(c.isupper() for c in letters) >= 2 and not any(c.islower() for c in letters)
 
 
-def _alias_pattern(alias: str) -> str:
-    """An alias as a regex: whole words for Latin text, flexible spaces and hyphens."""
+def _alias_pattern(alias: str, *, plural: bool = False) -> str:
+    """An alias as a regex: whole words for Latin text, flexible spaces and hyphens.
+
+    With ``plural``, an English alias ending in a lower-case letter also matches its plural
+    ("stress tests", "credit memos"): :func:`_lookup` finds the canonical name of either.
+    """
     parts = [re.escape(p) for p in re.split(r"[\s\-]+", alias.strip()) if p]
     body = r"[\s\-]*".join(parts)
     if _case_sensitive(alias):
         body = f"(?-i:{body})"
+    elif plural and re.search(r"[a-z]$", alias):
+        body = f"{body}s?"
     left = r"(?<![A-Za-z0-9])" if re.match(r"[A-Za-z0-9]", alias) else ""
     right = r"(?![A-Za-z0-9])" if re.search(r"[A-Za-z0-9.]$", alias) else ""
     return f"{left}{body}{right}"
 
 
-def _matcher(aliases: dict[str, str]) -> re.Pattern[str]:
+def _matcher(aliases: dict[str, str], *, plural: bool = False) -> re.Pattern[str]:
     """One regex over every alias (longest first), each a named group -> its canonical name."""
     ordered = sorted(aliases, key=len, reverse=True)
-    return re.compile("|".join(f"(?:{_alias_pattern(a)})" for a in ordered), re.IGNORECASE)
+    return re.compile("|".join(f"(?:{_alias_pattern(a, plural=plural)})" for a in ordered), re.IGNORECASE)
+
+
+def _lookup(table: dict[str, Any], alias: str) -> Any:
+    """``table`` at ``alias``'s key, or at its singular ("stress tests" -> "stress test")."""
+    key = _key(alias)
+    if key in table or not key.endswith("s"):
+        return table.get(key)
+    return table.get(key[:-1])
 
 
 @dataclass
@@ -281,8 +295,8 @@ class Vocabulary:
             return _matcher({str(w): str(w) for w in data[key]})
 
         # The matchers keep the aliases' own spelling so acronyms stay case-sensitive.
-        def spelled(source: Iterable[str]) -> re.Pattern[str]:
-            return _matcher({a: a for a in source})
+        def spelled(source: Iterable[str], plural: bool = False) -> re.Pattern[str]:
+            return _matcher({a: a for a in source}, plural=plural)
 
         skill_spellings = [str(a) for e in data["skills"] for a in [e["name"], *e.get("aliases", [])]]
         cert_spellings = [str(a) for e in data["certificates"] for a in [e["name"], *e.get("aliases", [])]]
@@ -309,8 +323,8 @@ class Vocabulary:
             employer_re=words("employer_words"),
             title_re=words("title_words"),
             school_re=words("school_words"),
-            skill_re=spelled(skill_spellings),
-            certificate_re=spelled(cert_spellings),
+            skill_re=spelled(skill_spellings, plural=True),
+            certificate_re=spelled(cert_spellings, plural=True),
             language_name_re=spelled(name_spellings),
             language_test_re=spelled(test_spellings),
             degree_re=spelled(degree_spellings),
@@ -331,7 +345,8 @@ class Vocabulary:
         whole = self.canonical_skill(text)
         if whole is not None:
             return frozenset({whole})
-        return frozenset(self.skills[_key(m.group(0))] for m in self.skill_re.finditer(text) if _key(m.group(0)) in self.skills)
+        found = (_lookup(self.skills, m.group(0)) for m in self.skill_re.finditer(text))
+        return frozenset(name for name in found if name is not None)
 
     def boundaries(self, text: str) -> set[int]:
         """The offsets where jieba's words (with this vocabulary in its dictionary) begin and end."""
@@ -406,6 +421,46 @@ class Section:
     lines: list[Line]
 
 
+_COLUMN_GAP = re.compile(r"(?<=\S)[ \u3000]{4,}(?=\S)")
+
+
+def _columns(lines: list[Line], vocab: Vocabulary) -> list[Line]:
+    """Two columns flattened into one text, read one column after the other.
+
+    A two-column resume saved as text interleaves its columns line by line
+    ("教育背景        专业技能"). Where at least three lines split at a wide gap
+    (four spaces or more) and the right-hand parts hold a section heading, the
+    lines from the first split to the blank line after the last are read as
+    the left column, then the right one (a line indented that far is the right
+    column alone). Offsets stay those of the text. Right-aligned dates beside
+    a school or job hold no heading and are left as they are.
+    """
+    split: dict[int, re.Match[str]] = {}
+    for i, line in enumerate(lines):
+        gaps = list(_COLUMN_GAP.finditer(line.text))
+        if gaps:
+            split[i] = gaps[-1]
+    if len(split) < 3 or not any(_heading(lines[i].text[m.end() :], vocab) for i, m in split.items()):
+        return lines
+    first, last = min(split), max(split)
+    end = last + 1
+    while end < len(lines) and lines[end].text.strip():
+        end += 1
+    left: list[Line] = []
+    right: list[Line] = []
+    for i in range(first, end):
+        line = lines[i]
+        if i in split:
+            m = split[i]
+            left.append(Line(line.start, line.text[: m.start()]))
+            right.append(Line(line.start + m.end(), line.text[m.end() :]))
+        elif re.match(r"[ \u3000]{8,}\S", line.text):
+            right.append(line)
+        else:
+            left.append(line)
+    return lines[:first] + left + right + lines[end:]
+
+
 def _sections(lines: list[Line], vocab: Vocabulary) -> list[Section]:
     sections = [Section("top", [])]
     for line in lines:
@@ -442,8 +497,12 @@ class _Text:
 
 
 # Separators between the parts of a line: tabs, bars, wide spaces, bullets, slashes with spaces.
-_SEP_CJK = re.compile(r"\t+|\s*[|｜]\s*|\s{2,}|\s+[-/]\s+|\s*[,，;；、]\s*|\s+")
-_SEP_EN = re.compile(r"\t+|\s*[|｜]\s*|\s{2,}|\s+[-/·]\s+|\s*[;；]\s*|,\s+|\s+(?=\()")
+_SEP_CJK = re.compile(
+    r"\t+|\s*[|｜·•]\s*|\s{2,}|\s+[-/]\s+|\s*[,，;；、。]\s*"
+    r"|(?<![A-Za-z.,&'])\s+|\s+(?![A-Za-z&(])"  # one space splits, but not between the words of an English name
+)
+# ". " after a lower-case word and before a capital ends a sentence ("Officer. I handle ..."), not "Co. Ltd" or "U.S. Bank"
+_SEP_EN = re.compile(r"\t+|\s*[|｜]\s*|\s{2,}|\s+[-/·•]\s+|\s*[;；]\s*|,\s+|\s+(?=\()|(?<=[a-z]{3})\.\s+(?=[A-Z])")
 
 
 def _tokens(line: str, base: int, *, cjk: bool | None = None) -> list[tuple[str, int, int]]:
@@ -488,7 +547,7 @@ _NOT_A_NAME = re.compile(
 def _name(t: _Text, lines: list[Line], vocab: Vocabulary) -> Found | None:
     labelled = _labelled(
         t, r"姓\s*名|(?<![A-Za-z])(?:full\s+)?name(?![A-Za-z])",
-        r"([\u4e00-\u9fff](?:[ \u3000]?[\u4e00-\u9fff·]){1,4}(?![\u4e00-\u9fff])|[A-Z][A-Za-z'.-]+(?:[ ]+[A-Z][A-Za-z'.-]+){1,3})",
+        r"([\u4e00-\u9fff](?:[ \u3000]{0,3}[\u4e00-\u9fff·]){1,4}(?![\u4e00-\u9fff])|[A-Z][A-Za-z'.-]+(?:[ ]+[A-Z][A-Za-z'.-]+){1,3})",
     )
     if labelled is not None:
         return Found(value=re.sub(r"\s+", "" if _is_cjk(labelled.value) else " ", labelled.value), evidence=labelled.evidence)
@@ -503,6 +562,12 @@ def _name(t: _Text, lines: list[Line], vocab: Vocabulary) -> Found | None:
             continue
         for text, start, end in _tokens(line.text, line.start, cjk=False)[:2]:
             text = text.strip()
+            # "黄嘉欣的个人简历", "张三 个人简历", "Jane Doe's Resume": the name before the document's title
+            titled = re.match(r"^(.{2,40}?)(?:\s*的)?\s*(?:个人简历|求职简历|简历|履历)$|^(.{3,40}?)['’]s\s+(?:resume|cv|curriculum\s+vitae)$",
+                              text, re.IGNORECASE)
+            if titled:
+                text = (titled.group(1) or titled.group(2)).strip()
+                end = start + len(text)
             if _NOT_A_NAME.search(text) or "@" in text or re.search(r"\d", text):
                 continue
             if _CJK_NAME.match(text) and vocab.school_re.search(text) is None and vocab.employer_re.search(text) is None:
@@ -511,7 +576,9 @@ def _name(t: _Text, lines: list[Line], vocab: Vocabulary) -> Found | None:
                     return t.found(compact, start, end)
             elif _EN_NAME.match(text) and not vocab.school_re.search(text) and not vocab.employer_re.search(text) \
                     and not vocab.title_re.search(text):
-                return t.found(" ".join(text.split()), start, end)
+                # "SOPHIA CHEN", "HO Wing-Kit" (a Hong Kong surname in capitals): names in title case
+                words = [w.capitalize() if w.isupper() and len(w) > 1 else w for w in text.split()]
+                return t.found(" ".join(words), start, end)
             # "张三 | 男 | 28岁": the name may be the first of several short parts
             first = re.split(r"\s+", text)[0]
             if len(text) > len(first) and _CJK_NAME.match(first) and first[0] in vocab.surnames and len(first) <= 4 \
@@ -531,6 +598,15 @@ def _phone(t: _Text) -> Found | None:
         if kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
             return found
         best = best or found
+    if best is None:
+        # "(852) 6123 8899", "00852-9123-4567": read as Chinese numbers they are not valid
+        for m in re.finditer(r"(?<![\d+])(?:\(\s*(?:00)?(852|853|886)\s*\)|00(852|853|886))[\s-]*(\d[\d\s-]{6,12}\d)", t.norm):
+            try:
+                number = phonenumbers.parse(f"+{m.group(1) or m.group(2)} {m.group(3)}", None)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                return t.found(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), m.start(), m.end())
     return best
 
 
@@ -638,13 +714,18 @@ def _school_span(line: Line, vocab: Vocabulary) -> tuple[int, int] | None:
         if _is_cjk(text):
             # the run of CJK (and brackets) that ends with the school word: 复旦大学, 北京大学光华管理学院
             for run in re.finditer(r"[\u4e00-\u9fff（）()]+", text):
-                if vocab.school_re.search(run.group(0)):
+                # "学校：复旦大学": the bare word is the label
+                if vocab.school_re.search(run.group(0)) and not vocab.school_re.fullmatch(run.group(0)):
                     s, e = run.start(), run.end()
                     tail = re.search(r"(大学|学院|学校|中学|党校)(?!.*(大学|学院|学校|中学|党校))", run.group(0))
                     if tail:
                         e = s + tail.end()
-                    lead = re.match(r"^(?:毕业于|就读于|于|在)", run.group(0))
-                    if lead:
+                    # "北京大学光华管理学院", "复旦大学管理学院": the school is the university, not its faculty
+                    uni = re.search(r"大学", run.group(0)[: e - s])
+                    if uni and re.search(r"(?:学院|系|书院|研究生院)$", run.group(0)[uni.end() : e - s]):
+                        e = s + uni.end()
+                    lead = re.match(r"^(?:.*?(?:毕业于|就读于|肄业于|考入|获得|获))?(?:于|在)?", run.group(0)[: e - s])
+                    if lead and lead.end() and vocab.school_re.search(run.group(0)[lead.end() : e - s]):
                         s += lead.end()
                     return (start + s, start + e)
             continue
@@ -673,7 +754,7 @@ def _education(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabul
             continue
         if _school_span(line, vocab):
             date_only = [p for p in pending if _date_only(p.text)]
-            if blocks and date_only and has_date[-1]:
+            if blocks and date_only and has_date[-1] and _date_only(blocks[-1][0].text):
                 # a date line just before this school belongs to it ("2014.09-2018.06\n复旦大学 ...")
                 for p in date_only:
                     blocks[-1].remove(p)
@@ -790,7 +871,20 @@ def _highest(educations: list[Education]) -> LevelFound | None:
 _DESCRIPTION = re.compile(r"^\s*(?:[-•·*●▪◦]|\d+[.、)]|负责|参与|协助|主要|工作内容|职责|业绩|Responsible|Managed|Led|Built|Handled|Reviewed|Achieved|Developed|Conducted|Analy[sz]ed|Prepared|Supported|Served)", re.IGNORECASE)
 
 
+# A department inside an employer ("私人银行部", "Financial Markets Department"): neither the employer nor a title.
+_DEPARTMENT = re.compile(r"(?:部|处|科|室|团队|Department|Dept\.?|Division|Desk|Team)$", re.IGNORECASE)
+_EMPLOYER_ITSELF = re.compile(r"分行|支行|总行|有限|股份|集团|\bBank\b|\bLtd\b|\bLimited\b|\bInc\b|\bLLP\b|\bGroup\b|\bCorp\b|\bCorporation\b", re.IGNORECASE)
+# How long a job lasted, written beside its dates: "（2年2个月）", "(5 years 9 months)", "(2 yrs 3 mos)"
+_DURATION = re.compile(
+    r"[(（]\s*(?:共\s*|约\s*)?(?:\d+(?:\.\d)?\s*(?:年|个月|个?月|years?|yrs?|months?|mos?)\s*){1,2}[)）]", re.IGNORECASE
+)
+# A note after a title: "副经理（主持工作）", "财务助理（周末）"
+_TITLE_NOTE = re.compile(r"\s*[(（][^()（）]{1,12}[)）]\s*$")
+
+
 def _classify(text: str, vocab: Vocabulary) -> str | None:
+    if _DEPARTMENT.search(text.strip()) and not _EMPLOYER_ITSELF.search(text):
+        return "department"
     employer = vocab.employer_re.search(text)
     title = vocab.title_re.search(text)
     if employer and title:
@@ -803,25 +897,29 @@ def _classify(text: str, vocab: Vocabulary) -> str | None:
     return None
 
 
-def _job_parts(t: _Text, lines: list[Line], vocab: Vocabulary, skip: tuple[int, int]) -> tuple[Found | None, Found | None]:
+def _masked(text: str) -> str:
+    """``text`` with its date ranges (and a colon after one) and job durations blanked out: same length."""
+    out = list(text)
+    spans = [(r.start_pos, r.end_pos) for r in find_ranges(text, dt.date(2100, 1, 1))]
+    spans += [(m.start(), m.end()) for m in _DURATION.finditer(text)]
+    for a, b in spans:
+        colon = re.match(r"\s*[:：]", text[b:])
+        if colon:
+            b += colon.end()
+        out[a:b] = " " * (b - a)
+    return "".join(out)
+
+
+def _job_parts(t: _Text, lines: list[Line], vocab: Vocabulary) -> tuple[Found | None, Found | None]:
     employer = title = None
     unknown: list[tuple[str, int, int]] = []
     for line in lines:
-        toks = _tokens(line.text, line.start)
+        masked = _masked(line.text)
+        toks = _tokens(masked, line.start, cjk=_is_cjk(line.text))
         merged: list[tuple[str, int, int, str | None]] = []
         for text, start, end in toks:
-            if skip[0] <= start < skip[1] or start <= skip[0] < end:
-                # the date range itself (or a part holding it): keep what is left of the part
-                left = text[: max(0, skip[0] - start)].strip()
-                right = text[max(0, skip[1] - start) :].strip()
-                if left:
-                    merged.append((left, start, start + len(left), _classify(left, vocab)))
-                if right:
-                    rs = start + text.index(right, max(0, skip[1] - start))
-                    merged.append((right, rs, rs + len(right), _classify(right, vocab)))
-                continue
-            if find_ranges(text, dt.date(2100, 1, 1)) or re.fullmatch(r"[\s\-~至到今present]*", text, re.IGNORECASE):
-                continue
+            if re.fullmatch(r"[\s\-~至到今present]*", text, re.IGNORECASE) or re.fullmatch(r"[^\s:：]{1,8}[:：]", text.strip()):
+                continue  # what is left of the dates, or a label alone ("时间：" before them)
             kind = _classify(text, vocab)
             # "Bank of China, Shanghai Branch" / "招商银行 深圳分行": one employer in two parts
             if merged and kind == "employer" and merged[-1][3] == "employer" and merged[-1][2] >= start - 3:
@@ -834,13 +932,16 @@ def _job_parts(t: _Text, lines: list[Line], vocab: Vocabulary, skip: tuple[int, 
                 ends = [m.end() for m in vocab.employer_re.finditer(text)]
                 titles = [m.start() for m in vocab.title_re.finditer(text)]
                 cut = max(ends)
-                if cut < len(text) and any(s >= cut for s in titles) and employer is None and title is None:
+                if vocab.employer_re.fullmatch(text[:cut].strip()):
+                    # "公司客户经理", "银行柜员": a bare employer word names no employer, the whole is the title
+                    cut = 0
+                if cut and cut < len(text) and any(s >= cut for s in titles) and employer is None and title is None:
                     employer = t.found(text[:cut].strip(), start, start + cut)
                     rest = text[cut:]
                     lead = len(rest) - len(rest.lstrip())
                     title = t.found(rest.strip(), start + cut + lead, end)
                     continue
-                kind = "title" if vocab.title_re.search(text[-4:]) else "employer"
+                kind = "title" if vocab.title_re.search((_TITLE_NOTE.sub("", text) or text)[-4:]) else "employer"
             elif kind == "both":
                 last_title = max(m.end() for m in vocab.title_re.finditer(text))
                 last_employer = max(m.end() for m in vocab.employer_re.finditer(text))
@@ -848,7 +949,8 @@ def _job_parts(t: _Text, lines: list[Line], vocab: Vocabulary, skip: tuple[int, 
             if kind == "employer" and employer is None:
                 employer = t.found(text.strip(), start, end)
             elif kind == "title" and title is None:
-                title = t.found(text.strip(), start, end)
+                value = _TITLE_NOTE.sub("", text.strip()) or text.strip()
+                title = t.found(value, start, start + len(value))
             elif kind is None and len(text) <= 40:
                 unknown.append((text, start, end))
     if employer is None and unknown:
@@ -866,7 +968,8 @@ def _month_str(month: int) -> str:
 
 def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) -> list[Job]:
     kinds = {s.kind for s in sections}
-    work_kinds = {"work", "internship"} if kinds & {"work", "internship"} else {"top", "work", "objective", "summary", "other"}
+    not_counted = ("internship", "parttime")
+    work_kinds = {"work", *not_counted} if kinds & {"work", *not_counted} else {"top", "work", "objective", "summary", "other"}
     out: list[Job] = []
     for section in sections:
         if section.kind not in work_kinds:
@@ -887,19 +990,32 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
             while j > prev_anchor and not lines[j].text.strip():
                 j -= 1
             above = lines[j] if j > prev_anchor and not _DESCRIPTION.match(lines[j].text) and len(lines[j].text.strip()) <= 80 else None
+            dates_only = not _masked(line.text).strip(" \t|｜:：,，")
             if above is not None and (n == 0 or j > prev_anchor + 1 or not _has_parts(lines[prev_anchor].text, vocab)):
                 context.insert(0, above)
+                # employer, then title, then a line of dates alone (LinkedIn): the employer is two lines up
+                if dates_only and j - 1 > prev_anchor and (n == 0 or not _has_parts(lines[prev_anchor].text, vocab)) \
+                        and _short_part(lines[j - 1].text, vocab) and _short_part(above.text, vocab):
+                    context.insert(0, lines[j - 1])
             k = i + 1
-            while k < next_anchor and not lines[k].text.strip():
+            # "所属行业：银行", "汇报对象：..." under the dates say nothing of the employer or the title
+            while k < next_anchor and (not lines[k].text.strip() or _JOB_META.match(lines[k].text)):
                 k += 1
             below = lines[k] if k < next_anchor and not _DESCRIPTION.match(lines[k].text) and len(lines[k].text.strip()) <= 80 else None
             if below is not None:
                 context.append(below)
+                # a line of dates alone, then the employer, then the title ("2023年05月至今\n某银行\n客户经理")
+                k2 = k + 1
+                if dates_only and k2 < next_anchor and _short_part(lines[k2].text, vocab):
+                    context.append(lines[k2])
             span = (line.start + r.start_pos, line.start + r.end_pos)
-            employer, title = _job_parts(t, [line], vocab, span)
+            employer, title = _labelled_job(t, lines[i:next_anchor])
+            if employer is None or title is None:
+                e1, t1 = _job_parts(t, [line], vocab)
+                employer, title = employer or e1, title or t1
             if employer is None or title is None:
                 others = [c for c in context if c is not line]
-                e2, t2 = _job_parts(t, others, vocab, span) if others else (None, None)
+                e2, t2 = _job_parts(t, others, vocab) if others else (None, None)
                 employer = employer or e2
                 title = title or (t2 if t2 and (employer is None or t2.evidence != employer.evidence) else None)
             out.append(
@@ -909,12 +1025,48 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
                     start=_month_str(r.start),
                     end=None if r.present else _month_str(r.end),
                     months=r.months,
-                    internship=section.kind == "internship"
+                    internship=section.kind in not_counted
                     or bool(title and re.search(r"实习|intern", title.value, re.IGNORECASE)),
                     dates=t.evidence(*span),
                 )
             )
     return out
+
+
+_JOB_META = re.compile(
+    r"^\s*(?:所属行业|行业|企业性质|公司性质|公司规模|规模|工作地点|地点|汇报对象|下属人数|部门|Industry|Location|Company\s+size)\s*[:：]",
+    re.IGNORECASE,
+)
+
+
+_JOB_LABEL = re.compile(
+    r"^\s*(?:(?P<employer>公司名称|公司|工作单位|单位|就职公司|雇主|Company|Employer|Organi[sz]ation)"
+    r"|(?P<title>职位名称|职位|职务|岗位|担任职务|Position|Job\s+Title|Title|Role))\s*[:：]\s*(?P<value>\S.{0,60}?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _labelled_job(t: _Text, lines: list[Line]) -> tuple[Found | None, Found | None]:
+    """"公司：X" / "职位：Y" (51job's older export, Word templates): the employer and title as labelled."""
+    employer = title = None
+    for line in lines:
+        m = _JOB_LABEL.match(line.text)
+        if m is None:
+            continue
+        value = m.group("value")
+        found = t.found(value, line.start + m.start("value"), line.start + m.end("value"))
+        if m.group("employer") and employer is None:
+            employer = found
+        elif m.group("title") and title is None:
+            title = found
+    return employer, title
+
+
+def _short_part(text: str, vocab: Vocabulary) -> bool:
+    """A short line that is one employer or one title (a job's heading line), not a description."""
+    text = text.strip()
+    return bool(text) and len(text) <= 40 and not _DESCRIPTION.match(text) and not find_ranges(text, dt.date(2100, 1, 1)) \
+        and _classify(text, vocab) in ("title", "employer", "both")
 
 
 def _has_parts(text: str, vocab: Vocabulary) -> bool:
@@ -973,7 +1125,7 @@ def _terms(
         alias = m.group(0)
         if any(a <= m.start() < b for a, b in exclude):
             continue
-        name = table.get(_key(alias))
+        name = _lookup(table, alias)
         if name is None:
             continue
         if _is_cjk(alias) and not _on_boundaries(t.norm, m.start(), m.end(), bounds):
@@ -1073,7 +1225,7 @@ def parse_resume(
     review = list(source.needs_review) if isinstance(source, ResumeText) else []
     photo = (source.images > 0 if source.kind != "txt" else None) if isinstance(source, ResumeText) else None
     t = _Text(text)
-    lines = _lines(t.norm)
+    lines = _columns(_lines(t.norm), vocab)
     sections = _sections(lines, vocab)
     language = source.language if isinstance(source, ResumeText) else guess_language(text)
     bounds = vocab.boundaries(t.norm) if _is_cjk(text) else None
@@ -1083,6 +1235,11 @@ def parse_resume(
     jobs = _jobs(t, sections, today, vocab)
     # "求职意向：信贷审批岗" names the job wanted, not a skill the candidate has
     wanted = [(line.start, line.end) for s in sections if s.kind == "objective" for line in s.lines]
+    # "银行从业资格（个人理财、风险管理）": the exam's subjects after a certificate are not skills
+    for m in vocab.certificate_re.finditer(t.norm):
+        subjects = re.match(r"\s*\([^()\n]{1,40}\)", t.norm[m.end() :])
+        if subjects:
+            wanted.append((m.end(), m.end() + subjects.end()))
     skills = [
         Term(name=n, evidence=t.evidence(s, e))
         for n, s, e in _terms(t, vocab.skill_re, vocab.skills, bounds, exclude=wanted)
