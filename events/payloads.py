@@ -126,7 +126,11 @@ class SessionCreated(Payload):
     bank_id: str | None = None
     bank_version: int | None = None
     candidate_id: str | None = None
-    omit_none: ClassVar[frozenset[str]] = frozenset({"job_id", "job_version", "bank_id", "bank_version", "candidate_id"})
+    # Personalised questions (interview/personalise.py): which alternative each such question asks, and why.
+    alternatives: tuple[Mapping[str, Any], ...] | None = None
+    omit_none: ClassVar[frozenset[str]] = frozenset(
+        {"job_id", "job_version", "bank_id", "bank_version", "candidate_id", "alternatives"}
+    )
 
 
 @_payload(EventType.CONSENT_GIVEN)
@@ -315,6 +319,8 @@ class QuestionStarted(Payload):
     phase: str
     deadline: float
     resumed: bool = False
+    alternative: str | None = None  # the alternative asked instead of the question's own text
+    omit_none: ClassVar[frozenset[str]] = frozenset({"alternative"})
 
 
 @_payload(EventType.ANSWER_STARTED)

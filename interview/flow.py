@@ -162,6 +162,7 @@ class InterviewFlow:
             phase=self.phase,
             deadline=round(self._deadline, 3),
             resumed=resumed,
+            alternative=question.alternative,
         )
 
     def _start_question(self, t: float) -> list[FlowEvent]:

@@ -168,6 +168,8 @@ def build_report(session_record: Any, job: Any, bank: Any, events: Iterable[Even
                     "kind": p.kind,
                     "practice": p.practice,
                     "text": dict(p.text),
+                    # personalised: the alternative asked (compare its scores only with the same alternative's)
+                    "alternative": p.alternative,
                     "started_at": e.media_time,
                     "answer": None,
                     "score": None,

@@ -84,6 +84,9 @@ def render_report(report: Mapping[str, Any], *, version: int, session_id: str) -
     for q in r.get("questions", []):
         label = "练习题 <span class=en>practice</span>" if q.get("practice") else f"第 {_e(q.get('number'))} 题 <span class=en>Question {_e(q.get('number'))}</span>"
         add(f"<h3>{label}: {_loc(q.get('text'))}</h3>")
+        if q.get("alternative"):
+            add(f"<p class=alternative>个性化题目 <span class=en>Personalised version</span>: {_e(q.get('alternative'))}"
+                " · 与同一版本的回答比较 <span class=en>compare with answers to the same version</span></p>")
         ans = q.get("answer") or {}
         add(f"<p>作答 <span class=en>Answer</span> {_t(ans.get('start'))}–{_t(ans.get('end'))} · "
             f"结束原因 <span class=en>ended</span>: {_e(ans.get('reason'))}</p>")

@@ -26,6 +26,7 @@ from events import (
     Event,
     MediaDropped,
     MediaFlowing,
+    SessionCreated,
     SessionError,
     SpeechEnd,
     SpeechStart,
@@ -43,6 +44,7 @@ from interview.flow import (
     FlowEvent,
     InterviewFlow,
 )
+from interview.personalise import replay
 from media.frames import AudioChunk, VideoFrame
 from media.ingest import MediaIngest
 from media.peer import WhipConnection
@@ -506,8 +508,11 @@ class SessionRegistry:
         from scoring.question import ScoreWeights
 
         questions = bank.bank()
+        # The versions of personalised questions chosen when the session was made (never chosen again).
+        created = next((e.payload for e in logged if isinstance(e.payload, SessionCreated)), None)
+        asked = replay(questions.questions, list(created.alternatives or ()) if created is not None else [])
         flow = InterviewFlow.from_log(
-            questions.questions, [e for e in logged if e.type in FLOW_EVENT_TYPES or e.media_time is not None]
+            asked, [e for e in logged if e.type in FLOW_EVENT_TYPES or e.media_time is not None]
         )
         return flow, ScoreWeights.of(questions.scoring.weights)
 

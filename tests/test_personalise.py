@@ -74,3 +74,39 @@ def test_bad_alternatives_are_refused_with_the_field() -> None:
     data["alternatives"][0]["when"] = {}
     with pytest.raises(ValidationError, match="at least one"):
         Question.model_validate(data)
+
+
+def test_a_session_asks_the_candidates_version_and_the_report_says_which(tmp_path) -> None:  # noqa: ANN001
+    """Through the API: a bank version with alternatives, a session for a retail candidate, its log and report."""
+    from starlette.testclient import TestClient
+
+    from server.app import create_app
+    from tests.helpers import HR_TOKEN, make_settings
+
+    hr = {"Authorization": f"Bearer {HR_TOKEN}"}
+    bank = BANK.model_dump(mode="json")
+    bank["questions"] = [q.model_dump(mode="json") for q in BANK.questions if q.id != BASE.id] + [question().model_dump(mode="json")]
+    with TestClient(create_app(make_settings(tmp_path), models=None, load_models=False), base_url="http://127.0.0.1") as client:
+        current = client.get(f"/v1/banks/{BANK.id}", headers=hr)
+        put = client.put(f"/v1/banks/{BANK.id}", json=bank, headers={**hr, "If-Match": current.headers["etag"]})
+        assert put.status_code in (200, 201), put.text
+        retail = {"name": "王芳", "years": 4, "experience": ["工商银行 零售业务部 客户经理"]}
+        session = client.post("/v1/sessions", json={"job_id": "wealth_manager", "candidate": retail}, headers=hr)
+        assert session.status_code == 201, session.text
+        session_id = session.json()["id"]
+        ctx = client.app.state.candor
+        logged = ctx.store.store.read_events(session_id)
+        created = logged[0].payload
+        assert [a["alternative"] for a in created.alternatives] == ["retail_sales"]
+        assert "王芳" not in str(created.to_dict())  # the reasons quote the work history, never the name
+        flow, _ = client.portal.call(ctx.sessions._flow_for, ctx.store.store.get_session(session_id), logged)
+        asked = next(q for q in flow.questions if q.id == BASE.id)
+        assert asked.alternative == "retail_sales" and asked.text.zh == SALES["zh"]
+        started = flow.start(0.0)
+        while not any(e.payload.question_id == BASE.id for e in started if e.type == "question.started"):
+            started = flow.ready(1.0) + flow.done(2.0)
+        event = next(e for e in started if e.type == "question.started" and e.payload.question_id == BASE.id)
+        assert event.payload.alternative == "retail_sales" and event.payload.text["zh"] == SALES["zh"]
+        free = client.post("/v1/sessions", json={"job_id": "wealth_manager"}, headers=hr).json()
+        plain = ctx.store.store.read_events(free["id"])[0].payload
+        assert [a["alternative"] for a in plain.alternatives] == [None]  # no profile: asked as written

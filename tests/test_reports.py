@@ -193,6 +193,19 @@ def test_the_page_says_which_questions_were_not_answered_or_poorly_calibrated() 
     assert "评分标准难以区分" not in plain and "未作答" not in plain
 
 
+def test_a_personalised_question_is_reported_with_its_version() -> None:
+    session, job, bank = records()
+    items = []
+    for ty, mt, p in interview_events():
+        if ty == "question.started" and p["question_id"] == "q1":
+            p = {**p, "alternative": "retail_sales"}
+        items.append((ty, mt, p))
+    report = build_report(session, job, bank, as_events(items))
+    assert [q["alternative"] for q in report["questions"]] == [None, "retail_sales", None]
+    page = render_report(report, version=1, session_id="s1")
+    assert page.count("个性化题目") == 1 and "retail_sales" in page
+
+
 def test_builder_bands() -> None:
     session, job, bank = records()
     for first, second, band in ((90, 70, "strong"), (40, 50, "not_yet"), (70, 70, "strong"), (50, 50, "consider")):

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from db import BankRecord, JobRecord, SessionRecord, utcnow
 from events import SessionCreated
+from interview.personalise import personalise
 
 from .. import rest
 from ..auth import new_token
@@ -80,7 +81,9 @@ class SessionRoutes(Resource):
         # candidate profile does not.
         created = SessionCreated(expires_at=record.expires_at.isoformat())
         if job is not None or bank is not None:
-            created = SessionCreated(expires_at=created.expires_at, **refs)
+            choices = personalise(bank.bank().questions, candidate)[1] if bank is not None else []
+            alternatives = tuple(c.to_dict() for c in choices) or None
+            created = SessionCreated(expires_at=created.expires_at, alternatives=alternatives, **refs)
         events.publish(None, created)
         return {
             "id": session_id,
