@@ -382,6 +382,19 @@ class ApplicationRepository(Repository):
             if row is not None:
                 row.state, row.updated_at = "done", utcnow()
 
+    def interrupt_batches(self) -> int:
+        """At start: batches a stopped process left running are ``interrupted``; their unread files say so."""
+        with Session(self.engine) as db, db.begin():
+            rows = list(db.scalars(select(BatchRow).where(BatchRow.state == "running")))
+            for row in rows:
+                row.files = [
+                    {**f, "status": "error", "error": {"code": "interrupted", "message": "the server stopped before this file was read; upload it again"}}
+                    if f.get("status") == "pending" else f
+                    for f in row.files
+                ]
+                row.state, row.updated_at = "interrupted", utcnow()
+            return len(rows)
+
     def get_batch(self, batch_id: str) -> BatchRecord | None:
         with Session(self.engine) as db:
             row = db.get(BatchRow, batch_id)

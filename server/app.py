@@ -163,6 +163,8 @@ class Candor:
         # Interviews that ended while no report was written (the process died
         # in between): build their reports now, from the log.
         ctx.reports.resume(await ctx.store.run(ctx.store.store.sessions_without_report))
+        # Upload batches a stopped process left half read: say so on each unread file.
+        await ctx.store.run(ctx.store.store.interrupt_batches)
         try:
             yield
         finally:

@@ -299,3 +299,17 @@ def test_an_invited_application_follows_its_interview_to_hrs_decision(client: Te
     assert [e["action"] for e in timeline] == ["receive", "screen", "invite", "start_interview", "end_interview", "decide"]
     assert timeline[-1]["actor"] == "hr" and timeline[-1]["reason"] == "表现稳定"
     assert timeline[-2]["details"]["session_id"] == session_id
+
+
+def test_a_batch_left_running_by_a_stopped_server_says_so(tmp_path: Path) -> None:
+    from db import Store
+
+    store = Store(f"sqlite:///{tmp_path}/candor.db")
+    batch = store.create_batch("wealth_manager", [{"index": 0, "filename": "a.txt", "status": "ok", "application_id": "app_x"},
+                                                  {"index": 1, "filename": "b.txt", "status": "pending"}])
+    store.close()
+    app = create_app(make_settings(tmp_path), models=None, load_models=False)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        shown = client.get(f"/v1/applications/batch/{batch.id}", headers=HR).json()
+    assert shown["state"] == "interrupted" and shown["done"] == 2
+    assert [f["status"] for f in shown["files"]] == ["ok", "error"] and shown["files"][1]["error"]["code"] == "interrupted"
