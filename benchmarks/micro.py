@@ -36,7 +36,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from benchmarks import MEDIA_DIR
+from benchmarks import MEDIA_DIR, cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE_RATE = 16000
@@ -113,14 +113,7 @@ def reps_for(n: int, quick: bool, base: int, floor: int = 2) -> int:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         import psutil
 

@@ -42,6 +42,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "benchmarks" / "data"
 
@@ -140,14 +142,7 @@ def to_json(data: dict[str, Any]) -> str:
 
 
 def _machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
