@@ -89,6 +89,25 @@ class ReportRepository(Repository):
             row = db.scalar(query.order_by(ReportRow.version.desc()).limit(1))
             return _report_record(row) if row else None
 
+    def latest_reports_of_bank(self, bank_id: str) -> list[ReportRecord]:
+        """The latest report of every session that ran the bank (any version of it)."""
+        from .sessions import SessionRow
+
+        with Session(self.engine) as db:
+            latest = (
+                select(ReportRow.session_id, func.max(ReportRow.version).label("version"))
+                .join(SessionRow, SessionRow.id == ReportRow.session_id)
+                .where(SessionRow.bank_id == bank_id)
+                .group_by(ReportRow.session_id)
+                .subquery()
+            )
+            rows = db.scalars(
+                select(ReportRow).join(
+                    latest, (ReportRow.session_id == latest.c.session_id) & (ReportRow.version == latest.c.version)
+                ).order_by(ReportRow.session_id)
+            )
+            return [_report_record(r) for r in rows]
+
     def list_decisions(self, session_id: str) -> list[DecisionRecord]:
         with Session(self.engine) as db:
             rows = db.scalars(select(DecisionRow).where(DecisionRow.session_id == session_id).order_by(DecisionRow.id))

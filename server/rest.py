@@ -433,3 +433,22 @@ class InboundApplication(BaseModel):
     resume_text: str | None = Field(default=None, max_length=200_000)
     resume_base64: str | None = Field(default=None, description="a resume file (PDF, DOCX, TXT), base64")
     filename: str | None = Field(default=None, max_length=255)
+
+
+class QuestionScores(BaseModel):
+    question_id: str
+    alternative: str | None = Field(description="the personalised version asked (null: the question as written)")
+    answers: int
+    no_answer: int
+    mean: float | None = None
+    min: float | None = None
+    p25: float | None = None
+    median: float | None = None
+    p75: float | None = None
+    max: float | None = None
+
+
+class BankScores(BaseModel):
+    bank_id: str
+    interviews: int = Field(description="sessions with a report")
+    questions: list[QuestionScores]

@@ -110,3 +110,6 @@ def test_a_session_asks_the_candidates_version_and_the_report_says_which(tmp_pat
         free = client.post("/v1/sessions", json={"job_id": "wealth_manager"}, headers=hr).json()
         plain = ctx.store.store.read_events(free["id"])[0].payload
         assert [a["alternative"] for a in plain.alternatives] == [None]  # no profile: asked as written
+        scores = client.get(f"/v1/banks/{BANK.id}/scores", headers=hr)
+        assert scores.status_code == 200 and scores.json() == {"bank_id": BANK.id, "interviews": 0, "questions": []}
+        assert client.get("/v1/banks/nope/scores", headers=hr).status_code == 404

@@ -410,3 +410,26 @@ async def test_a_report_lost_to_a_crash_is_built_at_the_next_start(tmp_path: Pat
                 await asyncio.sleep(0.05)
     finally:
         second.stop()
+
+
+def test_a_banks_scores_are_grouped_per_question_and_version() -> None:
+    from reports.distribution import score_distribution
+
+    session, job, bank = records()
+    reports = []
+    for i, (first, alternative) in enumerate([(80, "retail_sales"), (60, "retail_sales"), (40, None), (20, None)]):
+        items = []
+        for ty, mt, p in interview_events():
+            if ty == "question.started" and p["question_id"] == "q1" and alternative:
+                p = {**p, "alternative": alternative}
+            if ty == "score.question":
+                p = score_payload(p["question_id"], first if p["question_id"] == "q1" else 50.0, [])
+                if i == 3 and p["question_id"] == "q2":
+                    p = {**p, "status": "no_answer", "overall": 0.0}
+            items.append((ty, mt, p))
+        reports.append(build_report(session, job, bank, as_events(items)))
+    rows = {(r["question_id"], r["alternative"]): r for r in score_distribution(reports)}
+    assert set(rows) == {("q1", "retail_sales"), ("q1", None), ("q2", None)}
+    assert rows[("q1", "retail_sales")]["answers"] == 2 and rows[("q1", "retail_sales")]["mean"] == 70.0
+    assert rows[("q1", None)]["median"] == 30.0 and rows[("q1", None)]["min"] == 20.0
+    assert rows[("q2", None)]["answers"] == 3 and rows[("q2", None)]["no_answer"] == 1  # unanswered: not a 0 in the mean

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from db import AlreadyExists, BankRecord, JobRecord, VersionConflict
 from jobs.models import Job, QuestionBank
+from reports.distribution import score_distribution
 
 from .. import rest
 from ..openapi import Operation, Param, Reply
@@ -63,6 +64,14 @@ class CatalogRoutes(Resource):
                 replies={200: Reply("the latest version", rest.BankVersion, headers=ETAG)},
                 problems=(400, 404, 412, 422),
             ),
+            Operation(
+                "GET", "/v1/banks/{bank_id}/scores", self.bank_scores,
+                "A bank's question scores across its interviews, per version asked", "banks",
+                description="From the latest report of every session that ran the bank: per question and per "
+                "personalised version (alternative; null: as written), the answers scored, the unanswered, and "
+                "the overall scores' mean and quartiles. Compare a version's scores only with the same version's.",
+                replies={200: Reply("the distribution", rest.BankScores)}, problems=(404,),
+            ),
         ]
 
     async def list_jobs(self, request: Request) -> Response:
@@ -96,6 +105,16 @@ class CatalogRoutes(Resource):
 
     async def get_bank(self, request: Request) -> Response:
         return await self._get_versioned(request, "bank", self.ctx.store.store.get_bank, _bank_json)
+
+    async def bank_scores(self, request: Request) -> Response:
+        self.ctx.require_hr(request)
+        bank_id = request.path_params["bank_id"]
+        store = self.ctx.store.store
+        if await self.ctx.store.run(store.get_bank, bank_id) is None:
+            raise Problem(404, "Not found", f"no bank {bank_id!r}")
+        reports = await self.ctx.store.run(store.latest_reports_of_bank, bank_id)
+        rows = score_distribution(r.body for r in reports)
+        return JSONResponse({"bank_id": bank_id, "interviews": len(reports), "questions": rows})
 
     async def update_bank(self, request: Request) -> Response:
         self.ctx.require_hr(request)  # before the body is read: 401, not 422
