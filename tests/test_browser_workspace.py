@@ -34,6 +34,7 @@ from tests.test_browser_e2e import CHROMIUM, SHOTS, PageLog, playwright_api
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 JOB = "wealth_manager"
+XSS = '\n备注：<img src=x onerror="window.__xss=1"><b>粗体</b>\n'
 # Seeds that screen as advance (72), pool (41) and review (64) against the shipped wealth_manager job.
 STRONG, WEAK, MIDDLING = make_resume(3, "zh"), make_resume(7, "zh"), make_resume(8, "en")
 
@@ -55,7 +56,8 @@ def resumes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("resumes")
     files = {
         "strong": (f"{STRONG.truth.name}.docx", to_docx(STRONG)),
-        "weak": (f"{WEAK.truth.name}.txt", to_text(WEAK).encode()),
+        # The resume is the candidate's text: markup in it must stay text on the page.
+        "weak": (f"{WEAK.truth.name}.txt", (to_text(WEAK) + XSS).encode()),
         "middling": ("middling-resume.txt", to_text(MIDDLING).encode()),
         "broken": ("broken.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\nthis is not a PDF body at all\n"),
     }
@@ -204,6 +206,21 @@ async def test_upload_score_invite_and_confirm_the_pool(workspace_server: LiveSe
                 await cand.screenshot(path=str(shots / "candidate-link-consent.png"), full_page=True)
                 await cand_ctx.close()
 
+                # A report made for the session (rebuilt from its, here empty, event log) shows on the page.
+                session_id = await hr.evaluate(
+                    "async (id) => (await (await fetch('/v1/applications/' + id)).json()).session_id", app_id
+                )
+                made = await hr.evaluate(
+                    "async (sid) => (await fetch('/v1/sessions/' + sid + '/report/rebuild', {method: 'POST'})).status",
+                    session_id,
+                )
+                assert made in (200, 201), made
+                await hr.reload()
+                await expect(hr.locator("#report-card")).to_be_visible()
+                await expect(hr.locator("#report-link")).to_have_attribute("href", re.compile(r"/report\?format=html$"))
+                await expect(hr.locator("#app-invite-link")).to_have_value(invite_url)
+                await hr.screenshot(path=str(shots / "candidate-report.png"))
+
                 # Back on the board: invited; the pool confirmed by a person, from its column.
                 await hr.locator("#app-back").click()
                 await expect(hr.locator("#board-view")).to_be_visible()
@@ -220,6 +237,16 @@ async def test_upload_score_invite_and_confirm_the_pool(workspace_server: LiveSe
                 await hr.locator("#bulk-withdraw").click()
                 await expect(card(hr, "withdrawn", MIDDLING.truth.name)).to_have_count(1)
                 await hr.screenshot(path=str(shots / "board-after.png"), full_page=True)
+
+                # The weak candidate's page: the markup in the resume shows as text, nothing runs.
+                await card(hr, "decided", WEAK.truth.name).locator(".app-name").click()
+                await expect(hr.locator("#application-view")).to_be_visible()
+                await expect(hr.locator("#resume-text")).to_contain_text('<img src=x onerror="window.__xss=1">')
+                await expect(hr.locator("#resume-text img, #resume-text b")).to_have_count(0)
+                assert await hr.evaluate("() => window.__xss") is None
+                await expect(hr.locator("#timeline li[data-action='confirm_pool']")).to_have_count(1)
+                await hr.go_back()
+                await expect(hr.locator("#board-view")).to_be_visible()
 
                 # English labels, same board.
                 await hr.locator("#lang-toggle").click()

@@ -99,6 +99,8 @@ test('fmtScore, fmtPoints and reportOverall', () => {
   assert.strictEqual(P.fmtPoints(null, 5), '— / 5');
   assert.strictEqual(P.reportOverall({ overall: 81.5 }), 81.5);
   assert.strictEqual(P.reportOverall({ body: { overall: 60 } }), 60);
+  assert.strictEqual(P.reportOverall({ session_id: 's', version: 2, report: { overall: 66.6 } }), 66.6);
+  assert.deepStrictEqual(P.reportBody({ version: 1, report: { overall: 1 } }), { overall: 1 });
   assert.strictEqual(P.reportOverall({ overall: { score: 70 } }), 70);
   assert.strictEqual(P.reportOverall({ overall: null }), null);
   assert.strictEqual(P.reportOverall(null), null);

@@ -211,7 +211,7 @@
     card.hidden = !rep;
     if (!rep) return;
     $('report-overall').textContent = P.fmtScore(P.reportOverall(rep));
-    var body = rep.body && typeof rep.body === 'object' ? rep.body : rep;
+    var body = P.reportBody(rep) || {};
     var rec = body.recommendation;
     $('report-band').textContent = rec && typeof rec === 'object' ? (hr.locText(rec.label) || rec.band || '—') : '—';
     $('report-link').href = '/v1/sessions/' + encodeURIComponent(state.app.session_id) + '/report?format=html';

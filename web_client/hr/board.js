@@ -30,13 +30,13 @@
     sort: '-score',
     loadSeq: 0,
     uploads: null, // {total, done, sent, results: [{name, result}]}
-    bulkText: ''
+    bulk: null // the last bulk action's answer: {ok, failed: [{name, detail}]}
   };
 
   async function open(jobId) {
     ui.jobId = jobId;
     state.selected = {};
-    state.bulkText = '';
+    state.bulk = null;
     state.uploads = null;
     state.job = null;
     hr.setView('board');
@@ -186,10 +186,13 @@
 
   function renderBulk() {
     var ids = selectedIds();
-    $('bulk-bar').hidden = !ids.length && !state.bulkText;
+    $('bulk-bar').hidden = !ids.length && !state.bulk;
     $('bulk-count').textContent = ids.length ? t('bulk_selected', { n: ids.length }) : '';
     ['bulk-invite', 'bulk-pool', 'bulk-withdraw', 'bulk-clear'].forEach(function (id) { $(id).disabled = !ids.length; });
-    $('bulk-result').textContent = state.bulkText;
+    var b = state.bulk;
+    $('bulk-result').textContent = b ? [t('bulk_done', { ok: b.ok, fail: b.failed.length })].concat(b.failed.map(function (f) {
+      return t('bulk_fail_one', f);
+    })).join(' · ') : '';
   }
 
   function nameOf(id) {
@@ -208,11 +211,9 @@
       var results = (res && res.results) || [];
       var ok = results.filter(function (r) { return r.ok; });
       var failed = results.filter(function (r) { return !r.ok; });
-      var lines = [t('bulk_done', { ok: ok.length, fail: failed.length })];
-      failed.forEach(function (r) {
-        lines.push(t('bulk_fail_one', { name: nameOf(r.id), detail: (r.error && (r.error.detail || r.error.title)) || r.status }));
-      });
-      state.bulkText = lines.join(' · ');
+      state.bulk = { ok: ok.length, failed: failed.map(function (r) {
+        return { name: nameOf(r.id), detail: (r.error && (r.error.detail || r.error.title)) || String(r.status) };
+      }) };
       ok.forEach(function (r) { delete state.selected[r.id]; });
       await load();
     } catch (err) {
@@ -367,7 +368,7 @@
     $('bulk-withdraw').addEventListener('click', function () { runBulk('withdraw', selectedIds()); });
     $('bulk-clear').addEventListener('click', function () {
       state.selected = {};
-      state.bulkText = '';
+      state.bulk = null;
       render();
     });
   }

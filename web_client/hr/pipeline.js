@@ -120,10 +120,19 @@
     return one(points) + ' / ' + one(max);
   }
 
-  // The interview score of a report (its body or the report itself): a number or null.
-  function reportOverall(report) {
-    if (!report || typeof report !== 'object') return null;
-    var body = report.body && typeof report.body === 'object' ? report.body : report;
+  // The report itself out of what GET /v1/sessions/<id>/report answers
+  // ({session_id, version, report}), or a bare report; null for nothing.
+  function reportBody(answer) {
+    if (!answer || typeof answer !== 'object') return null;
+    if (answer.report && typeof answer.report === 'object') return answer.report;
+    if (answer.body && typeof answer.body === 'object') return answer.body;
+    return answer;
+  }
+
+  // The interview score of a report (see reportBody): a number or null.
+  function reportOverall(answer) {
+    var body = reportBody(answer);
+    if (!body) return null;
     var v = body.overall;
     if (v && typeof v === 'object') v = v.score;
     return typeof v === 'number' && isFinite(v) ? v : null;
@@ -161,6 +170,7 @@
     segments: segments,
     fmtScore: fmtScore,
     fmtPoints: fmtPoints,
+    reportBody: reportBody,
     reportOverall: reportOverall,
     uploadResult: uploadResult,
     uploadShare: uploadShare
