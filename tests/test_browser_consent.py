@@ -312,7 +312,7 @@ async def test_hr_new_session_for_a_job_with_a_candidate_profile(
         hr = await context.new_page()
         log.attach(hr)
         try:
-            await hr.goto(f"{live_server.url}/hr")
+            await hr.goto(f"{live_server.url}/hr/sessions")
             await hr.locator("#hr-token").fill(HR_TOKEN)
             await hr.locator("#hr-token").press("Enter")
             await expect(hr.locator("#list-view")).to_be_visible()

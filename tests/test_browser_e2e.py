@@ -552,6 +552,10 @@ async def test_hr_signs_in_creates_session_and_watches(candor_server: RunningSer
             await expect(hr.locator("#signin-error")).not_to_be_empty()
             await hr.locator("#hr-token").fill(candor_server.hr_token)
             await hr.get_by_role("button", name="登录").click()
+            # /hr opens on the jobs (the workspace); the sessions are one link away.
+            await expect(hr.locator("#jobs-view")).to_be_visible()
+            await hr.locator("#nav-sessions").click()
+            await hr.wait_for_url(re.compile(r"/hr/sessions$"))
             await expect(hr.locator("#list-view")).to_be_visible()
             # The cookie is HttpOnly: the page's script cannot read it.
             assert "candor" not in await hr.evaluate("() => document.cookie")

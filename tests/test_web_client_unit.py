@@ -52,7 +52,8 @@ def test_web_client_node_tests() -> None:
 def test_the_server_serves_every_script_the_pages_name(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path), models=None, load_models=False)
     with TestClient(app, base_url="http://127.0.0.1") as client:
-        for page, path in (("/interview", "candidate.html"), ("/hr", "hr.html"), ("/hr/sessions/s1", "hr.html")):
+        for page, path in (("/interview", "candidate.html"), ("/hr", "hr.html"), ("/hr/sessions/s1", "hr.html"),
+                           ("/hr/sessions", "hr.html"), ("/hr/jobs/j1", "hr.html"), ("/hr/applications/a1", "hr.html")):
             res = client.get(page)
             assert res.status_code == 200, page
             srcs = re.findall(r'<script\b[^>]*\bsrc="([^"]+)"', res.text)

@@ -1,4 +1,5 @@
-/* Candor HR pages: sign in, session list, new session link, live view of one
+/* Candor HR pages: sign in, the workspace (jobs, a job's pipeline board, a
+ * candidate's page), session list (/hr/sessions), new session link, live view of one
  * session (/hr/sessions/<id>) over the event WebSocket with resume by seq.
  *
  * The page's controller, Candor.hr: the strings, the page's state (hr.ui),
@@ -9,6 +10,10 @@
  *   hr/sessions.js   Candor.hr.sessions   the session list and the new-session form
  *   hr/live.js       Candor.hr.live       one session live: event stream, transcript, face, consent, log
  *   hr/interview.js  Candor.hr.interview  the live view's structured interview: progress, answers, scores
+ *   hr/pipeline.js   Candor.hr.pipeline   the workspace's pure helpers: board columns, evidence spans, upload results
+ *   hr/jobs.js       Candor.hr.jobs       the jobs with their applications counted (/hr)
+ *   hr/board.js      Candor.hr.board      a job's pipeline board: columns, search, bulk actions, uploads (/hr/jobs/<id>)
+ *   hr/application.js Candor.hr.application a candidate: match table, resume with evidence, report, timeline, steps
  *
  * Boots once the document has loaded, after every view's script has run.
  * Plain ES2017 (no modules, no optional chaining), no framework. Data is
@@ -24,6 +29,141 @@
   var STRINGS = {
     zh: {
       lang_toggle: 'English',
+      nav_jobs: '岗位',
+      nav_sessions: '面试会话',
+      jobs_title: '岗位',
+      job_col_title: '岗位',
+      job_col_total: '申请',
+      no_jobs: '还没有岗位。',
+      open_board: '打开看板',
+      back_jobs: '← 全部岗位',
+      back_board: '← 看板',
+      search_placeholder: '搜索姓名、编号',
+      sort_score: '按匹配分',
+      sort_newest: '按时间（新到旧）',
+      col_applied: '待筛选',
+      col_advance: '建议邀约',
+      col_review: '待复核',
+      col_pool: '待确认淘汰池',
+      col_invited: '已邀约',
+      col_interviewing: '面试中',
+      col_interviewed: '已面试',
+      col_decided: '已决定',
+      col_withdrawn: '已撤回',
+      col_empty: '暂无',
+      col_shown: '显示 {shown} / {total}',
+      col_more: '另有 {n} 份未显示',
+      pool_confirm_all: '确认淘汰池（{n}）',
+      pool_confirm_selected: '确认所选淘汰（{n}）',
+      card_match: '匹配',
+      card_interview: '面试',
+      card_dups: '重复投递 {n}',
+      select_card: '选择 {name}',
+      drop_title: '拖放简历到这里上传',
+      drop_hint: 'PDF、DOCX 或 TXT，每份不超过 10 MB；可一次多份。',
+      drop_here: '松开即可上传',
+      upload_source: '来源',
+      upload_pick: '选择文件',
+      upload_progress: '正在上传 {done} / {total}',
+      upload_done: '已完成 {total} 份：{ok} 份新申请，{dup} 份重复，{err} 份失败',
+      upload_ok: '已评分：匹配 {score}（{outcome}）',
+      upload_dup: '重复：此人已申请该岗位，已合并到原申请',
+      upload_err: '未读取：{detail}',
+      src_upload: '手动上传',
+      src_referral: '内推',
+      src_campus: '校园招聘',
+      src_liepin: '猎聘',
+      src_boss: 'BOSS 直聘',
+      src_zhaopin: '智联招聘',
+      bulk_selected: '已选 {n} 人',
+      bulk_invite: '邀约面试',
+      bulk_confirm_pool: '确认淘汰',
+      bulk_withdraw: '撤回',
+      bulk_clear: '取消选择',
+      bulk_done: '{ok} 人成功，{fail} 人未成功',
+      bulk_fail_one: '{name}：{detail}',
+      out_advance: '建议邀约',
+      out_review: '待复核',
+      out_pool: '淘汰池',
+      out_hold: '待定',
+      out_reject: '不合适',
+      st_applied: '待筛选',
+      st_screened: '已筛选',
+      st_invited: '已邀约',
+      st_interviewing: '面试中',
+      st_interviewed: '已面试',
+      st_decided: '已决定',
+      st_withdrawn: '已撤回',
+      invite: '邀约面试',
+      confirm_pool: '确认淘汰',
+      withdraw: '撤回',
+      invite_link_title: '候选人面试链接',
+      invite_link_hint: '请把此链接发给候选人。链接只能打开一次。',
+      match_title: '岗位匹配',
+      match_hint: '点击一行，在简历中高亮它的依据。匹配分仅供参考，由招聘人员决定。',
+      match_total: '匹配分 {score}（邀约线 {advance}，淘汰池线 {pool}）',
+      m_col_req: '要求',
+      m_col_shows: '简历显示',
+      m_col_status: '结果',
+      m_col_points: '得分',
+      m_col_evidence: '依据',
+      m_evidence_n: '{n} 处',
+      m_met: '符合',
+      m_partly: '部分符合',
+      m_not_met: '不符合',
+      kind_education: '学历',
+      kind_years: '工作年限',
+      kind_skill: '技能',
+      kind_certificate: '证书',
+      kind_language: '语言',
+      years_n: '{n} 年以上',
+      edu_none: '无',
+      edu_associate: '大专',
+      edu_bachelor: '本科',
+      edu_master: '硕士',
+      edu_doctorate: '博士',
+      lang_zh: '中文',
+      lang_en: '英语',
+      lang_yue: '粤语',
+      upload_err_code: '未读取：{what}',
+      code_empty: '文件是空的',
+      code_too_large: '文件超过 10 MB',
+      code_unsupported_type: '不支持的文件类型（请上传 PDF、DOCX 或 TXT）',
+      code_corrupt: '文件已损坏，无法读取，请重新导出后再传',
+      code_encrypted: '文件有密码保护，请去掉密码后再传',
+      resume_title: '简历',
+      resume_review: '需要人工核对：{fields}',
+      resume_empty: '没有简历文本。',
+      pf_name: '姓名',
+      pf_education: '学历',
+      pf_years: '工作年限',
+      pf_skills: '技能',
+      pf_certificates: '证书',
+      pf_languages: '语言',
+      pf_experience: '工作经历',
+      report_title: '面试报告',
+      report_overall: '面试得分',
+      report_band: '建议',
+      report_open: '打开完整报告',
+      decide_title: '决定',
+      dec_advance: '进入下一轮',
+      dec_hold: '待定',
+      dec_reject: '不合适',
+      reason_placeholder: '理由（可选）',
+      decide: '记录决定',
+      timeline_title: '时间线',
+      act_receive: '收到申请',
+      act_screen: '自动筛选',
+      act_invite: '邀约面试',
+      act_start_interview: '开始面试',
+      act_end_interview: '面试结束',
+      act_confirm_pool: '确认淘汰',
+      act_decide: '决定',
+      act_withdraw: '撤回',
+      actor_system: '系统',
+      actor_hr: 'HR',
+      actor_candidate: '候选人',
+      action_failed: '操作未成功：{detail}',
       logout: '退出登录',
       signin_title: 'HR 登录',
       token_label: 'HR 令牌',
@@ -183,6 +323,141 @@
     },
     en: {
       lang_toggle: '中文',
+      nav_jobs: 'Jobs',
+      nav_sessions: 'Sessions',
+      jobs_title: 'Jobs',
+      job_col_title: 'Job',
+      job_col_total: 'Applications',
+      no_jobs: 'No jobs yet.',
+      open_board: 'Open board',
+      back_jobs: '← All jobs',
+      back_board: '← Board',
+      search_placeholder: 'Search a name or an id',
+      sort_score: 'By match score',
+      sort_newest: 'Newest first',
+      col_applied: 'To screen',
+      col_advance: 'Advance',
+      col_review: 'Review',
+      col_pool: 'Pool (to confirm)',
+      col_invited: 'Invited',
+      col_interviewing: 'Interviewing',
+      col_interviewed: 'Interviewed',
+      col_decided: 'Decided',
+      col_withdrawn: 'Withdrawn',
+      col_empty: 'none',
+      col_shown: '{shown} of {total} shown',
+      col_more: '{n} more not shown',
+      pool_confirm_all: 'Confirm pool ({n})',
+      pool_confirm_selected: 'Confirm selected ({n})',
+      card_match: 'match',
+      card_interview: 'interview',
+      card_dups: '{n} duplicate(s)',
+      select_card: 'Select {name}',
+      drop_title: 'Drop resumes here to upload',
+      drop_hint: 'PDF, DOCX or TXT, at most 10 MB each; several at once.',
+      drop_here: 'Release to upload',
+      upload_source: 'Source',
+      upload_pick: 'Choose files',
+      upload_progress: 'Uploading {done} of {total}',
+      upload_done: '{total} done: {ok} new, {dup} duplicate, {err} failed',
+      upload_ok: 'scored: match {score} ({outcome})',
+      upload_dup: 'duplicate: this person already applied for the job; added to that application',
+      upload_err: 'not read: {detail}',
+      src_upload: 'Upload',
+      src_referral: 'Referral',
+      src_campus: 'Campus',
+      src_liepin: 'Liepin',
+      src_boss: 'BOSS Zhipin',
+      src_zhaopin: 'Zhaopin',
+      bulk_selected: '{n} selected',
+      bulk_invite: 'Invite',
+      bulk_confirm_pool: 'Confirm pool',
+      bulk_withdraw: 'Withdraw',
+      bulk_clear: 'Clear selection',
+      bulk_done: '{ok} done, {fail} not done',
+      bulk_fail_one: '{name}: {detail}',
+      out_advance: 'advance',
+      out_review: 'review',
+      out_pool: 'pool',
+      out_hold: 'hold',
+      out_reject: 'reject',
+      st_applied: 'to screen',
+      st_screened: 'screened',
+      st_invited: 'invited',
+      st_interviewing: 'interviewing',
+      st_interviewed: 'interviewed',
+      st_decided: 'decided',
+      st_withdrawn: 'withdrawn',
+      invite: 'Invite to interview',
+      confirm_pool: 'Confirm pool',
+      withdraw: 'Withdraw',
+      invite_link_title: 'Candidate interview link',
+      invite_link_hint: 'Send this link to the candidate. It opens only once.',
+      match_title: 'Job match',
+      match_hint: 'Click a row to highlight its evidence in the resume. The match score assists; a recruiter decides.',
+      match_total: 'Match {score} (advance at {advance}, pool below {pool})',
+      m_col_req: 'Requirement',
+      m_col_shows: 'Resume shows',
+      m_col_status: 'Result',
+      m_col_points: 'Points',
+      m_col_evidence: 'Evidence',
+      m_evidence_n: '{n}',
+      m_met: 'met',
+      m_partly: 'partly',
+      m_not_met: 'not met',
+      kind_education: 'Education',
+      kind_years: 'Years of experience',
+      kind_skill: 'Skill',
+      kind_certificate: 'Certificate',
+      kind_language: 'Language',
+      years_n: '{n}+ years',
+      edu_none: 'none',
+      edu_associate: 'associate',
+      edu_bachelor: 'bachelor',
+      edu_master: 'master',
+      edu_doctorate: 'doctorate',
+      lang_zh: 'Chinese',
+      lang_en: 'English',
+      lang_yue: 'Cantonese',
+      upload_err_code: 'not read: {what}',
+      code_empty: 'the file is empty',
+      code_too_large: 'the file is larger than 10 MB',
+      code_unsupported_type: 'unsupported file type (PDF, DOCX or TXT)',
+      code_corrupt: 'the file is damaged and cannot be read; export it again and resend',
+      code_encrypted: 'the file is password-protected; remove the password and resend',
+      resume_title: 'Resume',
+      resume_review: 'Check by hand: {fields}',
+      resume_empty: 'No resume text.',
+      pf_name: 'Name',
+      pf_education: 'Education',
+      pf_years: 'Years of experience',
+      pf_skills: 'Skills',
+      pf_certificates: 'Certificates',
+      pf_languages: 'Languages',
+      pf_experience: 'Experience',
+      report_title: 'Interview report',
+      report_overall: 'Interview score',
+      report_band: 'Recommendation',
+      report_open: 'Open the full report',
+      decide_title: 'Decision',
+      dec_advance: 'Advance',
+      dec_hold: 'Hold',
+      dec_reject: 'Reject',
+      reason_placeholder: 'Reason (optional)',
+      decide: 'Record decision',
+      timeline_title: 'Timeline',
+      act_receive: 'received',
+      act_screen: 'screened',
+      act_invite: 'invited',
+      act_start_interview: 'interview started',
+      act_end_interview: 'interview ended',
+      act_confirm_pool: 'pool confirmed',
+      act_decide: 'decided',
+      act_withdraw: 'withdrawn',
+      actor_system: 'system',
+      actor_hr: 'HR',
+      actor_candidate: 'candidate',
+      action_failed: 'Not done: {detail}',
       logout: 'Sign out',
       signin_title: 'HR sign-in',
       token_label: 'HR token',
@@ -346,7 +621,9 @@
 
   var ui = hr.ui = {
     lang: 'zh',
-    view: null, // signin | list | live
+    view: null, // signin | jobs | board | application | list | live
+    jobId: null, // the board's job
+    applicationId: null, // the candidate page's application
     sessionId: null,
     ws: null,
     wsState: null,
@@ -401,12 +678,17 @@
     ui.lang = Candor.i18n.pickLang(STRINGS, lang);
     if (remember) Candor.store.set('localStorage', LANG_KEY, ui.lang);
     Candor.i18n.applyDom(t, ui.lang);
+    var ph = document.querySelectorAll('[data-i18n-placeholder]');
+    for (var i = 0; i < ph.length; i++) ph[i].placeholder = t(ph[i].getAttribute('data-i18n-placeholder'));
     hr.live.renderWsStatus();
     renderBanner();
     hr.sessions.renderJobOptions();
     hr.sessions.renderFieldErrors();
     hr.live.renderConsent();
     hr.interview.render();
+    if (ui.view === 'jobs') hr.jobs.render();
+    if (ui.view === 'board') hr.board.render();
+    if (ui.view === 'application') hr.application.render();
   }
 
   // The banner: one message (a key of STRINGS) at a time; null hides it.
@@ -454,20 +736,36 @@
     $('signin').hidden = view !== 'signin';
     $('list-view').hidden = view !== 'list';
     $('live-view').hidden = view !== 'live';
+    $('jobs-view').hidden = view !== 'jobs';
+    $('board-view').hidden = view !== 'board';
+    $('application-view').hidden = view !== 'application';
     $('logout').hidden = view === 'signin';
+    $('hr-nav').hidden = view === 'signin';
+    $('nav-jobs').className = view === 'jobs' || view === 'board' || view === 'application' ? 'active' : '';
+    $('nav-sessions').className = view === 'list' || view === 'live' ? 'active' : '';
     if (view !== 'list') hr.sessions.stopRefresh();
   }
 
-  function liveSessionIdFromPath() {
-    var m = /^\/hr\/sessions\/([^\/]+)\/?$/.exec(location.pathname);
-    return m ? decodeURIComponent(m[1]) : null;
+  // Which view a path shows: {view, id}. /hr is the jobs, /hr/jobs/<id> a
+  // job's board, /hr/applications/<id> a candidate, /hr/sessions the session
+  // list, /hr/sessions/<id> one session live.
+  function routeOf(path) {
+    var m = /^\/hr\/(sessions|jobs|applications)(?:\/([^\/]+))?\/?$/.exec(path || '');
+    if (!m) return { view: 'jobs', id: null };
+    var id = m[2] ? decodeURIComponent(m[2]) : null;
+    if (m[1] === 'sessions') return id ? { view: 'live', id: id } : { view: 'list', id: null };
+    if (!id) return { view: 'jobs', id: null };
+    return { view: m[1] === 'jobs' ? 'board' : 'application', id: id };
   }
 
   function route() {
     showBanner(null);
-    var id = liveSessionIdFromPath();
-    if (id) hr.live.open(id);
-    else hr.sessions.open();
+    var r = routeOf(location.pathname);
+    if (r.view === 'live') hr.live.open(r.id);
+    else if (r.view === 'list') hr.sessions.open();
+    else if (r.view === 'board') hr.board.open(r.id);
+    else if (r.view === 'application') hr.application.open(r.id);
+    else hr.jobs.open();
   }
 
   hr.showBanner = showBanner;
@@ -475,6 +773,7 @@
   hr.handleError = handleError;
   hr.setView = setView;
   hr.route = route;
+  hr.routeOf = routeOf;
 
   // ---- boot ----
   function boot() {
@@ -486,12 +785,16 @@
     hr.signin.init();
     hr.sessions.init();
     hr.live.init();
+    hr.jobs.init();
+    hr.board.init();
+    hr.application.init();
     route();
   }
 
   // Read-only hooks for tests and support.
   window.candorHr = {
     get view() { return ui.view; },
+    get board() { return hr.board ? hr.board.snapshot() : null; },
     get wsState() { return ui.wsState; },
     get lastSeq() { return ui.lastSeq; },
     get currentQuestion() { return ui.current; },

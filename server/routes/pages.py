@@ -25,5 +25,8 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/interview", page_candidate, methods=["GET"]),
         Route("/hr", page_hr, methods=["GET"]),
+        Route("/hr/sessions", page_hr, methods=["GET"]),
         Route("/hr/sessions/{session_id}", page_hr, methods=["GET"]),
+        Route("/hr/jobs/{job_id}", page_hr, methods=["GET"]),
+        Route("/hr/applications/{application_id}", page_hr, methods=["GET"]),
     ]

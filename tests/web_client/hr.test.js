@@ -11,12 +11,15 @@ const { load } = require('./helpers');
 const listeners = [];
 globalThis.document = { readyState: 'loading', addEventListener: (type, fn) => listeners.push({ type, fn }) };
 
-const Candor = load('common.js', 'hr.js', 'hr/signin.js', 'hr/sessions.js', 'hr/live.js', 'hr/interview.js');
+const Candor = load('common.js', 'hr.js', 'hr/signin.js', 'hr/sessions.js', 'hr/live.js', 'hr/interview.js',
+  'hr/pipeline.js', 'hr/jobs.js', 'hr/board.js', 'hr/application.js');
 const hr = Candor.hr;
 
 test('each view under Candor.hr; boot waits for DOMContentLoaded', () => {
-  for (const view of ['signin', 'sessions', 'live', 'interview']) assert.strictEqual(typeof hr[view], 'object', view);
-  for (const view of ['signin', 'sessions', 'live']) assert.strictEqual(typeof hr[view].init, 'function', view);
+  for (const view of ['signin', 'sessions', 'live', 'interview', 'pipeline', 'jobs', 'board', 'application']) {
+    assert.strictEqual(typeof hr[view], 'object', view);
+  }
+  for (const view of ['signin', 'sessions', 'live', 'jobs', 'board', 'application']) assert.strictEqual(typeof hr[view].init, 'function', view);
   assert.deepStrictEqual(listeners.map((l) => l.type), ['DOMContentLoaded']);
   assert.strictEqual(window.candorHr.view, null, 'not booted yet');
   assert.deepStrictEqual(window.candorHr.questions, []);

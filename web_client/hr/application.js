@@ -1,0 +1,296 @@
+/* Candor HR, a candidate's page (Candor.hr.application, /hr/applications/<id>):
+ * the match table row by row (status, points, how many pieces of evidence),
+ * the parsed profile and the resume's own text with the selected row's
+ * evidence marked at its offsets, the interview report's summary once one
+ * is made, the timeline, and a person's steps: invite (the one-time link,
+ * with a copy button), confirm the pool, decide, withdraw.
+ * The resume is the candidate's text, untrusted: it only ever goes in as text.
+ * Classic script, plain ES2017; loads after hr.js and hr/pipeline.js.
+ */
+(function (Candor) {
+  'use strict';
+
+  var hr = Candor.hr;
+  var ui = hr.ui;
+  var t = hr.t;
+  var P = hr.pipeline;
+  var $ = Candor.dom.$;
+  var el = Candor.dom.el;
+
+  var state = { app: null, resume: null, timeline: [], report: null, row: null, inviteUrl: null };
+
+  async function open(id) {
+    ui.applicationId = id;
+    state.app = null;
+    state.resume = null;
+    state.timeline = [];
+    state.report = null;
+    state.row = null;
+    state.inviteUrl = null;
+    $('app-action-error').textContent = '';
+    hr.setView('application');
+    try {
+      await load(id);
+    } catch (err) {
+      hr.handleError(err);
+    }
+  }
+
+  async function load(id) {
+    var base = '/v1/applications/' + encodeURIComponent(id);
+    var got = await Promise.all([hr.api('GET', base), hr.api('GET', base + '/resume'), hr.api('GET', base + '/timeline')]);
+    if (ui.applicationId !== id) return;
+    state.app = got[0];
+    state.resume = got[1];
+    state.timeline = (got[2] && got[2].entries) || [];
+    if (state.app && state.app.invite_url) state.inviteUrl = state.app.invite_url;
+    if (state.row === null) state.row = firstRowWithEvidence();
+    render();
+    loadReport();
+  }
+
+  function loadReport() {
+    var app = state.app;
+    if (!app || !app.session_id) return;
+    hr.api('GET', '/v1/sessions/' + encodeURIComponent(app.session_id) + '/report').then(function (report) {
+      if (state.app !== app) return;
+      state.report = report;
+      renderReport();
+    }, function () { /* 404 until the interview ends */ });
+  }
+
+  function rows() {
+    var s = state.app && state.app.screening;
+    return s && Array.isArray(s.rows) ? s.rows : [];
+  }
+
+  function firstRowWithEvidence() {
+    var r = rows();
+    for (var i = 0; i < r.length; i++) if (r[i].evidence && r[i].evidence.length) return i;
+    return null;
+  }
+
+  // A value the server names, as the page's words where it has them.
+  function valueText(kind, v) {
+    if (v === null || v === undefined || v === '') return '—';
+    if (typeof v === 'object') return hr.locText(v) || JSON.stringify(v);
+    var s = String(v);
+    if (kind === 'education') return hr.labelOf('edu_', s);
+    if (kind === 'language') return hr.labelOf('lang_', s);
+    if (kind === 'years' && /^\d+(\.\d+)?$/.test(s)) return t('years_n', { n: s });
+    return s;
+  }
+
+  function render() {
+    if (ui.view !== 'application') return;
+    var app = state.app;
+    if (!app) return;
+    var profile = (app.candidate && app.candidate.profile) || {};
+    $('app-name').textContent = profile.name || app.id;
+    var st = hr.labelOf('st_', app.state) + (app.outcome ? ' · ' + hr.labelOf('out_', app.outcome) : '');
+    $('app-state').textContent = st;
+    $('app-state').setAttribute('data-state', app.state + (app.outcome ? '/' + app.outcome : ''));
+    var score = app.screening && typeof app.screening.score === 'number' ? app.screening.score : null;
+    $('app-score').textContent = t('card_match') + ' ' + P.fmtScore(score);
+    $('app-score').className = 'score-badge score-' + ((app.screening && app.screening.decision) || 'none');
+    $('app-source').textContent = app.source ? hr.labelOf('src_', app.source) : '';
+    $('app-back').href = '/hr/jobs/' + encodeURIComponent(app.job_id);
+    $('app-invite').hidden = app.state !== 'screened';
+    $('app-confirm-pool').hidden = !(app.state === 'screened' && app.outcome === 'pool');
+    $('app-withdraw').hidden = app.state === 'withdrawn';
+    $('app-decide').disabled = app.state === 'applied' || app.state === 'withdrawn';
+    renderInvite();
+    renderMatch();
+    renderResume();
+    renderReport();
+    renderTimeline();
+  }
+
+  function renderInvite() {
+    var url = state.inviteUrl;
+    $('app-invite-box').hidden = !url;
+    $('app-invite-link').value = url || '';
+    var watch = $('app-watch');
+    var sid = state.app && state.app.session_id;
+    watch.hidden = !sid;
+    if (sid) watch.href = '/hr/sessions/' + encodeURIComponent(sid);
+  }
+
+  function renderMatch() {
+    var body = $('match-body');
+    Candor.dom.clear(body);
+    rows().forEach(function (r, i) {
+      var tr = el('tr', 'match-row' + (state.row === i ? ' active' : ''));
+      tr.setAttribute('data-row', String(i));
+      tr.setAttribute('data-status', r.status || '');
+      tr.tabIndex = 0;
+      var req = el('td');
+      req.appendChild(el('span', 'muted small', hr.labelOf('kind_', r.kind) + ' '));
+      req.appendChild(el('span', 'req-asks', valueText(r.kind, r.asks)));
+      if (r.how) req.appendChild(el('div', 'muted small', typeof r.how === 'string' ? r.how : JSON.stringify(r.how)));
+      tr.appendChild(req);
+      tr.appendChild(el('td', null, valueText(r.kind, r.shows)));
+      var status = el('td');
+      status.appendChild(el('span', 'badge badge-' + (r.status || 'none'), hr.labelOf('m_', r.status || '—')));
+      tr.appendChild(status);
+      tr.appendChild(el('td', 'num', P.fmtPoints(r.points, r.max_points)));
+      var n = r.evidence ? r.evidence.length : 0;
+      tr.appendChild(el('td', 'num', n ? t('m_evidence_n', { n: n }) : '—'));
+      function pick() {
+        state.row = i;
+        renderMatch();
+        renderResume(true);
+      }
+      tr.addEventListener('click', pick);
+      tr.addEventListener('keydown', function (ev) { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); pick(); } });
+      body.appendChild(tr);
+    });
+    var s = state.app && state.app.screening;
+    if (s) {
+      var tr = el('tr', 'match-total');
+      var td = el('td', null, t('match_total', { score: P.fmtScore(s.score), advance: P.fmtScore(s.advance_at), pool: P.fmtScore(s.pool_below) }));
+      td.colSpan = 5;
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+  }
+
+  function renderProfile() {
+    var dl = $('profile');
+    Candor.dom.clear(dl);
+    var p = (state.app && state.app.candidate && state.app.candidate.profile) || {};
+    function add(key, value) {
+      dl.appendChild(el('dt', null, t(key)));
+      dl.appendChild(el('dd', null, value === null || value === undefined || value === '' ? '—' : value));
+    }
+    function list(v, kind) {
+      return Array.isArray(v) && v.length ? v.map(function (x) { return valueText(kind, x); }).join('、') : '—';
+    }
+    add('pf_education', valueText('education', p.education));
+    add('pf_years', typeof p.years === 'number' ? String(p.years) : '—');
+    add('pf_skills', list(p.skills));
+    add('pf_certificates', list(p.certificates));
+    add('pf_languages', list(p.languages, 'language'));
+    if (Array.isArray(p.experience) && p.experience.length) {
+      add('pf_experience', p.experience.map(function (x) {
+        if (!x || typeof x !== 'object') return String(x);
+        return [x.employer, x.title].filter(function (y) { return typeof y === 'string' && y; }).join(' · ');
+      }).filter(Boolean).join('；'));
+    }
+  }
+
+  function renderResume(scroll) {
+    renderProfile();
+    var r = state.resume || {};
+    var info = (state.app && state.app.resume) || r.resume || {};
+    $('resume-file').textContent = info.filename || '';
+    var review = Array.isArray(info.needs_review) ? info.needs_review : [];
+    $('resume-review').hidden = !review.length;
+    $('resume-review').textContent = review.length ? t('resume_review', {
+      fields: review.map(function (x) { return typeof x === 'string' ? x : (x && (x.field || x.reason)) || JSON.stringify(x); }).join('、')
+    }) : '';
+    var pre = $('resume-text');
+    Candor.dom.clear(pre);
+    var text = typeof r.text === 'string' ? r.text : '';
+    if (!text) { pre.appendChild(document.createTextNode(t('resume_empty'))); return; }
+    var row = state.row !== null ? rows()[state.row] : null;
+    var spans = row && row.evidence ? row.evidence : [];
+    P.segments(text, spans).forEach(function (seg) {
+      if (seg.mark) pre.appendChild(el('mark', 'evidence', seg.text));
+      else pre.appendChild(document.createTextNode(seg.text));
+    });
+    if (scroll) {
+      var first = pre.querySelector('mark');
+      if (first && first.scrollIntoView) first.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    }
+  }
+
+  function renderReport() {
+    var card = $('report-card');
+    var rep = state.report;
+    card.hidden = !rep;
+    if (!rep) return;
+    $('report-overall').textContent = P.fmtScore(P.reportOverall(rep));
+    var body = P.reportBody(rep) || {};
+    var rec = body.recommendation;
+    $('report-band').textContent = rec && typeof rec === 'object' ? (hr.locText(rec.label) || rec.band || '—') : '—';
+    $('report-link').href = '/v1/sessions/' + encodeURIComponent(state.app.session_id) + '/report?format=html';
+  }
+
+  function renderTimeline() {
+    var ol = $('timeline');
+    Candor.dom.clear(ol);
+    state.timeline.forEach(function (e) {
+      var li = el('li', 'tl-' + (e.action || ''));
+      li.setAttribute('data-action', e.action || '');
+      var head = el('div', 'tl-head');
+      head.appendChild(el('strong', null, hr.labelOf('act_', e.action)));
+      var to = e.to ? hr.labelOf('st_', e.to) + (e.outcome ? ' · ' + hr.labelOf('out_', e.outcome) : '') : '';
+      if (to) head.appendChild(el('span', 'pill small', to));
+      li.appendChild(head);
+      li.appendChild(el('div', 'muted small', hr.fmtDateTime(e.at) + ' · ' + hr.labelOf('actor_', e.actor || 'system')));
+      if (e.reason) li.appendChild(el('div', 'small tl-reason', e.reason));
+      ol.appendChild(li);
+    });
+  }
+
+  // ---- a person's steps ----
+  async function act(path, body) {
+    var app = state.app;
+    if (!app) return;
+    $('app-action-error').textContent = '';
+    var buttons = document.querySelectorAll('#application-view button');
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
+    try {
+      var moved = await hr.api('POST', '/v1/applications/' + encodeURIComponent(app.id) + '/' + path, body);
+      if (moved && moved.invite_url) state.inviteUrl = moved.invite_url;
+      await load(app.id);
+    } catch (err) {
+      if (err && err.name === 'HttpError') $('app-action-error').textContent = t('action_failed', { detail: err.detail });
+      else hr.handleError(err);
+    } finally {
+      for (i = 0; i < buttons.length; i++) buttons[i].disabled = false;
+      render();
+    }
+  }
+
+  async function onCopy() {
+    var input = $('app-invite-link');
+    var ok = false;
+    try {
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        await navigator.clipboard.writeText(input.value);
+        ok = true;
+      }
+    } catch (e) { ok = false; }
+    if (!ok) {
+      input.focus();
+      input.select();
+      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    }
+    $('app-copy-state').textContent = ok ? t('copied') : t('copy_failed');
+  }
+
+  function init() {
+    $('app-invite').addEventListener('click', function () { act('invite'); });
+    $('app-confirm-pool').addEventListener('click', function () { act('confirm-pool', { reason: 'pool confirmed by HR' }); });
+    $('app-withdraw').addEventListener('click', function () {
+      var reason = $('app-reason').value.trim();
+      act('withdraw', reason ? { reason: reason } : {});
+    });
+    $('app-decide').addEventListener('click', function () {
+      var reason = $('app-reason').value.trim();
+      var body = { decision: $('app-decision').value };
+      if (reason) body.reason = reason;
+      act('decide', body);
+    });
+    $('app-copy-link').addEventListener('click', onCopy);
+  }
+
+  hr.application = {
+    init: init,
+    open: open,
+    render: render,
+    valueText: valueText
+  };
+})(window.Candor);
