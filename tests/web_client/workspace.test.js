@@ -128,7 +128,8 @@ test('application.valueText: education, languages and years in words; objects as
   const v = hr.application.valueText;
   assert.strictEqual(v('education', 'bachelor'), '本科');
   assert.strictEqual(v('language', 'en'), '英语');
-  assert.strictEqual(v('years', '2'), '2 年以上');
+  assert.strictEqual(v('years', '2', true), '2 年以上');  // what the job asks
+  assert.strictEqual(v('years', '7.2'), '7.2 年');  // what the resume shows
   assert.strictEqual(v('skill', '资产配置'), '资产配置');
   assert.strictEqual(v('skill', null), '—');
   assert.strictEqual(v('skill', { zh: '合规', en: 'compliance' }), '合规');

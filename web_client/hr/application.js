@@ -71,13 +71,14 @@
   }
 
   // A value the server names, as the page's words where it has them.
-  function valueText(kind, v) {
+  // asked: a requirement ("2 年以上"); otherwise what the resume shows ("7.2 年").
+  function valueText(kind, v, asked) {
     if (v === null || v === undefined || v === '') return '—';
     if (typeof v === 'object') return hr.locText(v) || JSON.stringify(v);
     var s = String(v);
     if (kind === 'education') return hr.labelOf('edu_', s);
     if (kind === 'language') return hr.labelOf('lang_', s);
-    if (kind === 'years' && /^\d+(\.\d+)?$/.test(s)) return t('years_n', { n: s });
+    if (kind === 'years' && /^\d+(\.\d+)?$/.test(s)) return t(asked ? 'years_n' : 'years_have', { n: s });
     return s;
   }
 
@@ -126,7 +127,7 @@
       tr.tabIndex = 0;
       var req = el('td');
       req.appendChild(el('span', 'muted small', hr.labelOf('kind_', r.kind) + ' '));
-      req.appendChild(el('span', 'req-asks', valueText(r.kind, r.asks)));
+      req.appendChild(el('span', 'req-asks', valueText(r.kind, r.asks, true)));
       if (r.how) req.appendChild(el('div', 'muted small', typeof r.how === 'string' ? r.how : JSON.stringify(r.how)));
       tr.appendChild(req);
       tr.appendChild(el('td', null, valueText(r.kind, r.shows)));
