@@ -134,3 +134,14 @@ test('application.valueText: education, languages and years in words; objects as
   assert.strictEqual(v('skill', null), '—');
   assert.strictEqual(v('skill', { zh: '合规', en: 'compliance' }), '合规');
 });
+
+test('howText: the server\'s match notes in the page\'s words', () => {
+  const t = (key, vars) => key + (vars ? JSON.stringify(vars) : '');
+  assert.strictEqual(P.howText('vocabulary', t), 'how_vocab');
+  assert.strictEqual(P.howText('vocabulary 1 of 2', t), 'how_vocab_part{"n":"1","of":"2"}');
+  assert.strictEqual(P.howText('meaning 0.58', t), 'how_meaning{"x":"0.58"}');
+  assert.strictEqual(P.howText('words 0.80', t), 'how_words{"x":"0.80"}');
+  assert.strictEqual(P.howText('same certificate', t), 'how_cert');
+  assert.strictEqual(P.howText('something new', t), 'something new');
+  assert.strictEqual(P.howText(null, t), '');
+});

@@ -128,7 +128,7 @@
       var req = el('td');
       req.appendChild(el('span', 'muted small', hr.labelOf('kind_', r.kind) + ' '));
       req.appendChild(el('span', 'req-asks', valueText(r.kind, r.asks, true)));
-      if (r.how) req.appendChild(el('div', 'muted small', typeof r.how === 'string' ? r.how : JSON.stringify(r.how)));
+      if (r.how) req.appendChild(el('div', 'muted small', hr.pipeline.howText(r.how, t)));
       tr.appendChild(req);
       tr.appendChild(el('td', null, valueText(r.kind, r.shows)));
       var status = el('td');
@@ -230,7 +230,12 @@
       if (to) head.appendChild(el('span', 'pill small', to));
       li.appendChild(head);
       li.appendChild(el('div', 'muted small', hr.fmtDateTime(e.at) + ' · ' + hr.labelOf('actor_', e.actor || 'system')));
-      if (e.reason) li.appendChild(el('div', 'small tl-reason', e.reason));
+      var score = e.details && typeof e.details.score === 'number' ? e.details.score : null;
+      if (e.action === 'screen' && score !== null) {  // the server's reason is English: say it in the page's words
+        li.appendChild(el('div', 'small tl-reason', t('tl_screened', { score: hr.pipeline.fmtScore(score) })));
+      } else if (e.reason) {
+        li.appendChild(el('div', 'small tl-reason', e.reason));
+      }
       ol.appendChild(li);
     });
   }

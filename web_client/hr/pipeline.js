@@ -161,7 +161,20 @@
     return Math.max(0, Math.min(1, (done + (done < total ? part : 0)) / total));
   }
 
+  // How a requirement was matched, as the server says it ("vocabulary", "vocabulary 1 of 2",
+  // "words 0.80", "meaning 0.58", "same certificate"), in the page's words: t(key, vars).
+  function howText(how, t) {
+    if (typeof how !== 'string' || !how) return '';
+    var m = /^vocabulary(?: (\d+) of (\d+))?$/.exec(how);
+    if (m) return m[1] ? t('how_vocab_part', { n: m[1], of: m[2] }) : t('how_vocab');
+    m = /^(words|meaning) ([0-9.]+)$/.exec(how);
+    if (m) return t(m[1] === 'words' ? 'how_words' : 'how_meaning', { x: m[2] });
+    if (how === 'same certificate') return t('how_cert');
+    return how;
+  }
+
   hr.pipeline = {
+    howText: howText,
     COLUMNS: COLUMNS,
     columnOf: columnOf,
     groupColumns: groupColumns,
