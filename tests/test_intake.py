@@ -683,6 +683,25 @@ def test_benchmark_readme_held_out_tables_equal_their_data() -> None:
         assert f"(data/{f.name})" in readme, f.name
 
 
+def test_benchmark_readme_blind_table_equals_its_data() -> None:
+    """The blind set's one run (PDF, DOCX, GBK text) is committed and in benchmarks/README.md as its data renders it."""
+    import json
+
+    from benchmarks.resumes import held_out_table
+
+    files = sorted((REPO / "benchmarks" / "data").glob("resumes_held_out_blind-*.json"))
+    assert files, "no benchmarks/data/resumes_held_out_blind-*.json: run python -m benchmarks resumes --held-out --folder tests/media/resumes/blind --label blind"
+    readme = (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    for f in files:
+        data = json.loads(f.read_text(encoding="utf-8"))
+        assert data["folder"] == "tests/media/resumes/blind" and data["n"] == 12, f.name
+        assert held_out_table(data) in readme, f.name
+        assert f"(data/{f.name})" in readme, f.name
+    answers = json.loads((REPO / "tests" / "media" / "resumes" / "blind" / "truth.json").read_text(encoding="utf-8"))
+    kinds = sorted(name.rsplit(".", 1)[1] for name in answers["resumes"])
+    assert kinds == ["docx"] * 4 + ["pdf"] * 6 + ["txt"] * 2
+
+
 def test_held_out_truth_uses_the_vocabulary() -> None:
     """The hand-written answer keys name skills and certificates by intake/vocab.yaml's canonical names."""
     import json
