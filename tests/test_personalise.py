@@ -95,7 +95,12 @@ def test_a_session_asks_the_candidates_version_and_the_report_says_which(tmp_pat
         assert session.status_code == 201, session.text
         session_id = session.json()["id"]
         ctx = client.app.state.candor
-        logged = ctx.store.store.read_events(session_id)
+
+        def logged_events(sid: str) -> list:  # the log as written (the writer flushes in the background)
+            client.portal.call(ctx.writer.flush)
+            return ctx.store.store.read_events(sid)
+
+        logged = logged_events(session_id)
         created = logged[0].payload
         assert [a["alternative"] for a in created.alternatives] == ["retail_sales"]
         assert "王芳" not in str(created.to_dict())  # the reasons quote the work history, never the name
@@ -108,7 +113,7 @@ def test_a_session_asks_the_candidates_version_and_the_report_says_which(tmp_pat
         event = next(e for e in started if e.type == "question.started" and e.payload.question_id == BASE.id)
         assert event.payload.alternative == "retail_sales" and event.payload.text["zh"] == SALES["zh"]
         free = client.post("/v1/sessions", json={"job_id": "wealth_manager"}, headers=hr).json()
-        plain = ctx.store.store.read_events(free["id"])[0].payload
+        plain = logged_events(free["id"])[0].payload
         assert [a["alternative"] for a in plain.alternatives] == [None]  # no profile: asked as written
         scores = client.get(f"/v1/banks/{BANK.id}/scores", headers=hr)
         assert scores.status_code == 200 and scores.json() == {"bank_id": BANK.id, "interviews": 0, "questions": []}
