@@ -243,7 +243,7 @@ def _pdf(data: bytes) -> ResumeText:
                 page.close()
     finally:
         doc.close()
-    text = _clean("\n\n".join(texts))
+    text = _clean("\n\n".join(_strip_running(texts)))
     review: list[str] = []
     notes: dict[str, float] = {}
     visible = re.sub(r"\s+", "", text)
@@ -262,6 +262,44 @@ def _pdf(data: bytes) -> ResumeText:
         text=text, kind="pdf", pages=pages, language=guess_language(text),
         needs_review=tuple(review), images=images, notes=notes,
     )
+
+
+_PAGE_NUMBER = re.compile(
+    r"^\W*(?:(?:page|p\.?|第)\s*)?\d{1,3}\s*(?:(?:/|of|共|页)\s*(?:共\s*)?\d{0,3}\s*页?)?\W*$", re.I
+)
+
+
+def _strip_running(pages: list[str]) -> list[str]:
+    """Pages without their running headers and footers: page numbers go, a line repeated on most pages stays once.
+
+    A line is running when it is on at least two pages and on more than half of them (a name and 'CV' at the
+    top of each page); its first copy is kept. A page number alone on a line ('Page 2 / 3', '第 2 页', '- 2 -')
+    is dropped on every page of a document of two or more pages.
+    """
+    if len(pages) < 2:
+        return pages
+    split = [page.split("\r\n") if "\r\n" in page else page.split("\n") for page in pages]
+    key = lambda line: re.sub(r"\s+", "", line)  # noqa: E731
+    on_pages: dict[str, int] = {}
+    for lines in split:
+        for k in {key(line) for line in lines if line.strip()}:
+            on_pages[k] = on_pages.get(k, 0) + 1
+    running = {k for k, n in on_pages.items() if n >= 2 and n * 2 > len(pages)}
+    seen: set[str] = set()
+    out: list[str] = []
+    for lines in split:
+        kept = []
+        for line in lines:
+            k = key(line)
+            if line.strip() and _PAGE_NUMBER.match(line.strip()):
+                continue
+            if k in running:
+                if k in seen:
+                    continue
+                seen.add(k)
+            kept.append(line)
+        out.append("\n".join(kept))
+    return out
 
 
 def _unmapped_share(visible: str) -> float:
@@ -325,6 +363,69 @@ class _VisualLine:
     left: float
     top: float
     bottom: float
+    right: float = float("nan")  # of its last character
+    first_word: float = float("nan")  # the width of its first word (of its first character, in CJK)
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _glue(a: str, b: str) -> str:
+    """What joins ``a`` to the next piece ``b`` of the same wrapped text: nothing inside a CJK word, a number
+    (``186-5681-`` / ``8117``) or an address, else a space."""
+    if not a or not b:
+        return ""
+    if _CJK_CHAR.match(a[-1]) and (_CJK_CHAR.match(b[0]) or b[0] in "（("):
+        return ""
+    if a[-1] in "、，；：（" or b[0] in "、，；：）":
+        return ""
+    if a[-1] in "-/@." and b[0].isalnum() and not a[-2:-1].isspace():
+        return ""
+    return " "
+
+
+_MONTH_END = re.compile(
+    r"(?:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?|\d{4}[./年-]?\d{0,2}月?)$", re.I
+)
+_CONNECTOR_END = re.compile(r"(?:[,，、;；&/~～\-–—]|\b(?:to|and|of|in|for|at|the|with|de)|至)$", re.I)
+_DATE_START = re.compile(
+    r"^(?:\d{1,4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|present|now|current|至今|今|现在|[\-–—~～]|to\b)",
+    re.I,
+)
+
+
+_NAME_TAIL = re.compile(
+    r"^(?:University|College|Polytechnic|Institute|School|Academy|Bank|Securities|Branch|Group|Company|"
+    r"Co\.|Ltd|Limited|Corporation|Capital|Partners|Management|Finance|Economics)\b"
+)
+
+
+def _soft_wrap(prev: _VisualLine, cur: _VisualLine, edge: float) -> bool:
+    """Whether ``cur`` continues ``prev``'s text, wrapped by a narrow column: ``prev`` fills its column (the
+    next line's first word would not have fitted after it), ``cur`` starts where ``prev`` did just below it,
+    and the text runs on (a CJK word cut in two, a list or a date range cut after its comma or dash, a
+    month cut from its year, a school's or an employer's name cut before its last word, a lowercase word after a
+    lowercase word)."""
+    a, b = prev.text.rstrip(), cur.text.lstrip()
+    if not a or not b or "\t" in a or "\t" in b:
+        return False
+    height = prev.top - prev.bottom
+    if not height > 0 or not cur.top - cur.bottom > 0:
+        return False
+    if abs(cur.left - prev.left) > 0.5 * height or not 0 <= prev.bottom - cur.top < 1.2 * height:
+        return False
+    room = edge - prev.right
+    if not room < cur.first_word + 0.6 * height:
+        return False
+    if _CJK_CHAR.match(a[-1]) and _CJK_CHAR.match(b[0]):
+        return True
+    if _CONNECTOR_END.search(a) and not b[0] in "•·-–—":
+        return True
+    if _MONTH_END.search(a) and _DATE_START.match(b):
+        return True
+    if a[-1].isalpha() and _NAME_TAIL.match(b):  # 'Zhejiang' / 'University, 2019 - 2023'
+        return True
+    return a[-1].islower() and b[0].islower()
 
 
 def _join_wrapped_cells(text: str, textpage) -> str:  # type: ignore[no-untyped-def]
@@ -338,16 +439,24 @@ def _join_wrapped_cells(text: str, textpage) -> str:  # type: ignore[no-untyped-
     """
     lines: list[_VisualLine] = []
     pos = 0
+    nan = float("nan")
     for raw in text.split("\r\n"):
         first = next((k for k, c in enumerate(raw) if not c.isspace()), None)
-        box = None
+        line = _VisualLine(raw, nan, nan, nan)
         if first is not None:
+            last = len(raw.rstrip()) - 1
+            word_end = first
+            if not _CJK_CHAR.match(raw[first]):
+                while word_end + 1 <= last and not raw[word_end + 1].isspace():
+                    word_end += 1
             try:
                 left, bottom, _right, top = textpage.get_charbox(pos + first)
-                box = (left, top, bottom)
+                line = _VisualLine(raw, left, top, bottom)
+                line.right = textpage.get_charbox(pos + last)[2]
+                line.first_word = textpage.get_charbox(pos + word_end)[2] - left
             except Exception:  # noqa: BLE001
-                box = None
-        lines.append(_VisualLine(raw, *(box or (float("nan"),) * 3)))
+                pass
+        lines.append(line)
         pos += len(raw) + 2
     out: list[str] = []
     i = 0
@@ -358,9 +467,70 @@ def _join_wrapped_cells(text: str, textpage) -> str:  # type: ignore[no-untyped-
             i += 1
             continue
         columns, j = group
-        out.append("\t".join(" ".join(line.text.strip() for line in col) for col in columns))
+        cells = []
+        for col in columns:
+            cell = ""
+            for line in col:
+                piece = line.text.strip()
+                cell += _glue(cell, piece) + piece
+            cells.append(cell)
+        out.append("\t".join(cells))
         i = j
-    return "\r\n".join(out)
+    return "\r\n".join(_join_soft_wraps(out, lines))
+
+
+def _join_soft_wraps(out: list[str], lines: list[_VisualLine]) -> list[str]:
+    """``out`` with the lines a narrow column wrapped joined again (see :func:`_soft_wrap`).
+
+    Only the lines that are still PDFium's (not a joined table row) are looked at: they are matched to
+    ``lines`` by their text. A column's right edge is the rightmost end of the lines starting at the same
+    left, one under another, around the line.
+    """
+    index: dict[str, list[int]] = {}
+    for k, line in enumerate(lines):
+        index.setdefault(line.text, []).append(k)
+    used: set[int] = set()
+    geo: list[_VisualLine | None] = []
+    for text in out:
+        k = next((k for k in index.get(text, []) if k not in used), None)
+        if k is not None:
+            used.add(k)
+        geo.append(lines[k] if k is not None else None)
+    edges = _column_edges([g for g in geo if g is not None])
+    joined: list[str] = []
+    prev: _VisualLine | None = None
+    for text, g in zip(out, geo):
+        if joined and prev is not None and g is not None and _soft_wrap(prev, g, edges.get(id(prev), prev.right)):
+            piece = text.strip()
+            joined[-1] = joined[-1].rstrip() + _glue(joined[-1].rstrip(), piece) + piece
+        else:
+            joined.append(text)
+        prev = g
+    return joined
+
+
+def _column_edges(lines: list[_VisualLine]) -> dict[int, float]:
+    """For each line, the right edge of its column: the rightmost end among the page's lines whose spans
+    overlap its own, one after another across the page (a sidebar's lines, or the body's; a line as wide as
+    the page makes the page one column, and fewer lines look full)."""
+    edges: dict[int, float] = {}
+    spans = sorted((line for line in lines if line.top - line.bottom > 0 and line.right > line.left),
+                   key=lambda line: line.left)
+    column: list[_VisualLine] = []
+    right = float("-inf")
+
+    def close() -> None:
+        for line in column:
+            edges[id(line)] = right
+
+    for line in spans:
+        if column and line.left > right:
+            close()
+            column, right = [], float("-inf")
+        column.append(line)
+        right = max(right, line.right)
+    close()
+    return edges
 
 
 def _cell_group(lines: list[_VisualLine], i: int) -> tuple[list[list[_VisualLine]], int] | None:
@@ -447,17 +617,23 @@ def _paragraph(text: str) -> str:
     return text.replace("\t", " ").strip()
 
 
+_LAYOUT_CELL_PARAGRAPHS = 6  # a table cell with this many paragraphs is a column of the page, not a value
+
+
 def _table_lines(table: list) -> list[str]:  # type: ignore[type-arg]
     """The lines of one docx2python table: a row on one line, its cells separated by tabs.
 
     A cell of several paragraphs puts its first on the row's line and the
-    rest on lines below. Body text outside tables comes as one-cell rows.
+    rest on lines below. Body text outside tables comes as one-cell rows. A
+    row with a cell of many paragraphs is the page's layout (a sidebar and a
+    main column): its cells are read one after another, each whole.
     """
     out: list[str] = []
     for row in table:
         cells = [[p for p in (_paragraph(p) for p in cell) if p] for cell in row]
-        if len(cells) == 1:
-            out.extend(cells[0])
+        if len(cells) == 1 or max(len(c) for c in cells) >= _LAYOUT_CELL_PARAGRAPHS:
+            for c in cells:
+                out.extend(c)
             continue
         first = [c[0] for c in cells if c]
         if first:

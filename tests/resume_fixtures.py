@@ -772,7 +772,7 @@ LAYOUT_CSS = CSS + """
 .page2col td.left { width: 34%; background: #f3f3f3; }
 .info { display: flex; justify-content: space-between; align-items: flex-start; }
 .info table { width: 132mm; }
-.info table td { border: 1px solid #999; padding: 1.5mm 2mm; }
+.info table td { border: 1px solid #999; padding: 1.5mm 2mm; white-space: nowrap; }
 .info td.label { background: #eee; font-weight: bold; white-space: nowrap; }
 .photo { width: 28mm; height: 36mm; border: 1px solid #999; display: flex; align-items: center; justify-content: center; color: #888; }
 """
