@@ -330,6 +330,11 @@ def _page_text(textpage) -> str:  # type: ignore[no-untyped-def]
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # characters outside the BMP: offsets differ, keep PDFium's spacing
         return text
+    order = _column_order(text, textpage)
+    if order is not None:  # two columns woven line by line: the left read down, then the right
+        textpage = _Reordered(textpage, order)
+        text = "".join("\r" if k == -1 else "\n" if k == -2 else text[k] for k in order)
+        n = len(text)
     chars = list(text)
     for i, c in enumerate(text):
         if c != " ":
@@ -355,6 +360,136 @@ def _page_text(textpage) -> str:  # type: ignore[no-untyped-def]
         if l1 - r0 > 1.2 * height:
             chars[i] = "\t"
     return _join_wrapped_cells("".join(chars), textpage)
+
+
+class _Reordered:
+    """A text page seen through a new order of its characters (-1 and -2: an added line end, with no box)."""
+
+    def __init__(self, textpage, order: list[int]) -> None:  # type: ignore[no-untyped-def]
+        self._textpage = textpage
+        self._order = order
+
+    def get_charbox(self, index: int, loose: bool = False):  # type: ignore[no-untyped-def]
+        k = self._order[index]
+        if k < 0:
+            raise ValueError("an added line end has no box")
+        return self._textpage.get_charbox(k, loose=loose)
+
+
+def _column_order(text: str, textpage) -> list[int] | None:  # type: ignore[no-untyped-def]
+    """A new order of the page's characters when PDFium's lines run across two columns, else None.
+
+    The columns are found by a vertical gutter: an x at which no character's box lies, within the middle of
+    the text's width, with text on both sides of it on at least three of PDFium's lines, and crossed by at
+    most one line in eight (a heading over both columns). Most of the right side's pieces must start at one
+    left edge, and when most of them also end at one right edge they must have lines of their own (dates set
+    flush right on the lines of the left text are no column); without lines of its own the right side must
+    hold five lines beside a narrow left column (a sidebar), else ten lines and two in five of the page's (a
+    table's last column is no page column). Lines are read top to bottom; each is cut at the
+    gutter into a left and a right piece; the left pieces are read, then the right ones, and a line crossing
+    the gutter ends the run of columns before it (it is read where it is).
+    """
+    lines: list[list[tuple[int, float, float]]] = []  # per line: (index, left, right) of its visible characters
+    starts: list[int] = []
+    pos = 0
+    for raw in text.split("\r\n"):
+        starts.append(pos)
+        chars = []
+        for k, c in enumerate(raw):
+            if c.isspace():
+                continue
+            try:
+                left, _bottom, right, _top = textpage.get_charbox(pos + k)
+            except Exception:  # noqa: BLE001
+                continue
+            if right > left:
+                chars.append((pos + k, left, right))
+        lines.append(chars)
+        pos += len(raw) + 2
+    visible = [chars for chars in lines if chars]
+    if len(visible) < 6:
+        return None
+    lo = min(c[1] for chars in visible for c in chars)
+    hi = max(c[2] for chars in visible for c in chars)
+    width = hi - lo
+    if width <= 0:
+        return None
+    best: tuple[int, float] | None = None
+    steps = 60
+    for step in range(steps + 1):
+        x = lo + width * (0.2 + 0.6 * step / steps)
+        both = crossing = 0
+        for chars in visible:
+            if any(left - 1 < x < right + 1 for _, left, right in chars):
+                crossing += 1
+            elif chars[0][1] < x < chars[-1][2]:
+                both += 1
+        if both >= 3 and crossing * 8 <= len(visible) and (best is None or both > best[0]):
+            best = (both, x)
+    if best is None:
+        return None
+    gutter = best[1]
+    # a column, not dates or places set flush right on the left text's lines: the right side has lines of its
+    # own, and most of its pieces start at one left edge
+    right_only = 0
+    right_lefts: list[float] = []
+    right_ends: list[float] = []
+    for chars in visible:
+        if any(left - 1 < gutter < right + 1 for _, left, right in chars):
+            continue
+        first_right = next((left for _, left, _r in chars if left > gutter), None)
+        if first_right is None:
+            continue
+        right_lefts.append(first_right)
+        right_ends.append(chars[-1][2])
+        right_only += chars[0][1] > gutter
+
+    def most_at_one(xs: list[float]) -> int:
+        return max(sum(1 for x in xs if abs(x - y) < 1.5) for y in xs)
+
+    flush_right = most_at_one(right_ends) * 5 >= len(right_ends) * 3
+    if most_at_one(right_lefts) * 2 < len(right_lefts) or (flush_right and right_only < 2):
+        return None
+    # a column runs down the page: lines of its own, or many (a table's last cell on a few rows is none)
+    narrow_left = gutter - lo < 0.45 * width  # a sidebar
+    if right_only < 2 and not (narrow_left and len(right_lefts) >= 5) and (
+        len(right_lefts) < 10 or len(right_lefts) * 5 < len(visible) * 2
+    ):
+        return None
+    order: list[int] = []
+    left_run: list[list[int]] = []
+    right_run: list[list[int]] = []
+
+    def flush() -> None:  # an empty line between the columns: the right one is no wrapped cell of the left
+        for run in (left_run, right_run):
+            for piece in run:
+                order.extend(piece)
+                order.extend((-1, -2))
+            if run:
+                order.extend((-1, -2))
+            run.clear()
+
+    for raw, start, chars in zip(text.split("\r\n"), starts, lines):
+        if not chars:
+            continue
+        if any(left - 1 < gutter < right + 1 for _, left, right in chars):
+            flush()
+            order.extend(range(start, start + len(raw)))
+            order.extend((-1, -2))
+            continue
+        cut = next((k for k, left, _ in chars if left > gutter), start + len(raw))
+        left_piece = list(range(start, cut))
+        while left_piece and text[left_piece[-1]].isspace():
+            left_piece.pop()
+        right_piece = list(range(cut, start + len(raw)))
+        if left_piece:
+            left_run.append(left_piece)
+        if right_piece:
+            right_run.append(right_piece)
+    flush()
+    while order and order[-1] < 0:
+        order.pop()
+    return order
 
 
 @dataclass

@@ -944,3 +944,65 @@ def layout_files(seed: int, layouts: list[str] | None = None) -> list[tuple[Resu
         if REAL_LAYOUTS[r.truth.layout][0] == "docx":
             out[i] = to_docx_layout(r)
     return [(r, out[i]) for i, r in enumerate(resumes)]
+
+
+def interleaved_columns_pdf(resume: Resume) -> bytes:
+    """An English resume as a PDF with a sidebar whose text is written line by line across both columns.
+
+    Some PDF writers (Word's text boxes, report tools) put the page's text in
+    the file row by row, the left column's line then the right column's at the
+    same height, so a reader taking the file's order reads the two columns
+    woven together. Contact details, skills (one a line), certificates and
+    languages are on the left, the rest on the right; Helvetica, WinAnsi, by hand.
+    """
+    head, sections = _sections(resume)
+    left: list[str] = [next(b.text for b in head if b.kind == "title"), *_contact_lines(head[1:]), ""]
+    right: list[str] = []
+    for h, blocks in sections:
+        side = h.text in _SIDE_HEADINGS
+        col = left if side else right
+        col.append(h.text.upper())
+        for b in blocks:
+            if b.kind == "bullet":
+                col.append(f"- {b.text}")
+            elif side:
+                col += [x.strip() for x in re.split(r"[;,] ", b.text) if x.strip()]
+            elif b.kind == "row":
+                col.append("      ".join(b.cells))
+            else:
+                col.append(b.text)
+        col.append("")
+
+    import textwrap
+
+    left = [piece for line in left for piece in (textwrap.wrap(line, 34, subsequent_indent="  ") or [""])]
+
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    ops = []
+    for i in range(max(len(left), len(right))):
+        y = 800 - i * 13
+        for x, col in ((40, left), (200, right)):
+            if i < len(col) and col[i]:
+                ops.append(f"BT /F1 8.5 Tf {x} {y} Td ({esc(col[i])}) Tj ET")
+    content = "\n".join(ops).encode("cp1252")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

@@ -27,6 +27,7 @@ from tests.resume_fixtures import (
     REAL_LAYOUTS,
     TODAY,
     cjk_font_available,
+    interleaved_columns_pdf,
     layout_files,
     make_layout_resume,
     make_resume,
@@ -766,3 +767,14 @@ def test_docx_contact_details_in_the_page_header_are_read_once() -> None:
     text = extract_text(to_docx_layout(resume)).text
     assert text.splitlines()[0] == resume.truth.name and text.count(resume.truth.email) == 1
     check_against_truth(text, parse_resume(text, today=TODAY), resume.truth)
+
+
+def test_two_columns_written_line_by_line_are_read_column_by_column() -> None:
+    # the sidebar's line and the main column's line at each height, one after the other in the file
+    for seed in (3, 4, 5):
+        resume = make_resume(seed, "en", ("classic", "compact", "table")[seed % 3])
+        got = extract_text(interleaved_columns_pdf(resume), "resume.pdf")
+        lines = got.text.splitlines()
+        assert lines[0] == resume.truth.name  # not the name and the main column's first heading on one line
+        assert not any("\t" in line and "SKILLS" in line for line in lines)
+        check_against_truth(got.text, parse_resume(got, today=TODAY), resume.truth)
