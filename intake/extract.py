@@ -14,8 +14,14 @@ file in no Unicode encoding, decoded by detection).
 PDF text comes from PDFium (pypdfium2), which maps CJK fonts through their
 embedded cmaps where pdfminer gives ``(cid:NNN)``; a wide horizontal gap
 between two pieces of text on one line (a table's columns) becomes a tab.
-DOCX text comes from docx2python: header, body, footer, a table's row on one
-line with its cells separated by tabs.
+Character boxes put layouts right: two page columns that the file writes line
+by line across the page are read one after the other (a vertical gutter);
+a table row whose cells wrap is one line again; lines a narrow column wrapped
+(a CJK word, a date range, a school's name cut in two) are joined; page
+numbers and a running header repeated on every page are dropped (the header
+kept once). DOCX text comes from docx2python: header, body, footer (each
+once), a table's row on one line with its cells separated by tabs, but a
+table laid out as the page's columns read cell by cell.
 
 Messages name no file and quote no content: a file name is often the
 candidate's name, and the content is personal data (STYLE.md, rule 8).
@@ -379,7 +385,8 @@ class _Reordered:
 def _column_order(text: str, textpage) -> list[int] | None:  # type: ignore[no-untyped-def]
     """A new order of the page's characters when PDFium's lines run across two columns, else None.
 
-    The columns are found by a vertical gutter: an x at which no character's box lies, within the middle of
+    The columns are found by a vertical gutter: an x at which no character's box lies within a character's
+    height (wider than the space between words), within the middle of
     the text's width, with text on both sides of it on at least three of PDFium's lines, and crossed by at
     most one line in eight (a heading over both columns). Most of the right side's pieces must start at one
     left edge, and when most of them also end at one right edge they must have lines of their own (dates set
@@ -391,6 +398,7 @@ def _column_order(text: str, textpage) -> list[int] | None:  # type: ignore[no-u
     """
     lines: list[list[tuple[int, float, float]]] = []  # per line: (index, left, right) of its visible characters
     starts: list[int] = []
+    heights: list[float] = []
     pos = 0
     for raw in text.split("\r\n"):
         starts.append(pos)
@@ -399,11 +407,12 @@ def _column_order(text: str, textpage) -> list[int] | None:  # type: ignore[no-u
             if c.isspace():
                 continue
             try:
-                left, _bottom, right, _top = textpage.get_charbox(pos + k)
+                left, bottom, right, top = textpage.get_charbox(pos + k)
             except Exception:  # noqa: BLE001
                 continue
             if right > left:
                 chars.append((pos + k, left, right))
+                heights.append(top - bottom)
         lines.append(chars)
         pos += len(raw) + 2
     visible = [chars for chars in lines if chars]
@@ -414,13 +423,15 @@ def _column_order(text: str, textpage) -> list[int] | None:  # type: ignore[no-u
     width = hi - lo
     if width <= 0:
         return None
+    # the gutter is wide: a character's height clear on each side of it (the space between words is not)
+    half = sorted(heights)[len(heights) // 2]
     best: tuple[int, float] | None = None
     steps = 60
     for step in range(steps + 1):
         x = lo + width * (0.2 + 0.6 * step / steps)
         both = crossing = 0
         for chars in visible:
-            if any(left - 1 < x < right + 1 for _, left, right in chars):
+            if any(left - half < x < right + half for _, left, right in chars):
                 crossing += 1
             elif chars[0][1] < x < chars[-1][2]:
                 both += 1

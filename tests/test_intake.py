@@ -778,3 +778,17 @@ def test_two_columns_written_line_by_line_are_read_column_by_column() -> None:
         assert lines[0] == resume.truth.name  # not the name and the main column's first heading on one line
         assert not any("\t" in line and "SKILLS" in line for line in lines)
         check_against_truth(got.text, parse_resume(got, today=TODAY), resume.truth)
+
+
+def test_benchmark_readme_layout_tables_equal_their_data() -> None:
+    """Every committed real-world layout run (before, after) is in benchmarks/README.md as its data renders it."""
+    import json
+
+    from benchmarks.resumes import layouts_table
+
+    files = sorted((REPO / "benchmarks" / "data").glob("resumes_layouts*.json"))
+    assert files, "no benchmarks/data/resumes_layouts*.json: run python -m benchmarks resumes --layouts"
+    readme = (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    for f in files:
+        assert layouts_table(json.loads(f.read_text(encoding="utf-8"))) in readme, f.name
+        assert f"(data/{f.name})" in readme, f.name
