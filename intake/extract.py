@@ -278,8 +278,9 @@ _PAGE_NUMBER = re.compile(
 def _strip_running(pages: list[str]) -> list[str]:
     """Pages without their running headers and footers: page numbers go, a line repeated on most pages stays once.
 
-    A line is running when it is on at least two pages and on more than half of them (a name and 'CV' at the
-    top of each page); its first copy is kept. A page number alone on a line ('Page 2 / 3', '第 2 页', '- 2 -')
+    A line is running when it is on at least two pages and on more than half of them, always among a page's
+    first or last three lines (a name and 'CV' at the top of each page; PDFium gives a printed header at either
+    end); its first copy is kept. A page number alone on a line ('Page 2 / 3', '第 2 页', '- 2 -')
     is dropped on every page of a document of two or more pages.
     """
     if len(pages) < 2:
@@ -287,10 +288,13 @@ def _strip_running(pages: list[str]) -> list[str]:
     split = [page.split("\r\n") if "\r\n" in page else page.split("\n") for page in pages]
     key = lambda line: re.sub(r"\s+", "", line)  # noqa: E731
     on_pages: dict[str, int] = {}
+    inside: set[str] = set()  # lines somewhere not at a page's top or bottom: text, not a running header
     for lines in split:
-        for k in {key(line) for line in lines if line.strip()}:
+        visible = [key(line) for line in lines if line.strip()]
+        for k in set(visible):
             on_pages[k] = on_pages.get(k, 0) + 1
-    running = {k for k, n in on_pages.items() if n >= 2 and n * 2 > len(pages)}
+        inside.update(visible[3:-3])
+    running = {k for k, n in on_pages.items() if n >= 2 and n * 2 > len(pages) and k not in inside}
     seen: set[str] = set()
     out: list[str] = []
     for lines in split:

@@ -792,3 +792,16 @@ def test_benchmark_readme_layout_tables_equal_their_data() -> None:
     for f in files:
         assert layouts_table(json.loads(f.read_text(encoding="utf-8"))) in readme, f.name
         assert f"(data/{f.name})" in readme, f.name
+
+
+def test_running_headers_and_page_numbers_but_not_repeated_text() -> None:
+    from intake.extract import _strip_running
+
+    body = ["工作经历", "2019.07-至今 招商银行", "客户经理", "负责对公客户", "完成考核", "2017.07-2019.06 平安银行", "客户经理", "x"]
+    page1 = "\r\n".join(["王芳 · 个人简历", *body, "第 1 / 2 页"])
+    page2 = "\r\n".join(["王芳 · 个人简历", *body, "- 2 -"])
+    one, two = _strip_running([page1, page2])
+    assert one.splitlines().count("王芳 · 个人简历") == 1 and "王芳 · 个人简历" not in two
+    assert "第 1 / 2 页" not in one and "- 2 -" not in two
+    assert two.splitlines().count("客户经理") == 2  # a title on both pages is the resume's, not a header
+    assert _strip_running(["第 1 页\r\n张三"]) == ["第 1 页\r\n张三"]  # one page: nothing is running
