@@ -736,7 +736,7 @@ def _docx(data: bytes) -> ResumeText:
     from docx2python import docx2python
 
     try:
-        with docx2python(io.BytesIO(data)) as doc:
+        with docx2python(io.BytesIO(_without_fallbacks(data))) as doc:
             parts = [doc.header, doc.body, doc.footer]
             images = len(doc.images)
     except ResumeError:
@@ -758,6 +758,42 @@ def _docx(data: bytes) -> ResumeText:
     return ResumeText(
         text=text, kind="docx", pages=1, language=guess_language(text), needs_review=tuple(review), images=images
     )
+
+
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+_WORD_PART = re.compile(r"word/(?:document|header\d*|footer\d*|footnotes|endnotes)\.xml")
+
+
+def _without_fallbacks(data: bytes) -> bytes:
+    """The DOCX without its ``mc:Fallback`` copies: Word writes a text box twice (a DrawingML shape, and the
+    same text in a VML fallback for old readers), and docx2python reads both, so a sidebar drawn as a text box
+    would be read twice. Parts without a fallback are left as they are; the bytes are unchanged when none has."""
+    from lxml import etree
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        changed: dict[str, bytes] = {}
+        for name in zf.namelist():
+            if not _WORD_PART.fullmatch(name):
+                continue
+            xml = zf.read(name)
+            if b"Fallback" not in xml:
+                continue
+            try:
+                root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, huge_tree=False))
+            except etree.XMLSyntaxError:
+                continue  # docx2python will say it is damaged
+            fallbacks = root.findall(f".//{{{_MC}}}Fallback")
+            for fb in fallbacks:
+                fb.getparent().remove(fb)
+            if fallbacks:
+                changed[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        if not changed:
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+            for info in zf.infolist():
+                new.writestr(info, changed.get(info.filename) or zf.read(info.filename))
+        return out.getvalue()
 
 
 def _paragraph(text: str) -> str:

@@ -678,6 +678,8 @@ REAL_LAYOUTS: dict[str, tuple[str, Lang, str]] = {
     "docx_table2col_en": ("docx", "en", "compact"),
     "docx_bullets_zh": ("docx", "zh", "labelled"),  # Word bullet and numbered lists
     "docx_bullets_en": ("docx", "en", "classic"),
+    "docx_textbox_zh": ("docx", "zh", "blocks"),  # the sidebar a Word text box (a shape, and its VML fallback)
+    "docx_textbox_en": ("docx", "en", "compact"),
 }
 
 _SIDE_HEADINGS = {"专业技能", "技能", "资格证书", "证书", "语言能力", "Skills", "Key Skills", "Certifications",
@@ -919,11 +921,48 @@ def to_docx_layout(resume: Resume) -> bytes:
                 add(doc, [Block("bullet", x) for x in items], numbered=numbered)
             else:
                 add(doc, blocks)
+    elif layout.startswith("docx_textbox"):
+        side = [(h, b) for h, b in sections if h.text in _SIDE_HEADINGS]
+        main = [(h, b) for h, b in sections if h.text not in _SIDE_HEADINGS]
+        texts = [title, *_contact_lines([b for b in head if b.kind != "title"])]
+        for h, blocks in side:
+            texts.append(h.text)
+            texts += [b.text for b in blocks]
+        anchor = doc.add_paragraph()
+        anchor._p.append(_text_box_run(texts))
+        add(doc, flat(main))
     else:
         raise ValueError(f"not a DOCX layout: {layout}")
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def _text_box_run(paragraphs: list[str]):  # type: ignore[no-untyped-def]
+    """A run holding a floating text box as Word writes one: a DrawingML shape in mc:Choice and the same text
+    again in a VML shape in mc:Fallback."""
+    from docx.oxml import parse_xml
+
+    ns = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+          'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+          'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+          'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+          'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:v="urn:schemas-microsoft-com:vml"')
+    content = "<w:txbxContent>" + "".join(
+        f"<w:p><w:r><w:t xml:space='preserve'>{html.escape(p)}</w:t></w:r></w:p>" for p in paragraphs
+    ) + "</w:txbxContent>"
+    return parse_xml(
+        f"<w:r {ns}><mc:AlternateContent><mc:Choice Requires='wps'><w:drawing>"
+        "<wp:anchor simplePos='0' relativeHeight='1' behindDoc='0' locked='0' layoutInCell='1' allowOverlap='1'>"
+        "<wp:simplePos x='0' y='0'/><wp:positionH relativeFrom='page'><wp:posOffset>360000</wp:posOffset></wp:positionH>"
+        "<wp:positionV relativeFrom='page'><wp:posOffset>360000</wp:posOffset></wp:positionV>"
+        "<wp:extent cx='1980000' cy='9000000'/><wp:wrapSquare wrapText='right'/><wp:docPr id='1' name='Sidebar'/>"
+        "<a:graphic><a:graphicData uri='http://schemas.microsoft.com/office/word/2010/wordprocessingShape'>"
+        f"<wps:wsp><wps:spPr/><wps:txbx>{content}</wps:txbx><wps:bodyPr/></wps:wsp>"
+        "</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>"
+        f"<mc:Fallback><w:pict><v:shape style='position:absolute;width:156pt;height:708pt'><v:textbox>{content}"
+        "</v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    )
 
 
 def layout_files(seed: int, layouts: list[str] | None = None) -> list[tuple[Resume, bytes]]:
