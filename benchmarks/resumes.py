@@ -22,6 +22,15 @@ tests/media/resumes/fresh`` scores six more written after the parser's fixes
 (``resumes_held_out_fresh-<date>.json``);
 :func:`held_out_table` renders its table.
 
+``python -m benchmarks resumes --layouts [--rounds 10] [--seed 1] [--label before]``
+scores the real-world layouts of tests/resume_fixtures.py (``REAL_LAYOUTS``:
+PDF sidebars, a page laid out as a table, an info grid with a photo box,
+right-aligned dates, a job broken across two pages under a running header;
+DOCX contact details in the page header, a page-wide two-column table, Word
+lists; and a PDF whose two columns are written line by line) and writes
+``benchmarks/data/resumes_layouts-<date>[-label].json``; :func:`layouts_table`
+renders its table.
+
 Timing is extract + parse of each resume in this process, one at a time,
 after one warm-up resume (jieba's dictionary loads on the first Chinese
 text: its cost is reported apart). Making the PDFs is not timed.
@@ -354,16 +363,83 @@ def main_held_out(label: str | None, out: Path | None, folder: Path = HELD_OUT) 
     return 0
 
 
+def run_layouts(rounds: int, seed: int) -> dict[str, Any]:
+    """Field accuracy on the real-world layouts (tests/resume_fixtures.py REAL_LAYOUTS, and a PDF whose two
+    columns are written line by line), ``rounds`` resumes each; round r draws from seed + 100 r."""
+    from intake.extract import extract_text
+    from intake.parse import parse_resume
+    from tests.resume_fixtures import TODAY, interleaved_columns_pdf, layout_files, make_resume
+
+    rows: list[dict[str, Any]] = []
+    for r in range(rounds):
+        base = seed + 100 * r
+        files = layout_files(base)
+        extra = make_resume(base + 50, "en", ("classic", "compact", "table")[r % 3])
+        extra.truth.layout = "pdf_interleaved_en"
+        files.append((extra, interleaved_columns_pdf(extra)))
+        for resume, data in files:
+            parsed = parse_resume(extract_text(data), today=TODAY)
+            rows.append({"layout": resume.truth.layout, "seed": base, "correct": score(resume.truth, parsed),
+                         "parsed": _parsed_summary(parsed)})
+    layouts = list(dict.fromkeys(row["layout"] for row in rows))
+    return {
+        "benchmark": "resumes_layouts",
+        "date": dt.date.today().isoformat(),
+        "command": f"python -m benchmarks resumes --layouts --rounds {rounds} --seed {seed}",
+        "commit": _commit(),
+        "rounds": rounds,
+        "seed": seed,
+        "accuracy_by_layout": {name: _accuracy([row for row in rows if row["layout"] == name]) for name in layouts},
+        "resumes": rows,
+    }
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def layouts_table(data: dict[str, Any]) -> str:
+    """Per layout: resumes, all fields right, and the fields found wrong (how many times)."""
+    lines = ["| layout | resumes | all fields | wrong fields |", "| --- | --- | --- | --- |"]
+    for name, acc in data["accuracy_by_layout"].items():
+        rows = [r for r in data["resumes"] if r["layout"] == name]
+        wrong: dict[str, int] = {}
+        for r in rows:
+            for f, ok in r["correct"].items():
+                if not ok:
+                    wrong[f] = wrong.get(f, 0) + 1
+        lines.append(f"| {name} | {len(rows)} | {acc['all_fields']:.3f} | "
+                     + (", ".join(f"{f} {n}" for f, n in wrong.items()) or "-") + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks resumes", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=120, help="resumes in the corpus (default 120)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default benchmarks/data/resumes-<date>.json)")
     parser.add_argument("--held-out", action="store_true", help="the hand-written resumes in tests/media/resumes/ instead")
-    parser.add_argument("--label", default=None, help="with --held-out: a suffix for the JSON's name (e.g. before)")
+    parser.add_argument("--label", default=None, help="with --held-out or --layouts: a suffix for the JSON's name (e.g. before)")
     parser.add_argument("--folder", type=Path, default=HELD_OUT,
                         help="with --held-out: the resumes and truth.json (default tests/media/resumes; tests/media/resumes/fresh)")
+    parser.add_argument("--layouts", action="store_true",
+                        help="the real-world layouts (sidebars, page tables, info grids, two pages; DOCX header, tables, lists)")
+    parser.add_argument("--rounds", type=int, default=10, help="with --layouts: resumes per layout (default 10)")
     args = parser.parse_args(argv)
+    if args.layouts:
+        data = run_layouts(args.rounds, args.seed)
+        table = layouts_table(data)
+        print(table)
+        label = f"-{args.label}" if args.label else ""
+        out = args.out or DATA / f"resumes_layouts-{data['date']}{label}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(to_json(data), encoding="utf-8")
+        print(f"\nwrote {out}")
+        return 0
     if args.held_out:
         return main_held_out(args.label, args.out, args.folder)
     data = run(args.n, args.seed)

@@ -21,6 +21,7 @@ import datetime as dt
 import html
 import io
 import random
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -524,11 +525,14 @@ def cjk_font_available() -> bool:
     return bool(out.strip())
 
 
-def print_pdfs(pages: list[str], *, screenshot_only: bool = False) -> list[bytes]:
+def print_pdfs(
+    pages: list[str], *, screenshot_only: bool = False, header: str | None = None, footer: str | None = None
+) -> list[bytes]:
     """Each HTML page printed to PDF by headless Chromium (one browser for all).
 
     ``screenshot_only``: each page is first photographed (PNG) and the PDF is
     printed from a page holding only that picture: a scan, with no text layer.
+    ``header``, ``footer``: Chromium templates printed on every page (a running title, page numbers).
     """
     import base64
 
@@ -550,7 +554,12 @@ def print_pdfs(pages: list[str], *, screenshot_only: bool = False) -> list[bytes
                         f"<html><body style='margin:0'><img src='{src}' style='width:100%'></body></html>",
                         wait_until="load",
                     )
-                out.append(page.pdf(format="A4", print_background=True))
+                if header is None and footer is None:
+                    out.append(page.pdf(format="A4", print_background=True))
+                else:
+                    out.append(page.pdf(format="A4", print_background=True, display_header_footer=True,
+                                        header_template=header or "<span></span>",
+                                        footer_template=footer or "<span></span>"))
         finally:
             browser.close()
     return out
@@ -641,4 +650,398 @@ def simple_pdf(text: str, *, user_password: str | None = None, owner_password: s
     if encrypt_obj:
         trailer += f" /Encrypt {len(objects)} 0 R"
     out += f"trailer\n{trailer} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------- real-world layouts --
+#
+# Layouts candidates really send, made from the same model and truth as
+# :func:`make_resume` (so the generated corpus above, and the benchmark data
+# made from it, stay as they are): the blocks are cut into sections by their
+# headings and laid out again. PDF layouts are printed by Chromium
+# (:func:`print_pdfs`), DOCX layouts written by python-docx.
+
+# layout -> (format, language, the make_resume layout it is made from)
+REAL_LAYOUTS: dict[str, tuple[str, Lang, str]] = {
+    "pdf_sidebar_zh": ("pdf", "zh", "blocks"),  # CSS grid: contact, skills, certificates, languages on the left
+    "pdf_sidebar_en": ("pdf", "en", "classic"),  # the same with a float
+    "pdf_table2col_zh": ("pdf", "zh", "blocks"),  # the whole body one table row of two cells
+    "pdf_table2col_en": ("pdf", "en", "compact"),
+    "pdf_infogrid_zh": ("pdf", "zh", "labelled"),  # 姓名/性别/… in a 2x3 grid of label and value cells, a photo box
+    "pdf_rightdates_zh": ("pdf", "zh", "labelled"),  # dates right-aligned on the employer's line (flex)
+    "pdf_rightdates_en": ("pdf", "en", "classic"),
+    "pdf_twopage_zh": ("pdf", "zh", "blocks"),  # a job breaks across pages; a repeated page header and footer
+    "pdf_twopage_en": ("pdf", "en", "compact"),
+    "docx_header_zh": ("docx", "zh", "blocks"),  # name and contact details in the page header
+    "docx_header_en": ("docx", "en", "classic"),
+    "docx_table2col_zh": ("docx", "zh", "blocks"),  # the whole page a 1x2 table
+    "docx_table2col_en": ("docx", "en", "compact"),
+    "docx_bullets_zh": ("docx", "zh", "labelled"),  # Word bullet and numbered lists
+    "docx_bullets_en": ("docx", "en", "classic"),
+    "docx_textbox_zh": ("docx", "zh", "blocks"),  # the sidebar a Word text box (a shape, and its VML fallback)
+    "docx_textbox_en": ("docx", "en", "compact"),
+}
+
+_SIDE_HEADINGS = {"专业技能", "技能", "资格证书", "证书", "语言能力", "Skills", "Key Skills", "Certifications",
+                  "Certificates", "Languages"}
+
+
+def make_layout_resume(seed: int, layout: str) -> Resume:
+    """A resume for one of :data:`REAL_LAYOUTS`: :func:`make_resume`'s model, its truth's layout renamed."""
+    _fmt, lang, base = REAL_LAYOUTS[layout]
+    resume = make_resume(seed, lang, base)
+    resume.truth.layout = layout
+    return resume
+
+
+def _sections(resume: Resume) -> tuple[list[Block], list[tuple[Block, list[Block]]]]:
+    """(the blocks before the first heading, [(heading, its blocks)])."""
+    head: list[Block] = []
+    sections: list[tuple[Block, list[Block]]] = []
+    for block in resume.blocks:
+        if block.kind == "heading":
+            sections.append((block, []))
+        elif sections:
+            sections[-1][1].append(block)
+        else:
+            head.append(block)
+    return head, sections
+
+
+def _contact_lines(head: list[Block]) -> list[str]:
+    """The header's lines, a 'a | b | c' line as one line each (a sidebar lists them)."""
+    out: list[str] = []
+    for block in head:
+        if block.kind == "row":
+            out += block.cells
+        elif block.kind == "line":
+            out += [p.strip() for p in block.text.split(" | ")]
+    return out
+
+
+def _html_blocks(blocks: list[Block], *, right_dates: bool = False, break_first_bullet: bool = False) -> str:
+    from intake.dates import find_ranges
+
+    parts: list[str] = []
+    bullets: list[str] = []
+    broke = False
+
+    def flush() -> None:
+        if bullets:
+            parts.append("<ul>" + "".join(bullets) + "</ul>")
+            bullets.clear()
+
+    for block in blocks:
+        if block.kind == "bullet":
+            style = ""
+            if break_first_bullet and not broke:
+                style, broke = " style='break-before: page'", True
+            bullets.append(f"<li{style}>{html.escape(block.text)}</li>")
+            continue
+        flush()
+        if block.kind == "row":
+            parts.append("<table><tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in block.cells) + "</tr></table>")
+            continue
+        tag = {"title": "h1", "heading": "h2", "line": "p"}[block.kind]
+        ranges = find_ranges(block.text, TODAY) if right_dates and block.kind == "line" else []
+        if len(ranges) == 1:
+            r = ranges[0]
+            rest = (block.text[: r.start_pos] + "    " + block.text[r.end_pos :]).strip(" |")
+            rest = " ".join(p for p in (x.strip(" |") for x in rest.split("    ")) if p)
+            rest = rest.replace(" |  | ", " | ")
+            if rest:
+                parts.append(
+                    "<div class='entry'><span>" + html.escape(rest).replace("  ", "&emsp;")
+                    + f"</span><span class='when'>{html.escape(block.text[r.start_pos:r.end_pos])}</span></div>"
+                )
+                continue
+        text = html.escape(block.text).replace("    ", "&emsp;&emsp;")
+        parts.append(f"<{tag}>{text}</{tag}>")
+    flush()
+    return "".join(parts)
+
+
+LAYOUT_CSS = CSS + """
+.entry { display: flex; justify-content: space-between; margin: 1mm 0 0.5mm; font-weight: bold; }
+.entry .when { font-weight: normal; white-space: nowrap; padding-left: 6mm; }
+.grid { display: grid; grid-template-columns: 58mm 1fr; column-gap: 8mm; }
+.side { background: #eef2f6; padding: 3mm; }
+.side h1 { font-size: 16pt; }
+.float-side { float: left; width: 55mm; background: #eef2f6; padding: 3mm; }
+.float-main { margin-left: 66mm; }
+.page2col { width: 100%; border-collapse: collapse; }
+.page2col > tbody > tr > td { vertical-align: top; padding: 2mm 4mm; }
+.page2col td.left { width: 34%; background: #f3f3f3; }
+.info { display: flex; justify-content: space-between; align-items: flex-start; }
+.info table { width: 132mm; }
+.info table td { border: 1px solid #999; padding: 1.5mm 2mm; white-space: nowrap; }
+.info td.label { background: #eee; font-weight: bold; white-space: nowrap; }
+.photo { width: 28mm; height: 36mm; border: 1px solid #999; display: flex; align-items: center; justify-content: center; color: #888; }
+"""
+
+_FOOTER = ("<div style='font-size:8px;width:100%;text-align:center;color:#666'>{label} "
+           "<span class='pageNumber'></span> / <span class='totalPages'></span></div>")
+
+
+_HEADER = ("<div style='font-size:8px;width:100%;margin:0 16mm;color:#666;border-bottom:1px solid #ccc'>"
+           "{text}</div>")
+
+
+def footer_template(lang: Lang) -> str:
+    """The page-number footer Chromium prints on every page of a twopage layout."""
+    return _FOOTER.format(label="第" if lang == "zh" else "Page")
+
+
+def header_template(resume: Resume) -> str:
+    """The running header of a twopage layout: the candidate's name on every page."""
+    zh = resume.truth.language == "zh"
+    return _HEADER.format(text=html.escape(f"{resume.truth.name} · {'个人简历' if zh else 'Curriculum Vitae'}"))
+
+
+def to_html_layout(resume: Resume) -> str:
+    """HTML of a :data:`REAL_LAYOUTS` PDF layout (its name is the truth's layout)."""
+    layout = resume.truth.layout
+    lang = resume.truth.language
+    head, sections = _sections(resume)
+    side = [(h, b) for h, b in sections if h.text in _SIDE_HEADINGS]
+    main = [(h, b) for h, b in sections if h.text not in _SIDE_HEADINGS]
+
+    def flat(secs: list[tuple[Block, list[Block]]]) -> list[Block]:
+        return [x for h, b in secs for x in (h, *b)]
+
+    title = next((b.text for b in head if b.kind == "title"), "")
+    contact = "".join(f"<p>{html.escape(line)}</p>" for line in _contact_lines(head))
+    if layout.startswith("pdf_sidebar"):
+        left = f"<h1>{html.escape(title)}</h1>{contact}" + _html_blocks(flat(side))
+        right = _html_blocks(flat(main))
+        if lang == "zh":
+            body = f"<div class='grid'><div class='side'>{left}</div><div>{right}</div></div>"
+        else:
+            body = f"<div class='float-side'>{left}</div><div class='float-main'>{right}</div>"
+    elif layout.startswith("pdf_table2col"):
+        left = f"<h1>{html.escape(title)}</h1>{contact}" + _html_blocks(flat(side))
+        body = (f"<table class='page2col'><tr><td class='left'>{left}</td>"
+                f"<td class='right'>{_html_blocks(flat(main))}</td></tr></table>")
+    elif layout.startswith("pdf_infogrid"):
+        fields: dict[str, str] = {}
+        for block in [*head, *(x for _, b in sections for x in b)]:
+            if block.kind != "line":
+                continue
+            for piece in re.split(r"\s{2,}", block.text):
+                if "：" in piece:
+                    k, v = piece.split("：", 1)
+                    fields[k] = v
+        grid = [["姓名", "性别", "年龄"], ["电话", "邮箱", "政治面貌"]]
+        src = {"电话": "手机"}
+        rows = "".join(
+            "<tr>" + "".join(f"<td class='label'>{k}</td><td>{html.escape(fields.get(src.get(k, k), ''))}</td>" for k in row)
+            + "</tr>" for row in grid
+        )
+        body = (f"<h1 style='text-align:center'>{html.escape(title)}</h1>"
+                f"<div class='info'><table>{rows}</table><div class='photo'>照片</div></div>"
+                + _html_blocks(flat([(h, b) for h, b in sections if h.text != "基本信息"])))
+    elif layout.startswith("pdf_rightdates"):
+        body = _html_blocks(head) + _html_blocks(flat(sections), right_dates=True)
+    elif layout.startswith("pdf_twopage"):
+        exp = [(h, b) for h, b in sections if any(w in h.text for w in ("工作", "Experience"))]
+        rest = [(h, b) for h, b in sections if (h, b) not in exp]
+        body = (_html_blocks(head)
+                + _html_blocks(flat(rest[:-2] if lang == "zh" else rest[:1]))
+                + _html_blocks(flat(exp), right_dates=lang == "en", break_first_bullet=True)
+                + _html_blocks(flat(rest[-2:] if lang == "zh" else rest[1:])))
+    else:
+        raise ValueError(f"not a PDF layout: {layout}")
+    return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><style>{LAYOUT_CSS}</style></head>"
+            f"<body>{body}</body></html>")
+
+
+def to_docx_layout(resume: Resume) -> bytes:
+    """DOCX of a :data:`REAL_LAYOUTS` DOCX layout (its name is the truth's layout)."""
+    import docx
+
+    layout = resume.truth.layout
+    head, sections = _sections(resume)
+    doc = docx.Document()
+    title = next((b.text for b in head if b.kind == "title"), "")
+
+    def add(container, blocks: list[Block], numbered: bool = False) -> None:  # type: ignore[no-untyped-def]
+        table = None
+        for block in blocks:
+            if block.kind == "row":
+                if table is None or len(table.columns) != len(block.cells):
+                    table = container.add_table(rows=0, cols=len(block.cells))
+                for cell, text in zip(table.add_row().cells, block.cells):
+                    cell.text = text
+                continue
+            table = None
+            if block.kind == "heading":
+                p = container.add_paragraph(block.text)
+                p.runs[0].bold = True
+            elif block.kind == "title":
+                container.add_paragraph(block.text).runs[0].bold = True
+            elif block.kind == "bullet":
+                container.add_paragraph(block.text, style="List Number" if numbered else "List Bullet")
+            else:
+                container.add_paragraph(block.text)
+
+    def flat(secs: list[tuple[Block, list[Block]]]) -> list[Block]:
+        return [x for h, b in secs for x in (h, *b)]
+
+    if layout.startswith("docx_header"):
+        header = doc.sections[0].header
+        header.paragraphs[0].text = title
+        for line in _contact_lines([b for b in head if b.kind != "title"]):
+            header.add_paragraph(line)
+        doc.sections[0].footer.paragraphs[0].text = "Confidential" if resume.truth.language == "en" else "个人简历"
+        add(doc, flat(sections))
+    elif layout.startswith("docx_table2col"):
+        side = [(h, b) for h, b in sections if h.text in _SIDE_HEADINGS]
+        main = [(h, b) for h, b in sections if h.text not in _SIDE_HEADINGS]
+        table = doc.add_table(rows=1, cols=2)
+        left, right = table.rows[0].cells
+        left.paragraphs[0].text = title
+        for line in _contact_lines([b for b in head if b.kind != "title"]):
+            left.add_paragraph(line)
+        add(left, flat(side))
+        right.paragraphs[0].text = main[0][0].text
+        add(right, main[0][1] + flat(main[1:]))
+    elif layout.startswith("docx_bullets"):
+        add(doc, head)
+        for h, blocks in sections:
+            add(doc, [h])
+            if h.text in _SIDE_HEADINGS:  # skills and languages one per bullet, certificates numbered
+                items: list[str] = []
+                for b in blocks:
+                    if b.kind == "bullet":
+                        items.append(b.text)
+                    else:
+                        text = b.text.removeprefix("熟练掌握")
+                        items += [x.strip() for x in re.split(r"[、；;,]", text) if x.strip()]
+                numbered = h.text in {"资格证书", "证书", "Certifications", "Certificates"}
+                add(doc, [Block("bullet", x) for x in items], numbered=numbered)
+            else:
+                add(doc, blocks)
+    elif layout.startswith("docx_textbox"):
+        side = [(h, b) for h, b in sections if h.text in _SIDE_HEADINGS]
+        main = [(h, b) for h, b in sections if h.text not in _SIDE_HEADINGS]
+        texts = [title, *_contact_lines([b for b in head if b.kind != "title"])]
+        for h, blocks in side:
+            texts.append(h.text)
+            texts += [b.text for b in blocks]
+        anchor = doc.add_paragraph()
+        anchor._p.append(_text_box_run(texts))
+        add(doc, flat(main))
+    else:
+        raise ValueError(f"not a DOCX layout: {layout}")
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _text_box_run(paragraphs: list[str]):  # type: ignore[no-untyped-def]
+    """A run holding a floating text box as Word writes one: a DrawingML shape in mc:Choice and the same text
+    again in a VML shape in mc:Fallback."""
+    from docx.oxml import parse_xml
+
+    ns = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+          'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+          'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+          'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+          'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:v="urn:schemas-microsoft-com:vml"')
+    content = "<w:txbxContent>" + "".join(
+        f"<w:p><w:r><w:t xml:space='preserve'>{html.escape(p)}</w:t></w:r></w:p>" for p in paragraphs
+    ) + "</w:txbxContent>"
+    return parse_xml(
+        f"<w:r {ns}><mc:AlternateContent><mc:Choice Requires='wps'><w:drawing>"
+        "<wp:anchor simplePos='0' relativeHeight='1' behindDoc='0' locked='0' layoutInCell='1' allowOverlap='1'>"
+        "<wp:simplePos x='0' y='0'/><wp:positionH relativeFrom='page'><wp:posOffset>360000</wp:posOffset></wp:positionH>"
+        "<wp:positionV relativeFrom='page'><wp:posOffset>360000</wp:posOffset></wp:positionV>"
+        "<wp:extent cx='1980000' cy='9000000'/><wp:wrapSquare wrapText='right'/><wp:docPr id='1' name='Sidebar'/>"
+        "<a:graphic><a:graphicData uri='http://schemas.microsoft.com/office/word/2010/wordprocessingShape'>"
+        f"<wps:wsp><wps:spPr/><wps:txbx>{content}</wps:txbx><wps:bodyPr/></wps:wsp>"
+        "</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>"
+        f"<mc:Fallback><w:pict><v:shape style='position:absolute;width:156pt;height:708pt'><v:textbox>{content}"
+        "</v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    )
+
+
+def layout_files(seed: int, layouts: list[str] | None = None) -> list[tuple[Resume, bytes]]:
+    """(resume, file bytes) for each of ``layouts`` (all of :data:`REAL_LAYOUTS` by default), PDFs printed together."""
+    layouts = layouts or list(REAL_LAYOUTS)
+    resumes = [make_layout_resume(seed + i, name) for i, name in enumerate(layouts)]
+    out: dict[int, bytes] = {}
+    plain = [i for i, r in enumerate(resumes) if REAL_LAYOUTS[r.truth.layout][0] == "pdf" and "twopage" not in r.truth.layout]
+    for i, pdf in zip(plain, print_pdfs([to_html_layout(resumes[i]) for i in plain])):
+        out[i] = pdf
+    for lang in ("zh", "en"):
+        paged = [i for i, r in enumerate(resumes) if "twopage" in r.truth.layout and r.truth.language == lang]
+        if paged:
+            for i in paged:  # the header names the candidate: one print each
+                [out[i]] = print_pdfs([to_html_layout(resumes[i])], header=header_template(resumes[i]),
+                                      footer=footer_template(lang))
+    for i, r in enumerate(resumes):
+        if REAL_LAYOUTS[r.truth.layout][0] == "docx":
+            out[i] = to_docx_layout(r)
+    return [(r, out[i]) for i, r in enumerate(resumes)]
+
+
+def interleaved_columns_pdf(resume: Resume) -> bytes:
+    """An English resume as a PDF with a sidebar whose text is written line by line across both columns.
+
+    Some PDF writers (Word's text boxes, report tools) put the page's text in
+    the file row by row, the left column's line then the right column's at the
+    same height, so a reader taking the file's order reads the two columns
+    woven together. Contact details, skills (one a line), certificates and
+    languages are on the left, the rest on the right; Helvetica, WinAnsi, by hand.
+    """
+    head, sections = _sections(resume)
+    left: list[str] = [next(b.text for b in head if b.kind == "title"), *_contact_lines(head[1:]), ""]
+    right: list[str] = []
+    for h, blocks in sections:
+        side = h.text in _SIDE_HEADINGS
+        col = left if side else right
+        col.append(h.text.upper())
+        for b in blocks:
+            if b.kind == "bullet":
+                col.append(f"- {b.text}")
+            elif side:
+                col += [x.strip() for x in re.split(r"[;,] ", b.text) if x.strip()]
+            elif b.kind == "row":
+                col.append("      ".join(b.cells))
+            else:
+                col.append(b.text)
+        col.append("")
+
+    import textwrap
+
+    left = [piece for line in left for piece in (textwrap.wrap(line, 34, subsequent_indent="  ") or [""])]
+
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    ops = []
+    for i in range(max(len(left), len(right))):
+        y = 800 - i * 13
+        for x, col in ((40, left), (200, right)):
+            if i < len(col) and col[i]:
+                ops.append(f"BT /F1 8.5 Tf {x} {y} Td ({esc(col[i])}) Tj ET")
+    content = "\n".join(ops).encode("cp1252")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)

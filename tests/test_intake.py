@@ -24,12 +24,17 @@ from intake.parse import ParsedResume, Qualifications, parse_resume, vocabulary
 from jobs.models import CandidateProfile
 from tests.resume_fixtures import (
     CHROMIUM,
+    REAL_LAYOUTS,
     TODAY,
     cjk_font_available,
+    interleaved_columns_pdf,
+    layout_files,
+    make_layout_resume,
     make_resume,
     print_pdfs,
     simple_pdf,
     to_docx,
+    to_docx_layout,
     to_html,
     to_text,
 )
@@ -713,3 +718,109 @@ def test_held_out_truth_uses_the_vocabulary() -> None:
             assert all(vocab.canonical_skill(s) == s for s in row["skills"]), name
             assert all(vocab.canonical_certificate(c) == c for c in row["certificates"]), name
             assert len(row["employers"]) == len(row["titles"]), name
+
+
+# ---------------------------------------------------------------------- real-world layouts --
+
+LAYOUT_SEED = 100  # each layout's resume is drawn from LAYOUT_SEED + its index in REAL_LAYOUTS
+
+
+@pytest.fixture(scope="module")
+def layout_resumes() -> dict[str, tuple[object, bytes]]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    pytest.importorskip("playwright.sync_api")
+    if not cjk_font_available():
+        pytest.skip("no Simplified Chinese font (apt-get install fonts-noto-cjk): Chinese PDFs would print as boxes")
+    return {r.truth.layout: (r, data) for r, data in layout_files(LAYOUT_SEED)}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("layout", list(REAL_LAYOUTS))
+def test_real_world_layouts(layout_resumes, layout: str) -> None:  # type: ignore[no-untyped-def]
+    resume, data = layout_resumes[layout]
+    fmt, lang, _ = REAL_LAYOUTS[layout]
+    got = extract_text(data, f"resume.{fmt}")
+    assert got.kind == fmt and got.language == lang and got.needs_review == ()
+    parsed = parse_resume(got, today=TODAY)
+    check_against_truth(got.text, parsed, resume.truth)
+    q = parsed.qualifications
+    assert sorted({s.name for s in q.skills}) == resume.truth.skills
+    assert [j.title.value if j.title else None for j in q.jobs if not j.internship] == resume.truth.titles[::-1]
+    assert got.text.count(resume.truth.email) == 1  # a page header's contact details once, not per page or part
+    if "twopage" in layout:
+        assert got.pages == 2
+        running = f"{resume.truth.name} · {'个人简历' if lang == 'zh' else 'Curriculum Vitae'}"
+        assert got.text.count(running) == 1  # the running header kept once
+        assert not re.search(r"(?m)^\s*(?:第|Page)\s*\d+\s*/\s*\d+\s*$", got.text)  # page numbers dropped
+
+
+@pytest.mark.browser
+def test_narrow_columns_do_not_cut_words_or_dates(layout_resumes) -> None:  # type: ignore[no-untyped-def]
+    for layout in ("pdf_sidebar_zh", "pdf_sidebar_en", "pdf_table2col_en", "pdf_infogrid_zh"):
+        resume, data = layout_resumes[layout]
+        text = extract_text(data).text
+        lines = text.splitlines()
+        # every date range of a job or school is on one line, whole
+        assert len(find_ranges(text, TODAY)) == sum(len(find_ranges(line, TODAY)) for line in lines), layout
+        for school_or_employer in [resume.truth.school, *resume.truth.employers]:
+            assert any(school_or_employer in line for line in lines), (layout, school_or_employer)
+    # the info grid's label and value cells stay on their row, the photo box apart
+    resume, data = layout_resumes["pdf_infogrid_zh"]
+    text = extract_text(data).text
+    assert re.search(rf"姓名\t{resume.truth.name}\t性别\t[男女]", text)
+    assert "照片" not in parse_resume(text, today=TODAY).personal.name.value
+
+
+def test_a_docx_page_laid_out_as_a_two_column_table_reads_each_column_whole() -> None:
+    resume = make_layout_resume(7, "docx_table2col_zh")
+    text = extract_text(to_docx_layout(resume)).text
+    lines = text.splitlines()
+    assert lines[0] == resume.truth.name  # not the name and the right column's first heading on one line
+    assert lines.index("求职意向") > lines.index(resume.truth.email)
+    check_against_truth(text, parse_resume(text, today=TODAY), resume.truth)
+
+
+def test_docx_contact_details_in_the_page_header_are_read_once() -> None:
+    resume = make_layout_resume(8, "docx_header_en")
+    text = extract_text(to_docx_layout(resume)).text
+    assert text.splitlines()[0] == resume.truth.name and text.count(resume.truth.email) == 1
+    check_against_truth(text, parse_resume(text, today=TODAY), resume.truth)
+
+
+def test_two_columns_written_line_by_line_are_read_column_by_column() -> None:
+    # the sidebar's line and the main column's line at each height, one after the other in the file
+    for seed in (3, 4, 5):
+        resume = make_resume(seed, "en", ("classic", "compact", "table")[seed % 3])
+        got = extract_text(interleaved_columns_pdf(resume), "resume.pdf")
+        lines = got.text.splitlines()
+        assert lines[0] == resume.truth.name  # not the name and the main column's first heading on one line
+        assert not any("\t" in line and "SKILLS" in line for line in lines)
+        check_against_truth(got.text, parse_resume(got, today=TODAY), resume.truth)
+
+
+def test_benchmark_readme_layout_tables_equal_their_data() -> None:
+    """Every committed real-world layout run (before, after) is in benchmarks/README.md as its data renders it."""
+    import json
+
+    from benchmarks.resumes import layouts_table
+
+    files = sorted((REPO / "benchmarks" / "data").glob("resumes_layouts*.json"))
+    assert files, "no benchmarks/data/resumes_layouts*.json: run python -m benchmarks resumes --layouts"
+    readme = (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    for f in files:
+        assert layouts_table(json.loads(f.read_text(encoding="utf-8"))) in readme, f.name
+        assert f"(data/{f.name})" in readme, f.name
+
+
+def test_running_headers_and_page_numbers_but_not_repeated_text() -> None:
+    from intake.extract import _strip_running
+
+    body = ["工作经历", "2019.07-至今 招商银行", "客户经理", "负责对公客户", "完成考核", "2017.07-2019.06 平安银行", "客户经理", "x"]
+    page1 = "\r\n".join(["王芳 · 个人简历", *body, "第 1 / 2 页"])
+    page2 = "\r\n".join(["王芳 · 个人简历", *body, "- 2 -"])
+    one, two = _strip_running([page1, page2])
+    assert one.splitlines().count("王芳 · 个人简历") == 1 and "王芳 · 个人简历" not in two
+    assert "第 1 / 2 页" not in one and "- 2 -" not in two
+    assert two.splitlines().count("客户经理") == 2  # a title on both pages is the resume's, not a header
+    assert _strip_running(["第 1 页\r\n张三"]) == ["第 1 页\r\n张三"]  # one page: nothing is running
