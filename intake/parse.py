@@ -102,6 +102,9 @@ class Job(BaseModel):
     months: int = Field(ge=0)
     internship: bool = False  # an internship or a part-time job: not counted in years
     dates: Evidence
+    # What the job's own lines say the candidate did (its duties and results), bullets left out:
+    # screening matches a job's required skills against them by words and by meaning.
+    duties: list[Evidence] = Field(default_factory=list)
 
 
 class Term(BaseModel):
@@ -980,6 +983,16 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
             ranges = find_ranges(line.text, today)
             if ranges and not (section.kind not in ("work", "internship") and _school_span(line, vocab)):
                 anchors.append((i, ranges[0]))
+        # Lines that may head a job (its employer or title above its dates): never a job's duties.
+        heads: list[Line] = []
+        for i, _r in anchors:
+            j = i - 1
+            while j >= 0 and not lines[j].text.strip():
+                j -= 1
+            if j >= 0 and not _DESCRIPTION.match(lines[j].text) and len(lines[j].text.strip()) <= 80:
+                heads.append(lines[j])
+                if j - 1 >= 0 and _short_part(lines[j - 1].text, vocab):
+                    heads.append(lines[j - 1])
         for n, (i, r) in enumerate(anchors):
             line = lines[i]
             context = [line]
@@ -1009,6 +1022,7 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
                 if dates_only and k2 < next_anchor and _short_part(lines[k2].text, vocab):
                     context.append(lines[k2])
             span = (line.start + r.start_pos, line.start + r.end_pos)
+            duties = _duties(t, lines[i + 1 : next_anchor], context + heads)
             employer, title = _labelled_job(t, lines[i:next_anchor])
             if employer is None or title is None:
                 e1, t1 = _job_parts(t, [line], vocab)
@@ -1028,8 +1042,28 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
                     internship=section.kind in not_counted
                     or bool(title and re.search(r"实习|intern", title.value, re.IGNORECASE)),
                     dates=t.evidence(*span),
+                    duties=duties,
                 )
             )
+    return out
+
+
+_BULLET = " \t•·‧∙●○◆◇■□▪▸►✔✓☑-–—*·、0123456789.)）"
+MAX_DUTIES = 12  # lines per job: a long description's first ones say most
+
+
+def _duties(t: _Text, lines: list[Line], used: list[Line]) -> list[Evidence]:
+    """A job's description lines (not its heading, not "所属行业：..."), each without its bullet."""
+    out = []
+    for line in lines:
+        if any(line is u for u in used) or _JOB_META.match(line.text):
+            continue
+        lead = len(line.text) - len(line.text.lstrip(_BULLET))
+        if len(line.text.strip(_BULLET)) < 4:
+            continue
+        out.append(t.evidence(line.start + lead, line.end))
+        if len(out) == MAX_DUTIES:
+            break
     return out
 
 

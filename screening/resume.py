@@ -27,6 +27,8 @@ def qualifications(parsed: Parsed) -> Qualifications:
     # Titles and majors say what the candidate did and studied: matched by words and meaning.
     skills += [Item(j.title.value, _evidence(j.title.evidence)) for j in parsed.jobs if j.title is not None]
     skills += [Item(e.major.value, _evidence(e.major.evidence)) for e in parsed.educations if e.major is not None]
+    # What each job's lines say the candidate did: "撰写审查意见" meets "审查报告撰写" by meaning.
+    skills += [Item(d.text, _evidence(d)) for j in parsed.jobs for d in j.duties]
     return Qualifications(
         education=Item(parsed.education.value, _evidence(parsed.education.evidence)) if parsed.education else None,
         years=parsed.years.value if parsed.years is not None else None,
