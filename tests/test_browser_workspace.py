@@ -145,6 +145,15 @@ async def test_upload_score_invite_and_confirm_the_pool(workspace_server: LiveSe
                 await expect(results.nth(0)).to_have_attribute("data-kind", "duplicate", timeout=30_000)
                 await expect(middling).to_have_count(1)
                 await expect(middling.locator(".app-dups")).to_be_visible()
+                # ...and its page lists the attempt: when, from where, which file.
+                board_url = hr.url
+                await middling.locator(".app-name").click()
+                await hr.wait_for_url(re.compile(r"/hr/applications/app_"))
+                await expect(hr.locator("#dups-card")).to_be_visible()
+                await expect(hr.locator("#dups li")).to_have_count(1)
+                await expect(hr.locator("#dups li").first).to_contain_text("again.txt")
+                await hr.goto(board_url)
+                await expect(hr.locator(".app-card")).to_have_count(3)
 
                 # Search narrows the board; clearing it brings everyone back.
                 await hr.locator("#board-search").fill(STRONG.truth.name)

@@ -105,6 +105,22 @@
     renderResume();
     renderReport();
     renderTimeline();
+    renderDuplicates();
+  }
+
+  // The later attempts by the same person (same phone or e-mail) for this job.
+  function renderDuplicates() {
+    var dups = (state.app && Array.isArray(state.app.duplicates)) ? state.app.duplicates : [];
+    $('dups-card').hidden = !dups.length;
+    var ul = $('dups');
+    Candor.dom.clear(ul);
+    dups.forEach(function (d) {
+      ul.appendChild(el('li', null, t('dup_line', {
+        at: hr.fmtDateTime(d.at),
+        source: d.source ? hr.labelOf('src_', d.source) : '—',
+        file: d.filename ? ' · ' + d.filename : ''
+      })));
+    });
   }
 
   function renderInvite() {
