@@ -234,8 +234,14 @@ class ApplicationRoutes(Resource):
         result = await self._screen(job, read)
         return await self.ctx.store.run(
             service.keep, self.ctx.store.store, job=job, read=read, result=result,
-            contact_key=contact_key(self.ctx.settings), source=source, external_id=external_id, actor=actor,
+            contact_key=self._contact_key(), source=source, external_id=external_id, actor=actor,
         )
+
+    def _contact_key(self) -> bytes:
+        key = getattr(self, "_key", None)
+        if key is None:
+            key = self._key = contact_key(self.ctx.settings)  # read (or made) once
+        return key
 
     async def _screen(self, job: JobRecord, read: service.ReadResume) -> Any:
         models = self.ctx.models()  # 503 while the models load
