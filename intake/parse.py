@@ -265,6 +265,8 @@ class Vocabulary:
     degree_re: re.Pattern[str]
     surnames: frozenset[str]
     compound_surnames: tuple[str, ...]
+    # how resumes phrase a skill as what they did ("撰写审查意见"): (pattern, canonical name)
+    skill_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
     _jieba: Any = None
     _words: tuple[str, ...] = ()
 
@@ -333,6 +335,9 @@ class Vocabulary:
             degree_re=spelled(degree_spellings),
             surnames=frozenset(str(data["surnames"])),
             compound_surnames=tuple(data["compound_surnames"]),
+            skill_patterns=tuple(
+                (re.compile(str(p), re.IGNORECASE), e["name"]) for e in data["skills"] for p in e.get("patterns", [])
+            ),
             _words=tuple(cjk_words),
         )
 
@@ -348,7 +353,8 @@ class Vocabulary:
         whole = self.canonical_skill(text)
         if whole is not None:
             return frozenset({whole})
-        found = (_lookup(self.skills, m.group(0)) for m in self.skill_re.finditer(text))
+        found = [_lookup(self.skills, m.group(0)) for m in self.skill_re.finditer(text)]
+        found += [name for pattern, name in self.skill_patterns if pattern.search(text)]
         return frozenset(name for name in found if name is not None)
 
     def boundaries(self, text: str) -> set[int]:
@@ -1269,6 +1275,7 @@ def _terms(
     *,
     first_only: bool = True,
     exclude: list[tuple[int, int]] = (),  # type: ignore[assignment]
+    incidental: bool = False,
 ) -> list[tuple[str, int, int]]:
     """(canonical name, start, end) of each mention (the first of each name with ``first_only``), in text order.
 
@@ -1285,11 +1292,49 @@ def _terms(
             continue
         if _is_cjk(alias) and not _on_boundaries(t.norm, m.start(), m.end(), bounds):
             continue
+        if incidental and _incidental(t.norm, m.start(), m.end()):
+            continue
         if first_only and name in seen:
             continue
         seen.add(name)
         out.append((name, m.start(), m.end()))
     return out
+
+
+# "零合规事件", "无不良记录", "未发生风险事件", "zero compliance breaches": a mention that says it did not happen;
+# "风险管理部", "Compliance Department": a department's name. Neither says the candidate has the skill.
+_NEGATED_BEFORE = re.compile(r"(?:零|无|未发生|未出现|没有|杜绝|(?<![A-Za-z])(?:zero|no|without)\s+)$", re.IGNORECASE)
+_INCIDENT_AFTER = re.compile(
+    r"^(?:事件|事故|案件|处罚|差错|违规|问题|记录|部(?![门分])|部门|处(?![理置])|室|委员会|条线"
+    r"|\s+(?:incidents?|breach(?:es)?|issues?|findings?|department|dept\.?|division|committee)(?![A-Za-z]))",
+    re.IGNORECASE,
+)
+
+
+def _incidental(norm: str, start: int, end: int) -> bool:
+    """Whether the mention at ``start:end`` is negated or names an incident or a department, not a skill."""
+    return bool(_NEGATED_BEFORE.search(norm[max(0, start - 8) : start]) or _INCIDENT_AFTER.match(norm[end : end + 16]))
+
+
+def _pattern_skills(
+    t: _Text, vocab: Vocabulary, bounds: set[int] | None, exclude: list[tuple[int, int]], seen: set[str]
+) -> list[tuple[str, int, int]]:
+    """Skills phrased as what the candidate did (vocab.yaml's ``patterns``), the first mention of each not yet found."""
+    hits: dict[str, tuple[int, int]] = {}
+    for pattern, name in vocab.skill_patterns:
+        if name in seen:
+            continue
+        for m in pattern.finditer(t.norm):
+            if m.end() == m.start() or any(a <= m.start() < b for a, b in exclude):
+                continue
+            if _is_cjk(m.group(0)) and not _on_boundaries(t.norm, m.start(), m.end(), bounds):
+                continue
+            if _incidental(t.norm, m.start(), m.end()):
+                continue
+            if name not in hits or m.start() < hits[name][0]:
+                hits[name] = (m.start(), m.end())
+            break
+    return [(name, a, b) for name, (a, b) in hits.items()]
 
 
 def _certificates(t: _Text, vocab: Vocabulary, bounds: set[int] | None) -> list[Certificate]:
@@ -1395,10 +1440,9 @@ def parse_resume(
         subjects = re.match(r"\s*\([^()\n]{1,40}\)", t.norm[m.end() :])
         if subjects:
             wanted.append((m.end(), m.end() + subjects.end()))
-    skills = [
-        Term(name=n, evidence=t.evidence(s, e))
-        for n, s, e in _terms(t, vocab.skill_re, vocab.skills, bounds, exclude=wanted)
-    ]
+    named = _terms(t, vocab.skill_re, vocab.skills, bounds, exclude=wanted, incidental=True)
+    named += _pattern_skills(t, vocab, bounds, wanted, {n for n, _s, _e in named})
+    skills = [Term(name=n, evidence=t.evidence(s, e)) for n, s, e in sorted(named, key=lambda x: x[1])]
     qualifications = Qualifications(
         education=_highest(educations),
         educations=educations,

@@ -935,3 +935,35 @@ def test_a_section_label_in_a_table_row_is_never_a_value(text: str) -> None:
         assert job.employer is None or job.employer.value == "招商银行"
     # a label with no value before the heading gives no major
     assert parse_resume("姓名：张伟\n专业：\n教育背景\n2016.09-2019.06  复旦大学  硕士\n", today=TODAY).qualifications.educations[0].major is None
+
+
+@pytest.mark.parametrize("line, skills", [
+    ("负责撰写审查意见，审查企业财务报表", {"审查报告撰写", "财务报表分析"}),
+    ("撰写授信调查报告20余份", {"审查报告撰写"}),
+    ("为集团客户设计综合服务方案", {"综合金融服务方案"}),
+    ("分析企业现金流，测算还款来源", {"现金流分析"}),
+    ("识别和防范信贷风险", {"风险管理"}),
+    ("负责贷后检查与不良贷款清收", {"贷前调查与贷后管理", "不良资产清收处置"}),
+    ("办理存取款、开户业务，受理客户投诉", {"柜面业务", "投诉处理"}),
+    ("评估抵押物价值，参与授信方案设计", {"抵押与担保评估", "授信方案设计"}),
+    ("Reviewed credit applications, analysed financial statements and wrote credit papers",
+     {"信贷审批", "财务报表分析", "审查报告撰写"}),
+])
+def test_skills_phrased_as_what_the_candidate_did_count(line: str, skills: set[str]) -> None:
+    parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
+    assert {s.name for s in parsed.qualifications.skills} == skills
+    for s in parsed.qualifications.skills:
+        assert s.evidence.text in line
+
+
+@pytest.mark.parametrize("line", [
+    "全年零合规事件", "连续三年无合规事件发生", "任职期间无不良资产", "在风险管理部担任风险经理", "银行业务风险较高的岗位",
+    "Zero compliance breaches in three years",
+])
+def test_negated_or_incidental_mentions_are_not_skills(line: str) -> None:
+    parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
+    assert [s.name for s in parsed.qualifications.skills] == []
+
+
+def test_a_requirement_phrased_as_a_duty_names_its_skill() -> None:
+    assert vocabulary().skills_in("撰写授信调查报告") == frozenset({"审查报告撰写"})
