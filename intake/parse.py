@@ -722,6 +722,8 @@ def _major_from_token(token: str, vocab: Vocabulary) -> tuple[int, int, bool] | 
     work2 = work.strip(" ,:-()（）")
     work2 = re.sub(r"\s*(?:专业|major)$", "", work2, flags=re.IGNORECASE)
     work2 = re.sub(r"^(?:专业|major|主修)\s*[:：]?\s*", "", work2, flags=re.IGNORECASE)
+    # "MSc Finance 2018", "Finance, Jun 2018": the date after the major is not part of it
+    work2 = re.sub(r"[\s,，]+(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+)?(?:19|20)\d{2}(?:[./-]\d{1,2})?(?:\s*[-–~至]\s*\S*)?$", "", work2, flags=re.IGNORECASE)
     if not work2 or len(work2) > 40 or _NOT_MAJOR.search(work2) or vocab.school_re.search(work2) \
             or _is_heading_word(work2, vocab):
         return None
@@ -777,7 +779,9 @@ def _school_span(line: Line, vocab: Vocabulary) -> tuple[int, int] | None:
                     or word.casefold() in _FIELD_WORDS or find_dates(word)
                     for word in place.group(1).split()
                 ):
-                    end_ += len(place.group(1))
+                    words_ = place.group(1).split()
+                    # "Imperial College London London, UK" (the city column one space away): the name has it once
+                    end_ += len(place.group(1)) if len(words_) < 2 or words_[0] != words_[1] else 1 + len(words_[0])
                 return (start + w.start(), start + end_)
     return None
 
@@ -883,7 +887,13 @@ def _education_entry(t: _Text, block: list[Line], today: dt.date, vocab: Vocabul
             for text, start, end in _tokens(line.text, line.start):
                 if school and start <= school.evidence.start < end and not (level and start <= level.evidence.start < end):
                     continue
-                if vocab.school_re.search(text) or find_dates(text) or _EMAIL.search(text):
+                if find_dates(text):
+                    # "MSc Finance 2018": the part before a trailing date may hold the major
+                    cut = re.search(r"[\s,，]+(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+)?(?:19|20)\d{2}(?!\d).*$", text, re.IGNORECASE)
+                    if cut is None or cut.start() == 0 or find_dates(text[: cut.start()]) or not vocab.degree_re.search(text[: cut.start()]):
+                        continue
+                    text, end = text[: cut.start()], start + cut.start()
+                if vocab.school_re.search(text) or _EMAIL.search(text):
                     continue
                 span = _major_from_token(text, vocab)
                 if span and span[2]:

@@ -871,6 +871,7 @@ def test_a_sidebar_pdf_with_two_jobs_dates_first_gives_both_titles() -> None:
     ("Imperial College London\tLondon, UK", "Imperial College London"),
     ("University College London        London, United Kingdom", "University College London"),
     ("King's College London, London, UK", "King's College London"),
+    ("Imperial College London London, UK", "Imperial College London"),
     ("London School of Economics and Political Science        London, UK", "London School of Economics and Political Science"),
 ])
 def test_a_school_named_after_its_city_keeps_its_whole_name_and_not_the_city_column(line: str, school: str) -> None:
@@ -967,3 +968,9 @@ def test_negated_or_incidental_mentions_are_not_skills(line: str) -> None:
 
 def test_a_requirement_phrased_as_a_duty_names_its_skill() -> None:
     assert vocabulary().skills_in("撰写授信调查报告") == frozenset({"审查报告撰写"})
+
+
+@pytest.mark.parametrize("line, major", [("MSc Finance 2018", "Finance"), ("MSc Finance, Sep 2017 - Sep 2018", "Finance"), ("BSc Economics 2014-2017", "Economics")])
+def test_a_date_after_the_degree_and_major_is_not_part_of_the_major(line: str, major: str) -> None:
+    edu = parse_resume(f"Jane Smith\nEducation\nFudan University\n{line}\n", today=TODAY).qualifications.educations[0]
+    assert edu.major is not None and edu.major.value == major
