@@ -1009,6 +1009,11 @@ def _job_parts(
                 continue  # what is left of the dates, a label alone ("时间：" before them), a section's label in a table
             kind = _classify(text, vocab)
             # "Bank of China, Shanghai Branch" / "招商银行 深圳分行": one employer in two parts
+            # "Standard Chartered Bank (China)": the bracket after an employer is its own
+            if merged and merged[-1][3] == "employer" and merged[-1][2] >= start - 1 and re.fullmatch(r"\([^()]{1,20}\)", text.strip()):
+                prev = merged.pop()
+                merged.append((t.norm[prev[1] : end], prev[1], end, "employer"))
+                continue
             # but "渣打银行（中国）有限公司 Standard Chartered Bank (China)" is one employer and its English name
             if merged and kind == "employer" and merged[-1][3] == "employer" and merged[-1][2] >= start - 3 \
                     and _is_cjk(merged[-1][0]) == _is_cjk(text):
@@ -1038,6 +1043,10 @@ def _job_parts(
             if kind == "employer" and strict and title_on_line and not _EMPLOYER_ITSELF.search(text):
                 pass  # "Relationship Manager, Global Banking": the title's team or business line
             elif kind == "employer" and employer is None:
+                employer = t.found(text.strip(), start, end)
+            elif kind == "employer" and employer is not None and _is_cjk(text) and not _is_cjk(employer.value) \
+                    and _is_cjk(line.text) and 0 <= start - employer.evidence.end <= 3:
+                # "Standard Chartered Bank (China) 渣打银行（中国）有限公司": the Chinese legal name, not its English one
                 employer = t.found(text.strip(), start, end)
             elif kind == "title" and title is None:
                 value = _TITLE_NOTE.sub("", text.strip()) or text.strip()

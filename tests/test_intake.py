@@ -974,3 +974,11 @@ def test_a_requirement_phrased_as_a_duty_names_its_skill() -> None:
 def test_a_date_after_the_degree_and_major_is_not_part_of_the_major(line: str, major: str) -> None:
     edu = parse_resume(f"Jane Smith\nEducation\nFudan University\n{line}\n", today=TODAY).qualifications.educations[0]
     assert edu.major is not None and edu.major.value == major
+
+
+def test_an_english_name_before_a_chinese_employer_gives_the_chinese_name() -> None:
+    text = "张伟\n工作经历\n2019.07-至今  Standard Chartered Bank (China) 渣打银行（中国）有限公司  客户经理\n负责对公客户营销\n"
+    assert _jobs_of(text) == [("渣打银行（中国）有限公司", "客户经理")]
+    # an English resume's employer stays as written
+    assert _jobs_of("Jane Smith\nExperience\nStandard Chartered Bank (China)    Relationship Manager    Mar 2021 - Present\n") == [
+        ("Standard Chartered Bank (China)", "Relationship Manager")]
