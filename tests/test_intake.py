@@ -982,3 +982,26 @@ def test_an_english_name_before_a_chinese_employer_gives_the_chinese_name() -> N
     # an English resume's employer stays as written
     assert _jobs_of("Jane Smith\nExperience\nStandard Chartered Bank (China)    Relationship Manager    Mar 2021 - Present\n") == [
         ("Standard Chartered Bank (China)", "Relationship Manager")]
+
+
+@pytest.mark.parametrize("line, skills", [
+    ("参与企业授信业务的审查审批", {"信贷审批"}),
+    ("主要负责农户贷款的调查、审批及贷后管理", {"信贷审批", "贷前调查与贷后管理"}),
+    ("跟踪研究房地产行业政策", {"行业研究"}),
+    ("建立预警客户名单并定期监测", {"风险预警"}),
+    ("开展客户风险测评", {"投资者适当性管理"}),
+    ("拓展公司客户30余户", {"对公客户营销"}),  # winning clients, not keeping them
+    ("为客户量身定制一揽子金融服务方案", {"综合金融服务方案"}),
+    ("Analysed borrowers' cash flows and financial statements", {"财务报表分析", "现金流分析"}),
+    ("Identified and mitigated credit risks", {"风险管理"}),
+])
+def test_more_ways_resumes_say_a_skill(line: str, skills: set[str]) -> None:
+    parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
+    assert {s.name for s in parsed.qualifications.skills} == skills
+
+
+@pytest.mark.parametrize("line", ["风险意识强", "零差错、零投诉", "未发生合规风险事件", "所在团队为风控部", "风险偏好较低",
+                                  "No compliance issues during tenure", "Worked in the Risk Management Department"])
+def test_more_mentions_that_are_not_skills(line: str) -> None:
+    parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
+    assert [s.name for s in parsed.qualifications.skills] == []
