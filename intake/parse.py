@@ -514,11 +514,12 @@ class _Text:
             end -= 1
         return Evidence(text=self.raw[start:end], start=start, end=end)
 
-    def found(self, value: str, start: int, end: int) -> Found:
+    def found(self, value: str, start: int, end: int, *, as_written: bool = True) -> Found:
         """``value`` read at ``start:end``; a value that is the text there is given as written
-        (normalisation is for reading: "（中国）" stays full-width, not "(中国)")."""
+        (normalisation is for reading: "（中国）" stays full-width, not "(中国)"). ``as_written=False``
+        keeps the normalised value (an email address, an ID number, an age: ASCII, to be used)."""
         evidence = self.evidence(start, end)
-        if value != evidence.text and value == normalize(evidence.text):
+        if as_written and value != evidence.text and value == normalize(evidence.text):
             value = evidence.text
         return Found(value=value, evidence=evidence)
 
@@ -651,6 +652,8 @@ def _personal(t: _Text, lines: list[Line], vocab: Vocabulary, photo: bool | None
         m = re.search(r"(?<!\d)(\d{2})\s*岁", t.norm)
         if m:
             age = t.found(m.group(1), m.start(), m.end())
+    if age is not None:  # a number: ASCII digits even where the text has full-width ones
+        age = Found(value=normalize(age.value), evidence=age.evidence)
     birth = _labelled(
         t, r"出生年月|出生日期|生\s*日|date\s+of\s+birth|birth\s*date|d\.?o\.?b\.?|born",
         r"((?:19|20)\d{2}\s*(?:[./-]|年)\s*\d{1,2}(?:\s*(?:[./-]|月)\s*\d{1,2})?\s*[日月]?|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+(?:19|20)\d{2}|\d{1,2}\s+[A-Za-z]{3,9}\s+(?:19|20)\d{2})",
@@ -669,7 +672,7 @@ def _personal(t: _Text, lines: list[Line], vocab: Vocabulary, photo: bool | None
     return Personal(
         name=_name(t, lines, vocab),
         phone=_phone(t),
-        email=t.found(email.group(0), email.start(), email.end()) if email else None,
+        email=t.found(email.group(0), email.start(), email.end(), as_written=False) if email else None,
         gender=gender,
         age=age,
         birth_date=birth,
@@ -677,7 +680,7 @@ def _personal(t: _Text, lines: list[Line], vocab: Vocabulary, photo: bool | None
         ethnicity=ethnicity,
         political_status=political,
         marital_status=marital,
-        id_number=t.found(id_number.group(0), id_number.start(), id_number.end()) if id_number else None,
+        id_number=t.found(id_number.group(0), id_number.start(), id_number.end(), as_written=False) if id_number else None,
         photo=photo,
     )
 

@@ -1005,3 +1005,12 @@ def test_more_ways_resumes_say_a_skill(line: str, skills: set[str]) -> None:
 def test_more_mentions_that_are_not_skills(line: str) -> None:
     parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
     assert [s.name for s in parsed.qualifications.skills] == []
+
+
+def test_values_are_as_written_but_an_email_and_an_age_are_ascii() -> None:
+    text = "张伟\n年龄：２８岁\n邮箱：ｚｈａｎｇｗｅｉ＠ｅｘａｍｐｌｅ．ｃｏｍ\n工作经历\n2019.07-至今  中信银行（北京）分行  客户经理\n"
+    parsed = parse_resume(text, today=TODAY)
+    assert parsed.personal.email is not None and parsed.personal.email.value == "zhangwei@example.com"
+    assert parsed.personal.age is not None and parsed.personal.age.value == "28"
+    (job,) = parsed.qualifications.jobs
+    assert job.employer is not None and job.employer.value == "中信银行（北京）分行" == job.employer.evidence.text
