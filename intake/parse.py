@@ -265,6 +265,8 @@ class Vocabulary:
     degree_re: re.Pattern[str]
     surnames: frozenset[str]
     compound_surnames: tuple[str, ...]
+    # how resumes phrase a skill as what they did ("撰写审查意见"): (pattern, canonical name)
+    skill_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
     _jieba: Any = None
     _words: tuple[str, ...] = ()
 
@@ -333,6 +335,9 @@ class Vocabulary:
             degree_re=spelled(degree_spellings),
             surnames=frozenset(str(data["surnames"])),
             compound_surnames=tuple(data["compound_surnames"]),
+            skill_patterns=tuple(
+                (re.compile(str(p), re.IGNORECASE), e["name"]) for e in data["skills"] for p in e.get("patterns", [])
+            ),
             _words=tuple(cjk_words),
         )
 
@@ -348,7 +353,8 @@ class Vocabulary:
         whole = self.canonical_skill(text)
         if whole is not None:
             return frozenset({whole})
-        found = (_lookup(self.skills, m.group(0)) for m in self.skill_re.finditer(text))
+        found = [_lookup(self.skills, m.group(0)) for m in self.skill_re.finditer(text)]
+        found += [name for pattern, name in self.skill_patterns if pattern.search(text)]
         return frozenset(name for name in found if name is not None)
 
     def boundaries(self, text: str) -> set[int]:
@@ -418,6 +424,15 @@ def _heading(line: str, vocab: Vocabulary) -> tuple[str, bool] | None:
     return None
 
 
+def _heading_key(text: str) -> str:
+    return _DECORATION.sub("", _NUMBERING.sub("", text.strip())).casefold()
+
+
+def _is_heading_word(text: str, vocab: Vocabulary) -> bool:
+    """Whether ``text`` is a section heading alone ("教育背景", "Work Experience"): never a field's value."""
+    return bool(text.strip()) and _heading_key(text) in vocab.sections
+
+
 @dataclass
 class Section:
     kind: str  # "top" before the first heading, then the vocabulary's kinds
@@ -468,7 +483,11 @@ def _sections(lines: list[Line], vocab: Vocabulary) -> list[Section]:
     sections = [Section("top", [])]
     for line in lines:
         head = _heading(line.text, vocab)
-        if head is None:
+        cell = re.match(r"^\s*([^\t:：]{2,24}?)\s*\t+\S", line.text)
+        if head is None and cell and _is_heading_word(cell.group(1), vocab):
+            # a table row whose first cell is the section's label ("教育背景\t2016.09-2019.06\t复旦大学"): it opens the section
+            sections.append(Section(vocab.sections[_heading_key(cell.group(1))], [line]))
+        elif head is None:
             sections[-1].lines.append(line)
         elif head[1]:  # "技能：Excel、SQL": that line only
             sections.append(Section(head[0], [line]))
@@ -495,8 +514,14 @@ class _Text:
             end -= 1
         return Evidence(text=self.raw[start:end], start=start, end=end)
 
-    def found(self, value: str, start: int, end: int) -> Found:
-        return Found(value=value, evidence=self.evidence(start, end))
+    def found(self, value: str, start: int, end: int, *, as_written: bool = True) -> Found:
+        """``value`` read at ``start:end``; a value that is the text there is given as written
+        (normalisation is for reading: "（中国）" stays full-width, not "(中国)"). ``as_written=False``
+        keeps the normalised value (an email address, an ID number, an age: ASCII, to be used)."""
+        evidence = self.evidence(start, end)
+        if as_written and value != evidence.text and value == normalize(evidence.text):
+            value = evidence.text
+        return Found(value=value, evidence=evidence)
 
 
 # Separators between the parts of a line: tabs, bars, wide spaces, bullets, slashes with spaces.
@@ -627,6 +652,8 @@ def _personal(t: _Text, lines: list[Line], vocab: Vocabulary, photo: bool | None
         m = re.search(r"(?<!\d)(\d{2})\s*岁", t.norm)
         if m:
             age = t.found(m.group(1), m.start(), m.end())
+    if age is not None:  # a number: ASCII digits even where the text has full-width ones
+        age = Found(value=normalize(age.value), evidence=age.evidence)
     birth = _labelled(
         t, r"出生年月|出生日期|生\s*日|date\s+of\s+birth|birth\s*date|d\.?o\.?b\.?|born",
         r"((?:19|20)\d{2}\s*(?:[./-]|年)\s*\d{1,2}(?:\s*(?:[./-]|月)\s*\d{1,2})?\s*[日月]?|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+(?:19|20)\d{2}|\d{1,2}\s+[A-Za-z]{3,9}\s+(?:19|20)\d{2})",
@@ -645,7 +672,7 @@ def _personal(t: _Text, lines: list[Line], vocab: Vocabulary, photo: bool | None
     return Personal(
         name=_name(t, lines, vocab),
         phone=_phone(t),
-        email=t.found(email.group(0), email.start(), email.end()) if email else None,
+        email=t.found(email.group(0), email.start(), email.end(), as_written=False) if email else None,
         gender=gender,
         age=age,
         birth_date=birth,
@@ -653,7 +680,7 @@ def _personal(t: _Text, lines: list[Line], vocab: Vocabulary, photo: bool | None
         ethnicity=ethnicity,
         political_status=political,
         marital_status=marital,
-        id_number=t.found(id_number.group(0), id_number.start(), id_number.end()) if id_number else None,
+        id_number=t.found(id_number.group(0), id_number.start(), id_number.end(), as_written=False) if id_number else None,
         photo=photo,
     )
 
@@ -698,10 +725,15 @@ def _major_from_token(token: str, vocab: Vocabulary) -> tuple[int, int, bool] | 
     work2 = work.strip(" ,:-()（）")
     work2 = re.sub(r"\s*(?:专业|major)$", "", work2, flags=re.IGNORECASE)
     work2 = re.sub(r"^(?:专业|major|主修)\s*[:：]?\s*", "", work2, flags=re.IGNORECASE)
-    if not work2 or len(work2) > 40 or _NOT_MAJOR.search(work2) or vocab.school_re.search(work2):
+    # "MSc Finance 2018", "Finance, Jun 2018": the date after the major is not part of it
+    work2 = re.sub(r"[\s,，]+(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+)?(?:19|20)\d{2}(?:[./-]\d{1,2})?(?:\s*[-–~至]\s*\S*)?$", "", work2, flags=re.IGNORECASE)
+    if not work2 or len(work2) > 40 or _NOT_MAJOR.search(work2) or vocab.school_re.search(work2) \
+            or _is_heading_word(work2, vocab):
         return None
     if re.search(r"\d", work2) or vocab.degree_re.fullmatch(work2):
         return None
+    if re.fullmatch(r"[A-Z][A-Z&.]{1,9}", work2):
+        return None  # "香港科技大学 HKUST", "(CUHK)": the school's abbreviation, not a major
     start = token.find(work2, shift + lead if shift + lead <= len(token) else 0)
     if start < 0:
         start = token.find(work2)
@@ -741,8 +773,42 @@ def _school_span(line: Line, vocab: Vocabulary) -> tuple[int, int] | None:
         )
         for w in words:
             if len(w.group(0).split()) >= 2 or w.group(0) in ("University", "College"):
-                return (start + w.start(), start + w.end())
+                end_ = w.end()
+                # "Imperial College London", "University College London": a place that ends the name is part of it
+                # (the city in its own column, "London, UK", is another part of the line)
+                place = re.fullmatch(r"((?:\s[A-Z][a-z]+){1,2})\s*", text[end_:])
+                if place and not any(
+                    vocab.degree_re.fullmatch(word) or vocab.employer_re.fullmatch(word) or vocab.title_re.fullmatch(word)
+                    or word.casefold() in _FIELD_WORDS or find_dates(word)
+                    for word in place.group(1).split()
+                ):
+                    words_ = place.group(1).split()
+                    # "Imperial College London London, UK" (the city column one space away): the name has it once
+                    end_ += len(place.group(1)) if len(words_) < 2 or words_[0] != words_[1] else 1 + len(words_[0])
+                return (start + w.start(), start + end_)
     return None
+
+
+# Fields of study: "Fudan University Economics" names the school, then the major.
+_FIELD_WORDS = frozenset(
+    "economics finance accounting law laws business management engineering mathematics statistics science sciences "
+    "arts commerce marketing physics chemistry history philosophy medicine present graduated expected honours honors".split()
+)
+
+
+# "专业：金融学", and in a table "专业\t金融工程" (the label's cell, then the value's)
+_MAJOR_LABEL = re.compile(
+    r"(?:(?<![\u4e00-\u9fff])专\s*业|\bmajor|\bfield\s+of\s+study)\s*(?:[:：]|\t+)[ \t]*([^\t|｜,，;；\n]{2,40}?)\s*(?=\t|[|｜,，;；]|\s{2,}|$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _major_value(value: str, vocab: Vocabulary) -> bool:
+    """Whether a labelled major's value is one: not the next label of a table's header row ("专业\t学历"), not a heading."""
+    value = value.strip()
+    return bool(value) and not _is_heading_word(value, vocab) and not _NOT_MAJOR.search(value) \
+        and not re.fullmatch(r"(?:起止)?时间|学校|院校|毕业院校|就读院校|学院|成绩|课程|专业|Major|School|Dates?|Period", value, re.IGNORECASE) \
+        and not find_dates(value)
 
 
 def _education(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) -> list[Education]:
@@ -777,6 +843,13 @@ def _education(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabul
     out = []
     for block in blocks:
         out.append(_education_entry(t, block, today, vocab))
+    if len(out) == 1 and out[0].major is None:
+        # one school, its major given elsewhere (a table of personal details: "专业\t金融工程")
+        for m in _MAJOR_LABEL.finditer(t.norm):
+            value = m.group(1).strip()
+            if _major_value(value, vocab):
+                out[0] = out[0].model_copy(update={"major": t.found(value, m.start(1), m.start(1) + len(value))})
+                break
     return out
 
 
@@ -807,8 +880,7 @@ def _education_entry(t: _Text, block: list[Line], today: dt.date, vocab: Vocabul
                 level = LevelFound(value=lvl, evidence=t.evidence(line.start + m.start(), line.start + m.end()))
                 degree_line = line
     major = None
-    labelled = re.search(r"(?:专\s*业|major|field\s+of\s+study)\s*[:：]\s*([^\t|｜,，;；\n]{2,40}?)\s*(?=\t|[|｜,，;；]|\s{2,}|$)",
-                         "\n".join(line.text for line in block), re.IGNORECASE)
+    labelled = next((m for m in _MAJOR_LABEL.finditer("\n".join(line.text for line in block)) if _major_value(m.group(1), vocab)), None)
     if labelled:
         s = _offset_in_block(block, labelled.start(1))
         major = t.found(labelled.group(1).strip(), s, s + len(labelled.group(1).strip())) if s is not None else None
@@ -818,7 +890,13 @@ def _education_entry(t: _Text, block: list[Line], today: dt.date, vocab: Vocabul
             for text, start, end in _tokens(line.text, line.start):
                 if school and start <= school.evidence.start < end and not (level and start <= level.evidence.start < end):
                     continue
-                if vocab.school_re.search(text) or find_dates(text) or _EMAIL.search(text):
+                if find_dates(text):
+                    # "MSc Finance 2018": the part before a trailing date may hold the major
+                    cut = re.search(r"[\s,，]+(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+)?(?:19|20)\d{2}(?!\d).*$", text, re.IGNORECASE)
+                    if cut is None or cut.start() == 0 or find_dates(text[: cut.start()]) or not vocab.degree_re.search(text[: cut.start()]):
+                        continue
+                    text, end = text[: cut.start()], start + cut.start()
+                if vocab.school_re.search(text) or _EMAIL.search(text):
                     continue
                 span = _major_from_token(text, vocab)
                 if span and span[2]:
@@ -913,19 +991,35 @@ def _masked(text: str) -> str:
     return "".join(out)
 
 
-def _job_parts(t: _Text, lines: list[Line], vocab: Vocabulary) -> tuple[Found | None, Found | None]:
+def _job_parts(
+    t: _Text, lines: list[Line], vocab: Vocabulary, *, strict: bool = False
+) -> tuple[Found | None, Found | None]:
+    """The employer and the title among ``lines``' parts.
+
+    With ``strict``, a part no vocabulary word names that follows the title on its line
+    ("Senior Credit Analyst, Wholesale Credit Risk": the team) is not taken for the employer.
+    """
     employer = title = None
     unknown: list[tuple[str, int, int]] = []
     for line in lines:
+        title_on_line = False
         masked = _masked(line.text)
         toks = _tokens(masked, line.start, cjk=_is_cjk(line.text))
         merged: list[tuple[str, int, int, str | None]] = []
         for text, start, end in toks:
-            if re.fullmatch(r"[\s\-~至到今present]*", text, re.IGNORECASE) or re.fullmatch(r"[^\s:：]{1,8}[:：]", text.strip()):
-                continue  # what is left of the dates, or a label alone ("时间：" before them)
+            if re.fullmatch(r"[\s\-~至到今present]*", text, re.IGNORECASE) or re.fullmatch(r"[^\s:：]{1,8}[:：]", text.strip()) \
+                    or _is_heading_word(text, vocab):
+                continue  # what is left of the dates, a label alone ("时间：" before them), a section's label in a table
             kind = _classify(text, vocab)
             # "Bank of China, Shanghai Branch" / "招商银行 深圳分行": one employer in two parts
-            if merged and kind == "employer" and merged[-1][3] == "employer" and merged[-1][2] >= start - 3:
+            # "Standard Chartered Bank (China)": the bracket after an employer is its own
+            if merged and merged[-1][3] == "employer" and merged[-1][2] >= start - 1 and re.fullmatch(r"\([^()]{1,20}\)", text.strip()):
+                prev = merged.pop()
+                merged.append((t.norm[prev[1] : end], prev[1], end, "employer"))
+                continue
+            # but "渣打银行（中国）有限公司 Standard Chartered Bank (China)" is one employer and its English name
+            if merged and kind == "employer" and merged[-1][3] == "employer" and merged[-1][2] >= start - 3 \
+                    and _is_cjk(merged[-1][0]) == _is_cjk(text):
                 prev = merged.pop()
                 merged.append((t.norm[prev[1] : end], prev[1], end, "employer"))
                 continue
@@ -949,13 +1043,21 @@ def _job_parts(t: _Text, lines: list[Line], vocab: Vocabulary) -> tuple[Found | 
                 last_title = max(m.end() for m in vocab.title_re.finditer(text))
                 last_employer = max(m.end() for m in vocab.employer_re.finditer(text))
                 kind = "title" if last_title > last_employer else "employer"
-            if kind == "employer" and employer is None:
+            if kind == "employer" and strict and title_on_line and not _EMPLOYER_ITSELF.search(text):
+                pass  # "Relationship Manager, Global Banking": the title's team or business line
+            elif kind == "employer" and employer is None:
+                employer = t.found(text.strip(), start, end)
+            elif kind == "employer" and employer is not None and _is_cjk(text) and not _is_cjk(employer.value) \
+                    and _is_cjk(line.text) and 0 <= start - employer.evidence.end <= 3:
+                # "Standard Chartered Bank (China) 渣打银行（中国）有限公司": the Chinese legal name, not its English one
                 employer = t.found(text.strip(), start, end)
             elif kind == "title" and title is None:
                 value = _TITLE_NOTE.sub("", text.strip()) or text.strip()
                 title = t.found(value, start, start + len(value))
-            elif kind is None and len(text) <= 40:
+            elif kind is None and len(text) <= 40 and not (strict and title_on_line):
                 unknown.append((text, start, end))
+            if kind == "title":
+                title_on_line = True
     if employer is None and unknown:
         text, start, end = unknown.pop(0)
         employer = t.found(text.strip(), start, end)
@@ -983,9 +1085,15 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
             ranges = find_ranges(line.text, today)
             if ranges and not (section.kind not in ("work", "internship") and _school_span(line, vocab)):
                 anchors.append((i, ranges[0]))
+        # A job written dates first ("Mar 2021 - Present", then the employer, then the title): the line
+        # above its dates is the previous job's last duty, not its heading.
+        first = {i: _dates_first(lines, i, anchors[n + 1][0] if n + 1 < len(anchors) else len(lines), vocab)
+                 for n, (i, _r) in enumerate(anchors)}
         # Lines that may head a job (its employer or title above its dates): never a job's duties.
         heads: list[Line] = []
         for i, _r in anchors:
+            if first[i]:
+                continue
             j = i - 1
             while j >= 0 and not lines[j].text.strip():
                 j -= 1
@@ -1004,6 +1112,8 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
                 j -= 1
             above = lines[j] if j > prev_anchor and not _DESCRIPTION.match(lines[j].text) and len(lines[j].text.strip()) <= 80 else None
             dates_only = not _masked(line.text).strip(" \t|｜:：,，")
+            if first[i]:
+                above = None
             if above is not None and (n == 0 or j > prev_anchor + 1 or not _has_parts(lines[prev_anchor].text, vocab)):
                 context.insert(0, above)
                 # employer, then title, then a line of dates alone (LinkedIn): the employer is two lines up
@@ -1019,19 +1129,35 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
                 context.append(below)
                 # a line of dates alone, then the employer, then the title ("2023年05月至今\n某银行\n客户经理")
                 k2 = k + 1
-                if dates_only and k2 < next_anchor and _short_part(lines[k2].text, vocab):
+                if (dates_only or first[i]) and k2 < next_anchor and _short_part(lines[k2].text, vocab):
                     context.append(lines[k2])
             span = (line.start + r.start_pos, line.start + r.end_pos)
             duties = _duties(t, lines[i + 1 : next_anchor], context + heads)
             employer, title = _labelled_job(t, lines[i:next_anchor])
-            if employer is None or title is None:
-                e1, t1 = _job_parts(t, [line], vocab)
+            labelled_employer = employer is not None
+            if (employer is None or title is None) and not first[i]:
+                e1, t1 = _job_parts(t, [line], vocab, strict=True)
                 employer, title = employer or e1, title or t1
             if employer is None or title is None:
                 others = [c for c in context if c is not line]
-                e2, t2 = _job_parts(t, others, vocab) if others else (None, None)
+                e2, t2 = _job_parts(t, others, vocab, strict=True) if others else (None, None)
                 employer = employer or e2
                 title = title or (t2 if t2 and (employer is None or t2.evidence != employer.evidence) else None)
+            if employer is None and not labelled_employer:
+                # "Credit Analyst, Goldman Sachs": with no other employer, the part after the title is it
+                e3, _t3 = _job_parts(t, context if not first[i] else [c for c in context if c is not line], vocab)
+                if e3 is not None and (title is None or e3.evidence != title.evidence):
+                    employer = e3
+            if first[i] and title is None and below is not None:
+                # dates, employer, then a title no vocabulary word names ("Corporate Banking", "信贷审批"): the line under the employer
+                k2 = k + 1
+                nxt = lines[k2].text.strip() if k2 < next_anchor else ""
+                if nxt and len(nxt) <= 40 and not _DESCRIPTION.match(nxt) and not find_ranges(nxt, dt.date(2100, 1, 1)) \
+                        and not re.search(r"[。.;；!！]$|^[•·●▪◦\-*]", nxt) and _heading(nxt, vocab) is None:
+                    lead = len(lines[k2].text) - len(lines[k2].text.lstrip())
+                    title = t.found(nxt, lines[k2].start + lead, lines[k2].start + lead + len(nxt))
+                    context.append(lines[k2])
+                    duties = _duties(t, lines[i + 1 : next_anchor], context + heads)
             out.append(
                 Job(
                     employer=employer,
@@ -1046,6 +1172,25 @@ def _jobs(t: _Text, sections: list[Section], today: dt.date, vocab: Vocabulary) 
                 )
             )
     return out
+
+
+def _dates_first(lines: list[Line], i: int, stop: int, vocab: Vocabulary) -> bool:
+    """Whether the job dated on line ``i`` is headed by the lines below it: its dates line names no employer
+    or title (dates alone, or with a place: "Jul 2018 - Feb 2021 | Shanghai") and the next line is an employer."""
+    if _has_parts(_masked(lines[i].text), vocab):
+        return False
+    k = i + 1
+    while k < stop and (not lines[k].text.strip() or _JOB_META.match(lines[k].text)):
+        k += 1
+    if k >= stop or not _short_part(lines[k].text, vocab):
+        return False
+    kind = _classify(lines[k].text.strip(), vocab)
+    if kind == "both":  # "招商银行深圳分行 客户经理" heads the job; "公司业务部 | 客户经理" is the title under an employer above
+        j = i - 1
+        while j >= 0 and not lines[j].text.strip():
+            j -= 1
+        return bool(_EMPLOYER_ITSELF.search(lines[k].text)) and not (j >= 0 and _short_part(lines[j].text, vocab))
+    return kind == "employer"
 
 
 _BULLET = " \t•·‧∙●○◆◇■□▪▸►✔✓☑-–—*·、0123456789.)）"
@@ -1099,6 +1244,10 @@ def _labelled_job(t: _Text, lines: list[Line]) -> tuple[Found | None, Found | No
 def _short_part(text: str, vocab: Vocabulary) -> bool:
     """A short line that is one employer or one title (a job's heading line), not a description."""
     text = text.strip()
+    if 40 < len(text) <= 64 and re.match(r"[^,，]{2,40}[,，]\s*[^,，]{2,30}$", text):
+        # "Senior Credit Analyst, Wholesale Credit Risk": a title and its team
+        head = re.split(r"[,，]", text)[0]
+        return _short_part(head, vocab) and _classify(head, vocab) == "title"
     return bool(text) and len(text) <= 40 and not _DESCRIPTION.match(text) and not find_ranges(text, dt.date(2100, 1, 1)) \
         and _classify(text, vocab) in ("title", "employer", "both")
 
@@ -1148,6 +1297,7 @@ def _terms(
     *,
     first_only: bool = True,
     exclude: list[tuple[int, int]] = (),  # type: ignore[assignment]
+    incidental: bool = False,
 ) -> list[tuple[str, int, int]]:
     """(canonical name, start, end) of each mention (the first of each name with ``first_only``), in text order.
 
@@ -1164,11 +1314,49 @@ def _terms(
             continue
         if _is_cjk(alias) and not _on_boundaries(t.norm, m.start(), m.end(), bounds):
             continue
+        if incidental and _incidental(t.norm, m.start(), m.end()):
+            continue
         if first_only and name in seen:
             continue
         seen.add(name)
         out.append((name, m.start(), m.end()))
     return out
+
+
+# "零合规事件", "无不良记录", "未发生风险事件", "zero compliance breaches": a mention that says it did not happen;
+# "风险管理部", "Compliance Department": a department's name. Neither says the candidate has the skill.
+_NEGATED_BEFORE = re.compile(r"(?:零|无|未发生|未出现|没有|杜绝|(?<![A-Za-z])(?:zero|no|without)\s+)$", re.IGNORECASE)
+_INCIDENT_AFTER = re.compile(
+    r"^(?:事件|事故|案件|处罚|差错|违规|问题|记录|部(?![门分])|部门|处(?![理置])|室|委员会|条线"
+    r"|\s+(?:incidents?|breach(?:es)?|issues?|findings?|department|dept\.?|division|committee)(?![A-Za-z]))",
+    re.IGNORECASE,
+)
+
+
+def _incidental(norm: str, start: int, end: int) -> bool:
+    """Whether the mention at ``start:end`` is negated or names an incident or a department, not a skill."""
+    return bool(_NEGATED_BEFORE.search(norm[max(0, start - 8) : start]) or _INCIDENT_AFTER.match(norm[end : end + 16]))
+
+
+def _pattern_skills(
+    t: _Text, vocab: Vocabulary, bounds: set[int] | None, exclude: list[tuple[int, int]], seen: set[str]
+) -> list[tuple[str, int, int]]:
+    """Skills phrased as what the candidate did (vocab.yaml's ``patterns``), the first mention of each not yet found."""
+    hits: dict[str, tuple[int, int]] = {}
+    for pattern, name in vocab.skill_patterns:
+        if name in seen:
+            continue
+        for m in pattern.finditer(t.norm):
+            if m.end() == m.start() or any(a <= m.start() < b for a, b in exclude):
+                continue
+            if _is_cjk(m.group(0)) and not _on_boundaries(t.norm, m.start(), m.end(), bounds):
+                continue
+            if _incidental(t.norm, m.start(), m.end()):
+                continue
+            if name not in hits or m.start() < hits[name][0]:
+                hits[name] = (m.start(), m.end())
+            break
+    return [(name, a, b) for name, (a, b) in hits.items()]
 
 
 def _certificates(t: _Text, vocab: Vocabulary, bounds: set[int] | None) -> list[Certificate]:
@@ -1274,10 +1462,9 @@ def parse_resume(
         subjects = re.match(r"\s*\([^()\n]{1,40}\)", t.norm[m.end() :])
         if subjects:
             wanted.append((m.end(), m.end() + subjects.end()))
-    skills = [
-        Term(name=n, evidence=t.evidence(s, e))
-        for n, s, e in _terms(t, vocab.skill_re, vocab.skills, bounds, exclude=wanted)
-    ]
+    named = _terms(t, vocab.skill_re, vocab.skills, bounds, exclude=wanted, incidental=True)
+    named += _pattern_skills(t, vocab, bounds, wanted, {n for n, _s, _e in named})
+    skills = [Term(name=n, evidence=t.evidence(s, e)) for n, s, e in sorted(named, key=lambda x: x[1])]
     qualifications = Qualifications(
         education=_highest(educations),
         educations=educations,

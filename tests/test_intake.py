@@ -824,3 +824,193 @@ def test_running_headers_and_page_numbers_but_not_repeated_text() -> None:
     assert "第 1 / 2 页" not in one and "- 2 -" not in two
     assert two.splitlines().count("客户经理") == 2  # a title on both pages is the resume's, not a header
     assert _strip_running(["第 1 页\r\n张三"]) == ["第 1 页\r\n张三"]  # one page: nothing is running
+
+
+# ---------------------------------------------------------------------- blind-set failure classes (new texts) --
+
+
+def _jobs_of(text: str) -> list[tuple[str | None, str | None]]:
+    parsed = parse_resume(text, today=TODAY)
+    return [(j.employer.value if j.employer else None, j.title.value if j.title else None) for j in parsed.qualifications.jobs]
+
+
+@pytest.mark.parametrize("dates2", ["Jul 2018 - Feb 2021", "Jul 2018 - Feb 2021 | Shanghai", "Shanghai, China    Jul 2018 - Feb 2021"])
+@pytest.mark.parametrize("last_duty", ["Cross-sold trade finance", "Reported to the Head of Credit", "Wrote credit memos"])
+@pytest.mark.parametrize("title2", ["Relationship Manager", "Corporate Banking"])
+def test_a_job_written_dates_first_takes_its_heading_from_below(dates2: str, last_duty: str, title2: str) -> None:
+    # a sidebar resume's main column: dates, employer, title, duties; the line above the second job's dates
+    # is the first job's last duty, not the second job's heading
+    text = (
+        "Jane Smith\nExperience\nMar 2021 - Present\nHSBC Bank (China) Company Limited\nSenior Credit Analyst\n"
+        f"Reviewed credit applications for mid-size corporates\n{last_duty}\n{dates2}\nBank of Shanghai\n{title2}\n"
+        "Managed a portfolio of 40 corporate clients\nEducation\nFudan University    Master of Finance    2018\n"
+    )
+    assert _jobs_of(text) == [("HSBC Bank (China) Company Limited", "Senior Credit Analyst"), ("Bank of Shanghai", title2)]
+    job = parse_resume(text, today=TODAY).qualifications.jobs[1]
+    assert [d.text for d in job.duties] == ["Managed a portfolio of 40 corporate clients"]
+
+
+def test_a_sidebar_pdf_with_two_jobs_dates_first_gives_both_titles() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("no Chromium")
+    side = ("<div style='background:#eee;padding:8px'><h1>Jane Smith</h1><p>jane@example.com</p><h3>Skills</h3>"
+            "<p>Excel</p><p>Python</p><h3>Languages</h3><p>English</p></div>")
+    main = ("<h2>Experience</h2><p>Mar 2021 - Present</p><p><b>HSBC Bank (China) Company Limited</b></p><p>Senior Credit Analyst</p>"
+            "<ul><li>Reviewed credit applications</li><li>Cross-sold trade finance</li></ul>"
+            "<p>Jul 2018 - Feb 2021 | Shanghai</p><p><b>Bank of Shanghai</b></p><p>Corporate Banking</p>"
+            "<ul><li>Managed a portfolio of 40 corporate clients</li></ul><h2>Education</h2><p>Fudan University, MSc Finance, 2018</p>")
+    html = (f"<html><body style='font-family:sans-serif;margin:30px'><div style='display:grid;grid-template-columns:200px 1fr;gap:24px'>"
+            f"{side}<div>{main}</div></div></body></html>")
+    got = parse_resume(extract_text(print_pdfs([html])[0], "resume.pdf"), today=TODAY)
+    assert [(j.employer.value if j.employer else None, j.title.value if j.title else None) for j in got.qualifications.jobs] == [
+        ("HSBC Bank (China) Company Limited", "Senior Credit Analyst"), ("Bank of Shanghai", "Corporate Banking")]
+
+
+@pytest.mark.parametrize("line, school", [
+    ("Imperial College London        London, UK", "Imperial College London"),
+    ("Imperial College London\tLondon, UK", "Imperial College London"),
+    ("University College London        London, United Kingdom", "University College London"),
+    ("King's College London, London, UK", "King's College London"),
+    ("Imperial College London London, UK", "Imperial College London"),
+    ("London School of Economics and Political Science        London, UK", "London School of Economics and Political Science"),
+])
+def test_a_school_named_after_its_city_keeps_its_whole_name_and_not_the_city_column(line: str, school: str) -> None:
+    text = f"Jane Smith\njane@example.com\nEducation\n{line}\nMSc Finance    Sep 2017 - Sep 2018\n"
+    edu = parse_resume(text, today=TODAY).qualifications.educations[0]
+    assert edu.school is not None and edu.school.value == school
+    assert edu.major is not None and edu.major.value == "Finance"
+
+
+@pytest.mark.parametrize("head", [
+    "HSBC Bank (China) Company Limited\nSenior Credit Analyst, Wholesale Credit Risk\nMar 2021 - Present",
+    "HSBC Bank (China) Company Limited    Shanghai\nSenior Credit Analyst, Wholesale Credit Risk    Mar 2021 - Present",
+    "Mar 2021 - Present\nHSBC Bank (China) Company Limited\nSenior Credit Analyst, Wholesale Credit Risk",
+    "Senior Credit Analyst, Wholesale Credit Risk    Mar 2021 - Present\nHSBC Bank (China) Company Limited",
+])
+def test_a_team_after_the_title_is_not_the_employer(head: str) -> None:
+    text = f"Jane Smith\nExperience\n{head}\nReviewed credit applications\nBank of Shanghai    Credit Analyst    Jul 2018 - Feb 2021\n"
+    assert _jobs_of(text) == [("HSBC Bank (China) Company Limited", "Senior Credit Analyst"), ("Bank of Shanghai", "Credit Analyst")]
+    # a business line with an employer word after the title is the title's too
+    text2 = "Jane Smith\nExperience\nHSBC Bank (China) Company Limited\nRelationship Manager, Global Banking    Mar 2021 - Present\n"
+    assert _jobs_of(text2) == [("HSBC Bank (China) Company Limited", "Relationship Manager")]
+    # with no other employer, the part after the title is the employer ("Analyst, Goldman Sachs")
+    assert _jobs_of("Jane Smith\nExperience\nAnalyst, Goldman Sachs    Jul 2018 - Feb 2021\n") == [("Goldman Sachs", "Analyst")]
+
+
+@pytest.mark.parametrize("head, employer", [
+    ("2019.07-至今  渣打银行（中国）有限公司 Standard Chartered Bank (China)  客户经理", "渣打银行（中国）有限公司"),
+    ("渣打银行（中国）有限公司 Standard Chartered Bank (China)\n客户经理  2019.07-至今", "渣打银行（中国）有限公司"),
+    ("2019.07-至今 | 汇丰银行（中国）有限公司 HSBC Bank (China) Company Limited | 客户经理", "汇丰银行（中国）有限公司"),
+    ("2019.07-至今  招商银行股份有限公司深圳分行  客户经理", "招商银行股份有限公司深圳分行"),
+])
+def test_a_chinese_employer_with_its_english_name_is_the_chinese_name_as_written(head: str, employer: str) -> None:
+    text = f"张伟\n工作经历\n{head}\n负责对公客户营销\n"
+    assert _jobs_of(text) == [(employer, "客户经理")]
+    job = parse_resume(text, today=TODAY).qualifications.jobs[0]
+    assert job.employer is not None and job.employer.value == job.employer.evidence.text  # full-width brackets kept
+
+
+@pytest.mark.parametrize("line", [
+    "香港科技大学 HKUST  金融学  硕士  2018.09-2019.11",
+    "2018.09-2019.11  香港科技大学（HKUST）  金融学  硕士",
+    "香港中文大学 CUHK | 硕士 | 金融学",
+])
+def test_a_schools_english_abbreviation_is_not_its_major(line: str) -> None:
+    edu = parse_resume(f"张伟\n教育背景\n{line}\n", today=TODAY).qualifications.educations[0]
+    assert edu.major is not None and edu.major.value == "金融学"
+    assert parse_resume("张伟\n教育背景\n香港科技大学 HKUST  硕士  2019\n", today=TODAY).qualifications.educations[0].major is None
+    en = parse_resume("Jane Smith\nEducation\nHong Kong University of Science and Technology (HKUST)    MSc Finance    2019\n",
+                      today=TODAY).qualifications.educations[0]
+    assert en.major is not None and en.major.value == "Finance"
+
+
+@pytest.mark.parametrize("text", [
+    "张伟\n姓名\t张伟\t性别\t男\n学历\t硕士\t专业\t金融工程\n教育背景\t2016.09-2019.06\t复旦大学\t金融工程\t硕士\n工作经历\t2019.07-至今\t招商银行\t客户经理\n",
+    "姓名\t张伟\t学历\t硕士\n毕业院校\t复旦大学\t专业\t金融工程\n教育背景\t2016.09-2019.06 复旦大学 硕士\n工作经历\t2019.07-至今 招商银行 客户经理\n",
+    "姓名\t张伟\n毕业院校\t复旦大学\n专业\t金融工程\n教育背景\t2016.09-2019.06  复旦大学  硕士\n",
+])
+def test_a_section_label_in_a_table_row_is_never_a_value(text: str) -> None:
+    q = parse_resume(text, today=TODAY).qualifications
+    assert [(e.school.value if e.school else None, e.major.value if e.major else None) for e in q.educations] == [("复旦大学", "金融工程")]
+    for job in q.jobs:
+        assert job.employer is None or job.employer.value == "招商银行"
+    # a label with no value before the heading gives no major
+    assert parse_resume("姓名：张伟\n专业：\n教育背景\n2016.09-2019.06  复旦大学  硕士\n", today=TODAY).qualifications.educations[0].major is None
+
+
+@pytest.mark.parametrize("line, skills", [
+    ("负责撰写审查意见，审查企业财务报表", {"审查报告撰写", "财务报表分析"}),
+    ("撰写授信调查报告20余份", {"审查报告撰写"}),
+    ("为集团客户设计综合服务方案", {"综合金融服务方案"}),
+    ("分析企业现金流，测算还款来源", {"现金流分析"}),
+    ("识别和防范信贷风险", {"风险管理"}),
+    ("负责贷后检查与不良贷款清收", {"贷前调查与贷后管理", "不良资产清收处置"}),
+    ("办理存取款、开户业务，受理客户投诉", {"柜面业务", "投诉处理"}),
+    ("评估抵押物价值，参与授信方案设计", {"抵押与担保评估", "授信方案设计"}),
+    ("Reviewed credit applications, analysed financial statements and wrote credit papers",
+     {"信贷审批", "财务报表分析", "审查报告撰写"}),
+])
+def test_skills_phrased_as_what_the_candidate_did_count(line: str, skills: set[str]) -> None:
+    parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
+    assert {s.name for s in parsed.qualifications.skills} == skills
+    for s in parsed.qualifications.skills:
+        assert s.evidence.text in line
+
+
+@pytest.mark.parametrize("line", [
+    "全年零合规事件", "连续三年无合规事件发生", "任职期间无不良资产", "在风险管理部担任风险经理", "银行业务风险较高的岗位",
+    "Zero compliance breaches in three years",
+])
+def test_negated_or_incidental_mentions_are_not_skills(line: str) -> None:
+    parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
+    assert [s.name for s in parsed.qualifications.skills] == []
+
+
+def test_a_requirement_phrased_as_a_duty_names_its_skill() -> None:
+    assert vocabulary().skills_in("撰写授信调查报告") == frozenset({"审查报告撰写"})
+
+
+@pytest.mark.parametrize("line, major", [("MSc Finance 2018", "Finance"), ("MSc Finance, Sep 2017 - Sep 2018", "Finance"), ("BSc Economics 2014-2017", "Economics")])
+def test_a_date_after_the_degree_and_major_is_not_part_of_the_major(line: str, major: str) -> None:
+    edu = parse_resume(f"Jane Smith\nEducation\nFudan University\n{line}\n", today=TODAY).qualifications.educations[0]
+    assert edu.major is not None and edu.major.value == major
+
+
+def test_an_english_name_before_a_chinese_employer_gives_the_chinese_name() -> None:
+    text = "张伟\n工作经历\n2019.07-至今  Standard Chartered Bank (China) 渣打银行（中国）有限公司  客户经理\n负责对公客户营销\n"
+    assert _jobs_of(text) == [("渣打银行（中国）有限公司", "客户经理")]
+    # an English resume's employer stays as written
+    assert _jobs_of("Jane Smith\nExperience\nStandard Chartered Bank (China)    Relationship Manager    Mar 2021 - Present\n") == [
+        ("Standard Chartered Bank (China)", "Relationship Manager")]
+
+
+@pytest.mark.parametrize("line, skills", [
+    ("参与企业授信业务的审查审批", {"信贷审批"}),
+    ("主要负责农户贷款的调查、审批及贷后管理", {"信贷审批", "贷前调查与贷后管理"}),
+    ("跟踪研究房地产行业政策", {"行业研究"}),
+    ("建立预警客户名单并定期监测", {"风险预警"}),
+    ("开展客户风险测评", {"投资者适当性管理"}),
+    ("拓展公司客户30余户", {"对公客户营销"}),  # winning clients, not keeping them
+    ("为客户量身定制一揽子金融服务方案", {"综合金融服务方案"}),
+    ("Analysed borrowers' cash flows and financial statements", {"财务报表分析", "现金流分析"}),
+    ("Identified and mitigated credit risks", {"风险管理"}),
+])
+def test_more_ways_resumes_say_a_skill(line: str, skills: set[str]) -> None:
+    parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
+    assert {s.name for s in parsed.qualifications.skills} == skills
+
+
+@pytest.mark.parametrize("line", ["风险意识强", "零差错、零投诉", "未发生合规风险事件", "所在团队为风控部", "风险偏好较低",
+                                  "No compliance issues during tenure", "Worked in the Risk Management Department"])
+def test_more_mentions_that_are_not_skills(line: str) -> None:
+    parsed = parse_resume(f"张伟\n工作经历\n2019.07-至今  招商银行  客户经理\n{line}\n", today=TODAY)
+    assert [s.name for s in parsed.qualifications.skills] == []
+
+
+def test_values_are_as_written_but_an_email_and_an_age_are_ascii() -> None:
+    text = "张伟\n年龄：２８岁\n邮箱：ｚｈａｎｇｗｅｉ＠ｅｘａｍｐｌｅ．ｃｏｍ\n工作经历\n2019.07-至今  中信银行（北京）分行  客户经理\n"
+    parsed = parse_resume(text, today=TODAY)
+    assert parsed.personal.email is not None and parsed.personal.email.value == "zhangwei@example.com"
+    assert parsed.personal.age is not None and parsed.personal.age.value == "28"
+    (job,) = parsed.qualifications.jobs
+    assert job.employer is not None and job.employer.value == "中信银行（北京）分行" == job.employer.evidence.text
