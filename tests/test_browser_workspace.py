@@ -37,6 +37,18 @@ JOB = "wealth_manager"
 XSS = '\n备注：<img src=x onerror="window.__xss=1"><b>粗体</b>\n'
 # Seeds that screen as advance (72), pool (41) and review (64) against the shipped wealth_manager job.
 STRONG, WEAK, MIDDLING = make_resume(3, "zh"), make_resume(7, "zh"), make_resume(8, "en")
+BATCHED = make_resume(21, "zh")  # in a ZIP dropped later
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +72,7 @@ def resumes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "weak": (f"{WEAK.truth.name}.txt", (to_text(WEAK) + XSS).encode()),
         "middling": ("middling-resume.txt", to_text(MIDDLING).encode()),
         "broken": ("broken.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\nthis is not a PDF body at all\n"),
+        "batch": ("campus.zip", _zip({f"{BATCHED.truth.name}.txt": to_text(BATCHED).encode(), "empty.pdf": b""})),
     }
     paths = {}
     for key, (name, data) in files.items():
@@ -257,6 +270,18 @@ async def test_upload_score_invite_and_confirm_the_pool(workspace_server: LiveSe
                 await hr.go_back()
                 await expect(hr.locator("#board-view")).to_be_visible()
 
+                # A ZIP of resumes: one upload, then a line per file as the server reads them.
+                await hr.locator("#upload-input").set_input_files(str(resumes["batch"]))
+                zipped = hr.locator("#upload-results li")
+                await expect(zipped).to_have_count(2, timeout=60_000)
+                await expect(hr.locator("#upload-label")).to_contain_text("已完成 2 份", timeout=30_000)
+                await expect(zipped.nth(0)).to_contain_text("campus.zip ›")
+                kinds = sorted([await zipped.nth(i).get_attribute("data-kind") for i in range(2)])
+                assert kinds == ["error", "ok"], kinds
+                await expect(hr.locator("#upload-results li[data-kind='error']")).to_contain_text("empty.pdf")
+                await expect(card(hr, "screened/" + "advance", BATCHED.truth.name).or_(
+                    card(hr, "screened/review", BATCHED.truth.name)).or_(card(hr, "screened/pool", BATCHED.truth.name))).to_have_count(1)
+
                 # English labels, same board.
                 await hr.locator("#lang-toggle").click()
                 await expect(hr.locator('[data-col="invited"] .col-title')).to_have_text("Invited")
@@ -265,7 +290,7 @@ async def test_upload_score_invite_and_confirm_the_pool(workspace_server: LiveSe
 
                 # The jobs count what the board shows; the sessions list still works.
                 await hr.locator("#nav-jobs").click()
-                await expect(row.locator("td").nth(1)).to_have_text("3")
+                await expect(row.locator("td").nth(1)).to_have_text("4")  # three, and one from the ZIP
                 await hr.screenshot(path=str(shots / "jobs.png"), full_page=True)
                 await hr.locator("#nav-sessions").click()
                 await expect(hr.locator("#list-view")).to_be_visible()

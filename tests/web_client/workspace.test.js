@@ -145,3 +145,18 @@ test('howText: the server\'s match notes in the page\'s words', () => {
   assert.strictEqual(P.howText('something new', t), 'something new');
   assert.strictEqual(P.howText(null, t), '');
 });
+
+test('batchResults: a ZIP batch\'s read files as upload lines, pending ones left for later', () => {
+  const batch = { id: 'b1', state: 'running', total: 4, files: [
+    { index: 0, filename: 'a.pdf', status: 'ok', application_id: 'app_1' },
+    { index: 1, filename: 'b.pdf', status: 'duplicate', application_id: 'app_1' },
+    { index: 2, filename: 'c.pdf', status: 'error', error: { code: 'encrypted', message: 'the file is encrypted' } },
+    { index: 3, filename: 'd.pdf', status: 'pending' },
+  ] };
+  const lines = P.batchResults(batch, 'campus.zip');
+  assert.deepStrictEqual(lines.map(l => l.name), ['campus.zip › a.pdf', 'campus.zip › b.pdf', 'campus.zip › c.pdf']);
+  assert.deepStrictEqual(lines.map(l => l.result.kind), ['ok', 'duplicate', 'error']);
+  assert.strictEqual(lines[0].result.id, 'app_1');
+  assert.strictEqual(lines[2].result.code, 'encrypted');
+  assert.deepStrictEqual(P.batchResults(null, 'x.zip'), []);
+});

@@ -248,6 +248,47 @@
     });
   }
 
+  // A ZIP of resumes: one POST to the batch endpoint, then its files' results as they are read.
+  function uploadZip(file, source, onSent) {
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      var q = '?job_id=' + encodeURIComponent(ui.jobId) + '&source=' + encodeURIComponent(source);
+      xhr.open('POST', '/v1/applications/batch' + q);
+      xhr.withCredentials = true;
+      xhr.setRequestHeader('Content-Type', 'application/zip');
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.onprogress = function (ev) {
+        if (ev.lengthComputable && ev.total) onSent(ev.loaded / ev.total);
+      };
+      xhr.onload = function () {
+        var body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        resolve({ status: xhr.status, body: body });
+      };
+      xhr.onerror = function () { resolve({ status: 0, body: null }); };
+      xhr.send(file);
+    });
+  }
+
+  function isZip(file) {
+    return /\.zip$/i.test(file.name || '') || file.type === 'application/zip' || file.type === 'application/x-zip-compressed';
+  }
+
+  async function followBatch(up, batch, name) {
+    up.total += Math.max(0, batch.total - 1);  // the archive counts as its files
+    var seen = 0;
+    while (true) {
+      var shown = P.batchResults(batch, name);
+      up.results = up.results.concat(shown.slice(seen));
+      up.done += shown.length - seen;
+      seen = shown.length;
+      renderUploads();
+      if (batch.state !== 'running') break;
+      await new Promise(function (r) { setTimeout(r, 500); });
+      batch = await hr.api('GET', '/v1/applications/batch/' + encodeURIComponent(batch.id));
+    }
+  }
+
   async function uploadFiles(fileList) {
     var files = Array.prototype.slice.call(fileList || []);
     if (!files.length || !ui.jobId) return;
@@ -256,11 +297,22 @@
     renderUploads();
     for (var i = 0; i < files.length; i++) {
       up.sent = 0;
-      var answer = await uploadOne(files[i], source, function (share) {
+      var zip = isZip(files[i]);
+      var answer = await (zip ? uploadZip : uploadOne)(files[i], source, function (share) {
         up.sent = share;
         renderUploads();
       });
       if (answer.status === 401 || answer.status === 403) { hr.signin.show(); return; }
+      if (zip && answer.status === 202 && answer.body) {
+        up.sent = 0;
+        try {
+          await followBatch(up, answer.body, files[i].name);
+        } catch (e) {
+          up.results.push({ name: files[i].name, result: { kind: 'error', code: null, detail: String(e && e.message || e), status: 0 } });
+          up.done++;
+        }
+        continue;
+      }
       up.results.push({ name: files[i].name, result: P.uploadResult(answer.status, answer.body) });
       up.done++;
       up.sent = 0;
@@ -295,7 +347,9 @@
       li.setAttribute('data-kind', r.result.kind);
       li.appendChild(el('span', 'upload-name', r.name));
       var text;
-      if (r.result.kind === 'ok') {
+      if (r.result.kind === 'ok' && r.result.score === null) {
+        text = t('upload_ok_plain');  // from a ZIP: its score is on its card and page
+      } else if (r.result.kind === 'ok') {
         text = t('upload_ok', { score: P.fmtScore(r.result.score), outcome: outcomeLabel(r.result.outcome) });
       } else if (r.result.kind === 'duplicate') {
         text = t('upload_dup');

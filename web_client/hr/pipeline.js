@@ -152,6 +152,18 @@
     return { kind: 'error', code: typeof b.code === 'string' ? b.code : null, detail: detail, status: status };
   }
 
+  // A ZIP batch's files (GET /v1/applications/batch/{id}) as upload results: "zip › file", each its own.
+  function batchResults(batch, zipName) {
+    var files = batch && Array.isArray(batch.files) ? batch.files : [];
+    return files.filter(function (f) { return f.status !== 'pending'; }).map(function (f) {
+      var name = zipName + ' › ' + (f.filename || '#' + f.index);
+      if (f.status === 'ok') return { name: name, result: { kind: 'ok', id: f.application_id || null, outcome: null, score: null } };
+      if (f.status === 'duplicate') return { name: name, result: { kind: 'duplicate', id: f.application_id || null } };
+      var e = f.error || {};
+      return { name: name, result: { kind: 'error', code: e.code || null, detail: e.message || e.code || 'error', status: 0 } };
+    });
+  }
+
   // The share of a set of uploads done (0..1): files finished count whole,
   // the one on its way by half its bytes sent (the other half is the server
   // reading and screening it).
@@ -186,6 +198,7 @@
     reportBody: reportBody,
     reportOverall: reportOverall,
     uploadResult: uploadResult,
+    batchResults: batchResults,
     uploadShare: uploadShare
   };
 })(window.Candor);
