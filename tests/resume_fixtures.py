@@ -637,6 +637,14 @@ def simple_pdf(text: str, *, user_password: str | None = None, owner_password: s
     ]
     if encrypt_obj:
         objects.append(encrypt_obj)
+    extra = f" /ID [<{doc_id.hex()}> <{doc_id.hex()}>]"
+    if encrypt_obj:
+        extra += f" /Encrypt {len(objects)} 0 R"
+    return _pdf_file(objects, extra)
+
+
+def _pdf_file(objects: list[bytes], trailer_extra: str = "") -> bytes:
+    """A PDF file of these numbered objects (1 is the catalog), with its cross-reference table."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for n, body in enumerate(objects, 1):
@@ -646,10 +654,7 @@ def simple_pdf(text: str, *, user_password: str | None = None, owner_password: s
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for off in offsets:
         out += f"{off:010d} 00000 n \n".encode()
-    trailer = f"<< /Size {len(objects) + 1} /Root 1 0 R /ID [<{doc_id.hex()}> <{doc_id.hex()}>]"
-    if encrypt_obj:
-        trailer += f" /Encrypt {len(objects)} 0 R"
-    out += f"trailer\n{trailer} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
 
 
@@ -1034,14 +1039,4 @@ def interleaved_columns_pdf(resume: Resume) -> bytes:
         b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return _pdf_file(objects)

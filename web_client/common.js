@@ -311,6 +311,18 @@
       if (text !== undefined && text !== null) node.textContent = text;
       return node;
     },
-    clear: function (node) { while (node.firstChild) node.removeChild(node.firstChild); }
+    clear: function (node) { while (node.firstChild) node.removeChild(node.firstChild); },
+    // Copy an input's text: the clipboard API, else select it and execCommand (old webviews). True if copied.
+    copyInput: async function (input) {
+      try {
+        if (window.navigator.clipboard && window.navigator.clipboard.writeText) {
+          await window.navigator.clipboard.writeText(input.value);
+          return true;
+        }
+      } catch (e) { /* fall back below */ }
+      input.focus();
+      input.select();
+      try { return window.document.execCommand('copy'); } catch (e) { return false; }
+    }
   };
 })(window);

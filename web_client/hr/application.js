@@ -277,19 +277,7 @@
   }
 
   async function onCopy() {
-    var input = $('app-invite-link');
-    var ok = false;
-    try {
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        await navigator.clipboard.writeText(input.value);
-        ok = true;
-      }
-    } catch (e) { ok = false; }
-    if (!ok) {
-      input.focus();
-      input.select();
-      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
-    }
+    var ok = await Candor.dom.copyInput($('app-invite-link'));
     $('app-copy-state').textContent = ok ? t('copied') : t('copy_failed');
   }
 

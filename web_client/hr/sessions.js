@@ -269,19 +269,7 @@
   }
 
   async function onCopy() {
-    var input = $('candidate-link');
-    var ok = false;
-    try {
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        await navigator.clipboard.writeText(input.value);
-        ok = true;
-      }
-    } catch (e) { ok = false; }
-    if (!ok) {
-      input.focus();
-      input.select();
-      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
-    }
+    var ok = await Candor.dom.copyInput($('candidate-link'));
     $('copy-state').textContent = ok ? t('copied') : t('copy_failed');
   }
 
