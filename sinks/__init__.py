@@ -2,11 +2,13 @@
 
 from .outbox import Attempt, Delivery, Outbox, create_tables
 from .retry import DEAD, DELIVERED, FAILED, PENDING, STATES, Backoff
-from .webhook import SinkConfig
+from .channel import Channel
+from .webhook import SendResult, SinkConfig
 
 __all__ = [
     "Attempt",
     "Backoff",
+    "Channel",
     "DEAD",
     "DELIVERED",
     "Delivery",
@@ -14,6 +16,7 @@ __all__ = [
     "Outbox",
     "PENDING",
     "STATES",
+    "SendResult",
     "SinkConfig",
     "create_tables",
 ]

@@ -29,7 +29,7 @@ import random
 import socket
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
@@ -57,8 +57,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from db import AsyncStore, Base, utcnow
 
 from . import webhook
+from .channel import Channel
 from .retry import DEAD, DELIVERED, FAILED, PENDING, STATES, Backoff, next_step
-from .webhook import SinkConfig
 
 log = logging.getLogger("candor.sinks")
 
@@ -215,7 +215,7 @@ class Outbox:
     def __init__(
         self,
         store: AsyncStore,
-        sinks: Sequence[SinkConfig],
+        sinks: Sequence[Channel],
         *,
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 300.0,
@@ -235,7 +235,7 @@ class Outbox:
         if max_in_flight < 1 or lease_s <= 0 or poll_interval_s <= 0:
             raise ValueError("max_in_flight, lease_s and poll_interval_s must be positive")
         self.store = store
-        self.sinks: dict[str, SinkConfig] = {s.name: s for s in sinks}
+        self.sinks: dict[str, Channel] = {s.name: s for s in sinks}
         self.backoff = Backoff(backoff_base_s, backoff_cap_s)
         self.lease_s = lease_s
         self.poll_interval_s = poll_interval_s
@@ -257,6 +257,7 @@ class Outbox:
         self._closing = False
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._inflight_per_sink: Counter[str] = Counter()
+        self._sent_at: dict[str, deque[float]] = {name: deque() for name in self.sinks}  # monotonic, last minute
         self._counts: dict[str, dict[str, int]] = self._zero_counts()
         self._counts_at = 0.0
 
@@ -274,36 +275,49 @@ class Outbox:
         """
         if not 0 < len(key) <= 128 or len(type_) > 64:
             raise ValueError("a key is 1 to 128 characters, a type at most 64")
+        body = webhook.envelope(type_, payload, self.clock())
+        return [self._add(session, sink, type_, key, version, body) for sink in self.sinks.values() if sink.wants(type_)]
+
+    def enqueue_to(
+        self, session: Session, sink_name: str, type_: str, key: str, version: int, payload: dict[str, Any]
+    ) -> str:
+        """Add a message for one channel by name (an e-mail, a WeCom message), inside the caller's transaction.
+
+        Like :meth:`enqueue_in`, idempotent per (sink, type, key, version):
+        the id is the same and the first body stays. ``LookupError`` if no
+        channel of that name is configured.
+        """
+        sink = self.sinks.get(sink_name)
+        if sink is None:
+            raise LookupError(f"no channel {sink_name!r} is configured")
+        return self._add(session, sink, type_, key, version, webhook.envelope(type_, payload, self.clock()))
+
+    def _add(self, session: Session, sink: Channel, type_: str, key: str, version: int, body: str) -> str:
+        if not 0 < len(key) <= 128 or len(type_) > 64:
+            raise ValueError("a key is 1 to 128 characters, a type at most 64")
         now = self.clock()
-        body = webhook.envelope(type_, payload, now)
-        ids = []
-        for sink in self.sinks.values():
-            if not sink.wants(type_):
-                continue
-            msg_id = webhook.webhook_id(sink.name, type_, key, version)
-            if session.get(DeliveryRow, msg_id) is None:
-                session.add(
-                    DeliveryRow(
-                        id=msg_id,
-                        sink=sink.name,
-                        type=type_,
-                        key=key,
-                        version=version,
-                        body=body,
-                        state=PENDING,
-                        attempts=0,
-                        total_attempts=0,
-                        replays=0,
-                        created_at=now,
-                        next_attempt_at=now,
-                        expires_at=now + timedelta(seconds=sink.horizon_s),
-                    )
+        msg_id = webhook.webhook_id(sink.name, type_, key, version)
+        if session.get(DeliveryRow, msg_id) is None:
+            session.add(
+                DeliveryRow(
+                    id=msg_id,
+                    sink=sink.name,
+                    type=type_,
+                    key=key,
+                    version=version,
+                    body=body,
+                    state=PENDING,
+                    attempts=0,
+                    total_attempts=0,
+                    replays=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                    expires_at=now + timedelta(seconds=sink.horizon_s),
                 )
-                session.flush()
-            ids.append(msg_id)
-        if ids:
-            self._wake_after_commit(session)
-        return ids
+            )
+            session.flush()
+        self._wake_after_commit(session)
+        return msg_id
 
     async def enqueue(self, type_: str, key: str, version: int, payload: dict[str, Any]) -> list[str]:
         """:meth:`enqueue_in` in a transaction of its own."""
@@ -510,7 +524,7 @@ class Outbox:
         while not self._closing:
             self._wake.clear()
             try:
-                slots = {name: self.max_in_flight - self._inflight_per_sink[name] for name in self.sinks}
+                slots = {name: self._slots(name) for name in self.sinks}
                 slots = {name: n for name, n in slots.items() if n > 0}
                 if slots:
                     claims, lost = await self.store.run(self._claim, slots, frozenset(self._inflight))
@@ -532,8 +546,21 @@ class Outbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
 
+    def _slots(self, name: str) -> int:
+        """How many more rows of this sink may be claimed now: in-flight cap and rate limit."""
+        free = self.max_in_flight - self._inflight_per_sink[name]
+        rate = self.sinks[name].rate_per_min
+        if rate is None:
+            return free
+        sent, now = self._sent_at[name], time.monotonic()
+        while sent and now - sent[0] >= 60.0:
+            sent.popleft()
+        return min(free, rate - len(sent))
+
     def _spawn(self, claim: _Claim) -> None:
         assert self._loop is not None
+        if self.sinks[claim.sink].rate_per_min is not None:
+            self._sent_at[claim.sink].append(time.monotonic())
         task = self._loop.create_task(self._deliver(claim), name=f"outbox-{claim.id}")
         self._inflight[claim.id] = task
         self._inflight_per_sink[claim.sink] += 1
@@ -548,7 +575,7 @@ class Outbox:
 
         task.add_done_callback(done)
 
-    def _lease(self, sink: SinkConfig) -> timedelta:
+    def _lease(self, sink: Channel) -> timedelta:
         return timedelta(seconds=max(self.lease_s, sink.timeout_s + 1.0))
 
     def _claim(self, slots: dict[str, int], inflight: frozenset[str]) -> tuple[list[_Claim], list[Attempt]]:
@@ -593,7 +620,7 @@ class Outbox:
         return claims, lost
 
     def _lost(
-        self, db: Session, msg_id: str, sink: SinkConfig, locked_until: datetime, now: datetime
+        self, db: Session, msg_id: str, sink: Channel, locked_until: datetime, now: datetime
     ) -> tuple[Attempt, bool]:
         """Record the attempt a dead worker left behind; True if the horizon has passed too."""
         row = db.get(DeliveryRow, msg_id)
@@ -625,7 +652,7 @@ class Outbox:
         assert self._client is not None
         sink = self.sinks[claim.sink]
         started = self.clock()
-        result = await webhook.post(self._client, sink, claim.id, claim.body)
+        result = await sink.send(self._client, claim.id, claim.body)
         attempt = await self.store.run(self._finish, claim, result, started)
         if attempt is not None:
             self._observed(attempt)

@@ -54,6 +54,7 @@ class SinkConfig(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     horizon_s: float = Field(default=24 * 3600.0, gt=0)
     types: tuple[str, ...] = ()
+    rate_per_min: int | None = Field(default=None, gt=0)  # at most this many attempts a minute (None: no limit)
 
     @field_validator("secret")
     @classmethod
@@ -66,6 +67,10 @@ class SinkConfig(BaseModel):
 
     def wants(self, type_: str) -> bool:
         return not self.types or type_ in self.types
+
+    async def send(self, client: httpx.AsyncClient, msg_id: str, body: str) -> "SendResult":
+        """One signed POST (:func:`post`): the :class:`sinks.channel.Channel` interface."""
+        return await post(client, self, msg_id, body)
 
 
 def decode_secret(secret: str) -> bytes:
