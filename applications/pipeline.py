@@ -29,6 +29,9 @@ Action = Literal["receive", "screen", "invite", "start_interview", "end_intervie
 # "receive" only starts a timeline (receive()); the others move an application on (apply()).
 ACTIONS: tuple[Action, ...] = ("screen", "invite", "start_interview", "end_interview", "confirm_pool", "decide", "withdraw")
 Actor = Literal["system", "hr", "candidate"]
+# Timeline notes: what happened to an application without moving it (note()).
+Note = Literal["open", "message_out", "message_in", "automation", "sync"]
+NOTES: tuple[Note, ...] = ("open", "message_out", "message_in", "automation", "sync")
 
 # action -> (the states it may start from, the state it leads to, who may take it)
 _TABLE: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
@@ -69,7 +72,7 @@ class Status:
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    action: Action
+    action: Action | Note
     from_state: State | None  # None: the application was received
     to_state: State
     outcome: str | None
@@ -157,6 +160,38 @@ def apply(
         details=dict(details or {}),
     )
     return new, entry
+
+
+def note(
+    status: Status,
+    kind: str,
+    *,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """A timeline entry that does not move the application (from and to are its state).
+
+    ``open``: the candidate opened the invite; ``message_out``/``message_in``:
+    a message to or from the candidate or HR (its channel and delivery id,
+    never its text); ``automation``: a rule's action ran, was skipped or
+    failed (the rule and the outcome); ``sync``: the result went to the HR
+    system.
+    """
+    if kind not in NOTES:
+        raise ValueError(f"a note is one of {', '.join(NOTES)}")
+    return TimelineEntry(
+        action=kind,  # type: ignore[arg-type]
+        from_state=status.state,
+        to_state=status.state,
+        outcome=status.outcome,
+        actor=actor,  # type: ignore[arg-type]
+        actor_id=None,
+        at=at,
+        reason=reason,
+        details=dict(details or {}),
+    )
 
 
 def _label(status: Status) -> str:

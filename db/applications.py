@@ -287,6 +287,19 @@ class ApplicationRepository(Repository):
             db.add(ApplicationEventRow(application_id=row.id, entry=entry))
             return _record(row)
 
+    def add_note(self, application_id: str, entry: dict[str, Any], db: Session | None = None) -> bool:
+        """Add a timeline entry that does not move the application (pipeline.note()); False if there is no such application.
+
+        Inside ``db`` (the caller's transaction) when given, otherwise in a transaction of its own.
+        """
+        if db is not None:
+            if db.get(ApplicationRow, application_id) is None:
+                return False
+            db.add(ApplicationEventRow(application_id=application_id, entry=entry))
+            return True
+        with Session(self.engine) as own, own.begin():
+            return self.add_note(application_id, entry, own)
+
     def timeline(self, application_id: str) -> list[dict[str, Any]]:
         with Session(self.engine) as db:
             rows = db.scalars(

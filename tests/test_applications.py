@@ -183,7 +183,9 @@ def test_invite_makes_the_interview_session_and_the_link_works(client: TestClien
     again = client.post(f"/v1/applications/{app['id']}/invite", headers=HR)
     assert again.status_code == 409 and "cannot be invite" in again.json()["detail"]
     timeline = client.get(f"/v1/applications/{app['id']}/timeline", headers=HR).json()["entries"]
-    assert timeline[-1]["action"] == "invite" and timeline[-1]["details"]["session_id"] == body["session_id"]
+    assert timeline[-2]["action"] == "invite" and timeline[-2]["details"]["session_id"] == body["session_id"]
+    opened = timeline[-1]  # the candidate opened the link: a note, the state stays
+    assert opened["action"] == "open" and opened["actor"] == "candidate" and opened["from"] == opened["to"] == "invited"
 
 
 def test_pool_is_confirmed_by_a_person_in_bulk_and_each_id_answers(client: TestClient) -> None:

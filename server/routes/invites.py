@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from applications.pipeline import Status, note
 
 from .. import rest
 from ..auth import new_token
@@ -42,6 +47,7 @@ class InviteRoutes(Resource):
         # issued to the page and the HR-issued one stays valid as well.
         token = new_token()
         await self.ctx.store.run(self.ctx.store.store.add_token, record.id, token)
+        await self.ctx.store.run(_opened, self.ctx.store.store, record.id)
         consent = await self.ctx.sessions.consent(record.id)
         return JSONResponse(
             {
@@ -55,3 +61,13 @@ class InviteRoutes(Resource):
                 "consent": consent.public() if consent is not None else None,
             }
         )
+
+
+def _opened(store: Any, session_id: str) -> None:
+    """The invite's application (if it has one) says on its timeline that the candidate opened the link."""
+    application = store.application_for_session(session_id)
+    if application is None:
+        return
+    entry = note(Status(application.state, application.outcome), "open", actor="candidate", at=datetime.now(timezone.utc),
+                 details={"session_id": session_id})
+    store.add_note(application.id, entry.to_dict())
