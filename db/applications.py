@@ -15,7 +15,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -174,8 +174,27 @@ def _uncursor(cursor: str) -> tuple[Any, str]:
     return value, str(id_)
 
 
+# Called inside the transaction that adds a timeline entry (automation schedules its actions there).
+EntryHook = Callable[[Session, ApplicationRow, ApplicationEventRow], None]
+
+
 class ApplicationRepository(Repository):
-    """Applications, their timelines, upload batches and inbound deliveries."""
+    """Applications, their timelines, upload batches and inbound deliveries.
+
+    ``entry_hooks`` run inside the transaction that adds each timeline entry,
+    after it has its id: what they write commits with the entry or not at all.
+    """
+
+    entry_hooks: list[EntryHook]
+
+    def _entries_added(self, db: Session, row: ApplicationRow, entries: list[ApplicationEventRow]) -> None:
+        hooks = getattr(self, "entry_hooks", ())
+        if not hooks or not entries:
+            return
+        db.flush()
+        for entry in entries:
+            for hook in hooks:
+                hook(db, row, entry)
 
     # -- applications ------------------------------------------------------------
     def find_duplicate(self, job_id: str, phone_key: str | None, email_key: str | None) -> ApplicationRecord | None:
@@ -236,7 +255,9 @@ class ApplicationRepository(Repository):
             )
             db.add(row)
             db.flush()
-            db.add_all(ApplicationEventRow(application_id=row.id, entry=e) for e in timeline)
+            entries = [ApplicationEventRow(application_id=row.id, entry=e) for e in timeline]
+            db.add_all(entries)
+            self._entries_added(db, row, entries)
             return _record(row)
 
     def add_duplicate(self, application_id: str, attempt: dict[str, Any]) -> ApplicationRecord | None:
@@ -284,7 +305,9 @@ class ApplicationRepository(Repository):
             row.state, row.outcome, row.updated_at = state, outcome, utcnow()
             if session_id is not None:
                 row.session_id = session_id
-            db.add(ApplicationEventRow(application_id=row.id, entry=entry))
+            added = ApplicationEventRow(application_id=row.id, entry=entry)
+            db.add(added)
+            self._entries_added(db, row, [added])
             return _record(row)
 
     def add_note(self, application_id: str, entry: dict[str, Any], db: Session | None = None) -> bool:
@@ -293,9 +316,12 @@ class ApplicationRepository(Repository):
         Inside ``db`` (the caller's transaction) when given, otherwise in a transaction of its own.
         """
         if db is not None:
-            if db.get(ApplicationRow, application_id) is None:
+            row = db.get(ApplicationRow, application_id)
+            if row is None:
                 return False
-            db.add(ApplicationEventRow(application_id=application_id, entry=entry))
+            added = ApplicationEventRow(application_id=application_id, entry=entry)
+            db.add(added)
+            self._entries_added(db, row, [added])
             return True
         with Session(self.engine) as own, own.begin():
             return self.add_note(application_id, entry, own)

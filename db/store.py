@@ -10,6 +10,7 @@ them at once, on one engine, and creates the tables where missing.
 from __future__ import annotations
 
 from .applications import ApplicationRepository
+from .automation import AutomationRepository
 from .base import Base, open_engine
 from .candidates import CandidateRepository
 from .catalog import CatalogRepository
@@ -19,12 +20,14 @@ from .sessions import SessionRepository
 
 
 class Store(
-    SessionRepository, CandidateRepository, CatalogRepository, ReportRepository, EventRepository, ApplicationRepository
+    SessionRepository, CandidateRepository, CatalogRepository, ReportRepository, EventRepository, ApplicationRepository,
+    AutomationRepository,
 ):
-    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications."""
+    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions."""
 
     def __init__(self, url: str) -> None:
         super().__init__(open_engine(url))
+        self.entry_hooks = []
         Base.metadata.create_all(self.engine)
 
     def close(self) -> None:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from automation.rules import load_yaml
+
 from .models import Job, QuestionBank
 
 if TYPE_CHECKING:  # the store imports this package's models, not this module
@@ -29,7 +31,6 @@ if TYPE_CHECKING:  # the store imports this package's models, not this module
 
 BANKS_DIR = Path(__file__).resolve().parent / "banks"
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same rules, faster
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def validation_errors(exc: ValidationError) -> list[FieldError]:
 def load_file(path: Path) -> CatalogEntry:
     path = Path(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from automation.rules import Automation
+
 Lang = Literal["zh", "en"]
 Education = Literal["none", "associate", "bachelor", "master", "doctorate"]
 EDUCATION_ORDER: tuple[str, ...] = ("none", "associate", "bachelor", "master", "doctorate")  # lowest first
@@ -226,6 +228,7 @@ class Job(BaseModel):
     description: Localized | None = None
     requirements: Requirements = Field(default_factory=Requirements)
     screening: Screening = Field(default_factory=Screening)  # the defaults unless the job sets its own
+    automation: Automation = Field(default_factory=Automation)  # rules and message templates (automation/)
 
 
 class CandidateProfile(BaseModel):

@@ -21,7 +21,8 @@ import os
 import secrets
 import threading
 from pathlib import Path
-from typing import AsyncIterator
+from datetime import datetime
+from typing import AsyncIterator, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -30,10 +31,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from db import AsyncStore, Store
+from automation.engine import AutomationEngine, AutomationSettings
+from db import AsyncStore, Store, utcnow
 from jobs import catalog
 from runtime.models import Models
-from sinks import Outbox
+from sinks import Channel, Outbox
 
 from . import openapi
 from .admission import Admission, LoopLagMonitor
@@ -48,7 +50,7 @@ from .openapi import Operation
 from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
-from .routes import applications, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
+from .routes import applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
 from .routes._common import Resource
 from .settings import Settings
 
@@ -69,6 +71,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     consent.ConsentRoutes,
     whip.WhipRoutes,
     applications.ApplicationRoutes,
+    automation_routes.AutomationRoutes,
 )
 
 
@@ -97,14 +100,17 @@ def operations(ctx: Context) -> list[Operation]:
 class Candor:
     """The app's life: builds the handlers' context, starts and stops what it holds."""
 
-    def __init__(self, settings: Settings, models: Models | None = None, *, load_models: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, models: Models | None = None, *, load_models: bool = True,
+        clock: Callable[[], datetime] | None = None, channels: Sequence[Channel] = (),
+    ) -> None:
         self.settings = settings
         self._load_models_at_start = load_models
         metrics = Metrics()
         store = AsyncStore(Store(settings.database_url))
         writer = EventWriter(store)
         # Reports and decisions reach the HRIS through the outbox (issue 3).
-        outbox = Outbox(store, settings.sinks)
+        outbox = Outbox(store, [*settings.sinks, *channels], **({"clock": clock} if clock else {}))
         metrics.watch_outbox(outbox)
         hr = HrAuth(
             _hr_token(settings),
@@ -127,6 +133,14 @@ class Candor:
         )
         metrics.audio_backlog.set_function(sessions.audio_backlog_s)
         self.progress = ApplicationProgress(store)
+        # The process runs itself (issue 11): rules scheduled in the transaction of each timeline entry.
+        automation = AutomationEngine(
+            store, outbox,
+            AutomationSettings(base_url=settings.base_url, org_name=settings.org_name, feedback=settings.feedback,
+                               enabled=settings.automation),
+            clock=clock or utcnow,
+        )
+        store.store.entry_hooks.append(automation.on_entry)
         self.ctx = Context(
             settings=settings,
             store=store,
@@ -140,7 +154,9 @@ class Candor:
             reports=Reporting(store, outbox, sessions),
             loop_lag=loop_lag,
             admission=admission,
+            automation=automation,
         )
+        automation.inviter = lambda record, extra: applications.ApplicationRoutes(self.ctx)._invite(record, "system", extra)
         self.ctx.reports.listeners.append(self.progress.on_event)
 
     @contextlib.asynccontextmanager
@@ -153,6 +169,7 @@ class Candor:
             raise
         ctx.writer.start()
         await ctx.outbox.start()
+        await ctx.automation.start()
         if not ctx.models.ready.is_set() and self._load_models_at_start:
             threading.Thread(
                 target=ctx.models.load, args=(self.settings,), kwargs={"emotion": ctx.policy.emotion},
@@ -174,6 +191,7 @@ class Candor:
             await ctx.reports.drain(timeout=10)
             await self.progress.drain(timeout=5)
             await ctx.writer.close()
+            await ctx.automation.close()
             await ctx.outbox.close()
             ctx.store.close()
             ctx.models.close()
@@ -201,11 +219,12 @@ class Candor:
 
 
 def create_app(
-    settings: Settings | None = None, *, models: Models | None = None, load_models: bool = True
+    settings: Settings | None = None, *, models: Models | None = None, load_models: bool = True,
+    clock: Callable[[], datetime] | None = None, channels: Sequence[Channel] = (),
 ) -> Starlette:
-    """The app. ``load_models=False`` skips loading models (for API-only use and tests)."""
+    """The app. ``load_models=False`` skips loading models (for API-only use and tests); ``clock`` drives timers in tests."""
     settings = settings or Settings()
-    candor = Candor(settings, models, load_models=load_models)
+    candor = Candor(settings, models, load_models=load_models, clock=clock, channels=channels)
     ctx = candor.ctx
     table = operations(ctx)
     ctx.openapi_document = openapi.document(

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from automation.engine import AutomationEngine
 from db import AsyncStore, SessionRecord
 from sinks import Outbox
 
@@ -40,6 +41,7 @@ class Context:
     reports: Reporting
     loop_lag: LoopLagMonitor
     admission: Admission
+    automation: AutomationEngine
     openapi_document: dict[str, Any] = field(default_factory=dict)  # set by create_app from the operations
 
     def require_hr(self, request: Request) -> None:

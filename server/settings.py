@@ -59,6 +59,18 @@ class Settings(BaseSettings):
     sinks: list[SinkConfig] = Field(default_factory=list)
 
     session_ttl_s: int = Field(default=2 * 3600, gt=0)
+    # An application's invite (HR's or a rule's) stays valid this long: the
+    # candidate has days, not hours, and a reminder must still find it working.
+    invite_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+
+    # Automation (automation/, docs/automation.md): jobs' rules run when true.
+    automation: bool = True
+    # The sender's name in messages to candidates (templates' {{ org }}).
+    org_name: str = Field(default="Candor", min_length=1, max_length=100)
+    # What a candidate is told after a person decided: nothing, the next
+    # step (default), or the next step with their score band. Never a score
+    # during the interview, never before a person decided.
+    feedback: str = Field(default="next_step", pattern="^(none|next_step|next_step_with_band)$")
 
     # Applications: the key of the keyed hashes that find one person applying
     # twice (phone, e-mail); unset: one is made and kept in var/contact-key

@@ -396,15 +396,19 @@ class ApplicationRoutes(Resource):
         record = await self._application(request)
         return JSONResponse(await self._json(await self._invite(record)))
 
-    async def _invite(self, record: ApplicationRecord) -> ApplicationRecord:
-        refused = _refusal(record, "invite", HR_ACTOR)
+    async def _invite(
+        self, record: ApplicationRecord, actor: str = HR_ACTOR, extra: dict[str, Any] | None = None
+    ) -> ApplicationRecord:
+        """Make the interview session and move the application to invited (HR's button, or a rule's action)."""
+        refused = _refusal(record, "invite", actor)
         if refused is not None:
             raise refused
         session = await SessionRoutes(self.ctx).open(
-            rest.SessionCreate(job_id=record.job_id, candidate_id=record.candidate_id)
+            rest.SessionCreate(job_id=record.job_id, candidate_id=record.candidate_id), ttl_s=self.ctx.settings.invite_ttl_s
         )
-        details = {"session_id": session["id"], "candidate_url": session["candidate_url"], "watch_url": session["watch_url"]}
-        return await self._move(record, "invite", HR_ACTOR, details=details, session_id=session["id"])
+        details = {"session_id": session["id"], "candidate_url": session["candidate_url"], "watch_url": session["watch_url"],
+                   **(extra or {})}
+        return await self._move(record, "invite", actor, details=details, session_id=session["id"])
 
     async def decide(self, request: Request) -> Response:
         self.ctx.require_hr(request)

@@ -50,7 +50,7 @@ class SessionRoutes(Resource):
         body_out = await self.open(spec)
         return JSONResponse(body_out, status_code=201, headers={"Location": f"/v1/sessions/{body_out['id']}"})
 
-    async def open(self, spec: rest.SessionCreate) -> dict[str, Any]:
+    async def open(self, spec: rest.SessionCreate, ttl_s: int | None = None) -> dict[str, Any]:
         """Make a session (an application's invite makes one too); its ``SessionCreated`` body."""
         job, bank = await self.ctx.store.run(self._interview_for, spec)
         candidate = spec.candidate
@@ -62,7 +62,7 @@ class SessionRoutes(Resource):
         session_id = secrets.token_urlsafe(12)
         candidate_token = new_token()
         code = new_token(16)
-        expires_at = utcnow() + timedelta(seconds=self.ctx.settings.session_ttl_s)
+        expires_at = utcnow() + timedelta(seconds=ttl_s or self.ctx.settings.session_ttl_s)
         record = await self.ctx.store.run(
             self.ctx.store.store.create_session,
             session_id=session_id,
