@@ -45,7 +45,7 @@ class AutomationRoutes(Resource):
         return [
             Operation(
                 "GET", job + "/automation", self.get_automation, "A job's automation: rules, templates, and the language's vocabulary",
-                "automation", replies={200: Reply("the rules and templates of the job's latest version", headers=ETAG)},
+                "automation", replies={200: Reply("the rules and templates of the job's latest version (as YAML with Accept: application/yaml)", headers=ETAG)},
                 problems=(401, 404),
             ),
             Operation(
@@ -85,7 +85,12 @@ class AutomationRoutes(Resource):
     async def get_automation(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         record = await self._job(request.path_params["job_id"])
-        return JSONResponse(_automation_json(record.id, record.version, record.job().automation), headers={"ETag": f'"{record.version}"'})
+        automation = record.job().automation
+        if "yaml" in request.headers.get("accept", ""):
+            text = yaml.safe_dump(automation.model_dump(mode="json", by_alias=True, exclude_none=True),
+                                  allow_unicode=True, sort_keys=False, width=120)
+            return Response(text, media_type="application/yaml; charset=utf-8", headers={"ETag": f'"{record.version}"'})
+        return JSONResponse(_automation_json(record.id, record.version, automation), headers={"ETag": f'"{record.version}"'})
 
     async def put_automation(self, request: Request) -> Response:
         self.ctx.require_hr(request)

@@ -34,6 +34,7 @@
     } catch (err) {
       hr.handleError(err);
     }
+    if (hr.automation) await hr.automation.showActions(id);
   }
 
   async function load(id) {

@@ -43,6 +43,7 @@
     $('board-title').textContent = jobId;
     $('board-job-id').textContent = jobId;
     render();
+    if (hr.automation) hr.automation.openJob(jobId);
     try {
       var job = await hr.api('GET', '/v1/jobs/' + encodeURIComponent(jobId));
       state.job = job;
