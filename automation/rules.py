@@ -243,6 +243,14 @@ class Rule(BaseModel):
     do: list[Any] = Field(min_length=1)
     description: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml11_on(cls, data: Any) -> Any:
+        # A YAML 1.1 parser (PyYAML's safe_load) reads the key "on" as True: take it as "on".
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
     @field_validator("do", mode="before")
     @classmethod
     def _listed(cls, value: Any) -> Any:
