@@ -34,6 +34,7 @@ from db import AsyncStore, Store
 from jobs import catalog
 from runtime.models import Models
 from sinks import Outbox
+from sinks.successfactors import SuccessFactorsChannel
 
 from . import openapi
 from .admission import Admission, LoopLagMonitor
@@ -49,6 +50,7 @@ from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
 from .routes import applications, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
+from .routes import successfactors as successfactors_routes
 from .routes._common import Resource
 from .settings import Settings
 
@@ -69,6 +71,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     consent.ConsentRoutes,
     whip.WhipRoutes,
     applications.ApplicationRoutes,
+    successfactors_routes.SuccessFactorsRoutes,
 )
 
 
@@ -104,7 +107,8 @@ class Candor:
         store = AsyncStore(Store(settings.database_url))
         writer = EventWriter(store)
         # Reports and decisions reach the HRIS through the outbox (issue 3).
-        outbox = Outbox(store, settings.sinks)
+        extra = [SuccessFactorsChannel(settings.successfactors)] if settings.successfactors else []
+        outbox = Outbox(store, [*settings.sinks, *extra])
         metrics.watch_outbox(outbox)
         hr = HrAuth(
             _hr_token(settings),
