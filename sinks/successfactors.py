@@ -10,23 +10,28 @@ The order's way in is ``server/routes/successfactors.py``; this module is the
 way back out (docs/successfactors.md says what was checked against SAP's
 documentation and what still needs a real tenant).
 
-What the automation enqueues for this channel (``Outbox.enqueue_to(db,
-"successfactors", ASSESSMENT_TYPE, key, version, payload)``) is the payload
-:func:`assessment_payload` builds::
+What the automation enqueues for this channel is the payload
+:func:`assessment_payload` builds (:func:`scores_from_report` reads the
+scores out of an interview report)::
+
+    outbox.enqueue_to(db, "successfactors", ASSESSMENT_TYPE,
+                      key=f"{application_id}:{state}", version=report_version, payload=...)
 
     {
       "order_id": "4711",                      # SF's assessment order id (the application's external_id)
       "state": "decided",                      # the Candor application state the report is for
       "status_date": "2026-12-05T21:00:00Z",   # when it got there (UTC, ISO 8601)
       "report_url": "https://interview.bank.cn/hr/applications/a1",
-      "scores": {"overall": 82.5, "recommendation": "advance", "screening_match": 0.71, ...}
+      "scores": {"overall": 82.5, "recommendation": "strong", "decision": "advance",
+                 "screening_match": 0.71, "competency:client_focus": 80.0}
     }
 
-Scores are keyed by Candor's names (``overall``, ``recommendation``,
-``screening_match``, one per competency...). Which of them become which
-``scoreComponent`` in SF, how a recommendation is written (SF's reporting
-reads 1 to 4), and which state means which SF status are configuration
-(:class:`SuccessFactorsMapping`), not code.
+The outbox keeps one message per (channel, type, key, version): a new state
+or a new report version is a new message, a retry of one is the same.
+Scores are keyed by Candor's names; which of them become which
+``scoreComponent`` in SF, how a value is written (SF's reporting reads a
+Recommendation as 1 to 4), and which state means which SF status are
+configuration (:class:`SuccessFactorsMapping`), not code.
 
 The pure core: :func:`build_assertion` (the SAML 2.0 bearer assertion, signed
 RSA-SHA256 with the bank's key), :func:`upsert_body` (payload + mapping ->
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import re
 import time
@@ -79,19 +85,21 @@ class SuccessFactorsMapping(BaseModel):
     ``components``: Candor score key -> ``scoreComponent``. SF's recruiting
     reports read the components named ``Score`` and ``Recommendation`` (any
     case); others show on the application's assessment portlet.
-    ``recommendations``: Candor's recommendation -> the value written
-    (SF reads 1 Recommended, 2 Recommended with Qualifications,
-    3 Recommended with Reservations, 4 Not Recommended).
+    ``values``: per score key, Candor's value -> the value written. SF reads
+    a Recommendation as 1 Recommended, 2 Recommended with Qualifications,
+    3 Recommended with Reservations, 4 Not Recommended; Candor's
+    recommendation is its report's band (strong, consider, not_yet). A key
+    with a table must find its value there; a key without one is sent as is.
     ``statuses``: Candor application state -> the report's ``status``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     components: dict[str, str] = Field(
-        default_factory=lambda: {"overall": "Score", "recommendation": "Recommendation"}
+        default_factory=lambda: {"overall": "Score", "recommendation": "Recommendation", "decision": "HR Decision"}
     )
-    recommendations: dict[str, str] = Field(
-        default_factory=lambda: {"advance": "1", "hold": "3", "reject": "4"}
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {"recommendation": {"strong": "1", "consider": "2", "not_yet": "4"}}
     )
     statuses: dict[str, str] = Field(
         default_factory=lambda: {"invited": "In Progress", "interviewing": "In Progress", "interviewed": "Completed", "decided": "Completed"}
@@ -197,6 +205,33 @@ def assessment_payload(
     }
 
 
+def scores_from_report(report: Mapping[str, Any] | None, *, screening_score: float | None = None) -> dict[str, float | str]:
+    """Candor's scores for :func:`assessment_payload`, from an interview report (reports/builder.py).
+
+    ``overall`` (0-100), ``recommendation`` (the band: strong, consider,
+    not_yet), ``decision`` (HR's: advance, hold, reject) once made,
+    ``competency:<id>`` per scored competency, and ``screening_match`` when
+    given (the resume screening's score). Missing parts are left out.
+    """
+    out: dict[str, float | str] = {}
+    if screening_score is not None:
+        out["screening_match"] = screening_score
+    if not report:
+        return out
+    if report.get("overall") is not None:
+        out["overall"] = report["overall"]
+    band = (report.get("recommendation") or {}).get("band")
+    if band:
+        out["recommendation"] = band
+    decision = (report.get("decision") or {}).get("decision")
+    if decision:
+        out["decision"] = decision
+    for competency in report.get("competencies") or []:
+        if competency.get("score") is not None and competency.get("id"):
+            out[f"competency:{competency['id']}"] = competency["score"]
+    return out
+
+
 class MappingError(ValueError):
     """The payload names something the configured mapping does not: fix the configuration, then replay."""
 
@@ -221,8 +256,8 @@ def _score_text(value: Any) -> str:
 def upsert_body(payload: Mapping[str, Any], mapping: SuccessFactorsMapping, *, api_base: str) -> dict[str, Any]:
     """The ``/odata/v2/upsert`` body for one payload: a ``JobApplicationAssessmentReport`` with its details.
 
-    :class:`MappingError` when the state has no SF status, or a recommendation
-    no SF value. Scores the mapping does not name are left out.
+    :class:`MappingError` when the state has no SF status, or a value with a
+    table (a recommendation) is not in it. Scores the mapping does not name are left out.
     """
     state = payload.get("state")
     status = mapping.statuses.get(str(state))
@@ -239,10 +274,11 @@ def upsert_body(payload: Mapping[str, Any], mapping: SuccessFactorsMapping, *, a
         component = mapping.components.get(key)
         if component is None or value is None:
             continue
-        if key == "recommendation":
-            coded = mapping.recommendations.get(str(value))
+        table = mapping.values.get(key)
+        if table is not None:
+            coded = table.get(str(value))
             if coded is None:
-                raise MappingError("unmapped_recommendation", f"no SF value is configured for the recommendation {value!r}")
+                raise MappingError("unmapped_value", f"no SF value is configured for the {key} {value!r}")
             value = coded
         details.append(
             {
@@ -470,8 +506,6 @@ class SuccessFactorsChannel:
         return await client.post(self.config.upsert_endpoint, content=body, headers=headers, timeout=self.config.timeout_s)
 
     async def send(self, client: httpx.AsyncClient, msg_id: str, body: str) -> SendResult:
-        import json
-
         started = time.monotonic()
 
         def result(status: int | None, error: str | None, retry_after: str | None = None) -> SendResult:

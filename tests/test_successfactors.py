@@ -41,6 +41,7 @@ from sinks.successfactors import (
     build_assertion,
     outcome,
     read_upsert,
+    scores_from_report,
     upsert_body,
 )
 from tests.helpers import HR_TOKEN, make_settings
@@ -135,7 +136,7 @@ def decided(order_id: str = "4711", **scores: object) -> dict:
     return assessment_payload(
         order_id=order_id, state="decided", status_date=datetime(2026, 12, 5, 21, 0, tzinfo=timezone.utc),
         report_url="https://interview.bank.cn/hr/applications/a1",
-        scores=scores or {"overall": 82.5, "recommendation": "advance", "screening_match": 0.71},  # type: ignore[arg-type]
+        scores=scores or {"overall": 82.5, "recommendation": "strong", "decision": "advance", "screening_match": 0.71},  # type: ignore[arg-type]
     )
 
 
@@ -170,11 +171,12 @@ def test_upsert_body_follows_the_configured_mapping() -> None:
     assert body["orderId"] == "4711" and body["status"] == "Completed"
     assert body["statusDate"] == "/Date(1796504400000)/"  # 2026-12-05T21:00:00Z
     assert body["reportURL"] == "https://interview.bank.cn/hr/applications/a1"
-    assert {d["scoreComponent"]: d["scoreValue"] for d in body["assessmentReportDetail"]} == {"Score": "82.5", "Recommendation": "1"}
+    assert {d["scoreComponent"]: d["scoreValue"] for d in body["assessmentReportDetail"]} == {
+        "Score": "82.5", "Recommendation": "1", "HR Decision": "advance"}
 
     bank = SuccessFactorsMapping(
-        components={"overall": "Overall Score", "recommendation": "Recommendation", "screening_match": "Resume Match"},
-        recommendations={"advance": "Recommended", "hold": "Recommended with Reservations", "reject": "Not Recommended"},
+        components={"overall": "Overall Score", "decision": "Recommendation", "screening_match": "Resume Match"},
+        values={"decision": {"advance": "Recommended", "hold": "Recommended with Reservations", "reject": "Not Recommended"}},
         statuses={"decided": "Complete"},
     )
     body = upsert_body(decided(), bank, api_base="https://x")
@@ -185,6 +187,17 @@ def test_upsert_body_follows_the_configured_mapping() -> None:
         upsert_body(decided(), SuccessFactorsMapping(statuses={"interviewed": "Completed"}), api_base="https://x")
     with pytest.raises(ValueError, match="recommendation 'maybe'"):
         upsert_body(decided(overall=50, recommendation="maybe"), SuccessFactorsMapping(), api_base="https://x")
+
+
+def test_scores_come_from_the_interview_report() -> None:
+    report = {
+        "overall": 74.3, "recommendation": {"band": "strong", "label": {"en": "Strong"}},
+        "competencies": [{"id": "client_focus", "score": 80.0}, {"id": "ethics", "score": None}],
+        "decision": {"state": "decided", "decision": "hold"},
+    }
+    assert scores_from_report(report, screening_score=0.66) == {
+        "screening_match": 0.66, "overall": 74.3, "recommendation": "strong", "decision": "hold", "competency:client_focus": 80.0}
+    assert scores_from_report({"overall": None, "recommendation": None, "decision": {"state": "pending_review"}}) == {}
 
 
 def test_per_record_results_inside_a_200() -> None:
@@ -216,13 +229,13 @@ async def test_a_report_is_written_to_the_order(sf: FakeSuccessFactors, bank_key
     outbox = await started(outboxes, store, channel)
     msg_id = await enqueue(outbox, decided())
     await until_state(outbox, msg_id, DELIVERED)
-    assert sf.scores("4711") == {"Score": "82.5", "Recommendation": "1"}
+    assert sf.scores("4711") == {"Score": "82.5", "Recommendation": "1", "HR Decision": "advance"}
     (report,) = sf.reports("4711")
     assert report["status"] == "Completed" and report["reportURL"].endswith("/applications/a1")
     assert sf.token_requests == [(200, "ok")]
     assert [(a.status, a.outcome) for a in await outbox.attempts(msg_id)] == [(200, "delivered")]
     # A second message rides on the cached token.
-    second = await enqueue(outbox, decided("4712", overall=40, recommendation="reject"), key="a2")
+    second = await enqueue(outbox, decided("4712", overall=40, recommendation="not_yet"), key="a2")
     await until_state(outbox, second, DELIVERED)
     assert sf.scores("4712") == {"Score": "40", "Recommendation": "4"} and len(sf.token_requests) == 1
 
