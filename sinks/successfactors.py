@@ -232,6 +232,33 @@ def scores_from_report(report: Mapping[str, Any] | None, *, screening_score: flo
     return out
 
 
+def message_for_application(
+    *,
+    application_id: str,
+    source: str | None,
+    external_id: str | None,
+    state: str,
+    status_date: datetime,
+    report: Mapping[str, Any] | None = None,
+    screening_score: float | None = None,
+    report_url: str | None = None,
+) -> tuple[str, dict[str, Any]] | None:
+    """The outbox key and payload of an application's report to SF; None unless SF ordered it.
+
+    Only applications that came in as an SF order (source ``successfactors``,
+    external_id = the order id) have an order to write to. Enqueue with
+    ``Outbox.enqueue_to(db, CHANNEL, ASSESSMENT_TYPE, key, version, payload)``,
+    ``version`` the report's version (1 before there is a report).
+    """
+    if source != CHANNEL or not external_id:
+        return None
+    payload = assessment_payload(
+        order_id=external_id, state=state, status_date=status_date, report_url=report_url,
+        scores=scores_from_report(report, screening_score=screening_score),
+    )
+    return f"{application_id}:{state}", payload
+
+
 class MappingError(ValueError):
     """The payload names something the configured mapping does not: fix the configuration, then replay."""
 

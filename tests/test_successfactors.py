@@ -39,6 +39,7 @@ from sinks.successfactors import (
     SuccessFactorsMapping,
     assessment_payload,
     build_assertion,
+    message_for_application,
     outcome,
     read_upsert,
     scores_from_report,
@@ -438,3 +439,43 @@ def test_the_channel_is_in_the_outbox_when_configured(client: TestClient) -> Non
     document = client.get("/openapi.json").json()
     assert "/v1/successfactors/orders" in document["paths"]
 
+
+
+def test_an_order_comes_in_and_its_report_goes_back_through_the_apps_outbox(
+    tmp_path: Path, sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes]
+) -> None:
+    """The wiring: the channel is in the app's outbox (server/app.py) and writes to the order SF sent."""
+    from sqlalchemy.orm import Session
+
+    sf_config = {
+        **config(sf, bank_key).model_dump(mode="json", exclude_none=True),
+        "private_key": bank_key[0].decode(), "order_secret": ORDER_SECRET,
+        "mapping": {"requisitions": {"1021": "wealth_manager"}},
+    }
+    settings = make_settings(tmp_path, contact_key="test-contact-key", successfactors=sf_config)
+    models = Models(vad=None, asr=None, face=None, encoder=None)
+    models.warm = True
+    app = create_app(settings, models=models, load_models=False)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        taken = client.post("/v1/successfactors/orders", json=ORDER, headers=basic())
+        assert taken.status_code == 201, taken.text
+        application = client.get(f"/v1/applications/{taken.json()['applicationId']}", headers=HR).json()
+        sf.orders.add(application["external_id"])
+        made = message_for_application(
+            application_id=application["id"], source=application["source"], external_id=application["external_id"],
+            state=application["state"], status_date=datetime.now(timezone.utc), report=None,
+            screening_score=application["screening"]["score"], report_url=f"{settings.base_url}/hr",
+        )
+        assert made is not None
+        key, payload = made
+        outbox = app.state.candor.outbox
+        with Session(outbox.engine) as db, db.begin():
+            msg_id = outbox.enqueue_to(db, CHANNEL, ASSESSMENT_TYPE, key, 1, payload)
+        deadline = time.monotonic() + 15
+        while not sf.reports("4711"):
+            assert time.monotonic() < deadline, [a.to_dict() for a in client.portal.call(outbox.attempts, msg_id)]
+            time.sleep(0.05)
+        (report,) = sf.reports("4711")
+        assert report["status"] == "In Progress" and report["assessmentReportDetail"] == []  # no score is mapped for an invite yet
+    assert message_for_application(application_id="a", source="liepin", external_id="LP-1", state="decided",
+                                   status_date=datetime.now(timezone.utc)) is None
