@@ -46,7 +46,7 @@ from db.applications import ApplicationEventRow, ApplicationRow
 from db.automation import DONE, FAILED, SCHEDULED, SKIPPED, ActionRecord, ActionRow, action_id, action_record
 from db.catalog import JobRow
 from jobs.models import Job
-from sinks import Outbox
+from sinks import Outbox, successfactors
 from sinks.retry import Backoff
 
 from . import templates as tpl
@@ -490,9 +490,20 @@ class AutomationEngine:
         target = str(act.args.get("target"))
         if target not in self.outbox.sinks:
             raise ActionFailed(f"{target} is not configured on this server")
-        payload = assessment(facts, self.settings.base_url)
-        entry = self._note(action, facts, "sync", send=0, channel=target, type="assessment.report")
-        return DONE, {"channel": target}, [(target, "assessment.report", payload)], [entry]
+        record = facts.application
+        report = dict(facts.report or {})
+        if record.state == "decided" and not (report.get("decision") or {}).get("decision"):
+            report["decision"] = {"decision": record.outcome}  # decided on the application's page, not the report's
+        made = successfactors.message_for_application(
+            application_id=record.id, source=record.source, external_id=record.external_id, state=record.state,
+            status_date=aware(record.updated_at), report=report or None, screening_score=record.score,
+            report_url=f"{self.settings.base_url}/hr/applications/{record.id}",
+        )
+        if made is None:
+            return SKIPPED, {"reason": "the application did not come from a SuccessFactors order"}, [], []
+        _, payload = made
+        entry = self._note(action, facts, "sync", send=0, channel=target, type=successfactors.ASSESSMENT_TYPE)
+        return DONE, {"channel": target}, [(target, successfactors.ASSESSMENT_TYPE, payload)], [entry]
 
     def _note(self, action: ActionRecord, facts: Facts | None, kind: str, *, outcome: str | None = None,
               reason: str | None = None, send: int | None = None, **details: Any) -> dict[str, Any]:
@@ -566,23 +577,3 @@ class AutomationEngine:
         self.wake()
         return found
 
-
-def assessment(facts: Facts, base_url: str) -> dict[str, Any]:
-    """The result as the HR system is told it (SuccessFactors maps these keys to its score components)."""
-    record = facts.application
-    report = facts.report or {}
-    return {
-        "application_id": record.id,
-        "order_id": record.external_id if record.source == "successfactors" else None,
-        "external_id": record.external_id,
-        "job_id": record.job_id,
-        "state": record.state,
-        "decision": record.outcome if record.state == "decided" else None,
-        "status_date": aware(record.updated_at).isoformat(),
-        "report_url": f"{base_url}/hr/applications/{record.id}",
-        "scores": {
-            "overall": report.get("overall"),
-            "recommendation": ((report.get("recommendation") or {}).get("band")),
-            "screening_match": record.score,
-        },
-    }

@@ -36,6 +36,7 @@ from db import AsyncStore, Store, utcnow
 from jobs import catalog
 from runtime.models import Models
 from sinks import Channel, Outbox
+from sinks.successfactors import SuccessFactorsChannel
 
 from . import openapi
 from .admission import Admission, LoopLagMonitor
@@ -51,6 +52,7 @@ from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
 from .routes import applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
+from .routes import successfactors as successfactors_routes
 from .routes._common import Resource
 from .settings import Settings
 
@@ -72,6 +74,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     whip.WhipRoutes,
     applications.ApplicationRoutes,
     automation_routes.AutomationRoutes,
+    successfactors_routes.SuccessFactorsRoutes,
 )
 
 
@@ -110,7 +113,8 @@ class Candor:
         store = AsyncStore(Store(settings.database_url))
         writer = EventWriter(store)
         # Reports and decisions reach the HRIS through the outbox (issue 3).
-        outbox = Outbox(store, [*settings.sinks, *channels], **({"clock": clock} if clock else {}))
+        extra: list[Channel] = [SuccessFactorsChannel(settings.successfactors)] if settings.successfactors else []
+        outbox = Outbox(store, [*settings.sinks, *extra, *channels], **({"clock": clock} if clock else {}))
         metrics.watch_outbox(outbox)
         hr = HrAuth(
             _hr_token(settings),

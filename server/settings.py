@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sinks.successfactors import SuccessFactorsConfig
 from sinks.webhook import SinkConfig
 
 
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     # REST sinks (the bank's HRIS) that receive signed reports and decisions:
     # CANDOR_SINKS='[{"name":"hris","url":"https://hris.bank.cn/hooks/candor","secret":"whsec_..."}]'
     sinks: list[SinkConfig] = Field(default_factory=list)
+    # SAP SuccessFactors (docs/successfactors.md): results written to the job
+    # application as an assessment vendor's report; SF's orders taken at
+    # POST /v1/successfactors/orders. JSON, see sinks.successfactors.SuccessFactorsConfig.
+    successfactors: SuccessFactorsConfig | None = None
 
     session_ttl_s: int = Field(default=2 * 3600, gt=0)
     # An application's invite (HR's or a rule's) stays valid this long: the
