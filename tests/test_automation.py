@@ -28,8 +28,11 @@ from scoring.encoder import SentenceEncoder
 from server.app import create_app
 from sinks.webhook import SendResult
 from tests.helpers import HR_TOKEN, make_settings
+from tests.sf_fake import FakeSuccessFactors
 from tests.test_screening import PEOPLE, RESUME_ZH
+from tests.test_successfactors import ORDER as SF_ORDER, ORDER_SECRET, bank_key, basic as sf_basic, config as sf_settings, sf
 
+__all__ = ["bank_key", "sf"]  # fixtures used here
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
 STRONG = RESUME_ZH.format(**PEOPLE[0])  # screened "advance" for wealth_manager (tests/test_screening.py)
 WEAK = "李雷\n手机：13900001111\n邮箱：lilei@example.com\n高中\n喜欢打篮球"
@@ -321,3 +324,37 @@ def test_a_candidate_is_told_only_after_a_person_decided_and_only_what_the_polic
         assert "分" not in text.replace("三个工作日", "")  # never a number
         # No interview took place here, so there is no band to tell even where the policy allows one.
         assert "AI预面试表现" not in text
+
+
+def test_a_decision_on_an_order_from_successfactors_is_written_back_by_the_sync_rule(
+    tmp_path: Path, sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes]
+) -> None:
+    sf_config = {
+        **sf_settings(sf, bank_key).model_dump(mode="json", exclude_none=True),
+        "private_key": bank_key[0].decode(), "order_secret": ORDER_SECRET,
+        "mapping": {"requisitions": {"1021": "wealth_manager"}},
+    }
+    settings = make_settings(tmp_path, contact_key="test-contact-key", successfactors=sf_config)
+    models = Models(vad=None, asr=None, face=None, encoder=None)
+    models.warm = True
+    with TestClient(create_app(settings, models=models, load_models=False), base_url="http://127.0.0.1") as c:
+        assert c.put("/v1/jobs/wealth_manager/automation", json={"enabled": True, "rules": [
+            {"id": "write_back", "on": "decided", "do": "sync(successfactors)"}]}, headers=HR).status_code == 200
+        taken = c.post("/v1/successfactors/orders", json=SF_ORDER, headers=sf_basic())
+        assert taken.status_code == 201, taken.text
+        sf.orders.add(str(SF_ORDER["orderId"]))
+        app_id = taken.json()["applicationId"]
+        manual = c.post("/v1/applications", json={"job_id": "wealth_manager", "resume_text": WEAK}, headers=HR).json()
+        assert c.post(f"/v1/applications/{manual['id']}/confirm-pool", headers=HR).status_code == 200
+        assert c.post(f"/v1/applications/{app_id}/decide", json={"decision": "advance"}, headers=HR).status_code == 200
+        _run_due(c)
+        _wait(lambda: bool(sf.reports(str(SF_ORDER["orderId"]))))
+        (report,) = sf.reports(str(SF_ORDER["orderId"]))
+        assert report["status"] == "Completed", report
+        rows = {r["scoreComponent"]: r["scoreValue"] for r in report["assessmentReportDetail"]}
+        assert rows.get("HR Decision"), rows
+        synced = [e for e in _timeline(c, app_id) if e["action"] == "sync"]
+        assert len(synced) == 1 and synced[0]["details"]["channel"] == "successfactors"
+        # An application that did not come from SuccessFactors has no order to write to: skipped, said so.
+        action = c.get(f"/v1/applications/{manual['id']}/actions", headers=HR).json()["actions"][0]
+        assert action["state"] == "skipped" and "SuccessFactors order" in action["result"]["reason"]
