@@ -48,7 +48,7 @@ from .openapi import Operation
 from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
-from .routes import applications, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
+from .routes import analytics as analytics_routes, applications, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
 from .routes._common import Resource
 from .settings import Settings
 
@@ -69,6 +69,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     consent.ConsentRoutes,
     whip.WhipRoutes,
     applications.ApplicationRoutes,
+    analytics_routes.AnalyticsRoutes,
 )
 
 
