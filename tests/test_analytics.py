@@ -201,3 +201,14 @@ def test_csv_has_a_bom_a_header_and_empty_cells_where_suppressed() -> None:
     assert by["advanced"]["n"] == "6" and by["advanced"]["conversion"] == "1.0"
     assert by["invited"]["dropped"] == ""  # 1 dropped: not written
     assert table([{"source": "校园招聘", "n": 5}]).encode("utf-8").startswith(b"\xef\xbb\xbfsource,n\r\n")
+
+
+def test_the_interval_matches_bonetts_own_statpsych_example() -> None:
+    # statpsych's ci.spear(.05, y, x) (Bonett's R package; its reference page's example):
+    # Estimate 0.8699639, LL 0.5840951, UL 0.9638297
+    y = [21, 4, 9, 12, 35, 18, 10, 22, 24, 1, 6, 8, 13, 16, 19]
+    x = [67, 28, 30, 28, 52, 40, 25, 37, 44, 10, 14, 20, 28, 40, 51]
+    rho = spearman(x, y)
+    assert rho == pytest.approx(0.8699639, abs=1e-7)
+    low, high = fisher_ci(rho, len(x))
+    assert (low, high) == (pytest.approx(0.5840951, abs=1e-7), pytest.approx(0.9638297, abs=1e-7))
