@@ -13,7 +13,7 @@ import io
 import math
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -188,12 +188,15 @@ def test_outcomes_are_recorded_and_the_validity_figure_relates_them_to_the_score
 
 
 def test_filters_and_bad_queries(client: TestClient, made: dict[str, Any]) -> None:
-    today = date.today()
+    today = datetime.now(timezone.utc).date()  # the filter's days are UTC days
     yesterday = (today - timedelta(days=1)).isoformat()
     empty = client.get(f"/v1/analytics/funnel?to={yesterday}", headers=HR).json()
     assert empty["applications"] == 0 and empty["stages"][0]["n"] == 0
     window = client.get(f"/v1/analytics/funnel?from={yesterday}&to={(today + timedelta(days=1)).isoformat()}", headers=HR).json()
     assert window["applications"] == 10
+    assert client.get(f"/v1/analytics/funnel?from={today.isoformat()}", headers=HR).json()["applications"] == 10
+    assert client.get(f"/v1/analytics/funnel?from={(today + timedelta(days=1)).isoformat()}", headers=HR).json()["applications"] == 0
+    assert client.get("/v1/applications/app_nope/outcomes", headers=HR).status_code == 404
     assert client.get("/v1/analytics/funnel?from=2026-13-01", headers=HR).status_code == 422
     backwards = client.get("/v1/analytics/funnel?from=2026-02-01&to=2026-01-01", headers=HR)
     assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "to"

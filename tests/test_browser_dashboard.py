@@ -14,6 +14,7 @@ correlation has fewer than 5 pairs. A screenshot goes to /tmp/dashboard.png
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveS
             for _ in range(100):
                 if client.get(f"/v1/sessions/{body['session_id']}/report", headers=HR).status_code == 200:
                     break
+                time.sleep(0.05)
             client.post(f"/v1/applications/{app['id']}/decide", json={"decision": "reject" if i == 0 else "advance"}, headers=HR)
             client.put(f"/v1/applications/{app['id']}/outcomes", json={"probation_rating": RATINGS[i], **({"onsite": "pass"} if i < 2 else {})}, headers=HR)
         client.put("/v1/analytics/sources/campus/cost", json={"cost": 6000, "currency": "CNY", "job_id": JOB}, headers=HR)

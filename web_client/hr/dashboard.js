@@ -188,6 +188,7 @@
     renderStages(d.stages && d.stages.stages);
     renderInvites(d.invites);
     renderValidity(d.validity && d.validity.correlations);
+    resize(); // the window may have changed while the view was hidden
   }
 
   function renderFunnel(figure) {
