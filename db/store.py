@@ -3,7 +3,7 @@
 Everything Candor keeps goes through :class:`Store`, so that encryption at
 rest and deletion by policy can wrap it in one place. Each resource's rows
 and queries live in its own module (``db/sessions.py``, ``candidates.py``,
-``catalog.py``, ``reports.py``, ``events.py``, ``applications.py``); :class:`Store` is all of
+``catalog.py``, ``reports.py``, ``events.py``, ``applications.py``, ``outcomes.py``); :class:`Store` is all of
 them at once, on one engine, and creates the tables where missing.
 """
 
@@ -15,6 +15,7 @@ from .base import Base, open_engine
 from .candidates import CandidateRepository
 from .catalog import CatalogRepository
 from .events import EventRepository
+from .outcomes import OutcomeRepository
 from .reports import ReportRepository
 from .sessions import SessionRepository
 
@@ -22,8 +23,9 @@ from .sessions import SessionRepository
 class Store(
     SessionRepository, CandidateRepository, CatalogRepository, ReportRepository, EventRepository, ApplicationRepository,
     AutomationRepository,
+    OutcomeRepository,
 ):
-    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions."""
+    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes."""
 
     def __init__(self, url: str) -> None:
         super().__init__(open_engine(url))

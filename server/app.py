@@ -51,7 +51,7 @@ from .openapi import Operation
 from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
-from .routes import applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
+from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
 from .routes import successfactors as successfactors_routes
 from .routes._common import Resource
 from .settings import Settings
@@ -75,6 +75,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     applications.ApplicationRoutes,
     automation_routes.AutomationRoutes,
     successfactors_routes.SuccessFactorsRoutes,
+    analytics_routes.AnalyticsRoutes,
 )
 
 

@@ -14,6 +14,7 @@
  *   hr/jobs.js       Candor.hr.jobs       the jobs with their applications counted (/hr)
  *   hr/board.js      Candor.hr.board      a job's pipeline board: columns, search, bulk actions, uploads (/hr/jobs/<id>)
  *   hr/application.js Candor.hr.application a candidate: match table, resume with evidence, report, timeline, steps
+ *   hr/dashboard.js  Candor.hr.dashboard  the recruiting dashboard: funnel, scores, sources, stages, invites, validity (/hr/dashboard)
  *
  * Boots once the document has loaded, after every view's script has run.
  * Plain ES2017 (no modules, no optional chaining), no framework. Data is
@@ -31,6 +32,65 @@
       lang_toggle: 'English',
       nav_jobs: '岗位',
       nav_sessions: '面试会话',
+      nav_dashboard: '招聘看板',
+      dash_title: '招聘看板',
+      dash_job: '岗位',
+      dash_all_jobs: '全部岗位',
+      dash_from: '从',
+      dash_to: '到',
+      dash_apply: '查看',
+      dash_rule: '不足5人的组不显示人数（显示为 <5）。',
+      dash_total: '申请 {n} 份',
+      dash_csv: '下载 CSV',
+      dash_funnel: '招聘漏斗',
+      dash_pass_rate: '面试通过率：{rate}（已面试并已决定 {decided} 人，其中推进 {advanced} 人）',
+      dash_stage_applied: '已申请',
+      dash_stage_screened: '已筛选',
+      dash_stage_invited: '已邀约',
+      dash_stage_interviewing: '面试中',
+      dash_stage_interviewed: '已面试',
+      dash_stage_advanced: '已推进',
+      dash_col_stage: '阶段',
+      dash_col_n: '人数',
+      dash_col_conversion: '转化率',
+      dash_col_dropoff: '流失率',
+      dash_col_dropped: '流失人数',
+      dash_scores: '分数分布',
+      dash_match: '简历匹配分',
+      dash_interview: '面试分',
+      dash_questions: '各题分数（P10–P90）',
+      dash_none: '暂无数据。',
+      dash_sources: '渠道效果',
+      dash_no_source: '（未注明）',
+      dash_col_source: '渠道',
+      dash_col_applications: '申请',
+      dash_col_interviewed: '已面试',
+      dash_col_pass: '通过率',
+      dash_col_match: '平均匹配分',
+      dash_col_interview: '平均面试分',
+      dash_col_advanced: '推进',
+      dash_col_cost: '费用',
+      dash_col_cph: '每推进一人费用',
+      dash_stages: '各阶段停留时间',
+      dash_invites: '邀约',
+      dash_col_rate: '比例',
+      dash_inv_invited: '已邀约',
+      dash_inv_opened: '打开链接',
+      dash_inv_started: '开始面试',
+      dash_inv_completed: '完成面试',
+      dash_validity: '分数能否预测后续表现',
+      dash_validity_note: 'Spearman 秩相关系数（ρ）及其 95% 置信区间；样本少时区间很宽，请谨慎解读。',
+      dash_col_job: '岗位',
+      dash_col_score: '分数',
+      dash_col_outcome: '后续结果',
+      dash_col_ci: '95% 置信区间',
+      dash_score_match_score: '简历匹配分',
+      dash_score_interview_score: '面试分',
+      dash_outcome_onsite: '现场面试结果',
+      dash_outcome_probation_rating: '试用期评级',
+      dash_outcome_performance_12m: '12个月绩效',
+      dash_needs_5: '需要至少5人',
+      dash_no_spread: '数值无差异',
       jobs_title: '岗位',
       job_col_title: '岗位',
       job_col_total: '申请',
@@ -376,6 +436,65 @@
       lang_toggle: '中文',
       nav_jobs: 'Jobs',
       nav_sessions: 'Sessions',
+      nav_dashboard: 'Dashboard',
+      dash_title: 'Recruiting dashboard',
+      dash_job: 'Job',
+      dash_all_jobs: 'All jobs',
+      dash_from: 'From',
+      dash_to: 'To',
+      dash_apply: 'Show',
+      dash_rule: 'Groups of fewer than 5 people are not shown (shown as <5).',
+      dash_total: '{n} applications',
+      dash_csv: 'Download CSV',
+      dash_funnel: 'Funnel',
+      dash_pass_rate: 'Interview pass rate: {rate} ({decided} interviewed and decided, {advanced} advanced)',
+      dash_stage_applied: 'Applied',
+      dash_stage_screened: 'Screened',
+      dash_stage_invited: 'Invited',
+      dash_stage_interviewing: 'Interviewing',
+      dash_stage_interviewed: 'Interviewed',
+      dash_stage_advanced: 'Advanced',
+      dash_col_stage: 'Stage',
+      dash_col_n: 'People',
+      dash_col_conversion: 'Conversion',
+      dash_col_dropoff: 'Drop-off',
+      dash_col_dropped: 'Dropped',
+      dash_scores: 'Score distributions',
+      dash_match: 'Resume match score',
+      dash_interview: 'Interview score',
+      dash_questions: 'Scores per question (P10–P90)',
+      dash_none: 'No data yet.',
+      dash_sources: 'Sources',
+      dash_no_source: '(not given)',
+      dash_col_source: 'Source',
+      dash_col_applications: 'Applications',
+      dash_col_interviewed: 'Interviewed',
+      dash_col_pass: 'Pass rate',
+      dash_col_match: 'Mean match',
+      dash_col_interview: 'Mean interview',
+      dash_col_advanced: 'Advanced',
+      dash_col_cost: 'Cost',
+      dash_col_cph: 'Cost per advanced',
+      dash_stages: 'Time in each stage',
+      dash_invites: 'Invites',
+      dash_col_rate: 'Rate',
+      dash_inv_invited: 'Invited',
+      dash_inv_opened: 'Opened the link',
+      dash_inv_started: 'Started',
+      dash_inv_completed: 'Completed',
+      dash_validity: 'Do the scores predict later outcomes?',
+      dash_validity_note: "Spearman's rank correlation (ρ) with its 95% confidence interval; with few people the interval is wide: read it with care.",
+      dash_col_job: 'Job',
+      dash_col_score: 'Score',
+      dash_col_outcome: 'Later outcome',
+      dash_col_ci: '95% CI',
+      dash_score_match_score: 'Resume match',
+      dash_score_interview_score: 'Interview',
+      dash_outcome_onsite: 'On-site result',
+      dash_outcome_probation_rating: 'Probation rating',
+      dash_outcome_performance_12m: '12-month performance',
+      dash_needs_5: 'Needs at least 5 people',
+      dash_no_spread: 'No spread',
       jobs_title: 'Jobs',
       job_col_title: 'Job',
       job_col_total: 'Applications',
@@ -791,6 +910,7 @@
     if (ui.view === 'jobs') hr.jobs.render();
     if (ui.view === 'board') hr.board.render();
     if (ui.view === 'application') hr.application.render();
+    if (ui.view === 'dashboard' && hr.dashboard) hr.dashboard.render();
   }
 
   // The banner: one message (a key of STRINGS) at a time; null hides it.
@@ -841,17 +961,20 @@
     $('jobs-view').hidden = view !== 'jobs';
     $('board-view').hidden = view !== 'board';
     $('application-view').hidden = view !== 'application';
+    if ($('dashboard-view')) $('dashboard-view').hidden = view !== 'dashboard';
     $('logout').hidden = view === 'signin';
     $('hr-nav').hidden = view === 'signin';
     $('nav-jobs').className = view === 'jobs' || view === 'board' || view === 'application' ? 'active' : '';
     $('nav-sessions').className = view === 'list' || view === 'live' ? 'active' : '';
+    if ($('nav-dashboard')) $('nav-dashboard').className = view === 'dashboard' ? 'active' : '';
     if (view !== 'list') hr.sessions.stopRefresh();
   }
 
   // Which view a path shows: {view, id}. /hr is the jobs, /hr/jobs/<id> a
   // job's board, /hr/applications/<id> a candidate, /hr/sessions the session
-  // list, /hr/sessions/<id> one session live.
+  // list, /hr/sessions/<id> one session live, /hr/dashboard the dashboard.
   function routeOf(path) {
+    if (/^\/hr\/dashboard\/?$/.test(path || '')) return { view: 'dashboard', id: null };
     var m = /^\/hr\/(sessions|jobs|applications)(?:\/([^\/]+))?\/?$/.exec(path || '');
     if (!m) return { view: 'jobs', id: null };
     var id = m[2] ? decodeURIComponent(m[2]) : null;
@@ -867,6 +990,7 @@
     else if (r.view === 'list') hr.sessions.open();
     else if (r.view === 'board') hr.board.open(r.id);
     else if (r.view === 'application') hr.application.open(r.id);
+    else if (r.view === 'dashboard' && hr.dashboard) hr.dashboard.open();
     else hr.jobs.open();
   }
 
@@ -891,6 +1015,7 @@
     hr.board.init();
     hr.application.init();
     hr.automation.init();
+    if (hr.dashboard) hr.dashboard.init();
     route();
   }
 

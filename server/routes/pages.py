@@ -29,4 +29,5 @@ def routes() -> list[BaseRoute]:
         Route("/hr/sessions/{session_id}", page_hr, methods=["GET"]),
         Route("/hr/jobs/{job_id}", page_hr, methods=["GET"]),
         Route("/hr/applications/{application_id}", page_hr, methods=["GET"]),
+        Route("/hr/dashboard", page_hr, methods=["GET"]),
     ]
