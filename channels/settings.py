@@ -38,6 +38,8 @@ class WeComConfig(BaseModel):
     external_sender: str | None = None
     # message/send's duplicate check: the same content within this many seconds is shown once (max 4 h).
     duplicate_check_interval_s: int = Field(default=1800, ge=0, le=14400)
+    # After a frequency limit (45009...) WeCom blocks a minute-limited caller for 60 s: wait that long.
+    limit_retry_after_s: int = Field(default=60, ge=0)
     timeout_s: float = Field(default=10.0, gt=0, le=120)
     horizon_s: float = Field(default=24 * 3600.0, gt=0)
 

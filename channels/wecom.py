@@ -165,16 +165,22 @@ def _data(body: str) -> dict[str, Any]:
     return data
 
 
-def result_for(answer: dict[str, Any], started: float) -> SendResult:
+def result_for(answer: dict[str, Any], started: float, limit_retry_after_s: int = 60) -> SendResult:
     """A WeCom JSON answer as one attempt's result."""
     code = int(answer.get("errcode", 0))
     status = status_for(code)
-    retry_after = "60" if code in FREQUENCY_CODES else None  # minute limits block for 60 s (WeCom docs)
+    # Minute limits block the caller for 60 s (WeCom docs, 访问频率限制): no sooner.
+    retry_after = str(limit_retry_after_s) if code in FREQUENCY_CODES else None
     return SendResult(status, None if code == OK else f"wecom:{code}", retry_after, time.monotonic() - started)
 
 
 async def _attempt(
-    name: str, msg_id: str, timeout_s: float, call: Callable[[], Any], judge: Callable[[dict[str, Any], float], SendResult]
+    name: str,
+    msg_id: str,
+    config: WeComConfig,
+    timeout_s: float,
+    call: Callable[[], Any],
+    judge: Callable[[dict[str, Any], float], SendResult],
 ) -> SendResult:
     """Run one call and turn whatever happens into a SendResult; never raises for the network."""
     started = time.monotonic()
@@ -188,7 +194,7 @@ async def _attempt(
             status = exc.http_status
             return SendResult(status if status and status >= 500 else None, f"wecom:http{status}", None,
                               time.monotonic() - started)
-        return result_for({"errcode": exc.errcode}, started)
+        return result_for({"errcode": exc.errcode}, started, config.limit_retry_after_s)
     except httpx.HTTPError as exc:
         return SendResult(None, type(exc).__name__, None, time.monotonic() - started)
     result = judge(answer, started)
@@ -259,13 +265,15 @@ class WeComAppChannel(_Base):
             return self._refused(started, "wecom:bad-message")
 
         def judge(answer: dict[str, Any], t0: float) -> SendResult:
-            result = result_for(answer, t0)
+            result = result_for(answer, t0, self.config.limit_retry_after_s)
             if result.ok and (answer.get("invaliduser") or answer.get("invalidparty")):
                 # Sent to the others; someone left or is outside the app's visible range.
                 return SendResult(result.status, "wecom:invaliduser", None, result.duration_s)
             return result
 
-        return await _attempt(self.name, msg_id, self.timeout_s, lambda: self.client.post(http, "message/send", payload), judge)
+        return await _attempt(
+            self.name, msg_id, self.config, self.timeout_s, lambda: self.client.post(http, "message/send", payload), judge
+        )
 
 
 def robot_message(data: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +314,10 @@ class WeComRobotChannel(_Base):
             )
             return _json(response)
 
-        return await _attempt(self.name, msg_id, self.timeout_s, call, result_for)
+        def judge(answer: dict[str, Any], t0: float) -> SendResult:
+            return result_for(answer, t0, self.config.limit_retry_after_s)
+
+        return await _attempt(self.name, msg_id, self.config, self.timeout_s, call, judge)
 
 
 def external_message(config: WeComConfig, data: dict[str, Any]) -> dict[str, Any]:
@@ -344,7 +355,7 @@ class WeComExternalChannel(_Base):
             return self._refused(started, "wecom:bad-message")
 
         def judge(answer: dict[str, Any], t0: float) -> SendResult:
-            result = result_for(answer, t0)
+            result = result_for(answer, t0, self.config.limit_retry_after_s)
             if not result.ok:
                 return result
             failed = [u for u in answer.get("fail_list") or [] if u in payload["external_userid"]]
@@ -358,7 +369,12 @@ class WeComExternalChannel(_Base):
             return result
 
         return await _attempt(
-            self.name, msg_id, self.timeout_s, lambda: self.client.post(http, "externalcontact/add_msg_template", payload), judge
+            self.name,
+            msg_id,
+            self.config,
+            self.timeout_s,
+            lambda: self.client.post(http, "externalcontact/add_msg_template", payload),
+            judge,
         )
 
 
