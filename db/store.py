@@ -13,15 +13,22 @@ from .applications import ApplicationRepository
 from .base import Base, open_engine
 from .candidates import CandidateRepository
 from .catalog import CatalogRepository
+from .contacts import ContactRepository
 from .events import EventRepository
 from .reports import ReportRepository
 from .sessions import SessionRepository
 
 
 class Store(
-    SessionRepository, CandidateRepository, CatalogRepository, ReportRepository, EventRepository, ApplicationRepository
+    SessionRepository,
+    CandidateRepository,
+    CatalogRepository,
+    ReportRepository,
+    EventRepository,
+    ApplicationRepository,
+    ContactRepository,
 ):
-    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications."""
+    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, contacts."""
 
     def __init__(self, url: str) -> None:
         super().__init__(open_engine(url))

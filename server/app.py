@@ -30,6 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from channels import build_channels
 from db import AsyncStore, Store
 from jobs import catalog
 from runtime.models import Models
@@ -48,7 +49,7 @@ from .openapi import Operation
 from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
-from .routes import applications, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
+from .routes import applications, candidates, catalog as catalog_routes, consent, contacts, events, hr, invites, ops, pages, reports, sessions, whip, wecom
 from .routes._common import Resource
 from .settings import Settings
 
@@ -69,6 +70,8 @@ RESOURCES: tuple[type[Resource], ...] = (
     consent.ConsentRoutes,
     whip.WhipRoutes,
     applications.ApplicationRoutes,
+    contacts.ContactRoutes,
+    wecom.WeComRoutes,
 )
 
 
@@ -104,7 +107,10 @@ class Candor:
         store = AsyncStore(Store(settings.database_url))
         writer = EventWriter(store)
         # Reports and decisions reach the HRIS through the outbox (issue 3).
-        outbox = Outbox(store, settings.sinks)
+        # E-mail and WeCom are channels of the same outbox, addressed by name (issue 11).
+        smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+        channels = build_channels(settings.wecom, smtp_url, settings.mail_from)
+        outbox = Outbox(store, [*settings.sinks, *channels])
         metrics.watch_outbox(outbox)
         hr = HrAuth(
             _hr_token(settings),

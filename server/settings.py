@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.settings import WeComConfig
 from sinks.webhook import SinkConfig
 
 
@@ -57,6 +58,14 @@ class Settings(BaseSettings):
     # REST sinks (the bank's HRIS) that receive signed reports and decisions:
     # CANDOR_SINKS='[{"name":"hris","url":"https://hris.bank.cn/hooks/candor","secret":"whsec_..."}]'
     sinks: list[SinkConfig] = Field(default_factory=list)
+
+    # WeCom (企业微信) self-built app, group robots, callbacks (docs/wecom.md):
+    # CANDOR_WECOM='{"corp_id":"ww...","agent_id":1000002,"secret":"...","callback_token":"...",
+    #                "callback_aes_key":"<43 chars>","robots":{"shanghai":"<key>"},"external_sender":"hr-wang"}'
+    wecom: WeComConfig | None = None
+    # E-mail: smtp://user:pass@host:port (?starttls=true to upgrade) or smtps:// (implicit TLS).
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None  # "Bank HR <hr@bank.cn>"; required with smtp_url
 
     session_ttl_s: int = Field(default=2 * 3600, gt=0)
 
