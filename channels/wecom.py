@@ -197,7 +197,12 @@ async def _attempt(
         return result_for({"errcode": exc.errcode}, started, config.limit_retry_after_s)
     except httpx.HTTPError as exc:
         return SendResult(None, type(exc).__name__, None, time.monotonic() - started)
-    result = judge(answer, started)
+    except (ValueError, TypeError, KeyError):  # JSON, but not WeCom's shape: a proxy page? try again later
+        return SendResult(None, "wecom:bad-answer", None, time.monotonic() - started)
+    try:
+        result = judge(answer, started)
+    except (ValueError, TypeError, KeyError):
+        return SendResult(None, "wecom:bad-answer", None, time.monotonic() - started)
     if result.status is not None and result.status >= 400:
         log.warning("%s %s: %s", name, msg_id, result.error)
     return result
