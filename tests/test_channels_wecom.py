@@ -232,6 +232,19 @@ async def test_busy_then_delivered(fake: FakeWeCom, store: AsyncStore, outboxes:
     assert len(fake.sent("message/send")) == 1
 
 
+async def test_answers_that_are_not_wecoms_are_retried(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
+    fake.inject_raw("message/send", 502, "<html>Bad Gateway</html>")
+    fake.inject_raw("message/send", 200, '{"errcode": "busy?"}')
+    fake.inject_raw("message/send", 200, "[]")
+    outbox = await started(outboxes, store, [WeComAppChannel(WeComClient(config(fake)))])
+    msg_id = enqueue(outbox, "wecom", "app-1", HR_TEXT)
+    await until(outbox, msg_id, DELIVERED)
+    assert [(a.status, a.error, a.outcome) for a in await outbox.attempts(msg_id)] == [
+        (502, "wecom:http502", "retry"), (None, "wecom:bad-answer", "retry"), (None, "wecom:http200", "retry"),
+        (200, None, "delivered"),
+    ]
+
+
 async def test_refused_message_is_a_visible_dead_letter(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
     fake.inject("message/send", 40003)  # invalid UserID
     outbox = await started(outboxes, store, [WeComAppChannel(WeComClient(config(fake)))])

@@ -13,7 +13,8 @@ LiveServer) that implements what Candor calls:
 * ``POST /cgi-bin/externalcontact/add_msg_template``: returns a msgid and a
   ``fail_list`` of the ids in ``unreachable``;
 * ``inject(path, errcode, times)``: the next ``times`` calls of a path answer
-  that errcode (-1 busy, 45009, 40003...).
+  that errcode (-1 busy, 45009, 40003...); ``inject_raw`` answers message/send
+  with any HTTP status and body (a proxy's page).
 
 ``post_callback(url, message_xml)`` posts an encrypted callback to Candor
 the way WeCom does (WXBizMsgCrypt, msg_signature/timestamp/nonce in the query).
@@ -32,7 +33,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.wecom_crypto import MsgCrypt
@@ -73,6 +74,7 @@ class FakeWeCom:
         self.delivered: list[Received] = []  # answered errcode 0
         self._robot_sent: dict[str, deque[float]] = defaultdict(deque)
         self._inject: dict[str, list[int]] = defaultdict(list)
+        self._raw: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._lock = threading.Lock()
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
@@ -85,6 +87,11 @@ class FakeWeCom:
     def inject(self, path: str, errcode: int, times: int = 1) -> None:
         with self._lock:
             self._inject[path].extend([errcode] * times)
+
+    def inject_raw(self, path: str, status: int, body: str) -> None:
+        """The next call of ``path`` gets this HTTP answer as is (a proxy's error page, a broken body)."""
+        with self._lock:
+            self._raw[path].append((status, body))
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -151,7 +158,11 @@ class FakeWeCom:
                 return 40003
         return 0
 
-    async def message_send(self, request: Request) -> JSONResponse:
+    async def message_send(self, request: Request) -> Response:
+        with self._lock:
+            raw = self._raw["message/send"].pop(0) if self._raw["message/send"] else None
+        if raw is not None:
+            return Response(raw[1], status_code=raw[0], media_type="text/html" if raw[1].startswith("<") else "application/json")
         code = self._check_token(request)
         msgid = secrets.token_hex(8)
         return await self._record("message/send", request, code, invaliduser="", msgid=msgid)
