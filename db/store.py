@@ -14,6 +14,7 @@ from .automation import AutomationRepository
 from .base import Base, open_engine
 from .candidates import CandidateRepository
 from .catalog import CatalogRepository
+from .contacts import ContactRepository
 from .events import EventRepository
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
@@ -24,8 +25,9 @@ class Store(
     SessionRepository, CandidateRepository, CatalogRepository, ReportRepository, EventRepository, ApplicationRepository,
     AutomationRepository,
     OutcomeRepository,
+    ContactRepository,
 ):
-    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes."""
+    """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 
     def __init__(self, url: str) -> None:
         super().__init__(open_engine(url))

@@ -53,6 +53,8 @@ class EventType(StrEnum):
     SCORE_PROVISIONAL = "score.provisional"
     SCORE_QUESTION = "score.question"
     DECISION_RECORDED = "decision.recorded"
+    # the candidate wrote back (a WeCom reply, "my microphone does not work")
+    CANDIDATE_MESSAGE = "candidate.message"
     # delivered to sinks only (the outbox), never in a session's log; its
     # body is the report (reports/), so it has no payload class
     REPORT_READY = "report.ready"
@@ -87,6 +89,7 @@ INTERVIEW_ENDED = EventType.INTERVIEW_ENDED
 SCORE_PROVISIONAL = EventType.SCORE_PROVISIONAL
 SCORE_QUESTION = EventType.SCORE_QUESTION
 DECISION_RECORDED = EventType.DECISION_RECORDED
+CANDIDATE_MESSAGE = EventType.CANDIDATE_MESSAGE
 REPORT_READY = EventType.REPORT_READY
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "ScoreProvisional",
     "ScoreQuestion",
     "DecisionRecorded",
+    "CandidateMessage",
 ]
 
 
@@ -406,3 +407,16 @@ class DecisionRecorded(Payload):
     decided_by: str
     decided_at: str
     number: int
+
+
+# -- messages from the candidate --------------------------------------------------
+
+
+@_payload(EventType.CANDIDATE_MESSAGE)
+@dataclass(frozen=True, slots=True)
+class CandidateMessage(Payload):
+    application_id: str
+    channel: str  # "wecom"
+    message_id: str  # the channel's id (WeCom MsgId)
+    text: str  # personal data: shown to HR, never logged
+    received_at: str  # ISO 8601

@@ -32,6 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from automation.engine import AutomationEngine, AutomationSettings
+from channels import build_channels
 from db import AsyncStore, Store, utcnow
 from jobs import catalog
 from runtime.models import Models
@@ -51,7 +52,7 @@ from .openapi import Operation
 from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
-from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, events, hr, invites, ops, pages, reports, sessions, whip
+from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, contacts, events, hr, invites, ops, pages, reports, sessions, wecom, whip
 from .routes import successfactors as successfactors_routes
 from .routes._common import Resource
 from .settings import Settings
@@ -76,6 +77,8 @@ RESOURCES: tuple[type[Resource], ...] = (
     automation_routes.AutomationRoutes,
     successfactors_routes.SuccessFactorsRoutes,
     analytics_routes.AnalyticsRoutes,
+    contacts.ContactRoutes,
+    wecom.WeComRoutes,
 )
 
 
@@ -114,7 +117,11 @@ class Candor:
         store = AsyncStore(Store(settings.database_url))
         writer = EventWriter(store)
         # Reports and decisions reach the HRIS through the outbox (issue 3).
-        extra: list[Channel] = [SuccessFactorsChannel(settings.successfactors)] if settings.successfactors else []
+        # E-mail and WeCom are channels of the same outbox, addressed by name (issue 11); SuccessFactors too.
+        smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+        extra: list[Channel] = build_channels(settings.wecom, smtp_url, settings.mail_from)
+        if settings.successfactors:
+            extra.append(SuccessFactorsChannel(settings.successfactors))
         outbox = Outbox(store, [*settings.sinks, *extra, *channels], **({"clock": clock} if clock else {}))
         metrics.watch_outbox(outbox)
         hr = HrAuth(

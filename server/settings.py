@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sinks.successfactors import SuccessFactorsConfig
+from channels.settings import WeComConfig
 from sinks.webhook import SinkConfig
 
 
@@ -62,6 +63,14 @@ class Settings(BaseSettings):
     # application as an assessment vendor's report; SF's orders taken at
     # POST /v1/successfactors/orders. JSON, see sinks.successfactors.SuccessFactorsConfig.
     successfactors: SuccessFactorsConfig | None = None
+
+    # WeCom (企业微信) self-built app, group robots, callbacks (docs/wecom.md):
+    # CANDOR_WECOM='{"corp_id":"ww...","agent_id":1000002,"secret":"...","callback_token":"...",
+    #                "callback_aes_key":"<43 chars>","robots":{"shanghai":"<key>"},"external_sender":"hr-wang"}'
+    wecom: WeComConfig | None = None
+    # E-mail: smtp://user:pass@host:port (?starttls=true to upgrade) or smtps:// (implicit TLS).
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None  # "Bank HR <hr@bank.cn>"; required with smtp_url
 
     session_ttl_s: int = Field(default=2 * 3600, gt=0)
     # An application's invite (HR's or a rule's) stays valid this long: the

@@ -105,6 +105,14 @@
       err_insecure: '此页面没有通过安全连接（HTTPS）打开，浏览器不允许使用摄像头和麦克风。请使用以 https:// 开头的链接打开。',
       err_unsupported: '当前浏览器不支持视频面试（缺少 WebRTC 或摄像头接口）。请使用最新版的 Chrome、Edge、Safari 或系统浏览器打开此链接。',
       hint_webview: '您似乎是在企业微信或微信的内置浏览器中打开的。请点击右上角的“…”，选择“在默认浏览器中打开”（iPhone 请使用 Safari）。',
+      webview_title: '请在系统浏览器中打开',
+      webview_text_wecom: '企业微信的内置浏览器无法使用摄像头和麦克风进行视频面试。请在手机或电脑的系统浏览器中打开本链接，面试链接仍然有效。',
+      webview_text: '此内置浏览器无法使用摄像头和麦克风进行视频面试。请在手机或电脑的系统浏览器中打开本链接，面试链接仍然有效。',
+      webview_how: '点击右上角的“…”，选择“在默认浏览器中打开”；或复制下面的链接，粘贴到 Chrome、Edge 或 Safari 的地址栏。',
+      webview_link: '面试链接',
+      webview_copy: '复制链接',
+      webview_copied: '已复制，请粘贴到系统浏览器中打开。',
+      webview_copy_failed: '无法自动复制，请长按链接手动复制。',
       err_denied: '摄像头或麦克风权限被拒绝。请在浏览器地址栏或系统设置中允许本页面使用摄像头和麦克风，然后点击“重试”。',
       err_notfound: '没有找到摄像头或麦克风。请连接设备（或换用带摄像头的手机/电脑）后点击“重试”。',
       err_busy: '摄像头或麦克风正被其他应用占用。请关闭其他使用摄像头的应用（如视频会议）后点击“重试”。',
@@ -216,6 +224,14 @@
       err_insecure: 'This page was not opened over a secure connection (HTTPS), so the browser does not allow the camera and microphone. Open the link that starts with https://.',
       err_unsupported: 'This browser cannot do video interviews (WebRTC or camera access is missing). Open the link in an up-to-date Chrome, Edge, Safari or your system browser.',
       hint_webview: 'You seem to be in the WeCom or WeChat in-app browser. Tap "…" at the top right and choose "Open in browser" (on iPhone, use Safari).',
+      webview_title: 'Open this in your system browser',
+      webview_text_wecom: 'The WeCom in-app browser cannot use the camera and microphone for a video interview. Open this link in your phone\'s or computer\'s system browser: it still works there.',
+      webview_text: 'This in-app browser cannot use the camera and microphone for a video interview. Open this link in your phone\'s or computer\'s system browser: it still works there.',
+      webview_how: 'Tap "…" at the top right and choose "Open in browser", or copy the link below into Chrome, Edge or Safari.',
+      webview_link: 'Interview link',
+      webview_copy: 'Copy link',
+      webview_copied: 'Copied: paste it into your system browser.',
+      webview_copy_failed: 'Could not copy automatically: press and hold the link to copy it.',
       err_denied: 'Camera or microphone access was denied. Allow this page to use the camera and microphone in the address bar or system settings, then click "Try again".',
       err_notfound: 'No camera or microphone was found. Connect one (or use a phone or computer with a camera), then click "Try again".',
       err_busy: 'The camera or microphone is in use by another app. Close other apps that use the camera (such as video calls), then click "Try again".',
@@ -417,6 +433,8 @@
     $('check-panel').hidden = step !== 'check';
     $('live-panel').hidden = step !== 'live';
     $('step-done').hidden = step !== 'done';
+    var webviewStep = $('step-webview');
+    if (webviewStep) webviewStep.hidden = step !== 'webview';
     app.step = step;
     cand.interview.renderStageMode();
     if (step === 'check' || step === 'live') {
@@ -448,6 +466,78 @@
       return { key: 'err_unsupported', hint: webview ? 'hint_webview' : null };
     }
     return null;
+  }
+
+  // ---- an in-app webview (WeCom 企业微信, WeChat) without camera or WebRTC ----
+  // Pure helpers (tests/web_client/wecom.test.js): what the page is in, and the link to open elsewhere.
+  var webview = {
+    isWeCom: function (ua) { return /wxwork/i.test(ua || ''); },
+    isInApp: function (ua) { return WEBVIEW_UA.test(ua || ''); },
+    // What the webview lacks for an interview: [] when it has everything.
+    missing: function (win) {
+      var nav = win.navigator || {};
+      var out = [];
+      if (!(nav.mediaDevices && typeof nav.mediaDevices.getUserMedia === 'function')) out.push('getUserMedia');
+      if (typeof win.RTCPeerConnection !== 'function') out.push('RTCPeerConnection');
+      return out;
+    },
+    // The page's link with its one-time code, unused yet: the system browser exchanges it.
+    link: function (loc, code) {
+      var base = loc.origin + loc.pathname + (loc.search || '');
+      return code ? base + '#code=' + encodeURIComponent(code) : base;
+    }
+  };
+
+  function showWebviewStep(link, wecom) {
+    var section = $('step-webview');
+    if (!section) {
+      var el = Candor.dom.el;
+      section = el('section', 'card step-webview');
+      section.id = 'step-webview';
+      section.setAttribute('role', 'region');
+      var title = el('h2');
+      title.id = 'webview-title';
+      var text = el('p');
+      text.id = 'webview-text';
+      var how = el('p', 'muted');
+      how.id = 'webview-how';
+      var label = el('label');
+      label.id = 'webview-link-label';
+      label.setAttribute('for', 'webview-link');
+      var input = el('input', 'copy-input');
+      input.id = 'webview-link';
+      input.type = 'text';
+      input.readOnly = true;
+      input.setAttribute('autocomplete', 'off');
+      input.setAttribute('spellcheck', 'false');
+      var copy = el('button', 'primary');
+      copy.id = 'webview-copy';
+      copy.type = 'button';
+      var status = el('p', 'small');
+      status.id = 'webview-copy-status';
+      status.setAttribute('role', 'status');
+      section.appendChild(title);
+      section.appendChild(text);
+      section.appendChild(how);
+      section.appendChild(label);
+      section.appendChild(input);
+      section.appendChild(copy);
+      section.appendChild(status);
+      var notice = $('step-notice');
+      notice.parentNode.insertBefore(section, notice);
+      input.addEventListener('focus', function () { input.select(); });
+      copy.addEventListener('click', async function () {
+        var ok = await Candor.dom.copyInput(input);
+        setKey(status, ok ? 'webview_copied' : 'webview_copy_failed');
+      });
+    }
+    setKey($('webview-title'), 'webview_title');
+    setKey($('webview-text'), wecom ? 'webview_text_wecom' : 'webview_text');
+    setKey($('webview-how'), 'webview_how');
+    setKey($('webview-link-label'), 'webview_link');
+    setKey($('webview-copy'), 'webview_copy');
+    $('webview-link').value = link;
+    showStep('webview');
   }
 
   // ---- link exchange ----
@@ -603,6 +693,15 @@
       }
     }
 
+    // In WeCom's (or another app's) webview without camera or WebRTC: not a broken page, but the
+    // step that hands the link, code and all, to the system browser. The code is not exchanged here.
+    var ua = navigator.userAgent || '';
+    if (webview.isInApp(ua) && webview.missing(window).length) {
+      showWebviewStep(webview.link(location, code || storeGet('sessionStorage', KEYS.pending)), webview.isWeCom(ua));
+      setState('error');
+      return;
+    }
+
     var problem = environmentProblem();
     if (problem) {
       showStep('notice');
@@ -707,6 +806,7 @@
     get rttMs() { return app.rttMs; },
     get attempt() { return app.attempt; },
     get lang() { return app.lang; },
+    get step() { return app.step; },
     get connectionState() { return app.pc ? whip.linkState(app.pc) : null; },
     get dataChannelState() { return app.dc ? app.dc.readyState : null; },
     get interview() { return app.interview; },
@@ -738,6 +838,7 @@
   cand.renderMessage = renderMessage;
   cand.setState = setState;
   cand.showStep = showStep;
+  cand.webview = webview;
   cand.setKey = setKey;
   cand.finish = finish;
   cand.renderDone = renderDone;

@@ -232,10 +232,13 @@ class ApplicationRoutes(Resource):
         except ResumeError as exc:
             raise _resume_problem(exc) from None
         result = await self._screen(job, read)
-        return await self.ctx.store.run(
+        record, created = await self.ctx.store.run(
             service.keep, self.ctx.store.store, job=job, read=read, result=result,
             contact_key=self._contact_key(), source=source, external_id=external_id, actor=actor,
         )
+        if created:  # how to reach the candidate: the resume's e-mail and phone (db/contacts.py)
+            await self.ctx.store.run(self.ctx.store.store.contacts_from_resume, record.id, record.parsed)
+        return record, created
 
     def _contact_key(self) -> bytes:
         key = getattr(self, "_key", None)

@@ -17,7 +17,7 @@
   var $ = Candor.dom.$;
   var el = Candor.dom.el;
 
-  var state = { app: null, resume: null, timeline: [], report: null, row: null, inviteUrl: null };
+  var state = { app: null, resume: null, timeline: [], report: null, row: null, inviteUrl: null, contacts: null };
 
   async function open(id) {
     ui.applicationId = id;
@@ -27,6 +27,7 @@
     state.report = null;
     state.row = null;
     state.inviteUrl = null;
+    state.contacts = null;
     $('app-action-error').textContent = '';
     hr.setView('application');
     try {
@@ -48,6 +49,41 @@
     if (state.row === null) state.row = firstRowWithEvidence();
     render();
     loadReport();
+    loadContacts();
+  }
+
+  // How many WeCom external-contact messages this candidate got this month (WeCom allows a few).
+  function loadContacts() {
+    var app = state.app;
+    if (!app) return;
+    hr.api('GET', '/v1/applications/' + encodeURIComponent(app.id) + '/contacts').then(function (contacts) {
+      if (state.app !== app) return;
+      state.contacts = contacts;
+      renderWeComQuota();
+    }, function () { /* an older server: no line */ });
+  }
+
+  function weComQuotaText(contacts) {
+    var q = contacts && contacts.wecom_external;
+    if (!q || !contacts.channels || !contacts.channels.wecom_external) return '';
+    return t('wecom_quota', { sent: q.sent, limit: q.limit });
+  }
+
+  function renderWeComQuota() {
+    var anchor = $('app-source');
+    if (!anchor) return;
+    var node = $('app-wecom-quota');
+    if (!node) {
+      node = el('span', 'muted small wecom-quota');
+      node.id = 'app-wecom-quota';
+      anchor.parentNode.insertBefore(node, anchor.nextSibling);
+    }
+    var text = weComQuotaText(state.contacts);
+    node.textContent = text ? ' · ' + text : '';
+    node.hidden = !text;
+    var q = state.contacts && state.contacts.wecom_external;
+    node.classList.toggle('warn', !!(text && q.sent >= q.limit));
+    node.title = text ? t('wecom_quota_hint') : '';
   }
 
   function loadReport() {
@@ -302,6 +338,7 @@
     init: init,
     open: open,
     render: render,
-    valueText: valueText
+    valueText: valueText,
+    weComQuotaText: weComQuotaText
   };
 })(window.Candor);

@@ -269,6 +269,8 @@
         return logLine(event, t('ev_connection_ended', { reason: p.reason || '—' }), 'warn');
       case 'session.error':
         return logLine(event, t('ev_session_error', { message: p.message || '' }), 'error');
+      case 'candidate.message': // the candidate wrote through WeCom ("my microphone does not work")
+        return logLine(event, t('ev_candidate_message', { text: p.text || '' }), 'warn message');
       case 'media.dropped':
         return logLine(event, t('ev_media_dropped', { kind: p.kind, count: p.count }), 'warn');
       case 'session.created':
