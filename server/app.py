@@ -52,7 +52,7 @@ from .openapi import Operation
 from .policy import PROFILES
 from .problems import Problem
 from .reporting import Reporting
-from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, contacts, events, hr, invites, ops, pages, reports, sessions, wecom, whip
+from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, contacts, deliveries, events, hr, invites, ops, pages, reports, sessions, wecom, whip
 from .routes import successfactors as successfactors_routes
 from .routes._common import Resource
 from .settings import Settings
@@ -77,6 +77,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     automation_routes.AutomationRoutes,
     successfactors_routes.SuccessFactorsRoutes,
     analytics_routes.AnalyticsRoutes,
+    deliveries.DeliveryRoutes,
     contacts.ContactRoutes,
     wecom.WeComRoutes,
 )

@@ -126,11 +126,14 @@ class Keeper:
         self.horizon_s = 3600.0
         self.rate_per_min = None
         self.received: list[dict[str, Any]] = []
+        self.refuse = False  # answer as a mail server that refuses the address (a dead letter)
 
     def wants(self, type_: str) -> bool:
         return False
 
     async def send(self, client: httpx.AsyncClient, msg_id: str, body: str) -> SendResult:
+        if self.refuse:
+            return SendResult(400, "smtp:550", None, 0.0)
         self.received.append({"id": msg_id, **json.loads(body)})
         return SendResult(200, None, None, 0.0)
 
@@ -358,3 +361,30 @@ def test_a_decision_on_an_order_from_successfactors_is_written_back_by_the_sync_
         # An application that did not come from SuccessFactors has no order to write to: skipped, said so.
         action = c.get(f"/v1/applications/{manual['id']}/actions", headers=HR).json()["actions"][0]
         assert action["state"] == "skipped" and "SuccessFactors order" in action["result"]["reason"]
+
+
+def test_a_refused_message_is_a_dead_letter_hr_see_and_send_again(client: TestClient, mail: Keeper) -> None:
+    assert client.put("/v1/jobs/wealth_manager/automation", content=RULES_YAML.encode(),
+                      headers={**HR, "Content-Type": "application/yaml"}).status_code == 200
+    mail.refuse = True
+    made = client.post("/v1/applications", json={"job_id": "wealth_manager", "resume_text": STRONG}, headers=HR).json()
+    _run_due(client)
+
+    def dead() -> list[dict[str, Any]]:
+        return client.get("/v1/deliveries?state=failed&sink=email", headers=HR).json()["deliveries"]
+
+    _wait(lambda: len(dead()) == 1)
+    (letter,) = dead()
+    assert letter["type"] == "message.invite" and "body" not in letter  # no personal data in the listing
+    detail = client.get(f"/v1/deliveries/{letter['id']}", headers=HR).json()
+    assert [(a["status"], a["error"], a["outcome"]) for a in detail["attempts_list"]] == [(400, "smtp:550", "failed")]
+    action = client.get(f"/v1/applications/{made['id']}/actions", headers=HR).json()["actions"][0]
+    assert action["deliveries"][0]["state"] == "failed"  # the application's page shows it too
+    mail.refuse = False
+    replayed = client.post(f"/v1/deliveries/{letter['id']}/replay", headers=HR)
+    assert replayed.status_code == 200 and replayed.json()["state"] == "pending"
+    _wait(lambda: len(mail.received) == 1)
+    assert mail.received[0]["id"] == letter["id"]  # the same id: the far end drops a copy it already has
+    assert client.post("/v1/deliveries/msg_nope/replay", headers=HR).status_code == 404
+    assert client.get("/v1/deliveries?state=lost", headers=HR).status_code == 422
+    assert client.get("/v1/deliveries").status_code == 401

@@ -147,6 +147,17 @@
       (a.deliveries || []).forEach(function (d) {
         var line = el('div', 'small delivery delivery-' + d.state, deliverySummary(d, t));
         line.setAttribute('data-delivery', d.id);
+        if (d.state === 'failed' || d.state === 'dead') {
+          // A dead letter: send it again, same id (after fixing what refused it).
+          var again = el('button', 'small link-button', t('delivery_replay'));
+          again.type = 'button';
+          again.addEventListener('click', function () {
+            hr.api('POST', '/v1/deliveries/' + encodeURIComponent(d.id) + '/replay').then(function () {
+              return showActions(applicationId);
+            }).catch(hr.handleError);
+          });
+          line.appendChild(again);
+        }
         li.appendChild(line);
       });
       if (a.state === 'failed' || a.state === 'skipped') li.appendChild(button('action_retry', 'retry', a, applicationId));
