@@ -36,13 +36,14 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from pydantic import ValidationError
-from sqlalchemy import event as sa_event, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from applications.pipeline import Status, note
 from db import ApplicationRecord, AsyncStore, aware, utcnow
 from db.applications import ApplicationEventRow, ApplicationRow
+from db.base import after_commit
 from db.automation import DONE, FAILED, SCHEDULED, SKIPPED, ActionRecord, ActionRow, action_id, action_record
 from db.catalog import JobRow
 from jobs.models import Job
@@ -171,7 +172,7 @@ class AutomationEngine:
                     )
                 )
         db.flush()
-        self._wake_after_commit(db)
+        after_commit(db, ("automation", id(self)), self.wake)
 
     def _automation(self, db: Session, job_id: str, version: int) -> Automation:
         key = (job_id, version)
@@ -185,18 +186,6 @@ class AutomationEngine:
                 found = Automation()
             self._rules[key] = found
         return found
-
-    def _wake_after_commit(self, db: Session) -> None:
-        flag = ("candor.automation.wake", id(self))
-        if db.info.get(flag):
-            return
-        db.info[flag] = True
-
-        def committed(_db: Session) -> None:
-            db.info.pop(flag, None)
-            self.wake()
-
-        sa_event.listen(db, "after_commit", committed, once=True)
 
     def wake(self) -> None:
         loop = self._loop

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from sqlalchemy import create_engine, event as sa_event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 if TYPE_CHECKING:
     from .store import Store
@@ -32,6 +32,24 @@ def utcnow() -> datetime:
 def aware(value: datetime) -> datetime:
     # SQLite drops the zone; every time Candor stores is UTC.
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def after_commit(db: Session, key: object, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once when ``db``'s transaction commits (once per ``key`` however often this is called).
+
+    For waking a worker about rows the transaction wrote: before the commit
+    the worker could not see them, after a rollback there is nothing to see.
+    """
+    flag = ("candor.after_commit", key)
+    if db.info.get(flag):
+        return
+    db.info[flag] = True
+
+    def committed(_db: Session) -> None:
+        db.info.pop(flag, None)
+        callback()
+
+    sa_event.listen(db, "after_commit", committed, once=True)
 
 
 def token_hash(token: str) -> str:

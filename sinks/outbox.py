@@ -44,7 +44,6 @@ from sqlalchemy import (
     String,
     Text,
     delete,
-    event as sa_event,
     func,
     or_,
     select,
@@ -55,6 +54,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from db import AsyncStore, Base, utcnow
+from db.base import after_commit
 
 from . import webhook
 from .channel import Channel
@@ -329,16 +329,7 @@ class Outbox:
         return await self.store.run(work)
 
     def _wake_after_commit(self, session: Session) -> None:
-        flag = ("candor.outbox.wake", id(self))
-        if session.info.get(flag):
-            return
-        session.info[flag] = True
-
-        def committed(_session: Session) -> None:
-            session.info.pop(flag, None)
-            self.wake()
-
-        sa_event.listen(session, "after_commit", committed, once=True)
+        after_commit(session, ("outbox", id(self)), self.wake)
 
     def wake(self) -> None:
         """Look for due rows now (safe from any thread)."""

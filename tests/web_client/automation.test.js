@@ -26,11 +26,24 @@ test('a rule reads as event, delay, condition and actions, in the page language'
 test('a delivery says its channel, state, attempts and the last answer (a status or an error)', () => {
   hr.ui.lang = 'zh';
   const refused = { sink: 'email', state: 'failed', total_attempts: 1, attempts_list: [{ status: 550 }] };
-  assert.strictEqual(A.deliverySummary(refused, hr.t), 'email：被拒收，尝试 1 次，最后一次 550');
+  assert.strictEqual(A.deliverySummary(refused, hr.t), '邮件：被拒收，尝试 1 次，最后一次 550');
   const down = { sink: 'wecom', state: 'pending', total_attempts: 2, attempts_list: [{ status: null, error: 'ConnectError' }] };
-  assert.strictEqual(A.deliverySummary(down, hr.t), 'wecom：发送中，尝试 2 次，最后一次 ConnectError');
+  assert.strictEqual(A.deliverySummary(down, hr.t), '企业微信应用消息：发送中，尝试 2 次，最后一次 ConnectError');
   assert.strictEqual(A.deliverySummary({ sink: 'email', state: 'pending', total_attempts: 0, attempts_list: [] }, hr.t),
-    'email：发送中，尝试 0 次，最后一次 —');
+    '邮件：发送中，尝试 0 次，最后一次 —');
+});
+
+test('a timeline entry written by a rule names its channel and rule; an unknown channel is shown as it is', () => {
+  hr.ui.lang = 'zh';
+  assert.strictEqual(A.noteLine({ details: { channel: 'wecom-robot-branch_hr', rule: 'tell_branch' } }, hr.t),
+    '企业微信群（branch_hr） · 规则 tell_branch');
+  assert.strictEqual(A.noteLine({ details: { rule: 'sms_invite', outcome: 'failed' } }, hr.t), '规则 sms_invite · 未完成');
+  assert.strictEqual(A.noteLine({ details: { channel: 'pager' } }, hr.t), 'pager');
+  assert.strictEqual(A.noteLine({ details: {} }, hr.t), '');
+  hr.ui.lang = 'en';
+  assert.strictEqual(A.noteLine({ details: { channel: 'wecom-external', rule: 'invite_strong' } }, hr.t),
+    'WeCom (external contact) · rule invite_strong');
+  hr.ui.lang = 'zh';
 });
 
 test('every event and action state has a label in both languages', () => {

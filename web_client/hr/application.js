@@ -289,6 +289,8 @@
       } else if (e.reason) {
         li.appendChild(el('div', 'small tl-reason', e.reason));
       }
+      var note = hr.automation ? hr.automation.noteLine(e, t) : '';  // a rule's step: its channel and rule
+      if (note) li.appendChild(el('div', 'small muted tl-note', note));
       ol.appendChild(li);
     });
   }

@@ -32,7 +32,26 @@
     if (!d) return '';
     var last = d.attempts_list && d.attempts_list.length ? d.attempts_list[d.attempts_list.length - 1] : null;
     var said = last ? (last.status !== null && last.status !== undefined ? String(last.status) : (last.error || '')) : '';
-    return tr('delivery_line', { sink: d.sink, state: tr('dstate_' + d.state), n: d.total_attempts, last: said || '—' });
+    return tr('delivery_line', { sink: channelLabel(d.sink, tr), state: tr('dstate_' + d.state), n: d.total_attempts, last: said || '—' });
+  }
+
+  // The channel an automation note names, in HR's words.
+  function channelLabel(channel, tr) {
+    var c = String(channel || '');
+    if (c.indexOf('wecom-robot-') === 0) return tr('ch_wecom_robot', { group: c.slice('wecom-robot-'.length) });
+    var key = 'ch_' + c.replace(/-/g, '_');
+    var label = tr(key);
+    return label === key ? c : label;
+  }
+
+  // What a timeline entry written by a rule adds to its line: the channel, the rule, a failure.
+  function noteLine(entry, tr) {
+    var d = (entry && entry.details) || {};
+    var parts = [];
+    if (d.channel) parts.push(channelLabel(d.channel, tr));
+    if (d.rule) parts.push(tr('by_rule', { rule: d.rule }));
+    if (d.outcome === 'failed') parts.push(tr('note_failed'));
+    return parts.join(' · ');
   }
 
   // ---- the job's rules (board page) ----
@@ -139,9 +158,9 @@
       li.setAttribute('data-action-id', a.id);
       li.setAttribute('data-state', a.state);
       var head = el('div', null);
-      head.appendChild(el('strong', null, a.action));
+      head.appendChild(el('strong', null, hr.labelOf('aact_', a.action)));
       head.appendChild(el('span', 'pill', t('astate_' + a.state)));
-      head.appendChild(el('span', 'muted small', t('action_rule', { rule: a.rule, due: Candor.fmt.dateTime(a.due_at) })));
+      head.appendChild(el('span', 'muted small', t('action_rule', { rule: a.rule, due: hr.fmtDateTime(a.due_at) })));
       li.appendChild(head);
       if (a.result && a.result.reason) li.appendChild(el('div', 'small', a.result.reason));
       (a.deliveries || []).forEach(function (d) {
@@ -183,6 +202,7 @@
     $('preview-run').addEventListener('click', function () { preview(); });
   }
 
-  hr.automation = { init: init, openJob: openJob, showActions: showActions, describeRule: describeRule, deliverySummary: deliverySummary };
+  hr.automation = { init: init, openJob: openJob, showActions: showActions, describeRule: describeRule, deliverySummary: deliverySummary,
+    channelLabel: channelLabel, noteLine: noteLine };
   void ui;
 })(window.Candor = window.Candor || {});
