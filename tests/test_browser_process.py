@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.sf_fake import FakeSuccessFactors
 from tests.smtp_server import SmtpServer
@@ -229,8 +230,40 @@ async def interview(page: Any, watcher: EventWatcher, shots: Path) -> None:
 async def test_the_process_runs_itself(world: World, interview_media: InterviewMedia) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     expect = playwright_api.expect
+    async with chromium(interview_media.video, interview_media.speech) as browser:
+        # -- 0. HR switch the job's rules on, on its board page ----------------------------
+        hr_ctx = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+        hr = await hr_ctx.new_page()
+        hr_log = PageLog("hr")
+        hr_log.attach(hr)
+        await hr.goto(f"{world.url}/hr/jobs/{JOB}")
+        await expect(hr.locator("#signin")).to_be_visible()
+        await hr.locator("#hr-token").fill(world.token)
+        await hr.locator("#hr-token").press("Enter")
+        await expect(hr.locator("#automation-status")).to_have_text(re.compile("未启用"), timeout=15_000)  # shipped: off
+        await hr.locator("#automation-panel summary").click()
+        await hr.locator("#automation-yaml").fill(yaml.safe_dump(RULES, allow_unicode=True, sort_keys=False))
+        await hr.locator("#automation-save").click()
+        await expect(hr.locator("#automation-saved")).to_contain_text("已保存为第", timeout=10_000)
+        await expect(hr.locator("#automation-status")).to_have_text(re.compile("已启用"))
+        await expect(hr.locator("#automation-rules li")).to_have_count(len(RULES["rules"]))
+        await hr.locator("#preview-template").select_option("invite")
+        await hr.locator("#preview-run").click()
+        await expect(hr.locator("#preview-subject")).to_have_text("示例银行｜理财经理 AI预面试邀请")
+        await hr.locator("#automation-panel").screenshot(path=str(SHOTS / "hr-rules.png"))
+        # A mistake is refused with the rule named, and nothing is saved.
+        await hr.locator("#automation-yaml").fill("enabled: true\nrules:\n  - id: oops\n    on: screened\n    if: scor > 70\n    do: invite\n")
+        await hr.locator("#automation-save").click()
+        await expect(hr.locator("#automation-error")).to_contain_text("oops")
+        await expect(hr.locator("#automation-rules li")).to_have_count(len(RULES["rules"]))
+        await run_the_process(world, browser, hr, interview_media)
+        assert not hr_log.errors, hr_log.errors
+        await hr_ctx.close()
+
+
+async def run_the_process(world: World, browser: Any, hr: Any, interview_media: InterviewMedia) -> None:
+    expect = playwright_api.expect
     with world.api() as api:
-        assert api.put(f"/v1/jobs/{JOB}/automation", json=RULES).status_code == 200
 
         # -- 1. resumes in ------------------------------------------------------------
         order = {"orderId": 5001, "jobReqId": "1021", "applicationId": "88001",
@@ -265,76 +298,69 @@ async def test_the_process_runs_itself(world: World, interview_media: InterviewM
         wecom_link = link_in(external[0]["text"]["content"])
         assert api.get(f"/v1/applications/{weak['id']}").json()["state"] == "screened"
 
-        async with chromium(interview_media.video, interview_media.speech) as browser:
-            # The WeCom candidate's link works (opened, not taken: that candidate comes back later).
-            other = await browser.new_context(locale="zh-CN")
-            page = await other.new_page()
-            await page.goto(wecom_link)
-            await expect(page.locator("#step-notice")).to_be_visible(timeout=15_000)
-            await other.close()
+        # The WeCom candidate's link works (opened, not taken: that candidate comes back later).
+        other = await browser.new_context(locale="zh-CN")
+        page = await other.new_page()
+        await page.goto(wecom_link)
+        await expect(page.locator("#step-notice")).to_be_visible(timeout=15_000)
+        await other.close()
 
-            # -- 3. the ordered candidate takes the interview from the e-mail's link ------------
-            order_link = link_in(text_of(order_invite))
-            application = api.get(f"/v1/applications/{order_app}").json()
-            session_id = application["session_id"]
-            watcher = EventWatcher(f"{world.url.replace('http', 'ws')}/v1/sessions/{session_id}/events", world.token).start()
-            cand_ctx = await browser.new_context(viewport={"width": 420, "height": 860}, locale="zh-CN")
-            cand = await cand_ctx.new_page()
-            log = PageLog("candidate")
-            log.attach(cand)
-            try:
-                await candidate_starts(cand, order_link)
-                await interview(cand, watcher, SHOTS)
-            except BaseException:
-                print(log.dump(), file=sys.stderr)
-                raise
-            finally:
-                await watcher.stop()
-                await cand_ctx.close()
+        # -- 3. the ordered candidate takes the interview from the e-mail's link ------------
+        order_link = link_in(text_of(order_invite))
+        application = api.get(f"/v1/applications/{order_app}").json()
+        session_id = application["session_id"]
+        watcher = EventWatcher(f"{world.url.replace('http', 'ws')}/v1/sessions/{session_id}/events", world.token).start()
+        cand_ctx = await browser.new_context(viewport={"width": 420, "height": 860}, locale="zh-CN")
+        cand = await cand_ctx.new_page()
+        log = PageLog("candidate")
+        log.attach(cand)
+        try:
+            await candidate_starts(cand, order_link)
+            await interview(cand, watcher, SHOTS)
+        except BaseException:
+            print(log.dump(), file=sys.stderr)
+            raise
+        finally:
+            await watcher.stop()
+            await cand_ctx.close()
 
-            # -- 4. the branch's HR group hears it ended ---------------------------------
-            robot = until(lambda: world.wecom.sent("webhook/send"), 60, "the WeCom group message")
-            assert "张伟" in robot[0]["markdown"]["content"] and "完成了AI预面试" in robot[0]["markdown"]["content"]
-            until(lambda: api.get(f"/v1/applications/{order_app}").json()["state"] == "interviewed", 30, "interviewed")
+        # -- 4. the branch's HR group hears it ended ---------------------------------
+        robot = until(lambda: world.wecom.sent("webhook/send"), 60, "the WeCom group message")
+        assert "张伟" in robot[0]["markdown"]["content"] and "完成了AI预面试" in robot[0]["markdown"]["content"]
+        until(lambda: api.get(f"/v1/applications/{order_app}").json()["state"] == "interviewed", 30, "interviewed")
 
-            # -- 5. HR decide on the application's page ---------------------------------------
-            hr_ctx = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
-            hr = await hr_ctx.new_page()
-            await hr.goto(f"{world.url}/hr/applications/{order_app}")
-            await expect(hr.locator("#signin")).to_be_visible()
-            await hr.locator("#hr-token").fill(world.token)
-            await hr.locator("#hr-token").press("Enter")
-            await expect(hr.locator("#app-state")).to_have_attribute("data-state", "interviewed", timeout=15_000)
-            await hr.locator("#app-decision").select_option("advance")
-            await hr.locator("#app-decide").click()
-            await expect(hr.locator("#app-state")).to_have_attribute("data-state", "decided/advance", timeout=15_000)
+        # -- 5. HR decide on the application's page ---------------------------------------
+        await hr.goto(f"{world.url}/hr/applications/{order_app}")
+        await expect(hr.locator("#app-state")).to_have_attribute("data-state", "interviewed", timeout=15_000)
+        await hr.locator("#app-decision").select_option("advance")
+        await hr.locator("#app-decide").click()
+        await expect(hr.locator("#app-state")).to_have_attribute("data-state", "decided/advance", timeout=15_000)
 
-            # -- 6. the candidate hears the next step ------------------------------------------
-            told = until(lambda: [m for m in mails_to(world.smtp, ORDER_EMAIL) if "面试结果" in str(m["Subject"])], 60,
-                         "the decision e-mail")
-            body = text_of(told[0])
-            assert "进入下一轮" in body and not re.search(r"\d+\s*分", body)
+        # -- 6. the candidate hears the next step ------------------------------------------
+        told = until(lambda: [m for m in mails_to(world.smtp, ORDER_EMAIL) if "面试结果" in str(m["Subject"])], 60,
+                     "the decision e-mail")
+        body = text_of(told[0])
+        assert "进入下一轮" in body and not re.search(r"\d+\s*分", body)
 
-            # -- 7. SuccessFactors holds the assessment report ---------------------------------
-            reports = until(lambda: world.sf.reports("5001"), 60, "the report in SuccessFactors")
-            assert reports[-1]["status"] == "Completed"
-            components = {r["scoreComponent"] for r in reports[-1]["assessmentReportDetail"]}
-            assert {"Score", "HR Decision"} <= components, components
+        # -- 7. SuccessFactors holds the assessment report ---------------------------------
+        reports = until(lambda: world.sf.reports("5001"), 60, "the report in SuccessFactors")
+        assert reports[-1]["status"] == "Completed"
+        components = {r["scoreComponent"] for r in reports[-1]["assessmentReportDetail"]}
+        assert {"Score", "HR Decision"} <= components, components
 
-            # The application's page shows every action and its deliveries.
-            await hr.reload()
-            await expect(hr.locator("#app-actions li[data-state='done']")).to_have_count(4, timeout=15_000)
-            await expect(hr.locator("#app-actions .delivery-delivered").first).to_be_visible()
-            timeline = [e["action"] for e in api.get(f"/v1/applications/{order_app}/timeline").json()["entries"]]
-            for step in ("invite", "open", "start_interview", "end_interview", "decide", "message_out", "automation", "sync"):
-                assert step in timeline, (step, timeline)
-            await hr.screenshot(path=str(SHOTS / "hr-application.png"), full_page=True)
+        # The application's page shows every action and its deliveries.
+        await hr.reload()
+        await expect(hr.locator("#app-actions li[data-state='done']")).to_have_count(4, timeout=15_000)
+        await expect(hr.locator("#app-actions .delivery-delivered").first).to_be_visible()
+        timeline = [e["action"] for e in api.get(f"/v1/applications/{order_app}/timeline").json()["entries"]]
+        for step in ("invite", "open", "start_interview", "end_interview", "decide", "message_out", "automation", "sync"):
+            assert step in timeline, (step, timeline)
+        await hr.screenshot(path=str(SHOTS / "hr-application.png"), full_page=True)
 
-            # -- 8. the dashboard counts it ------------------------------------------------------
-            funnel = {s["stage"]: s for s in api.get(f"/v1/analytics/funnel?job_id={JOB}").json()["stages"]}
-            assert funnel["applied"]["n"] == 7 and funnel["screened"]["n"] == 7 and funnel["invited"]["n"] == 6
-            assert funnel["interviewed"].get("suppressed") and funnel["interviewed"]["n"] is None  # one person: not shown
-            await hr.goto(f"{world.url}/hr/dashboard")
-            await expect(hr.locator("canvas").first).to_be_visible(timeout=15_000)
-            await hr.screenshot(path=str(SHOTS / "hr-dashboard.png"), full_page=True)
-            await hr_ctx.close()
+        # -- 8. the dashboard counts it ------------------------------------------------------
+        funnel = {s["stage"]: s for s in api.get(f"/v1/analytics/funnel?job_id={JOB}").json()["stages"]}
+        assert funnel["applied"]["n"] == 7 and funnel["screened"]["n"] == 7 and funnel["invited"]["n"] == 6
+        assert funnel["interviewed"].get("suppressed") and funnel["interviewed"]["n"] is None  # one person: not shown
+        await hr.goto(f"{world.url}/hr/dashboard")
+        await expect(hr.locator("canvas").first).to_be_visible(timeout=15_000)
+        await hr.screenshot(path=str(SHOTS / "hr-dashboard.png"), full_page=True)
