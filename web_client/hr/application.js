@@ -3,7 +3,8 @@
  * the parsed profile and the resume's own text with the selected row's
  * evidence marked at its offsets, the interview report's summary once one
  * is made, the timeline, and a person's steps: invite (the one-time link,
- * with a copy button), confirm the pool, decide, withdraw.
+ * with a copy button), confirm the pool, decide, withdraw; and the later
+ * outcomes HR record (on-site result, probation rating, 12-month performance).
  * The resume is the candidate's text, untrusted: it only ever goes in as text.
  * Classic script, plain ES2017; loads after hr.js and hr/pipeline.js.
  */
@@ -17,7 +18,8 @@
   var $ = Candor.dom.$;
   var el = Candor.dom.el;
 
-  var state = { app: null, resume: null, timeline: [], report: null, row: null, inviteUrl: null, contacts: null };
+  var state = { app: null, resume: null, timeline: [], report: null, row: null, inviteUrl: null, contacts: null,
+    outcome: null, outcomeNote: null, outcomeSaving: false };
 
   async function open(id) {
     ui.applicationId = id;
@@ -28,6 +30,11 @@
     state.row = null;
     state.inviteUrl = null;
     state.contacts = null;
+    state.outcome = null;
+    state.outcomeNote = null;
+    state.outcomeSaving = false;
+    fillOutcomeForm(outcomeForm(null));
+    renderOutcome();
     $('app-action-error').textContent = '';
     hr.setView('application');
     try {
@@ -35,6 +42,7 @@
     } catch (err) {
       hr.handleError(err);
     }
+    loadOutcome(id);
     if (hr.automation) await hr.automation.showActions(id);
   }
 
@@ -143,6 +151,7 @@
     renderReport();
     renderTimeline();
     renderDuplicates();
+    renderOutcome();
   }
 
   // The later attempts by the same person (same phone or e-mail) for this job.
@@ -295,6 +304,140 @@
     });
   }
 
+  // ---- later outcomes (the 后续结果 card): on-site result, probation rating, 12-month performance ----
+  // Pure helpers first (tests/web_client/outcomes.test.js).
+
+  // Full-width digits and signs (３.５, typed with a Chinese IME) as ASCII.
+  function asciiDigits(s) {
+    return s.replace(/[\uFF10-\uFF19\uFF0B\uFF0D\uFF0E]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xFEE0); });
+  }
+
+  var DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+  // The card's values (the form's strings: onsite '' | 'pass' | 'fail',
+  // probation_rating '' | '1'..'5', performance_12m '' | a number) as the
+  // PUT body, every field (the PUT is the whole record: a field left out is
+  // cleared); '' is null ("not yet"). {body, errors: null}, or {body: null,
+  // errors: {field: string key}} naming each field that is wrong.
+  function outcomeBody(form) {
+    var f = form || {};
+    var errors = {};
+    var onsite = String(f.onsite || '');
+    if (onsite !== '' && onsite !== 'pass' && onsite !== 'fail') errors.onsite = 'oc_err_onsite';
+    var rating = String(f.probation_rating || '').trim();
+    if (rating !== '' && !/^[1-5]$/.test(rating)) errors.probation_rating = 'oc_err_probation';
+    var perf = asciiDigits(String(f.performance_12m === undefined || f.performance_12m === null ? '' : f.performance_12m).trim());
+    var perfValue = perf === '' ? null : Number(perf);
+    if (perf !== '' && !(DECIMAL.test(perf) && isFinite(perfValue))) errors.performance_12m = 'oc_err_performance';
+    if (Object.keys(errors).length) return { body: null, errors: errors };
+    return {
+      body: { onsite: onsite || null, probation_rating: rating === '' ? null : Number(rating), performance_12m: perfValue },
+      errors: null
+    };
+  }
+
+  // A record from GET/PUT .../outcomes (or null) as the form's strings.
+  function outcomeForm(record) {
+    var r = record || {};
+    return {
+      onsite: r.onsite === 'pass' || r.onsite === 'fail' ? r.onsite : '',
+      probation_rating: typeof r.probation_rating === 'number' && isFinite(r.probation_rating) ? String(r.probation_rating) : '',
+      performance_12m: typeof r.performance_12m === 'number' && isFinite(r.performance_12m) ? String(r.performance_12m) : ''
+    };
+  }
+
+  // Who recorded it and when, in tr's words; "nothing recorded yet" before the first save.
+  function outcomeMeta(record, tr, when) {
+    if (!record || !record.recorded_at) return tr('oc_never');
+    var by = record.recorded_by ? hr.labelOf('actor_', record.recorded_by) : '—';
+    return tr('oc_recorded', { by: by, at: when(record.recorded_at) });
+  }
+
+  // Outcomes usually follow a decision; the card says so otherwise (but still takes one).
+  function outcomeExpected(app) {
+    return !!app && app.state === 'decided';
+  }
+
+  var OUTCOME_FIELDS = { onsite: 'oc-onsite', probation_rating: 'oc-probation', performance_12m: 'oc-performance' };
+
+  function fillOutcomeForm(form) {
+    Object.keys(OUTCOME_FIELDS).forEach(function (k) {
+      var node = $(OUTCOME_FIELDS[k]);
+      if (!node) return;
+      node.value = form[k];
+      node.removeAttribute('aria-invalid');
+    });
+  }
+
+  function readOutcomeForm() {
+    var form = {};
+    Object.keys(OUTCOME_FIELDS).forEach(function (k) { form[k] = $(OUTCOME_FIELDS[k]).value; });
+    return form;
+  }
+
+  function loadOutcome(id) {
+    hr.api('GET', '/v1/applications/' + encodeURIComponent(id) + '/outcomes').then(function (record) {
+      if (ui.applicationId !== id) return;
+      state.outcome = record;
+      fillOutcomeForm(outcomeForm(record));
+      renderOutcome();
+    }, function (err) {
+      if (ui.applicationId !== id) return;
+      if (err && err.name === 'AuthError') { hr.handleError(err); return; }
+      state.outcomeNote = { key: 'oc_refused', params: { detail: (err && (err.detail || err.message)) || String(err) }, error: true };
+      renderOutcome();
+    });
+  }
+
+  function renderOutcome() {
+    if (!$('outcome-card')) return;
+    $('oc-hint').hidden = !state.app || outcomeExpected(state.app);
+    $('oc-meta').textContent = outcomeMeta(state.outcome, t, hr.fmtDateTime);
+    var note = state.outcomeNote;
+    var err = $('oc-error');
+    err.textContent = note ? t(note.key, note.params) : '';
+    err.className = (note && !note.error ? 'ok-text' : 'error-text') + ' small';
+    var save = $('oc-save');
+    save.disabled = state.outcomeSaving || !state.app;
+    save.textContent = t(state.outcomeSaving ? 'oc_saving' : 'oc_save');
+  }
+
+  async function saveOutcome(ev) {
+    if (ev) ev.preventDefault();
+    var app = state.app;
+    if (!app || state.outcomeSaving) return;
+    var parsed = outcomeBody(readOutcomeForm());
+    Object.keys(OUTCOME_FIELDS).forEach(function (k) {
+      var node = $(OUTCOME_FIELDS[k]);
+      if (parsed.errors && parsed.errors[k]) node.setAttribute('aria-invalid', 'true');
+      else node.removeAttribute('aria-invalid');
+    });
+    if (parsed.errors) {
+      var keys = Object.keys(OUTCOME_FIELDS).filter(function (k) { return parsed.errors[k]; });
+      state.outcomeNote = { key: parsed.errors[keys[0]], params: null, error: true };
+      renderOutcome();
+      $(OUTCOME_FIELDS[keys[0]]).focus();
+      return;
+    }
+    state.outcomeSaving = true;
+    state.outcomeNote = null;
+    renderOutcome();
+    try {
+      var record = await hr.api('PUT', '/v1/applications/' + encodeURIComponent(app.id) + '/outcomes', parsed.body);
+      if (state.app !== app) return;
+      state.outcome = record;
+      fillOutcomeForm(outcomeForm(record));  // read back: what the server keeps
+      state.outcomeNote = { key: 'oc_saved', params: null, error: false };
+    } catch (err) {
+      if (err && err.name === 'HttpError') state.outcomeNote = { key: 'oc_refused', params: { detail: err.detail }, error: true };
+      else if (err && err.name === 'AuthError') hr.handleError(err);
+      else state.outcomeNote = { key: 'oc_refused', params: { detail: (err && err.message) || String(err) }, error: true };
+    } finally {
+      state.outcomeSaving = false;
+      renderOutcome();
+    }
+  }
+
   // ---- a person's steps ----
   async function act(path, body) {
     var app = state.app;
@@ -334,6 +477,7 @@
       act('decide', body);
     });
     $('app-copy-link').addEventListener('click', onCopy);
+    $('outcome-card').addEventListener('submit', saveOutcome);
   }
 
   hr.application = {
@@ -341,6 +485,10 @@
     open: open,
     render: render,
     valueText: valueText,
-    weComQuotaText: weComQuotaText
+    weComQuotaText: weComQuotaText,
+    outcomeBody: outcomeBody,
+    outcomeForm: outcomeForm,
+    outcomeMeta: outcomeMeta,
+    outcomeExpected: outcomeExpected
   };
 })(window.Candor);

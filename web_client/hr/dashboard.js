@@ -5,6 +5,8 @@
  * card has its CSV link. Charts by ECharts (vendor/echarts.min.js, loaded
  * before this file). The server never sends a group of 1-4 people: such a
  * figure comes as null with suppressed: true and shows as "<5" here.
+ * Under the sources table, HR enter what a source cost (for the filter's job,
+ * or all jobs): PUT /v1/analytics/sources/{source}/cost, then the table reloads.
  * Classic script, plain ES2017; loads after hr.js.
  */
 (function (Candor) {
@@ -17,7 +19,7 @@
   var el = Candor.dom.el;
 
   var FIGURES = ['funnel', 'scores', 'sources', 'stages', 'invites', 'validity'];
-  var state = { filter: { job_id: '', from: '', to: '' }, data: null, loading: false };
+  var state = { filter: { job_id: '', from: '', to: '' }, data: null, loading: false, costNote: null, costSaving: false };
 
   // ---- pure helpers (tests/web_client/dashboard.test.js) ----
 
@@ -110,6 +112,47 @@
     if (row.suppressed || row.note === 'needs at least 5') return t('dash_needs_5');
     if (row.rho === null || row.rho === undefined) return row.note === 'no spread' ? t('dash_no_spread') : '—';
     return row.rho.toFixed(2);
+  }
+
+  // Money with its currency: whole amounts without decimals, others with two; '—' when none.
+  function fmtMoney(v, currency) {
+    if (typeof v !== 'number' || !isFinite(v)) return '—';
+    var cents = Math.round(v * 100);
+    return (cents % 100 === 0 ? (cents / 100).toFixed(0) : (cents / 100).toFixed(2)) + (currency ? ' ' + currency : '');
+  }
+
+  // Full-width digits, signs, comma and point (６０００, typed with a Chinese IME) as ASCII.
+  function asciiDigits(s) {
+    return s.replace(/[\uFF0B\uFF0C\uFF0D\uFF0E\uFF10-\uFF19]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xFEE0); });
+  }
+
+  var AMOUNT = /^(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$/;  // 6000, 6,000, 6000.50; no sign
+
+  // The cost form's strings ({source, amount, currency}) and the filter's job
+  // ('' for all jobs) as the PUT's path source and body, or {errors: {field:
+  // string key}}. The currency defaults to CNY; a code is 3 capital letters.
+  function costBody(form, jobId) {
+    var f = form || {};
+    var errors = {};
+    var source = String(f.source || '').trim();
+    if (!source || source.length > 64) errors.source = 'cost_err_source';
+    var amount = asciiDigits(String(f.amount === undefined || f.amount === null ? '' : f.amount)).replace(/\s+/g, '');
+    var cost = null;
+    if (amount === '') errors.amount = 'cost_err_amount';
+    else if (!AMOUNT.test(amount)) errors.amount = 'cost_err_amount_bad';
+    else cost = Number(amount.replace(/,/g, ''));
+    if (cost !== null && !isFinite(cost)) errors.amount = 'cost_err_amount_bad';
+    var currency = String(f.currency || '').trim().toUpperCase() || 'CNY';
+    if (!/^[A-Z]{3}$/.test(currency)) errors.currency = 'cost_err_currency';
+    if (Object.keys(errors).length) return { source: null, body: null, errors: errors };
+    var body = { cost: cost, currency: currency };
+    if (jobId) body.job_id = jobId;
+    return { source: source, body: body, errors: null };
+  }
+
+  // The sources a cost can be entered for: the table's, except "(none)" (no channel to pay).
+  function costSources(items) {
+    return (items || []).map(function (s) { return s.source; }).filter(function (name) { return name && name !== '(none)'; });
   }
 
   // ---- the page ----
@@ -282,11 +325,88 @@
         fmtNumber(s.mean_match_score),
         fmtNumber(s.mean_interview_score),
         hidden || (s.suppressed_fields || []).indexOf('advanced') >= 0 ? '<5' : fmtCount(s.advanced),
-        s.cost === null || s.cost === undefined ? '—' : fmtNumber(s.cost, 0) + ' ' + s.currency,
-        s.cost_per_hire === null || s.cost_per_hire === undefined ? '—' : fmtNumber(s.cost_per_hire, 0) + ' ' + s.currency
+        fmtMoney(s.cost, s.currency),
+        fmtMoney(s.cost_per_hire, s.currency)
       ], { 'data-source': s.source }));
     });
     $('dash-sources-empty').hidden = (items || []).length > 0;
+    renderCostForm(items);
+  }
+
+  // ---- a source's cost: for the filter's job, or all jobs ----
+  function scopeText(jobId) {
+    return jobId ? t('dash_cost_scope_job', { job: jobTitle(jobId) }) : t('dash_cost_scope_all');
+  }
+
+  function renderCostForm(items) {
+    var form = $('dash-cost');
+    if (!form) return;
+    var select = $('dash-cost-source');
+    var names = costSources(items);
+    var current = select.value;
+    Candor.dom.clear(select);
+    names.forEach(function (name) {
+      var o = el('option', null, name);
+      o.value = name;
+      select.appendChild(o);
+    });
+    if (names.indexOf(current) >= 0) select.value = current;
+    $('dash-cost-save').disabled = state.costSaving || !names.length;
+    $('dash-cost-scope').textContent = names.length ? scopeText(state.filter.job_id) : t('dash_cost_none');
+    var note = state.costNote;
+    var line = $('dash-cost-error');
+    if (!note) line.textContent = '';
+    else if (note.error) line.textContent = t(note.key, note.params);
+    else line.textContent = t('dash_cost_saved', { source: note.source, cost: fmtMoney(note.cost, note.currency), scope: note.job_id ? jobTitle(note.job_id) : t('dash_all_jobs') });
+    line.className = (note && !note.error ? 'ok-text' : 'error-text') + ' small';
+  }
+
+  // With a job picked, the source's own cost for it (the figure the row shows) to change.
+  function prefillCost() {
+    if (!state.filter.job_id || !state.data || !state.data.sources) return;
+    var name = $('dash-cost-source').value;
+    var row = (state.data.sources.sources || []).filter(function (s) { return s.source === name; })[0];
+    if (row && typeof row.cost === 'number') {
+      $('dash-cost-amount').value = String(row.cost);
+      $('dash-cost-currency').value = row.currency || 'CNY';
+    } else {
+      $('dash-cost-amount').value = '';
+    }
+  }
+
+  async function saveCost(ev) {
+    ev.preventDefault();
+    if (state.costSaving) return;
+    var jobId = state.filter.job_id;
+    var parsed = costBody({ source: $('dash-cost-source').value, amount: $('dash-cost-amount').value, currency: $('dash-cost-currency').value }, jobId);
+    var fields = { source: 'dash-cost-source', amount: 'dash-cost-amount', currency: 'dash-cost-currency' };
+    Object.keys(fields).forEach(function (k) {
+      if (parsed.errors && parsed.errors[k]) $(fields[k]).setAttribute('aria-invalid', 'true');
+      else $(fields[k]).removeAttribute('aria-invalid');
+    });
+    if (parsed.errors) {
+      var first = ['source', 'amount', 'currency'].filter(function (k) { return parsed.errors[k]; })[0];
+      state.costNote = { key: parsed.errors[first], params: null, error: true };
+      renderCostForm(state.data && state.data.sources && state.data.sources.sources);
+      $(fields[first]).focus();
+      return;
+    }
+    state.costSaving = true;
+    state.costNote = null;
+    renderCostForm(state.data && state.data.sources && state.data.sources.sources);
+    try {
+      var saved = await hr.api('PUT', '/v1/analytics/sources/' + encodeURIComponent(parsed.source) + '/cost', parsed.body);
+      $('dash-cost-currency').value = saved.currency;
+      state.costNote = { error: false, source: saved.source, cost: saved.cost, currency: saved.currency, job_id: saved.job_id };
+      await load();  // the table's cost and cost per hire, as the server now computes them
+    } catch (err) {
+      if (err && err.name === 'HttpError') state.costNote = { key: 'dash_cost_refused', params: { detail: err.detail }, error: true };
+      else if (err && err.name === 'AuthError') hr.handleError(err);
+      else state.costNote = { key: 'dash_cost_refused', params: { detail: (err && err.message) || String(err) }, error: true };
+    } finally {
+      state.costSaving = false;
+      renderCostForm(state.data && state.data.sources && state.data.sources.sources);
+    }
   }
 
   function renderStages(items) {
@@ -334,8 +454,14 @@
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       state.filter = { job_id: $('dash-job').value, from: $('dash-from').value, to: $('dash-to').value };
-      load().catch(hr.handleError);
+      state.costNote = null;
+      load().then(prefillCost).catch(hr.handleError);
     });
+    var cost = $('dash-cost');
+    if (cost) {
+      cost.addEventListener('submit', saveCost);
+      $('dash-cost-source').addEventListener('change', prefillCost);
+    }
     window.addEventListener('resize', resize);
   }
 
@@ -355,6 +481,9 @@
     funnelItems: funnelItems,
     histogramSeries: histogramSeries,
     boxRows: boxRows,
-    validityText: validityText
+    validityText: validityText,
+    fmtMoney: fmtMoney,
+    costBody: costBody,
+    costSources: costSources
   };
 })(window.Candor);
