@@ -991,6 +991,11 @@
 
   // A moment as a local date and time; '—' when unreadable.
   hr.fmtDateTime = function (v) { return Candor.fmt.dateTime(v, ui.lang); };
+  // A state and its outcome in words: screening's outcome is a recommendation, a decided one a person's decision.
+  hr.statusLabel = function (state, outcome) {
+    if (!outcome) return hr.labelOf('st_', state);
+    return hr.labelOf('st_', state) + ' · ' + hr.labelOf(state === 'decided' ? 'dec_' : 'out_', outcome);
+  };
 
   // A share (0..1) as a percentage, a boolean as yes / no.
   hr.fmtShare = function (v) { return Candor.fmt.share(v, t('yes'), t('no')); };

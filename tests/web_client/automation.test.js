@@ -57,3 +57,13 @@ test('every event and action state has a label in both languages', () => {
   }
   hr.ui.lang = 'zh';
 });
+
+test('a decided outcome reads as the decision, a screened one as the recommendation', () => {
+  hr.ui.lang = 'zh';
+  assert.strictEqual(hr.statusLabel('decided', 'advance'), '已决定 · 进入下一轮');
+  assert.strictEqual(hr.statusLabel('screened', 'advance'), '已筛选 · 建议邀约');
+  assert.strictEqual(hr.statusLabel('invited', null), '已邀约');
+  hr.ui.lang = 'en';
+  assert.strictEqual(hr.statusLabel('decided', 'reject'), 'decided · Reject');
+  hr.ui.lang = 'zh';
+});

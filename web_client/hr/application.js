@@ -133,7 +133,7 @@
     if (!app) return;
     var profile = (app.candidate && app.candidate.profile) || {};
     $('app-name').textContent = profile.name || app.id;
-    var st = hr.labelOf('st_', app.state) + (app.outcome ? ' · ' + hr.labelOf('out_', app.outcome) : '');
+    var st = hr.statusLabel(app.state, app.outcome);
     $('app-state').textContent = st;
     $('app-state').setAttribute('data-state', app.state + (app.outcome ? '/' + app.outcome : ''));
     var score = app.screening && typeof app.screening.score === 'number' ? app.screening.score : null;
@@ -288,7 +288,7 @@
       li.setAttribute('data-action', e.action || '');
       var head = el('div', 'tl-head');
       head.appendChild(el('strong', null, hr.labelOf('act_', e.action)));
-      var to = e.to ? hr.labelOf('st_', e.to) + (e.outcome ? ' · ' + hr.labelOf('out_', e.outcome) : '') : '';
+      var to = e.to ? hr.statusLabel(e.to, e.outcome) : '';
       if (to) head.appendChild(el('span', 'pill small', to));
       li.appendChild(head);
       li.appendChild(el('div', 'muted small', hr.fmtDateTime(e.at) + ' · ' + hr.labelOf('actor_', e.actor || 'system')));
