@@ -108,6 +108,21 @@ YamlLoader.add_implicit_resolver(
 )
 
 
+class YamlDumper(yaml.SafeDumper):
+    """Writes what :class:`YamlLoader` reads: ``on:`` unquoted (only true/false are booleans)."""
+
+
+YamlDumper.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+YamlDumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=YamlDumper, allow_unicode=True, sort_keys=False, width=120)
+
+
 def load_yaml(text: str) -> Any:
     """YAML as rules (and jobs) are written: safe, and ``on``/``off``/``yes``/``no`` stay words."""
     return yaml.load(text, Loader=YamlLoader)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from automation import templates as tpl
-from automation.rules import ACTIONS, EVENTS, VARIABLES, Automation, load_yaml
+from automation.rules import ACTIONS, EVENTS, VARIABLES, Automation, dump_yaml, load_yaml
 from db import VersionConflict
 from jobs.catalog import field_path
 from jobs.models import Job
@@ -87,8 +87,7 @@ class AutomationRoutes(Resource):
         record = await self._job(request.path_params["job_id"])
         automation = record.job().automation
         if "yaml" in request.headers.get("accept", ""):
-            text = yaml.safe_dump(automation.model_dump(mode="json", by_alias=True, exclude_none=True),
-                                  allow_unicode=True, sort_keys=False, width=120)
+            text = dump_yaml(automation.model_dump(mode="json", by_alias=True, exclude_none=True))
             return Response(text, media_type="application/yaml; charset=utf-8", headers={"ETag": f'"{record.version}"'})
         return JSONResponse(_automation_json(record.id, record.version, automation), headers={"ETag": f'"{record.version}"'})
 
@@ -143,6 +142,9 @@ class AutomationRoutes(Resource):
         job = record.job()
         variables["job_title"] = job.title.get(spec.language)
         variables["org"] = self.ctx.settings.org_name
+        base = self.ctx.settings.base_url
+        variables["invite_link"] = f"{base}/interview#code=example"
+        variables["application_link"] = f"{base}/hr/applications/app_example"
         try:
             rendered = tpl.render(templates, spec.template, spec.language, variables)
         except tpl.TemplateProblem as exc:
