@@ -69,6 +69,7 @@ class AutomationSettings:
     org_name: str = "Candor"
     feedback: str = "next_step"  # none | next_step | next_step_with_band (issue 11, part 4)
     hr_language: str = "zh"
+    timezone: str = "Asia/Shanghai"  # of times written in messages
     enabled: bool = True  # CANDOR_AUTOMATION=false stops scheduling and running everywhere
 
 
@@ -374,7 +375,7 @@ class AutomationEngine:
         decision = record.outcome if record.state == "decided" else None
         overall = (facts.report or {}).get("overall")
         with_band = self.settings.feedback == "next_step_with_band" and decision in ("advance", "hold")
-        deadline = facts.session_expires_at.astimezone().strftime("%Y-%m-%d %H:%M") if facts.session_expires_at else ""
+        deadline = tpl.local_time(facts.session_expires_at, self.settings.timezone) if facts.session_expires_at else ""
         return {
             "candidate_name": record.name or ("候选人" if language == "zh" else "candidate"),
             "job_title": job.title.get(language) if job else record.job_id,

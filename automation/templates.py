@@ -13,7 +13,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any, Mapping
 
 import yaml
@@ -150,6 +152,16 @@ def check(templates: Templates) -> None:
             render(templates, name, lang, sample_variables(lang))
 
 
+def local_time(when: datetime, zone: str) -> str:
+    """A time as a candidate reads it: ``2026-12-12 18:00 (UTC+8)`` in the deployment's zone."""
+    local = when.astimezone(ZoneInfo(zone))
+    offset = local.utcoffset() or timedelta(0)
+    hours, rest = divmod(int(offset.total_seconds()), 3600)
+    minutes = abs(rest) // 60
+    sign = "+" if offset >= timedelta(0) else "-"
+    return f"{local:%Y-%m-%d %H:%M} (UTC{sign}{abs(hours)}{f':{minutes:02d}' if minutes else ''})"
+
+
 def band_of(score: float | None, language: str) -> str:
     if score is None:
         return ""
@@ -167,7 +179,7 @@ def sample_variables(language: str = "zh") -> dict[str, Any]:
         "job_title": "理财经理" if zh else "Wealth Manager",
         "org": "示例银行" if zh else "Example Bank",
         "invite_link": "https://candor.example.cn/candidate/s_example#code=example",
-        "deadline": "2026-12-31 18:00",
+        "deadline": "2026-12-31 18:00 (UTC+8)",
         "decision": "advance",
         "next_step": NEXT_STEP["advance"]["zh" if zh else "en"],
         "band": band_of(82.0, language),

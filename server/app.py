@@ -150,7 +150,7 @@ class Candor:
         automation = AutomationEngine(
             store, outbox,
             AutomationSettings(base_url=settings.base_url, org_name=settings.org_name, feedback=settings.feedback,
-                               enabled=settings.automation),
+                               enabled=settings.automation, timezone=settings.timezone),
             clock=clock or utcnow,
         )
         store.store.entry_hooks.append(automation.on_entry)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sinks.successfactors import SuccessFactorsConfig
@@ -85,6 +85,19 @@ class Settings(BaseSettings):
     # step (default), or the next step with their score band. Never a score
     # during the interview, never before a person decided.
     feedback: str = Field(default="next_step", pattern="^(none|next_step|next_step_with_band)$")
+    # The time zone of times written in messages (an invite's deadline): the candidates', not the server's.
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"CANDOR_TIMEZONE: unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        return value
 
     # Applications: the key of the keyed hashes that find one person applying
     # twice (phone, e-mail); unset: one is made and kept in var/contact-key

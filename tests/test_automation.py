@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -231,6 +232,11 @@ def test_a_strong_resume_is_invited_by_the_rule_and_reminded_48_hours_later_unle
     _wait(lambda: len(mail.received) == 2)
     invite = next(m for m in mail.received if m["data"]["to"] == ["candidate@example.com"])
     assert invite["type"] == "message.invite" and "张伟您好" in invite["data"]["text"]
+    # The deadline is the link's expiry (CANDOR_INVITE_TTL_S, a week), in the candidates' time zone.
+    session = client.get(f"/v1/sessions/{invited['session_id']}", headers=HR).json()
+    expiry = datetime.fromisoformat(session["expires_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert expiry - datetime.now(timezone.utc) > timedelta(days=6, hours=23)
+    assert f"请在 {expiry:%Y-%m-%d %H:%M} (UTC+8) 前完成" in invite["data"]["text"]
     assert invited["invite_url"] in invite["data"]["text"] and "示例银行" in invite["data"]["subject"]
     timeline = _timeline(client, strong["id"])
     step = next(e for e in timeline if e["action"] == "invite")
