@@ -242,6 +242,11 @@ async def test_the_process_runs_itself(world: World, interview_media: InterviewM
         await hr.locator("#hr-token").press("Enter")
         await expect(hr.locator("#automation-status")).to_have_text(re.compile("未启用"), timeout=15_000)  # shipped: off
         await hr.locator("#automation-panel summary").click()
+        await hr.locator("#automation-toggle").click()  # the shipped rules, on in one click...
+        await expect(hr.locator("#automation-status")).to_have_text(re.compile("已启用"), timeout=10_000)
+        await expect(hr.locator("#automation-toggle")).to_have_text("停用规则")
+        await expect(hr.locator("#automation-yaml")).to_have_value(re.compile(r"enabled: true"))
+        # ...then HR's own: a grace of a few seconds before invites, WeCom first.
         await hr.locator("#automation-yaml").fill(yaml.safe_dump(RULES, allow_unicode=True, sort_keys=False))
         await hr.locator("#automation-save").click()
         await expect(hr.locator("#automation-saved")).to_contain_text("已保存为第", timeout=10_000)

@@ -80,6 +80,8 @@
     if (!data) return;
     $('automation-status').textContent = data.enabled ? t('auto_on', { n: data.rules.length }) : t('auto_off', { n: data.rules.length });
     $('automation-status').className = 'pill ' + (data.enabled ? 'pill-on' : 'pill-off');
+    $('automation-toggle').textContent = t(data.enabled ? 'auto_turn_off' : 'auto_turn_on');
+    $('automation-toggle').className = data.enabled ? '' : 'primary';
     var list = $('automation-rules');
     Candor.dom.clear(list);
     data.rules.forEach(function (r) {
@@ -100,14 +102,24 @@
     if (chosen) select.value = chosen;
   }
 
-  async function save() {
+  // Switch the saved rules on or off as they are (the YAML box's unsaved edits stay in the box).
+  async function toggle() {
+    var data = state.data;
+    if (!data) return;
+    var body = { enabled: !data.enabled, rules: data.rules, templates: data.templates || {} };
+    await save(JSON.stringify(body), 'application/json');
+    if (state.data && state.data.enabled === body.enabled) await openJob(state.jobId);
+  }
+
+  async function save(text, contentType) {
     $('automation-error').textContent = '';
     $('automation-saved').textContent = '';
-    var headers = { 'Content-Type': 'application/yaml', Accept: 'application/json' };
+    var headers = { 'Content-Type': contentType || 'application/yaml', Accept: 'application/json' };
     if (state.etag) headers['If-Match'] = state.etag;
     try {
       var res = await fetch('/v1/jobs/' + encodeURIComponent(state.jobId) + '/automation', {
-        method: 'PUT', credentials: 'same-origin', cache: 'no-store', headers: headers, body: $('automation-yaml').value
+        method: 'PUT', credentials: 'same-origin', cache: 'no-store', headers: headers,
+        body: text === undefined ? $('automation-yaml').value : text
       });
       if (res.status === 401 || res.status === 403) throw new http.AuthError(res.status);
       if (!res.ok) {
@@ -199,6 +211,7 @@
   function init() {
     if (!$('automation-panel')) return;
     $('automation-save').addEventListener('click', function () { save(); });
+    $('automation-toggle').addEventListener('click', function () { toggle(); });
     $('preview-run').addEventListener('click', function () { preview(); });
   }
 
