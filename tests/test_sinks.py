@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
 
 import pytest
-import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -39,16 +37,11 @@ from db import AsyncStore, Store
 from sinks import DEAD, DELIVERED, FAILED, PENDING, Attempt, Backoff, Outbox, SinkConfig
 from sinks.retry import next_step, parse_retry_after, retryable
 from sinks.webhook import decode_secret, envelope, sign, webhook_id
+from tests.helpers import LoopbackServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
 FAST = dict(backoff_base_s=0.05, backoff_cap_s=0.2, poll_interval_s=0.05, lease_s=1.0, counts_interval_s=0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- the receiver ---------------------------------------------------------------
@@ -83,8 +76,7 @@ class Receiver:
         self.duplicates = 0  # copies dropped by webhook-id
         self.reply: Callable[[int], Reply] = lambda n: Reply()
         self._lock = threading.Lock()
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
@@ -112,22 +104,12 @@ class Receiver:
 
     def start(self) -> "Receiver":
         app = Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="test-sink", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "receiver did not start"
-            time.sleep(0.01)
+        self._server = LoopbackServer(app, self.port, name="test-sink").start()
         return self
 
     def stop(self) -> None:
-        if self.server is not None and self.thread is not None:
-            self.server.should_exit = True
-            self.thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
 
     def ids_by_version(self) -> dict[tuple[str, str, int], set[str]]:
         """(type, key, version) -> the distinct webhook-ids it arrived with."""
