@@ -24,7 +24,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from sinks.webhook import SendResult
+from sinks.channel import AddressedChannel, SendResult, result_since
 
 from .settings import SmtpConfig
 
@@ -73,44 +73,19 @@ def _status(code: int) -> int:
     return 400  # permanent refusal: a dead letter
 
 
-class EmailChannel:
+class EmailChannel(AddressedChannel[SmtpConfig]):
     """The ``email`` channel: one SMTP transaction per attempt."""
 
     def __init__(self, config: SmtpConfig, *, name: str = "email", rate_per_min: int | None = None) -> None:
-        self.config = config
-        self._name = name
-        self._rate = rate_per_min
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def timeout_s(self) -> float:
-        return self.config.timeout_s
-
-    @property
-    def horizon_s(self) -> float:
-        return self.config.horizon_s
-
-    @property
-    def rate_per_min(self) -> int | None:
-        return self._rate
-
-    def wants(self, type_: str) -> bool:
-        return False  # e-mail is addressed by name (Outbox.enqueue_to)
+        super().__init__(name, config, rate_per_min=rate_per_min)
 
     async def send(self, client: httpx.AsyncClient, msg_id: str, body: str) -> SendResult:
         started = time.monotonic()
-
-        def done(status: int | None, error: str | None) -> SendResult:
-            return SendResult(status, error, None, time.monotonic() - started)
-
         try:
             message = build_message(self.config, msg_id, json.loads(body)["data"])
         except (BadMessage, ValueError, KeyError, TypeError) as exc:
             log.warning("email %s: not an e-mail: %s", msg_id, type(exc).__name__)
-            return done(400, "email:bad-message")
+            return result_since(started, 400, "email:bad-message")
         c = self.config
         try:
             async with asyncio.timeout(c.timeout_s):
@@ -126,16 +101,16 @@ class EmailChannel:
                     timeout=c.timeout_s,
                 )
         except TimeoutError:
-            return done(None, "Timeout")
+            return result_since(started, None, "Timeout")
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = sorted({r.code for r in exc.recipients})
             worst = max(codes) if codes else 550
-            return done(_status(worst), f"smtp:{worst}")
+            return result_since(started, _status(worst), f"smtp:{worst}")
         except aiosmtplib.SMTPResponseException as exc:  # a reply code: 4xx, 5xx (auth, data, sender)
-            return done(_status(exc.code), f"smtp:{exc.code}")
+            return result_since(started, _status(exc.code), f"smtp:{exc.code}")
         except (aiosmtplib.SMTPException, OSError) as exc:  # no answer: connect, TLS, disconnect
-            return done(None, type(exc).__name__)
+            return result_since(started, None, type(exc).__name__)
         if errors:  # some recipients refused, the others accepted: delivered, say so
             codes = sorted({r.code for r in errors.values()})
-            return done(250, f"smtp:partial:{codes[-1]}")
-        return done(250, None)
+            return result_since(started, 250, f"smtp:partial:{codes[-1]}")
+        return result_since(started, 250)

@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 import httpx
 
-from sinks.webhook import SendResult
+from sinks.channel import AddressedChannel, SendResult, result_since
 
 from .settings import WeComConfig
 
@@ -171,7 +171,7 @@ def result_for(answer: dict[str, Any], started: float, limit_retry_after_s: int 
     status = status_for(code)
     # Minute limits block the caller for 60 s (WeCom docs, 访问频率限制): no sooner.
     retry_after = str(limit_retry_after_s) if code in FREQUENCY_CODES else None
-    return SendResult(status, None if code == OK else f"wecom:{code}", retry_after, time.monotonic() - started)
+    return result_since(started, status, None if code == OK else f"wecom:{code}", retry_after)
 
 
 async def _attempt(
@@ -188,54 +188,35 @@ async def _attempt(
         async with asyncio.timeout(timeout_s):
             answer = await call()
     except TimeoutError:
-        return SendResult(None, "Timeout", None, time.monotonic() - started)
+        return result_since(started, None, "Timeout")
     except WeComError as exc:
         if exc.errcode is None:  # no JSON answer: an HTTP error or a proxy in the way
             status = exc.http_status
-            return SendResult(status if status and status >= 500 else None, f"wecom:http{status}", None,
-                              time.monotonic() - started)
+            return result_since(started, status if status and status >= 500 else None, f"wecom:http{status}")
         return result_for({"errcode": exc.errcode}, started, config.limit_retry_after_s)
     except httpx.HTTPError as exc:
-        return SendResult(None, type(exc).__name__, None, time.monotonic() - started)
+        return result_since(started, None, type(exc).__name__)
     except (ValueError, TypeError, KeyError):  # JSON, but not WeCom's shape: a proxy page? try again later
-        return SendResult(None, "wecom:bad-answer", None, time.monotonic() - started)
+        return result_since(started, None, "wecom:bad-answer")
     try:
         result = judge(answer, started)
     except (ValueError, TypeError, KeyError):
-        return SendResult(None, "wecom:bad-answer", None, time.monotonic() - started)
+        return result_since(started, None, "wecom:bad-answer")
     if result.status is not None and result.status >= 400:
         log.warning("%s %s: %s", name, msg_id, result.error)
     return result
 
 
-class _Base:
-    def __init__(self, name: str, config: WeComConfig, rate_per_min: int | None) -> None:
-        self._name = name
-        self.config = config
-        self._rate = rate_per_min
+class _AppChannel(AddressedChannel[WeComConfig]):
+    """A channel that calls through :class:`WeComClient`, with its access token."""
 
-    @property
-    def name(self) -> str:
-        return self._name
+    def __init__(self, name: str, client: WeComClient, rate_per_min: int | None) -> None:
+        super().__init__(name, client.config, rate_per_min=rate_per_min)
+        self.client = client
 
     @property
     def timeout_s(self) -> float:
         return self.config.timeout_s * 3  # a token fetch, a call, and one retry after a refresh
-
-    @property
-    def horizon_s(self) -> float:
-        return self.config.horizon_s
-
-    @property
-    def rate_per_min(self) -> int | None:
-        return self._rate
-
-    def wants(self, type_: str) -> bool:
-        return False  # addressed by name only (Outbox.enqueue_to)
-
-    @staticmethod
-    def _refused(started: float, error: str) -> SendResult:
-        return SendResult(400, error, None, time.monotonic() - started)
 
 
 def app_message(config: WeComConfig, data: dict[str, Any]) -> dict[str, Any]:
@@ -255,19 +236,18 @@ def app_message(config: WeComConfig, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class WeComAppChannel(_Base):
+class WeComAppChannel(_AppChannel):
     """The ``wecom`` channel: the bank's app sends to HR members (``message/send``)."""
 
     def __init__(self, client: WeComClient, *, name: str = "wecom", rate_per_min: int | None = None) -> None:
-        super().__init__(name, client.config, rate_per_min)
-        self.client = client
+        super().__init__(name, client, rate_per_min)
 
     async def send(self, http: httpx.AsyncClient, msg_id: str, body: str) -> SendResult:
         started = time.monotonic()
         try:
             payload = app_message(self.config, _data(body))
         except (ValueError, KeyError, TypeError):
-            return self._refused(started, "wecom:bad-message")
+            return result_since(started, 400, "wecom:bad-message")
 
         def judge(answer: dict[str, Any], t0: float) -> SendResult:
             result = result_for(answer, t0, self.config.limit_retry_after_s)
@@ -290,23 +270,19 @@ def robot_message(data: dict[str, Any]) -> dict[str, Any]:
     return {"msgtype": msgtype, msgtype: data[msgtype]}
 
 
-class WeComRobotChannel(_Base):
-    """``wecom-robot-<group>``: one group robot (``webhook/send?key=``), 20 messages a minute."""
+class WeComRobotChannel(AddressedChannel[WeComConfig]):
+    """``wecom-robot-<group>``: one group robot (``webhook/send?key=``, no token), 20 messages a minute."""
 
     def __init__(self, config: WeComConfig, group: str, *, rate_per_min: int = ROBOT_RATE_PER_MIN) -> None:
-        super().__init__(f"wecom-robot-{group}", config, rate_per_min)
+        super().__init__(f"wecom-robot-{group}", config, rate_per_min=rate_per_min)
         self.group = group
-
-    @property
-    def timeout_s(self) -> float:
-        return self.config.timeout_s
 
     async def send(self, http: httpx.AsyncClient, msg_id: str, body: str) -> SendResult:
         started = time.monotonic()
         try:
             payload = robot_message(_data(body))
         except (ValueError, KeyError, TypeError):
-            return self._refused(started, "wecom:bad-message")
+            return result_since(started, 400, "wecom:bad-message")
         key = self.config.robots[self.group].get_secret_value()
 
         async def call() -> dict[str, Any]:
@@ -344,12 +320,11 @@ def external_message(config: WeComConfig, data: dict[str, Any]) -> dict[str, Any
     return out
 
 
-class WeComExternalChannel(_Base):
+class WeComExternalChannel(_AppChannel):
     """``wecom-external``: a task for the sender to send to candidates who are external contacts."""
 
     def __init__(self, client: WeComClient, *, name: str = "wecom-external", rate_per_min: int | None = None) -> None:
-        super().__init__(name, client.config, rate_per_min)
-        self.client = client
+        super().__init__(name, client, rate_per_min)
         self.tasks: dict[str, str] = {}  # outbox msg_id -> WeCom's msgid of the task (this process)
 
     async def send(self, http: httpx.AsyncClient, msg_id: str, body: str) -> SendResult:
@@ -357,7 +332,7 @@ class WeComExternalChannel(_Base):
         try:
             payload = external_message(self.config, _data(body))
         except (ValueError, KeyError, TypeError):
-            return self._refused(started, "wecom:bad-message")
+            return result_since(started, 400, "wecom:bad-message")
 
         def judge(answer: dict[str, Any], t0: float) -> SendResult:
             result = result_for(answer, t0, self.config.limit_retry_after_s)

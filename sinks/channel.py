@@ -22,17 +22,23 @@ maps its answers onto that and keeps the original in ``error`` (for example
 needs from ``data``. The same ``msg_id`` comes with every retry of one
 message: channels that can (e-mail's ``Message-ID``, WeCom's duplicate
 check) use it so that a person is not told the same thing twice.
+
+:class:`AddressedChannel` is what e-mail, WeCom and SuccessFactors share: a
+channel that takes only messages addressed to it by name, bounded and
+retried as its settings say. :func:`result_since` makes one attempt's
+:class:`SendResult` with its duration.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import time
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
 from .webhook import SendResult
 
-__all__ = ["Channel", "SendResult"]
+__all__ = ["AddressedChannel", "Channel", "SendResult", "result_since"]
 
 
 @runtime_checkable
@@ -62,3 +68,56 @@ class Channel(Protocol):
     async def send(self, client: httpx.AsyncClient, msg_id: str, body: str) -> SendResult:
         """One attempt at one message; never raises for a network failure (say it in ``error``)."""
         ...
+
+
+class ChannelTiming(Protocol):
+    """The settings every addressed channel has (pydantic models: SmtpConfig, WeComConfig...)."""
+
+    @property
+    def timeout_s(self) -> float: ...
+
+    @property
+    def horizon_s(self) -> float: ...
+
+
+ConfigT = TypeVar("ConfigT", bound=ChannelTiming)
+
+
+class AddressedChannel(Generic[ConfigT]):
+    """A :class:`Channel` that takes only messages addressed to it by name (``Outbox.enqueue_to``).
+
+    One attempt's bound and the retry horizon come from ``config``; a
+    subclass writes ``send`` (and may bound an attempt differently by
+    overriding ``timeout_s``).
+    """
+
+    def __init__(self, name: str, config: ConfigT, *, rate_per_min: int | None = None) -> None:
+        self.config = config
+        self._name = name
+        self._rate = rate_per_min
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def timeout_s(self) -> float:
+        return self.config.timeout_s
+
+    @property
+    def horizon_s(self) -> float:
+        return self.config.horizon_s
+
+    @property
+    def rate_per_min(self) -> int | None:
+        return self._rate
+
+    def wants(self, type_: str) -> bool:
+        return False  # never a broadcast: addressed by name only
+
+
+def result_since(
+    started: float, status: int | None, error: str | None = None, retry_after: str | None = None
+) -> SendResult:
+    """One attempt's result; its duration counts from ``started`` (a ``time.monotonic()`` reading)."""
+    return SendResult(status, error, retry_after, time.monotonic() - started)

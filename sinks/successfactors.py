@@ -62,7 +62,7 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from signxml import CanonicalizationMethod, XMLSigner
 
-from .webhook import SendResult
+from .channel import AddressedChannel, SendResult, result_since
 
 log = logging.getLogger("candor.sinks.successfactors")
 
@@ -452,7 +452,7 @@ class TokenRefused(Exception):
         self.error = error
 
 
-class SuccessFactorsChannel:
+class SuccessFactorsChannel(AddressedChannel[SuccessFactorsConfig]):
     """The outbox's way into SF (:class:`sinks.channel.Channel`): one upsert per message.
 
     The access token is cached until shortly before it expires and fetched
@@ -465,7 +465,7 @@ class SuccessFactorsChannel:
     """
 
     def __init__(self, config: SuccessFactorsConfig, *, clock: Any = None) -> None:
-        self.config = config
+        super().__init__(CHANNEL, config, rate_per_min=config.rate_per_min)
         self._key = config.key_pem()
         self._cert = config.certificate_pem()
         check_key_pair(self._key, self._cert)
@@ -474,23 +474,6 @@ class SuccessFactorsChannel:
         self._token_until = 0.0  # time.monotonic()
         self._lock = asyncio.Lock()
         self.tokens_fetched = 0
-
-    name = CHANNEL
-
-    @property
-    def timeout_s(self) -> float:
-        return self.config.timeout_s
-
-    @property
-    def horizon_s(self) -> float:
-        return self.config.horizon_s
-
-    @property
-    def rate_per_min(self) -> int | None:
-        return self.config.rate_per_min
-
-    def wants(self, type_: str) -> bool:
-        return False  # only messages addressed to it (enqueue_to)
 
     def assertion(self) -> str:
         """The base64 of a freshly signed assertion, as the token endpoint's ``assertion`` field."""
@@ -534,18 +517,14 @@ class SuccessFactorsChannel:
 
     async def send(self, client: httpx.AsyncClient, msg_id: str, body: str) -> SendResult:
         started = time.monotonic()
-
-        def result(status: int | None, error: str | None, retry_after: str | None = None) -> SendResult:
-            return SendResult(status, error, retry_after, time.monotonic() - started)
-
         try:
             payload = json.loads(body)["data"]
             record = upsert_body(payload, self.config.mapping, api_base=self.config.api_base)
         except MappingError as exc:
             log.warning("successfactors %s: %s", msg_id, exc.code)
-            return result(422, f"sf:{exc.code}")
+            return result_since(started, 422, f"sf:{exc.code}")
         except (ValueError, KeyError, TypeError):
-            return result(422, "sf:bad_payload")
+            return result_since(started, 422, "sf:bad_payload")
         content = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
             async with asyncio.timeout(self.config.timeout_s):
@@ -556,17 +535,18 @@ class SuccessFactorsChannel:
                     response = await self._upsert(client, token, content)
         except TokenRefused as exc:
             log.warning("successfactors %s: token refused (%s)", msg_id, exc.status)
-            return result(exc.status, exc.error)
+            return result_since(started, exc.status, exc.error)
         except TimeoutError:
-            return result(None, "Timeout")
+            return result_since(started, None, "Timeout")
         except (httpx.HTTPError, OSError) as exc:
-            return result(None, type(exc).__name__)
+            return result_since(started, None, type(exc).__name__)
         if response.status_code != 200:
-            return result(response.status_code, f"sf:http:{response.status_code}", response.headers.get("retry-after"))
+            status, retry_after = response.status_code, response.headers.get("retry-after")
+            return result_since(started, status, f"sf:http:{status}", retry_after)
         try:
             records = read_upsert(response.json())
         except ValueError:
-            return result(502, "sf:malformed_answer")
+            return result_since(started, 502, "sf:malformed_answer")
         status, error = outcome(records)
         log.info("successfactors %s: order %s -> %s %s", msg_id, record["orderId"], status, error or "")
-        return result(status, error)
+        return result_since(started, status, error)

@@ -1,4 +1,4 @@
-"""Shared fixtures: real models loaded once, a real server on loopback.
+"""Shared fixtures: real models loaded once, a real server on loopback, the outbox (tests/outbox_fixtures.py).
 
 The suite's rules live in tests/suite_rules.py and are installed here: tests
 whose fixtures load a real model are marked ``slow`` (``make test-fast`` runs
@@ -23,6 +23,12 @@ from tests.media_fixtures import (
     media_duration_s,
     padded_speech_wav,
     portrait_y4m,
+)
+from tests.outbox_fixtures import (  # noqa: F401  (fixtures: pytest finds them by name here)
+    db_url,
+    outbox_options,
+    outboxes,
+    store,
 )
 from tests.suite_rules import (  # noqa: F401  (hooks: pytest finds them by name here)
     pytest_collection_modifyitems,

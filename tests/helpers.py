@@ -1,4 +1,4 @@
-"""Test helpers: a real server on loopback, audio loading."""
+"""Test helpers: servers on loopback (Candor, the fakes of what it talks to), audio loading."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any, Self
 
 import av
 import numpy as np
 import uvicorn
+from starlette.types import ASGIApp
 
 from media.frames import SAMPLE_RATE
 from runtime.models import Models
@@ -25,17 +27,61 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class LiveServer:
+class LoopbackServer:
+    """An ASGI app under uvicorn on 127.0.0.1:``port``, in a daemon thread with its own event loop.
+
+    ``start()`` returns once uvicorn listens (RuntimeError if it does not
+    within ``start_timeout_s``); ``stop()`` asks it to exit and joins the
+    thread. ``config`` goes to ``uvicorn.Config`` over these defaults: no
+    lifespan, warnings only, 1 s to finish open requests on stop.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        port: int,
+        *,
+        name: str,
+        start_timeout_s: float = 10.0,
+        stop_timeout_s: float = 10.0,
+        **config: Any,
+    ) -> None:
+        options: dict[str, Any] = {"log_level": "warning", "lifespan": "off", "timeout_graceful_shutdown": 1, **config}
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
+        self.start_timeout_s = start_timeout_s
+        self.stop_timeout_s = stop_timeout_s
+
+    def start(self) -> Self:
+        self.thread.start()
+        deadline = time.monotonic() + self.start_timeout_s
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"{self.thread.name} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=self.stop_timeout_s)
+
+
+class LiveServer(LoopbackServer):
     """Candor on a free loopback port, in a thread with its own event loop."""
 
     def __init__(self, settings: Settings, models: Models | None) -> None:
         self.settings = settings
         self.app = create_app(settings, models=models)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=settings.port, log_level="warning", ws="websockets-sansio", lifespan="on"
+        super().__init__(
+            self.app,
+            settings.port,
+            name="candor-test-server",
+            start_timeout_s=60,
+            stop_timeout_s=30,
+            ws="websockets-sansio",
+            lifespan="on",
+            timeout_graceful_shutdown=None,
         )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="candor-test-server", daemon=True)
 
     @property
     def url(self) -> str:
@@ -44,19 +90,6 @@ class LiveServer:
     @property
     def candor(self):  # the app's state, for white-box checks
         return self.app.state.candor
-
-    def start(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -27,14 +27,12 @@ import base64
 import binascii
 import json
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import uvicorn
 from lxml import etree
 from signxml import XMLVerifier
 from signxml.exceptions import SignXMLException
@@ -43,15 +41,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.helpers import LoopbackServer, free_port
+
 SAML = "{urn:oasis:names:tc:SAML:2.0:assertion}"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:saml2-bearer"
 AUDIENCE = "www.successfactors.com"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _instant(text: str | None) -> datetime:
@@ -69,7 +63,7 @@ class FakeSuccessFactors:
     clients: dict[str, str] = field(default_factory=dict)  # client_id (API key) -> certificate PEM
     orders: set[str] = field(default_factory=set)
     outage: int = 0  # answer 503 to this many upserts
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -77,8 +71,7 @@ class FakeSuccessFactors:
         self._reports: list[dict[str, Any]] = []
         self.token_requests: list[tuple[int, str]] = []  # (status, why) per /oauth/token call
         self.upserts: list[int] = []  # HTTP status per /odata/v2/upsert call
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     # -- what a test reads ----------------------------------------------------------
     @property
@@ -221,17 +214,9 @@ class FakeSuccessFactors:
             Route("/oauth/token", self.token, methods=["POST"]),
             Route("/odata/v2/upsert", self.upsert, methods=["POST"]),
         ])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="fake-successfactors", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "the fake SF did not start"
-            time.sleep(0.01)
+        self._server = LoopbackServer(app, self.port, name="fake-successfactors").start()
         return self
 
     def stop(self) -> None:
-        if self.server is not None and self.thread is not None:
-            self.server.should_exit = True
-            self.thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()

@@ -31,7 +31,7 @@ from sinks.webhook import SendResult
 from tests.helpers import HR_TOKEN, make_settings
 from tests.sf_fake import FakeSuccessFactors
 from tests.test_screening import PEOPLE, RESUME_ZH
-from tests.test_successfactors import ORDER as SF_ORDER, ORDER_SECRET, bank_key, basic as sf_basic, config as sf_settings, sf
+from tests.test_successfactors import ORDER as SF_ORDER, app_settings as sf_app_settings, bank_key, basic as sf_basic, sf
 
 __all__ = ["bank_key", "sf"]  # fixtures used here
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
@@ -338,12 +338,7 @@ def test_a_candidate_is_told_only_after_a_person_decided_and_only_what_the_polic
 def test_a_decision_on_an_order_from_successfactors_is_written_back_by_the_sync_rule(
     tmp_path: Path, sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes]
 ) -> None:
-    sf_config = {
-        **sf_settings(sf, bank_key).model_dump(mode="json", exclude_none=True),
-        "private_key": bank_key[0].decode(), "order_secret": ORDER_SECRET,
-        "mapping": {"requisitions": {"1021": "wealth_manager"}},
-    }
-    settings = make_settings(tmp_path, contact_key="test-contact-key", successfactors=sf_config)
+    settings = sf_app_settings(tmp_path, sf, bank_key)
     models = Models(vad=None, asr=None, face=None, encoder=None)
     models.warm = True
     with TestClient(create_app(settings, models=models, load_models=False), base_url="http://127.0.0.1") as c:

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Iterator
 
 import pytest
 
 from channels import EmailChannel, SmtpConfig, build_channels
 from channels.email import build_message
-from db import AsyncStore, Store
 from sinks import DELIVERED, FAILED, Outbox
+from tests.outbox_fixtures import Outboxes, enqueue_to, until_state
 from tests.smtp_server import SmtpServer
 
-FAST = dict(backoff_base_s=0.05, backoff_cap_s=0.2, poll_interval_s=0.05, lease_s=5.0, counts_interval_s=0.1)
 FROM = "Candor HR <hr@bank.example.cn>"
 
 
@@ -28,49 +26,23 @@ def mail(to: str = "li.lei@example.com", **extra: object) -> dict:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[AsyncStore]:
-    s = AsyncStore(Store(f"sqlite:///{tmp_path}/candor.db"))
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
+    """Not started yet: a test sets the replies it needs, then starts it."""
     server = SmtpServer()
     yield server
     server.stop()
 
 
 @pytest.fixture
-async def outboxes() -> AsyncIterator[list[Outbox]]:
-    made: list[Outbox] = []
-    yield made
-    for outbox in made:
-        await outbox.close()
-
-
-async def started(outboxes: list[Outbox], store: AsyncStore, channel: EmailChannel) -> Outbox:
-    outbox = Outbox(store, [channel], **FAST)  # type: ignore[arg-type]
-    outboxes.append(outbox)
-    await outbox.start()
-    return outbox
+def smtp_auth() -> Iterator[SmtpServer]:
+    """Started, with AUTH after STARTTLS for the user candor, password s3cret."""
+    server = SmtpServer(require_auth=("candor", "s3cret")).start()
+    yield server
+    server.stop()
 
 
 def enqueue(outbox: Outbox, key: str, payload: dict) -> str:
-    from sqlalchemy.orm import Session
-
-    with Session(outbox.engine) as db, db.begin():
-        return outbox.enqueue_to(db, "email", "invite.sent", key, 1, payload)
-
-
-async def until(outbox: Outbox, msg_id: str, state: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        delivery = await outbox.get(msg_id)
-        if delivery is not None and delivery.state == state:
-            return
-        assert time.monotonic() < deadline, f"{msg_id} not {state}: {delivery}"
-        await asyncio.sleep(0.05)
+    return enqueue_to(outbox, "email", "invite.sent", key, payload)
 
 
 # -- the pure parts ---------------------------------------------------------------
@@ -101,68 +73,58 @@ def test_message_is_multipart_with_a_stable_message_id() -> None:
 
 
 # -- through the outbox to the server ------------------------------------------------
-async def test_delivered_with_auth(store: AsyncStore, outboxes: list[Outbox]) -> None:
-    server = SmtpServer(require_auth=("candor", "s3cret")).start()
-    try:
-        channel = EmailChannel(SmtpConfig.from_url(server.url(user="candor", password="s3cret"), FROM))
-        outbox = await started(outboxes, store, channel)
-        msg_id = enqueue(outbox, "app-1", mail())
-        await until(outbox, msg_id, DELIVERED)
-        (received,) = server.messages
-        assert received["Message-ID"] == f"<{msg_id}@bank.example.cn>"
-        assert received["Subject"] == "面试邀请 Interview invitation"
-        assert received["To"] == "li.lei@example.com"
-        assert received.get_body(("plain",)).get_content().strip() == "请点击链接"
-        assert received.get_body(("html",)).get_content().strip() == "<p>请点击链接</p>"
-        assert server.envelopes == [("hr@bank.example.cn", ["li.lei@example.com"])]
-        assert [(a.status, a.outcome) for a in await outbox.attempts(msg_id)] == [(250, "delivered")]
-    finally:
-        server.stop()
+async def test_delivered_with_auth(smtp_auth: SmtpServer, outboxes: Outboxes) -> None:
+    channel = EmailChannel(SmtpConfig.from_url(smtp_auth.url(user="candor", password="s3cret"), FROM))
+    outbox = await outboxes.start([channel])
+    msg_id = enqueue(outbox, "app-1", mail())
+    await until_state(outbox, msg_id, DELIVERED)
+    (received,) = smtp_auth.messages
+    assert received["Message-ID"] == f"<{msg_id}@bank.example.cn>"
+    assert received["Subject"] == "面试邀请 Interview invitation"
+    assert received["To"] == "li.lei@example.com"
+    assert received.get_body(("plain",)).get_content().strip() == "请点击链接"
+    assert received.get_body(("html",)).get_content().strip() == "<p>请点击链接</p>"
+    assert smtp_auth.envelopes == [("hr@bank.example.cn", ["li.lei@example.com"])]
+    assert [(a.status, a.outcome) for a in await outbox.attempts(msg_id)] == [(250, "delivered")]
 
 
-async def test_wrong_password_is_a_dead_letter(store: AsyncStore, outboxes: list[Outbox]) -> None:
-    server = SmtpServer(require_auth=("candor", "s3cret")).start()
-    try:
-        channel = EmailChannel(SmtpConfig.from_url(server.url(user="candor", password="wrong"), FROM))
-        outbox = await started(outboxes, store, channel)
-        msg_id = enqueue(outbox, "app-1", mail())
-        await until(outbox, msg_id, FAILED)
-        assert server.messages == [] and server.auth_failures >= 1
-        delivery = await outbox.get(msg_id)
-        assert delivery is not None and delivery.last_error == "smtp:535"
-    finally:
-        server.stop()
+async def test_wrong_password_is_a_dead_letter(smtp_auth: SmtpServer, outboxes: Outboxes) -> None:
+    channel = EmailChannel(SmtpConfig.from_url(smtp_auth.url(user="candor", password="wrong"), FROM))
+    outbox = await outboxes.start([channel])
+    msg_id = enqueue(outbox, "app-1", mail())
+    await until_state(outbox, msg_id, FAILED)
+    assert smtp_auth.messages == [] and smtp_auth.auth_failures >= 1
+    delivery = await outbox.get(msg_id)
+    assert delivery is not None and delivery.last_error == "smtp:535"
 
 
-async def test_temporary_failure_is_retried_with_the_same_message_id(
-    store: AsyncStore, smtp: SmtpServer, outboxes: list[Outbox]
-) -> None:
+async def test_temporary_failure_is_retried_with_the_same_message_id(smtp: SmtpServer, outboxes: Outboxes) -> None:
     smtp.replies = ["451 4.3.0 Mailbox busy, try later", "421 4.7.0 Too many connections"]
     smtp.start()
-    outbox = await started(outboxes, store, EmailChannel(SmtpConfig.from_url(smtp.url(), FROM)))
+    outbox = await outboxes.start([EmailChannel(SmtpConfig.from_url(smtp.url(), FROM))])
     msg_id = enqueue(outbox, "app-1", mail())
-    await until(outbox, msg_id, DELIVERED)
+    await until_state(outbox, msg_id, DELIVERED)
     assert smtp.transactions == 3 and len(smtp.messages) == 1
     attempts = await outbox.attempts(msg_id)
     assert [(a.error, a.outcome) for a in attempts] == [("smtp:451", "retry"), ("smtp:421", "retry"), (None, "delivered")]
     assert smtp.messages[0]["Message-ID"] == f"<{msg_id}@bank.example.cn>"
 
 
-async def test_refused_recipient_is_failed_and_visible(store: AsyncStore, smtp: SmtpServer, outboxes: list[Outbox]) -> None:
+async def test_refused_recipient_is_failed_and_visible(smtp: SmtpServer, outboxes: Outboxes) -> None:
     smtp.rcpt_reply = "550 5.1.1 No such user"
     smtp.start()
-    outbox = await started(outboxes, store, EmailChannel(SmtpConfig.from_url(smtp.url(), FROM)))
+    outbox = await outboxes.start([EmailChannel(SmtpConfig.from_url(smtp.url(), FROM))])
     msg_id = enqueue(outbox, "app-1", mail())
-    await until(outbox, msg_id, FAILED)
+    await until_state(outbox, msg_id, FAILED)
     await asyncio.sleep(0.3)  # several backoff periods: no second try
     assert smtp.messages == []
     assert [(a.status, a.error, a.outcome) for a in await outbox.attempts(msg_id)] == [(400, "smtp:550", "failed")]
     assert (await outbox.counts())["email"][FAILED] == 1
 
 
-async def test_server_down_then_up_loses_nothing(store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_server_down_then_up_loses_nothing(outboxes: Outboxes) -> None:
     server = SmtpServer()  # not listening yet
-    outbox = await started(outboxes, store, EmailChannel(SmtpConfig.from_url(server.url(), FROM)))
+    outbox = await outboxes.start([EmailChannel(SmtpConfig.from_url(server.url(), FROM))])
     msg_id = enqueue(outbox, "app-1", mail())
     deadline = time.monotonic() + 10
     while not await outbox.attempts(msg_id):
@@ -172,16 +134,16 @@ async def test_server_down_then_up_loses_nothing(store: AsyncStore, outboxes: li
     assert first.status is None and first.outcome == "retry" and first.error
     server.start()
     try:
-        await until(outbox, msg_id, DELIVERED)
+        await until_state(outbox, msg_id, DELIVERED)
         assert len(server.messages) == 1
     finally:
         server.stop()
 
 
-async def test_a_message_without_recipients_is_refused(store: AsyncStore, smtp: SmtpServer, outboxes: list[Outbox]) -> None:
+async def test_a_message_without_recipients_is_refused(smtp: SmtpServer, outboxes: Outboxes) -> None:
     smtp.start()
-    outbox = await started(outboxes, store, EmailChannel(SmtpConfig.from_url(smtp.url(), FROM)))
+    outbox = await outboxes.start([EmailChannel(SmtpConfig.from_url(smtp.url(), FROM))])
     msg_id = enqueue(outbox, "app-1", {"to": [], "subject": "x", "text": "y"})
-    await until(outbox, msg_id, FAILED)
+    await until_state(outbox, msg_id, FAILED)
     assert smtp.transactions == 0
     assert (await outbox.get(msg_id)).last_error == "email:bad-message"  # type: ignore[union-attr]

@@ -9,23 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Iterator
 
 import httpx
 import pytest
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from channels import WeComAppChannel, WeComClient, WeComConfig, WeComExternalChannel, WeComRobotChannel, build_channels
 from channels.sms import ChannelNotConfigured, SmsSender, sms_sender
 from channels.wecom import RedactUrls, status_for
 from channels.wecom_crypto import CallbackError, MsgCrypt, parse_xml, signature
-from db import AsyncStore, Store
 from sinks import DELIVERED, FAILED, PENDING, Outbox
+from tests.outbox_fixtures import Outboxes, enqueue_to, until_state
 from tests.wecom_fake import AES_KEY, AGENT_ID, CALLBACK_TOKEN, CORP_ID, ROBOT_KEY, SECRET, FakeWeCom
 
-FAST = dict(backoff_base_s=0.05, backoff_cap_s=0.2, poll_interval_s=0.05, lease_s=5.0, counts_interval_s=0.1)
 HR_TEXT = {"touser": "zhangsan", "msgtype": "text", "text": {"content": "候选人 A 已完成面试"}}
 
 
@@ -46,47 +43,14 @@ def config(fake: FakeWeCom, **overrides: object) -> WeComConfig:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[AsyncStore]:
-    s = AsyncStore(Store(f"sqlite:///{tmp_path}/candor.db"))
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def fake() -> Iterator[FakeWeCom]:
     server = FakeWeCom().start()
     yield server
     server.stop()
 
 
-@pytest.fixture
-async def outboxes() -> AsyncIterator[list[Outbox]]:
-    made: list[Outbox] = []
-    yield made
-    for outbox in made:
-        await outbox.close()
-
-
-async def started(outboxes: list[Outbox], store: AsyncStore, channels: list) -> Outbox:
-    outbox = Outbox(store, channels, **FAST)
-    outboxes.append(outbox)
-    await outbox.start()
-    return outbox
-
-
 def enqueue(outbox: Outbox, channel: str, key: str, payload: dict, version: int = 1) -> str:
-    with Session(outbox.engine) as db, db.begin():
-        return outbox.enqueue_to(db, channel, "notice.sent", key, version, payload)
-
-
-async def until(outbox: Outbox, msg_id: str, state: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        delivery = await outbox.get(msg_id)
-        if delivery is not None and delivery.state == state:
-            return
-        assert time.monotonic() < deadline, f"{msg_id} not {state}: {delivery}"
-        await asyncio.sleep(0.05)
+    return enqueue_to(outbox, channel, "notice.sent", key, payload, version)
 
 
 # -- pure parts ---------------------------------------------------------------------
@@ -171,45 +135,39 @@ def test_httpx_log_lines_lose_tokens_and_keys() -> None:
 
 
 # -- app messages (message/send) --------------------------------------------------------
-async def test_app_message_delivered_with_agentid_and_duplicate_check(
-    fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]
-) -> None:
+async def test_app_message_delivered_with_agentid_and_duplicate_check(fake: FakeWeCom, outboxes: Outboxes) -> None:
     client = WeComClient(config(fake))
-    outbox = await started(outboxes, store, [WeComAppChannel(client)])
+    outbox = await outboxes.start([WeComAppChannel(client)])
     ids = [enqueue(outbox, "wecom", f"app-{n}", HR_TEXT) for n in range(3)]
     for msg_id in ids:
-        await until(outbox, msg_id, DELIVERED)
+        await until_state(outbox, msg_id, DELIVERED)
     sent = fake.sent("message/send")
     assert len(sent) == 3 and fake.token_calls == 1  # one token for all three
     assert sent[0]["agentid"] == AGENT_ID and sent[0]["text"] == HR_TEXT["text"]
     assert sent[0]["enable_duplicate_check"] == 1 and sent[0]["duplicate_check_interval"] == 1800
 
 
-async def test_expired_token_is_refreshed_and_the_call_retried(
-    fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]
-) -> None:
+async def test_expired_token_is_refreshed_and_the_call_retried(fake: FakeWeCom, outboxes: Outboxes) -> None:
     client = WeComClient(config(fake))
-    outbox = await started(outboxes, store, [WeComAppChannel(client)])
+    outbox = await outboxes.start([WeComAppChannel(client)])
     first = enqueue(outbox, "wecom", "app-1", HR_TEXT)
-    await until(outbox, first, DELIVERED)
+    await until_state(outbox, first, DELIVERED)
     fake.expire_tokens()  # WeCom ended it early (another gettoken elsewhere, a reset secret)
     second = enqueue(outbox, "wecom", "app-2", HR_TEXT)
-    await until(outbox, second, DELIVERED)
+    await until_state(outbox, second, DELIVERED)
     assert fake.token_calls == 2 and client.token_fetches == 2
     assert [r.errcode for r in fake.received] == [0, 42001, 0]
     # One attempt from the outbox's point of view: the refresh happened inside it.
     assert [(a.status, a.outcome) for a in await outbox.attempts(second)] == [(200, "delivered")]
 
 
-async def test_token_expiry_by_ttl_fetches_a_new_one_before_the_call(
-    fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]
-) -> None:
+async def test_token_expiry_by_ttl_fetches_a_new_one_before_the_call(fake: FakeWeCom, outboxes: Outboxes) -> None:
     fake.token_ttl_s = 1.0  # cached for ttl minus a margin (a tenth of it here)
     client = WeComClient(config(fake))
-    outbox = await started(outboxes, store, [WeComAppChannel(client)])
-    await until(outbox, enqueue(outbox, "wecom", "app-1", HR_TEXT), DELIVERED)
+    outbox = await outboxes.start([WeComAppChannel(client)])
+    await until_state(outbox, enqueue(outbox, "wecom", "app-1", HR_TEXT), DELIVERED)
     await asyncio.sleep(1.0)
-    await until(outbox, enqueue(outbox, "wecom", "app-2", HR_TEXT), DELIVERED)
+    await until_state(outbox, enqueue(outbox, "wecom", "app-2", HR_TEXT), DELIVERED)
     assert fake.token_calls == 2
     assert [r.errcode for r in fake.received] == [0, 0]  # never sent with a stale token
 
@@ -221,35 +179,35 @@ async def test_concurrent_sends_fetch_one_token(fake: FakeWeCom) -> None:
     assert len(set(tokens)) == 1 and fake.token_calls == 1
 
 
-async def test_busy_then_delivered(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_busy_then_delivered(fake: FakeWeCom, outboxes: Outboxes) -> None:
     fake.inject("message/send", -1, times=2)
-    outbox = await started(outboxes, store, [WeComAppChannel(WeComClient(config(fake)))])
+    outbox = await outboxes.start([WeComAppChannel(WeComClient(config(fake)))])
     msg_id = enqueue(outbox, "wecom", "app-1", HR_TEXT)
-    await until(outbox, msg_id, DELIVERED)
+    await until_state(outbox, msg_id, DELIVERED)
     assert [(a.status, a.error, a.outcome) for a in await outbox.attempts(msg_id)] == [
         (429, "wecom:-1", "retry"), (429, "wecom:-1", "retry"), (200, None, "delivered"),
     ]
     assert len(fake.sent("message/send")) == 1
 
 
-async def test_answers_that_are_not_wecoms_are_retried(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_answers_that_are_not_wecoms_are_retried(fake: FakeWeCom, outboxes: Outboxes) -> None:
     fake.inject_raw("message/send", 502, "<html>Bad Gateway</html>")
     fake.inject_raw("message/send", 200, '{"errcode": "busy?"}')
     fake.inject_raw("message/send", 200, "[]")
-    outbox = await started(outboxes, store, [WeComAppChannel(WeComClient(config(fake)))])
+    outbox = await outboxes.start([WeComAppChannel(WeComClient(config(fake)))])
     msg_id = enqueue(outbox, "wecom", "app-1", HR_TEXT)
-    await until(outbox, msg_id, DELIVERED)
+    await until_state(outbox, msg_id, DELIVERED)
     assert [(a.status, a.error, a.outcome) for a in await outbox.attempts(msg_id)] == [
         (502, "wecom:http502", "retry"), (None, "wecom:bad-answer", "retry"), (None, "wecom:http200", "retry"),
         (200, None, "delivered"),
     ]
 
 
-async def test_refused_message_is_a_visible_dead_letter(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_refused_message_is_a_visible_dead_letter(fake: FakeWeCom, outboxes: Outboxes) -> None:
     fake.inject("message/send", 40003)  # invalid UserID
-    outbox = await started(outboxes, store, [WeComAppChannel(WeComClient(config(fake)))])
+    outbox = await outboxes.start([WeComAppChannel(WeComClient(config(fake)))])
     msg_id = enqueue(outbox, "wecom", "app-1", HR_TEXT)
-    await until(outbox, msg_id, FAILED)
+    await until_state(outbox, msg_id, FAILED)
     await asyncio.sleep(0.3)
     assert len(fake.received) == 1 and fake.sent("message/send") == []
     delivery = await outbox.get(msg_id)
@@ -257,29 +215,27 @@ async def test_refused_message_is_a_visible_dead_letter(fake: FakeWeCom, store: 
     assert [d.id for d in await outbox.list_deliveries(FAILED, sink="wecom")] == [msg_id]
     # An operator fixes the cause and replays it: same id, delivered.
     await outbox.replay(msg_id)
-    await until(outbox, msg_id, DELIVERED)
+    await until_state(outbox, msg_id, DELIVERED)
 
 
-async def test_wrong_secret_is_refused_not_retried_forever(
-    fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]
-) -> None:
-    outbox = await started(outboxes, store, [WeComAppChannel(WeComClient(config(fake, secret="not-the-secret")))])
+async def test_wrong_secret_is_refused_not_retried_forever(fake: FakeWeCom, outboxes: Outboxes) -> None:
+    outbox = await outboxes.start([WeComAppChannel(WeComClient(config(fake, secret="not-the-secret")))])
     msg_id = enqueue(outbox, "wecom", "app-1", HR_TEXT)
-    await until(outbox, msg_id, FAILED)
+    await until_state(outbox, msg_id, FAILED)
     assert (await outbox.get(msg_id)).last_error == "wecom:40001"  # type: ignore[union-attr]
     assert fake.sent("message/send") == []
 
 
-async def test_bad_message_is_refused_before_wecom(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
-    outbox = await started(outboxes, store, [WeComAppChannel(WeComClient(config(fake)))])
+async def test_bad_message_is_refused_before_wecom(fake: FakeWeCom, outboxes: Outboxes) -> None:
+    outbox = await outboxes.start([WeComAppChannel(WeComClient(config(fake)))])
     msg_id = enqueue(outbox, "wecom", "app-1", {"touser": "zhangsan", "msgtype": "voice", "voice": {}})
-    await until(outbox, msg_id, FAILED)
+    await until_state(outbox, msg_id, FAILED)
     assert fake.received == [] and (await outbox.get(msg_id)).last_error == "wecom:bad-message"  # type: ignore[union-attr]
 
 
-async def test_wecom_down_then_up(store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_wecom_down_then_up(outboxes: Outboxes) -> None:
     fake = FakeWeCom()  # not started: connection refused
-    outbox = await started(outboxes, store, [WeComAppChannel(WeComClient(config(fake)))])
+    outbox = await outboxes.start([WeComAppChannel(WeComClient(config(fake)))])
     msg_id = enqueue(outbox, "wecom", "app-1", HR_TEXT)
     deadline = time.monotonic() + 10
     while not await outbox.attempts(msg_id):
@@ -288,7 +244,7 @@ async def test_wecom_down_then_up(store: AsyncStore, outboxes: list[Outbox]) -> 
     assert (await outbox.attempts(msg_id))[0].error == "ConnectError"
     fake.start()
     try:
-        await until(outbox, msg_id, DELIVERED)
+        await until_state(outbox, msg_id, DELIVERED)
     finally:
         fake.stop()
 
@@ -297,10 +253,10 @@ async def test_wecom_down_then_up(store: AsyncStore, outboxes: list[Outbox]) -> 
 ROBOT_MD = {"msgtype": "markdown", "markdown": {"content": "**3** 位候选人今日完成面试"}}
 
 
-async def test_robot_limiter_keeps_to_20_a_minute(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_robot_limiter_keeps_to_20_a_minute(fake: FakeWeCom, outboxes: Outboxes) -> None:
     channel = WeComRobotChannel(config(fake), "shanghai")
     assert channel.rate_per_min == 20
-    outbox = await started(outboxes, store, [channel])
+    outbox = await outboxes.start([channel])
     ids = [enqueue(outbox, channel.name, f"digest-{n}", ROBOT_MD) for n in range(22)]
     deadline = time.monotonic() + 10
     while len(fake.delivered) < 20:
@@ -312,16 +268,14 @@ async def test_robot_limiter_keeps_to_20_a_minute(fake: FakeWeCom, store: AsyncS
     assert states.count(DELIVERED) == 20 and states.count(PENDING) == 2  # the rest wait their minute
 
 
-async def test_robot_rate_limited_by_wecom_then_delivered_later(
-    fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]
-) -> None:
+async def test_robot_rate_limited_by_wecom_then_delivered_later(fake: FakeWeCom, outboxes: Outboxes) -> None:
     # Another Candor node shares the robot, so WeCom's own count says no first.
     fake.robot_limit_per_min, fake.robot_window_s = 2, 1.0
     channel = WeComRobotChannel(config(fake, limit_retry_after_s=1), "shanghai")
-    outbox = await started(outboxes, store, [channel])
+    outbox = await outboxes.start([channel])
     ids = [enqueue(outbox, channel.name, f"digest-{n}", ROBOT_MD) for n in range(3)]
     for msg_id in ids:
-        await until(outbox, msg_id, DELIVERED)
+        await until_state(outbox, msg_id, DELIVERED)
     limited = [r for r in fake.received if r.errcode == 45009]
     assert limited and len(fake.delivered) == 3
     attempts = [a for i in ids for a in await outbox.attempts(i)]
@@ -329,23 +283,23 @@ async def test_robot_rate_limited_by_wecom_then_delivered_later(
     assert retried and all(a.status == 429 and a.outcome == "retry" for a in retried)
 
 
-async def test_robot_with_a_wrong_key_is_refused(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_robot_with_a_wrong_key_is_refused(fake: FakeWeCom, outboxes: Outboxes) -> None:
     channel = WeComRobotChannel(config(fake, robots={"beijing": "not-a-key"}), "beijing")
-    outbox = await started(outboxes, store, [channel])
+    outbox = await outboxes.start([channel])
     msg_id = enqueue(outbox, channel.name, "digest-1", ROBOT_MD)
-    await until(outbox, msg_id, FAILED)
+    await until_state(outbox, msg_id, FAILED)
     assert (await outbox.get(msg_id)).last_error == "wecom:93000"  # type: ignore[union-attr]
 
 
 # -- external contacts (add_msg_template) --------------------------------------------------------
-async def test_external_contact_task_and_fail_list(fake: FakeWeCom, store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_external_contact_task_and_fail_list(fake: FakeWeCom, outboxes: Outboxes) -> None:
     fake.unreachable = {"wmUnreachable"}
     channel = WeComExternalChannel(WeComClient(config(fake)))
-    outbox = await started(outboxes, store, [channel])
+    outbox = await outboxes.start([channel])
     ok = enqueue(outbox, channel.name, "app-1", {"external_userid": ["wmCandidateA"], "text": {"content": "面试提醒"}})
     gone = enqueue(outbox, channel.name, "app-2", {"external_userid": ["wmUnreachable"], "text": {"content": "面试提醒"}})
-    await until(outbox, ok, DELIVERED)
-    await until(outbox, gone, FAILED)
+    await until_state(outbox, ok, DELIVERED)
+    await until_state(outbox, gone, FAILED)
     (sent, _) = fake.sent("externalcontact/add_msg_template")
     assert sent == {"chat_type": "single", "external_userid": ["wmCandidateA"], "sender": "hr-wang",
                     "text": {"content": "面试提醒"}}

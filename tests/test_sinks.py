@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -22,10 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
-import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -35,20 +33,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from db import AsyncStore, Store
+from db import AsyncStore
 from sinks import DEAD, DELIVERED, FAILED, PENDING, Attempt, Backoff, Outbox, SinkConfig
 from sinks.retry import next_step, parse_retry_after, retryable
 from sinks.webhook import decode_secret, envelope, sign, webhook_id
+from tests.helpers import LoopbackServer, free_port
+from tests.outbox_fixtures import FAST as OUTBOX_FAST, Outboxes
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
-FAST = dict(backoff_base_s=0.05, backoff_cap_s=0.2, poll_interval_s=0.05, lease_s=1.0, counts_interval_s=0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+FAST = {**OUTBOX_FAST, "lease_s": 1.0}
 
 
 # -- the receiver ---------------------------------------------------------------
@@ -83,8 +77,7 @@ class Receiver:
         self.duplicates = 0  # copies dropped by webhook-id
         self.reply: Callable[[int], Reply] = lambda n: Reply()
         self._lock = threading.Lock()
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
@@ -112,22 +105,12 @@ class Receiver:
 
     def start(self) -> "Receiver":
         app = Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="test-sink", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "receiver did not start"
-            time.sleep(0.01)
+        self._server = LoopbackServer(app, self.port, name="test-sink").start()
         return self
 
     def stop(self) -> None:
-        if self.server is not None and self.thread is not None:
-            self.server.should_exit = True
-            self.thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
 
     def ids_by_version(self) -> dict[tuple[str, str, int], set[str]]:
         """(type, key, version) -> the distinct webhook-ids it arrived with."""
@@ -174,15 +157,9 @@ async def until_async(predicate: Callable[[], object], timeout: float = 10.0, st
 
 # -- fixtures -----------------------------------------------------------------
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/candor.db"
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[AsyncStore]:
-    s = AsyncStore(Store(db_url))
-    yield s
-    s.close()
+def outbox_options() -> dict[str, Any]:
+    """Leases of 1 s here (tests/outbox_fixtures.py's fixture, overridden)."""
+    return dict(FAST)
 
 
 @pytest.fixture
@@ -192,25 +169,10 @@ def receiver() -> Iterator[Receiver]:
     r.stop()
 
 
-@pytest.fixture
-async def outboxes() -> AsyncIterator[list[Outbox]]:
-    made: list[Outbox] = []
-    yield made
-    for outbox in made:
-        await outbox.close()
-
-
 def sink(receiver: Receiver, **overrides: object) -> SinkConfig:
     values: dict = {"name": "hris", "url": receiver.url, "secret": SECRET, "timeout_s": 2.0}
     values.update(overrides)
     return SinkConfig(**values)
-
-
-async def started(outboxes: list[Outbox], store: AsyncStore, sinks: list[SinkConfig], **overrides: object) -> Outbox:
-    outbox = Outbox(store, sinks, **{**FAST, **overrides})  # type: ignore[arg-type]
-    outboxes.append(outbox)
-    await outbox.start()
-    return outbox
 
 
 async def all_in(outbox: Outbox, state: str, n: int) -> bool:
@@ -302,16 +264,13 @@ def test_next_step() -> None:
 
 
 # -- delivery over HTTP ---------------------------------------------------------------
-async def test_each_report_version_arrives_once_with_its_own_id(store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_each_report_version_arrives_once_with_its_own_id(outboxes: Outboxes) -> None:
     hris = Receiver().start()
     audit = Receiver().start()
     try:
         seen: list[Attempt] = []
-        outbox = await started(
-            outboxes,
-            store,
-            [sink(hris), sink(audit, name="audit", types=("decision.recorded",))],
-            observe=seen.append,
+        outbox = await outboxes.start(
+            [sink(hris), sink(audit, name="audit", types=("decision.recorded",))], observe=seen.append
         )
         ids = {}
         for key in ("r1", "r2"):
@@ -347,8 +306,8 @@ async def test_each_report_version_arrives_once_with_its_own_id(store: AsyncStor
         audit.stop()
 
 
-async def test_sink_down_then_up_loses_nothing(store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]) -> None:
-    outbox = await started(outboxes, store, [sink(receiver)])
+async def test_sink_down_then_up_loses_nothing(receiver: Receiver, outboxes: Outboxes) -> None:
+    outbox = await outboxes.start([sink(receiver)])
     ids = [(await outbox.enqueue("report.ready", "r1", v, report("r1", v)))[0] for v in (1, 2, 3)]
 
     async def refused_twice() -> bool:
@@ -364,12 +323,10 @@ async def test_sink_down_then_up_loses_nothing(store: AsyncStore, receiver: Rece
     assert [r.webhook_id for r in receiver.received] == [r.webhook_id for r in receiver.received[:3]]
 
 
-async def test_slow_sink_is_retried_and_duplicates_share_the_id(
-    store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]
-) -> None:
+async def test_slow_sink_is_retried_and_duplicates_share_the_id(receiver: Receiver, outboxes: Outboxes) -> None:
     receiver.reply = lambda n: Reply(sleep_s=1.5) if n < 2 else Reply()
     receiver.start()
-    outbox = await started(outboxes, store, [sink(receiver, timeout_s=0.5)])
+    outbox = await outboxes.start([sink(receiver, timeout_s=0.5)])
     for v in (1, 2):
         await outbox.enqueue("report.ready", "r1", v, report("r1", v))
     await until_async(lambda: all_in(outbox, DELIVERED, 2))
@@ -380,10 +337,10 @@ async def test_slow_sink_is_retried_and_duplicates_share_the_id(
     assert "Timeout" in errors and all(e in (None, "Timeout") for e in errors)
 
 
-async def test_500_then_200(store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]) -> None:
+async def test_500_then_200(receiver: Receiver, outboxes: Outboxes) -> None:
     receiver.reply = lambda n: Reply(500) if n == 0 else Reply(204)
     receiver.start()
-    outbox = await started(outboxes, store, [sink(receiver)])
+    outbox = await outboxes.start([sink(receiver)])
     (msg_id,) = await outbox.enqueue("report.ready", "r1", 1, report("r1", 1))
     await until_async(lambda: all_in(outbox, DELIVERED, 1))
     assert [(a.number, a.status, a.outcome) for a in await outbox.attempts(msg_id)] == [
@@ -395,10 +352,10 @@ async def test_500_then_200(store: AsyncStore, receiver: Receiver, outboxes: lis
     assert delivery is not None and delivery.last_status == 204 and delivery.delivered_at is not None
 
 
-async def test_429_retry_after_is_honoured(store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]) -> None:
+async def test_429_retry_after_is_honoured(receiver: Receiver, outboxes: Outboxes) -> None:
     receiver.reply = lambda n: Reply(429, (("Retry-After", "2"),)) if n == 0 else Reply()
     receiver.start()
-    outbox = await started(outboxes, store, [sink(receiver)])
+    outbox = await outboxes.start([sink(receiver)])
     (msg_id,) = await outbox.enqueue("report.ready", "r1", 1, report("r1", 1))
     await until_async(lambda: all_in(outbox, DELIVERED, 1), timeout=15)
     first, second = receiver.received
@@ -409,10 +366,10 @@ async def test_429_retry_after_is_honoured(store: AsyncStore, receiver: Receiver
     assert (attempts[1].started_at - attempts[0].started_at).total_seconds() >= 2.0
 
 
-async def test_400_is_not_retried(store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]) -> None:
+async def test_400_is_not_retried(receiver: Receiver, outboxes: Outboxes) -> None:
     receiver.reply = lambda n: Reply(400)
     receiver.start()
-    outbox = await started(outboxes, store, [sink(receiver)])
+    outbox = await outboxes.start([sink(receiver)])
     (msg_id,) = await outbox.enqueue("report.ready", "r1", 1, report("r1", 1))
     await until_async(lambda: all_in(outbox, FAILED, 1))
     await asyncio.sleep(0.5)  # several backoff periods: still no second try
@@ -423,12 +380,10 @@ async def test_400_is_not_retried(store: AsyncStore, receiver: Receiver, outboxe
     assert (await outbox.counts())["hris"][FAILED] == 1
 
 
-async def test_horizon_then_replay_with_the_same_id(
-    store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]
-) -> None:
+async def test_horizon_then_replay_with_the_same_id(receiver: Receiver, outboxes: Outboxes) -> None:
     receiver.reply = lambda n: Reply(503)
     receiver.start()
-    outbox = await started(outboxes, store, [sink(receiver, horizon_s=1.0)])
+    outbox = await outboxes.start([sink(receiver, horizon_s=1.0)])
     (msg_id,) = await outbox.enqueue("report.ready", "r1", 1, report("r1", 1))
     await until_async(lambda: all_in(outbox, DEAD, 1))
     dead = await outbox.get(msg_id)
@@ -468,7 +423,7 @@ asyncio.run(main())
 
 
 async def test_worker_killed_mid_delivery(
-    db_url: str, store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]
+    db_url: str, store: AsyncStore, receiver: Receiver, outboxes: Outboxes
 ) -> None:
     slow = threading.Event()
     slow.set()
@@ -505,7 +460,7 @@ async def test_worker_killed_mid_delivery(
     assert {owner for owner, _ in await store.run(leases)} == {child}
 
     slow.clear()
-    outbox = await started(outboxes, store, [config])
+    outbox = await outboxes.start([config])
     await until_async(lambda: all_in(outbox, DELIVERED, 2), timeout=15)
     assert_each_version_once(receiver, {("report.ready", "r1", v) for v in (1, 2)})
     assert sorted(r.webhook_id for r in receiver.received) == sorted(ids * 2)
@@ -531,10 +486,10 @@ class ReportRow(_TestBase):
 
 
 async def test_enqueue_in_a_rolled_back_transaction_sends_nothing(
-    store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]
+    store: AsyncStore, receiver: Receiver, outboxes: Outboxes
 ) -> None:
     receiver.start()
-    outbox = await started(outboxes, store, [sink(receiver)], poll_interval_s=30.0)  # only a commit wakes it
+    outbox = await outboxes.start([sink(receiver)], poll_interval_s=30.0)  # only a commit wakes it
     engine = store.store.engine
     _TestBase.metadata.create_all(engine)
 
@@ -560,9 +515,7 @@ async def test_enqueue_in_a_rolled_back_transaction_sends_nothing(
         assert [(r.key, r.version) for r in db.query(ReportRow)] == [("r9", 2)]
 
 
-async def test_close_releases_deliveries_in_flight(
-    store: AsyncStore, receiver: Receiver, outboxes: list[Outbox]
-) -> None:
+async def test_close_releases_deliveries_in_flight(store: AsyncStore, receiver: Receiver, outboxes: Outboxes) -> None:
     slow = threading.Event()
     slow.set()
     receiver.reply = lambda n: Reply(sleep_s=30) if slow.is_set() else Reply()
@@ -573,7 +526,7 @@ async def test_close_releases_deliveries_in_flight(
     await until(lambda: len(receiver.received) == 1)
     await first.close()  # the 21 s lease is released, not left to run out
     slow.clear()
-    second = await started(outboxes, store, [sink(receiver, timeout_s=20.0)])
+    second = await outboxes.start([sink(receiver, timeout_s=20.0)])
     await until_async(lambda: all_in(second, DELIVERED, 1), timeout=5)
     assert [r.webhook_id for r in receiver.received] == [msg_id, msg_id]
     assert await second.forget("r1") == 1

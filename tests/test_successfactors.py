@@ -15,7 +15,7 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Iterator
 
 import pytest
 from cryptography import x509
@@ -27,9 +27,9 @@ from pydantic import ValidationError
 from signxml import XMLVerifier
 from starlette.testclient import TestClient
 
-from db import AsyncStore, Store
 from runtime.models import Models
 from server.app import create_app
+from server.settings import Settings
 from sinks import DELIVERED, FAILED, Outbox
 from sinks.successfactors import (
     ASSESSMENT_TYPE,
@@ -46,9 +46,9 @@ from sinks.successfactors import (
     upsert_body,
 )
 from tests.helpers import HR_TOKEN, make_settings
+from tests.outbox_fixtures import Outboxes, enqueue_to, until_state
 from tests.sf_fake import FakeSuccessFactors
 
-FAST = dict(backoff_base_s=0.05, backoff_cap_s=0.2, poll_interval_s=0.05, lease_s=2.0, counts_interval_s=0.1)
 SAML = "{urn:oasis:names:tc:SAML:2.0:assertion}"
 CLIENT_ID = "Y2FuZG9yLWJhbmstYXBpLWtleQ"  # SF's API key for the registered certificate
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
@@ -90,47 +90,18 @@ def config(sf: FakeSuccessFactors, key: tuple[bytes, bytes], **overrides: object
     return SuccessFactorsConfig(**values)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[AsyncStore]:
-    s = AsyncStore(Store(f"sqlite:///{tmp_path}/candor.db"))
-    yield s
-    s.close()
-
-
-@pytest.fixture
-async def outboxes() -> AsyncIterator[list[Outbox]]:
-    made: list[Outbox] = []
-    yield made
-    for outbox in made:
-        await outbox.close()
-
-
-async def started(outboxes: list[Outbox], store: AsyncStore, channel: SuccessFactorsChannel) -> Outbox:
-    outbox = Outbox(store, [channel], **FAST)  # type: ignore[arg-type]
-    outboxes.append(outbox)
-    await outbox.start()
-    return outbox
+def app_settings(tmp_path: Path, sf: FakeSuccessFactors, key: tuple[bytes, bytes]) -> Settings:
+    """Candor's settings with SuccessFactors on the fake; orders for requisition 1021 are for wealth_manager."""
+    sf_config = {
+        **config(sf, key).model_dump(mode="json", exclude_none=True),
+        "private_key": key[0].decode(), "order_secret": ORDER_SECRET,
+        "mapping": {"requisitions": {"1021": "wealth_manager"}},
+    }
+    return make_settings(tmp_path, contact_key="test-contact-key", successfactors=sf_config)
 
 
 async def enqueue(outbox: Outbox, payload: dict, key: str = "a1", version: int = 1) -> str:
-    from sqlalchemy.orm import Session
-
-    def work() -> str:
-        with Session(outbox.engine) as db, db.begin():
-            return outbox.enqueue_to(db, CHANNEL, ASSESSMENT_TYPE, key, version, payload)
-
-    return await outbox.store.run(work)
-
-
-async def until_state(outbox: Outbox, msg_id: str, state: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        delivery = await outbox.get(msg_id)
-        if delivery is not None and delivery.state == state:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"delivery is {delivery.state if delivery else None}, not {state}")
-        await asyncio.sleep(0.05)
+    return await outbox.store.run(enqueue_to, outbox, CHANNEL, ASSESSMENT_TYPE, key, payload, version)
 
 
 def decided(order_id: str = "4711", **scores: object) -> dict:
@@ -225,9 +196,9 @@ def test_configuration_needs_one_key_and_one_certificate(bank_key: tuple[bytes, 
 
 
 # -- the channel against the fake tenant ------------------------------------------------------
-async def test_a_report_is_written_to_the_order(sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_a_report_is_written_to_the_order(sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], outboxes: Outboxes) -> None:
     channel = SuccessFactorsChannel(config(sf, bank_key))
-    outbox = await started(outboxes, store, channel)
+    outbox = await outboxes.start([channel])
     msg_id = await enqueue(outbox, decided())
     await until_state(outbox, msg_id, DELIVERED)
     assert sf.scores("4711") == {"Score": "82.5", "Recommendation": "1", "HR Decision": "advance"}
@@ -242,9 +213,9 @@ async def test_a_report_is_written_to_the_order(sf: FakeSuccessFactors, bank_key
 
 
 async def test_a_record_error_inside_a_200_is_a_dead_letter_with_its_attempt(
-    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]
+    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], outboxes: Outboxes
 ) -> None:
-    outbox = await started(outboxes, store, SuccessFactorsChannel(config(sf, bank_key)))
+    outbox = await outboxes.start([SuccessFactorsChannel(config(sf, bank_key))])
     msg_id = await enqueue(outbox, decided("9999"))  # SF has no such order
     await until_state(outbox, msg_id, FAILED)
     await asyncio.sleep(0.4)  # several backoff periods: no second try
@@ -261,10 +232,10 @@ async def test_a_record_error_inside_a_200_is_a_dead_letter_with_its_attempt(
 
 
 async def test_an_unmapped_state_is_a_dead_letter_that_names_the_mapping(
-    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]
+    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], outboxes: Outboxes
 ) -> None:
     mapping = SuccessFactorsMapping(statuses={"interviewed": "Completed"})
-    outbox = await started(outboxes, store, SuccessFactorsChannel(config(sf, bank_key, mapping=mapping)))
+    outbox = await outboxes.start([SuccessFactorsChannel(config(sf, bank_key, mapping=mapping))])
     msg_id = await enqueue(outbox, decided())
     await until_state(outbox, msg_id, FAILED)
     delivery = await outbox.get(msg_id)
@@ -272,9 +243,9 @@ async def test_an_unmapped_state_is_a_dead_letter_that_names_the_mapping(
     assert sf.upserts == [] and sf.token_requests == []
 
 
-async def test_an_expired_token_is_renewed_once(sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_an_expired_token_is_renewed_once(sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], outboxes: Outboxes) -> None:
     channel = SuccessFactorsChannel(config(sf, bank_key))
-    outbox = await started(outboxes, store, channel)
+    outbox = await outboxes.start([channel])
     first = await enqueue(outbox, decided())
     await until_state(outbox, first, DELIVERED)
     sf.expire_tokens()  # SF let the token lapse before Candor expected it to
@@ -286,28 +257,28 @@ async def test_an_expired_token_is_renewed_once(sf: FakeSuccessFactors, bank_key
 
 
 async def test_a_short_lived_token_is_fetched_again_before_it_expires(
-    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]
+    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], outboxes: Outboxes
 ) -> None:
     sf.token_lifetime_s = 30  # under the renewal margin: never reused
-    outbox = await started(outboxes, store, SuccessFactorsChannel(config(sf, bank_key)))
+    outbox = await outboxes.start([SuccessFactorsChannel(config(sf, bank_key))])
     for n, order in enumerate(("4711", "4712")):
         await until_state(outbox, await enqueue(outbox, decided(order), key=f"a{n}"), DELIVERED)
     assert len(sf.token_requests) == 2 and 401 not in sf.upserts
 
 
-async def test_sf_down_is_retried_then_delivered(sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_sf_down_is_retried_then_delivered(sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], outboxes: Outboxes) -> None:
     sf.outage = 2
-    outbox = await started(outboxes, store, SuccessFactorsChannel(config(sf, bank_key)))
+    outbox = await outboxes.start([SuccessFactorsChannel(config(sf, bank_key))])
     msg_id = await enqueue(outbox, decided())
     await until_state(outbox, msg_id, DELIVERED)
     assert [(a.status, a.outcome) for a in await outbox.attempts(msg_id)] == [(503, "retry"), (503, "retry"), (200, "delivered")]
     assert len(sf.reports("4711")) == 1
 
 
-async def test_sf_unreachable_is_retried_then_delivered(bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]) -> None:
+async def test_sf_unreachable_is_retried_then_delivered(bank_key: tuple[bytes, bytes], outboxes: Outboxes) -> None:
     sf = FakeSuccessFactors(clients={CLIENT_ID: bank_key[1].decode()}, orders={"4711"})  # not started yet
     try:
-        outbox = await started(outboxes, store, SuccessFactorsChannel(config(sf, bank_key)))
+        outbox = await outboxes.start([SuccessFactorsChannel(config(sf, bank_key))])
         msg_id = await enqueue(outbox, decided())
         deadline = time.monotonic() + 10
         while len(await outbox.attempts(msg_id)) < 2:
@@ -323,10 +294,10 @@ async def test_sf_unreachable_is_retried_then_delivered(bank_key: tuple[bytes, b
 
 
 async def test_a_bad_key_is_refused_by_the_token_endpoint_and_the_delivery_says_so(
-    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]
+    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], outboxes: Outboxes
 ) -> None:
     stranger = _key_pair("not registered in SF")
-    outbox = await started(outboxes, store, SuccessFactorsChannel(config(sf, bank_key, private_key=stranger[0].decode(), certificate=stranger[1].decode())))
+    outbox = await outboxes.start([SuccessFactorsChannel(config(sf, bank_key, private_key=stranger[0].decode(), certificate=stranger[1].decode()))])
     msg_id = await enqueue(outbox, decided())
     await until_state(outbox, msg_id, FAILED)
     assert sf.token_requests[0][0] == 401 and sf.token_requests[0][1].startswith("signature")
@@ -336,7 +307,7 @@ async def test_a_bad_key_is_refused_by_the_token_endpoint_and_the_delivery_says_
 
 
 async def test_the_fake_refuses_an_assertion_for_another_audience_or_recipient(
-    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes], store: AsyncStore, outboxes: list[Outbox]
+    sf: FakeSuccessFactors, bank_key: tuple[bytes, bytes]
 ) -> None:
     # The fake must be able to fail: a wrong audience, then a wrong recipient, are refused.
     for override, why in (({"audience": "www.example.com"}, "wrong audience"), ({"recipient": sf.url + "/odata/v2"}, "wrong recipient")):
@@ -447,12 +418,7 @@ def test_an_order_comes_in_and_its_report_goes_back_through_the_apps_outbox(
     """The wiring: the channel is in the app's outbox (server/app.py) and writes to the order SF sent."""
     from sqlalchemy.orm import Session
 
-    sf_config = {
-        **config(sf, bank_key).model_dump(mode="json", exclude_none=True),
-        "private_key": bank_key[0].decode(), "order_secret": ORDER_SECRET,
-        "mapping": {"requisitions": {"1021": "wealth_manager"}},
-    }
-    settings = make_settings(tmp_path, contact_key="test-contact-key", successfactors=sf_config)
+    settings = app_settings(tmp_path, sf, bank_key)
     models = Models(vad=None, asr=None, face=None, encoder=None)
     models.warm = True
     app = create_app(settings, models=models, load_models=False)

@@ -1,7 +1,7 @@
 """A WeCom server API on loopback, written from the official docs, for the tests.
 
-A starlette app under uvicorn in a thread (like tests/helpers.py's
-LiveServer) that implements what Candor calls:
+A starlette app on loopback (tests/helpers.py's LoopbackServer) that
+implements what Candor calls:
 
 * ``GET /cgi-bin/gettoken?corpid&corpsecret``: checks both (40013 wrong corp,
   40001 wrong secret), issues a fresh token valid ``token_ttl_s`` (settable;
@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.wecom_crypto import MsgCrypt
-from tests.helpers import free_port
+from tests.helpers import LoopbackServer, free_port
 
 CORP_ID = "ww0123456789abcdef"
 SECRET = "app-secret-for-tests-0123456789"
@@ -76,8 +75,7 @@ class FakeWeCom:
         self._inject: dict[str, list[int]] = defaultdict(list)
         self._raw: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._lock = threading.Lock()
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     # -- control ------------------------------------------------------------
     @property
@@ -240,21 +238,12 @@ class FakeWeCom:
                 Route("/cgi-bin/externalcontact/add_msg_template", self.add_msg_template, methods=["POST"]),
             ]
         )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
-                                timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="fake-wecom", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "fake WeCom did not start"
-            time.sleep(0.01)
+        self._server = LoopbackServer(app, self.port, name="fake-wecom").start()
         return self
 
     def stop(self) -> None:
-        if self.server is not None and self.thread is not None:
-            self.server.should_exit = True
-            self.thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()
 
 
 def _answer(errcode: int, **extra: Any) -> JSONResponse:
