@@ -433,3 +433,18 @@ def test_the_cli_without_an_audit_log_says_so(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
     answer = _cli(tmp_path / "empty.db")
     assert answer.returncode == 2 and "no audit log" in answer.stderr
+
+
+async def test_a_rule_that_invites_is_recorded_as_the_system(server: AuditServer) -> None:
+    rules = {"enabled": True, "rules": [{"id": "invite_all", "on": "screened", "do": "invite(channel: email, template: invite)"}]}
+    async with httpx.AsyncClient(base_url=server.url, headers=HR, timeout=10) as client:
+        saved = await client.put("/v1/jobs/wealth_manager/automation", json=rules)
+        assert saved.status_code == 200, saved.text
+        made = await client.post("/v1/applications", json={"job_id": "wealth_manager", "resume_text": RESUME})
+        app_id = made.json()["id"]
+        async with asyncio.timeout(15):
+            while not (found := (await client.get("/v1/audit", params={"actor": "system"})).json()["entries"]):
+                await asyncio.sleep(0.1)
+        state = (await client.get(f"/v1/applications/{app_id}")).json()
+    assert [(e["action"], e["role"], e["target_id"], e["address"]) for e in found] == [("application.invite", "system", app_id, None)]
+    assert found[0]["details"]["rule"] == "invite_all" and found[0]["details"]["session"] == state["session_id"]
