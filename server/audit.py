@@ -128,7 +128,10 @@ class AuditTrail:
         head_id, head_hash = await self.store.run(self.store.store.audit_head)
         if self.head_id is not None and head_id is not None:
             self.head_id.set(head_id)
-        log.info("audit head: entry %s, hash %s", head_id, head_hash)
+        if head_id is None:
+            log.info("audit head: no entries yet")
+        else:
+            log.info("audit head: entry %d, hash %s", head_id, head_hash)
 
     def start(self) -> None:
         """Log the chain's head now and once a day (copy it off the box to anchor the chain: docs/audit.md)."""

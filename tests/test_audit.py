@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -34,8 +35,10 @@ from runtime.models import Models
 from server.app import create_app
 from server.audit import AuditTrail
 from server.auth import HrAuth
-from tests.helpers import HR_TOKEN, make_settings
+from sinks import SinkConfig
+from tests.helpers import HR_TOKEN, free_port, make_settings
 from tests.test_reports import CANDIDATE, interview_events
+from tests.test_sinks import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
@@ -184,9 +187,9 @@ def test_writers_on_separate_connections_keep_one_chain(tmp_path: Path) -> None:
 class AuditServer:
     """Candor on a loopback port (no speech models; screening by words), in a thread with its own loop."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **settings: Any) -> None:
         self.db = tmp_path / "candor.db"
-        self.settings = make_settings(tmp_path, contact_key="test-contact-key")
+        self.settings = make_settings(tmp_path, contact_key="test-contact-key", **settings)
         models = Models(vad=None, asr=None, face=None)
         models.warm = True
         self.app = create_app(self.settings, models=models, load_models=False)
@@ -254,7 +257,16 @@ async def _ended_interview(server: AuditServer, client: httpx.AsyncClient) -> st
     return sid
 
 
-async def test_each_recorded_action_is_an_entry_with_ids_only(server: AuditServer) -> None:
+@pytest.fixture
+def server_with_hris(tmp_path: Path) -> Iterator[AuditServer]:
+    """The HRIS sink points at a port nobody listens on: deliveries wait there for a replay."""
+    s = AuditServer(tmp_path, sinks=[SinkConfig(name="hris", url=f"http://127.0.0.1:{free_port()}/hooks", secret=SECRET)]).start()
+    yield s
+    s.stop()
+
+
+async def test_each_recorded_action_is_an_entry_with_ids_only(server_with_hris: AuditServer) -> None:
+    server = server_with_hris
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as anon, \
             httpx.AsyncClient(base_url=server.url, headers=HR, timeout=10) as client:
         # sign-in: a failure, a success (the cookie), a sign-out
@@ -285,10 +297,15 @@ async def test_each_recorded_action_is_an_entry_with_ids_only(server: AuditServe
         assert edited.status_code == 200, edited.text
         export = await client.get("/v1/analytics/funnel?format=csv")
         assert export.status_code == 200, export.text
+        delivery = (await client.get("/v1/deliveries", params={"sink": "hris"})).json()["deliveries"][0]
+        assert (await client.post(f"/v1/deliveries/{delivery['id']}/replay")).status_code == 200
 
         page = (await client.get("/v1/audit", params={"limit": 500})).json()
+        metrics = (await client.get("/metrics")).text
+    head_id, _ = server.candor.store.store.audit_head()
+    assert f"candor_audit_head_id {float(head_id)}" in metrics  # the anchor Prometheus keeps: it only grows
 
-    entries = list(reversed(page["entries"]))  # the page is newest first
+    entries = list(reversed(page["entries"]))  # the page is newest first (its own audit.view came after it)
     seen = [(e["action"], e["actor"], e["role"], e["target_type"], e["target_id"]) for e in entries]
     expected = [
         ("hr.sign_in_failed", "anonymous", "none", "account", "hr"),
@@ -304,6 +321,7 @@ async def test_each_recorded_action_is_an_entry_with_ids_only(server: AuditServe
         ("rules.update", "hr", "admin", "job", "wealth_manager"),
         ("job.update", "hr", "admin", "job", "wealth_manager"),
         ("analytics.export", "hr", "admin", "analytics", "funnel"),
+        ("delivery.replay", "hr", "admin", "delivery", delivery["id"]),
     ]
     # the report was polled until it was made: one report.view per 200, the first of them before the page
     assert [s for s in seen if s[0] != "report.view"] == [s for s in expected if s[0] != "report.view"]
@@ -313,6 +331,7 @@ async def test_each_recorded_action_is_an_entry_with_ids_only(server: AuditServe
     assert by_action["session.decide"]["details"]["decision"] == "hold"
     assert by_action["contacts.update"]["details"] == {"kinds": ["phone"]}
     assert by_action["rules.update"]["details"]["rules"] == 0
+    assert by_action["delivery.replay"]["details"] == {"sink": "hris"}
     assert all(e["address"] == "127.0.0.1" for e in entries)
     assert all(e["at"].endswith("Z") for e in entries)
     assert page["head"] == {"id": page["entries"][0]["id"], "hash": page["entries"][0]["hash"]}
@@ -390,7 +409,7 @@ def _cli(db: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete"])
-async def test_a_row_edited_or_deleted_in_the_file_is_named_by_verify(tmp_path: Path, tamper: str) -> None:
+async def test_a_row_edited_or_deleted_in_the_file_is_named_by_verify(tmp_path: Path, tamper: str, caplog: pytest.LogCaptureFixture) -> None:
     server = AuditServer(tmp_path).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, headers=HR, timeout=10) as client:
@@ -419,7 +438,8 @@ async def test_a_row_edited_or_deleted_in_the_file_is_named_by_verify(tmp_path: 
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert f"entry {named} does not verify" in broken.stderr
 
-    # and the app says so too
+    # and the app says so too; at start it logs the head (the line to ship off the box as an anchor)
+    caplog.set_level(logging.INFO, logger="candor.audit")
     server = AuditServer(tmp_path).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, headers=HR, timeout=10) as client:
@@ -427,6 +447,7 @@ async def test_a_row_edited_or_deleted_in_the_file_is_named_by_verify(tmp_path: 
     finally:
         server.stop()
     assert verified["verified"] is False and verified["first_bad"]["id"] == named
+    assert any(r.getMessage().startswith("audit head: entry 5, hash ") for r in caplog.records if r.name == "candor.audit")
 
 
 def test_the_cli_without_an_audit_log_says_so(tmp_path: Path) -> None:
