@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, AsyncIterator
 
@@ -112,7 +113,7 @@ class AuditRoutes(Resource):
         if cursor is not None and not cursor.isdigit():
             raise _invalid("cursor", "use next_cursor from the page before")
         limit, store = int(raw), self.ctx.store
-        page = AuditQuery(**{**query.__dict__, "before": int(cursor) if cursor else None})
+        page = replace(query, before=int(cursor) if cursor else None)
         rows = await store.run(store.store.audit_page, page, limit + 1)
         head_id, head_hash = await store.run(store.store.audit_head)
         more = len(rows) > limit
@@ -130,7 +131,7 @@ class AuditRoutes(Resource):
         yield BOM.encode("utf-8") + _csv_line(COLUMNS)
         after = 0
         while True:
-            page = AuditQuery(**{**query.__dict__, "after": after})
+            page = replace(query, after=after)
             # A read on its own thread and connection: a long export does not hold up the store's writes.
             rows = await asyncio.to_thread(store.audit_page, page, CSV_PAGE, newest_first=False)
             for r in rows:
