@@ -10,6 +10,7 @@ them at once, on one engine, and creates the tables where missing.
 from __future__ import annotations
 
 from .applications import ApplicationRepository
+from .audit import AuditRepository
 from .automation import AutomationRepository
 from .base import Base, open_engine
 from .candidates import CandidateRepository
@@ -26,6 +27,7 @@ class Store(
     AutomationRepository,
     OutcomeRepository,
     ContactRepository,
+    AuditRepository,
 ):
     """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 

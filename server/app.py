@@ -41,6 +41,7 @@ from sinks.successfactors import SuccessFactorsChannel
 
 from . import openapi
 from .admission import Admission, LoopLagMonitor
+from .audit import AuditTrail
 from .auth import HrAuth, new_token
 from .context import Context
 from .eventlog import EventWriter
@@ -54,6 +55,7 @@ from .problems import Problem
 from .reporting import Reporting
 from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, contacts, deliveries, events, hr, invites, ops, pages, reports, sessions, wecom, whip
 from .routes import successfactors as successfactors_routes
+from .routes import audit as audit_routes
 from .routes._common import Resource
 from .settings import Settings
 
@@ -80,6 +82,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     deliveries.DeliveryRoutes,
     contacts.ContactRoutes,
     wecom.WeComRoutes,
+    audit_routes.AuditRoutes,
 )
 
 
@@ -168,6 +171,7 @@ class Candor:
             loop_lag=loop_lag,
             admission=admission,
             automation=automation,
+            audit=AuditTrail(store, hr, trusted_proxies=settings.trusted_proxies, registry=metrics.registry, clock=clock or utcnow),
         )
         automation.inviter = lambda record, extra: applications.ApplicationRoutes(self.ctx)._invite(record, "system", extra)
         self.ctx.reports.listeners.append(self.progress.on_event)
@@ -183,6 +187,7 @@ class Candor:
         ctx.writer.start()
         await ctx.outbox.start()
         await ctx.automation.start()
+        ctx.audit.start()
         if not ctx.models.ready.is_set() and self._load_models_at_start:
             threading.Thread(
                 target=ctx.models.load, args=(self.settings,), kwargs={"emotion": ctx.policy.emotion},
@@ -205,6 +210,7 @@ class Candor:
             await self.progress.drain(timeout=5)
             await ctx.writer.close()
             await ctx.automation.close()
+            await ctx.audit.close()
             await ctx.outbox.close()
             ctx.store.close()
             ctx.models.close()

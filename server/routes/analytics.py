@@ -197,6 +197,7 @@ class AnalyticsRoutes(Resource):
         )
         if record is None:
             raise Problem(404, "Not found", f"no application {application_id!r}")
+        await self.ctx.audit.record(request, "outcome.update", "application", application_id)
         return JSONResponse(record.to_dict())
 
     async def get_outcomes(self, request: Request) -> Response:
@@ -224,6 +225,7 @@ class AnalyticsRoutes(Resource):
         if spec.job_id is not None and await self.ctx.store.run(self.ctx.store.store.get_job, spec.job_id) is None:
             raise unknown("job_id", f"no job {spec.job_id!r}")
         record = await self.ctx.store.run(self.ctx.store.store.put_source_cost, source, spec.job_id, spec.cost, spec.currency)
+        await self.ctx.audit.record(request, "cost.update", "source", source, job=spec.job_id)
         return JSONResponse(record.to_dict())
 
     # -- figures ------------------------------------------------------------------------
@@ -254,6 +256,7 @@ class AnalyticsRoutes(Resource):
         rows, costs = await self.ctx.store.run(load)
         figure, csv_rows = await asyncio.to_thread(compute, name, rows, costs, job_id)
         if csv:
+            await self.ctx.audit.record(request, "analytics.export", "analytics", name, job=job_id, rows=len(csv_rows))
             stem = "-".join(p for p in ("candor", name, job_id, first and first.isoformat(), last and last.isoformat()) if p)
             stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)
             return Response(tables.table(csv_rows), media_type=CSV_MEDIA,

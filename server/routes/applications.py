@@ -35,6 +35,7 @@ from intake.extract import MAX_BYTES, ResumeError
 from screening import Screener
 
 from .. import rest
+from ..audit import SYSTEM, Actor
 from ..openapi import Operation, Param, Reply
 from ..problems import Problem
 from ._common import Resource, json_object, parse_body, unknown
@@ -205,6 +206,7 @@ class ApplicationRoutes(Resource):
         else:
             raise Problem(415, "Unsupported media type", "send multipart/form-data with the resume file, or JSON with resume_text")
         body = await self._json(record)
+        await self.ctx.audit.record(request, "application.create", "application", record.id, job=record.job_id, created=created)
         if created:
             return JSONResponse(body, status_code=201, headers={"Location": f"/v1/applications/{record.id}"})
         return JSONResponse(body)
@@ -346,12 +348,15 @@ class ApplicationRoutes(Resource):
 
     async def get_application(self, request: Request) -> Response:
         self.ctx.require_hr(request)
-        return JSONResponse(await self._json(await self._application(request)))
+        record = await self._application(request)
+        await self.ctx.audit.record(request, "application.view", "application", record.id)
+        return JSONResponse(await self._json(record))
 
     async def get_resume(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         record = await self._application(request)
         text = await self.ctx.store.run(self.ctx.store.store.resume_text, record.id)
+        await self.ctx.audit.record(request, "resume.view", "application", record.id)
         return JSONResponse({"application_id": record.id, "text": text, "parsed": record.parsed, "resume": record.resume})
 
     async def get_timeline(self, request: Request) -> Response:
@@ -397,7 +402,9 @@ class ApplicationRoutes(Resource):
     async def invite(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         record = await self._application(request)
-        return JSONResponse(await self._json(await self._invite(record)))
+        invited = await self._invite(record)
+        await self.ctx.audit.record(request, "application.invite", "application", record.id, session=invited.session_id)
+        return JSONResponse(await self._json(invited))
 
     async def _invite(
         self, record: ApplicationRecord, actor: str = HR_ACTOR, extra: dict[str, Any] | None = None
@@ -411,7 +418,10 @@ class ApplicationRoutes(Resource):
         )
         details = {"session_id": session["id"], "candidate_url": session["candidate_url"], "watch_url": session["watch_url"],
                    **(extra or {})}
-        return await self._move(record, "invite", actor, details=details, session_id=session["id"])
+        moved = await self._move(record, "invite", actor, details=details, session_id=session["id"])
+        if actor == "system":  # a rule invited (HR's invites are recorded with their request)
+            await self.ctx.audit.record(SYSTEM, "application.invite", "application", record.id, session=session["id"], rule=(extra or {}).get("rule"), automation_action=(extra or {}).get("automation_action"))
+        return moved
 
     async def decide(self, request: Request) -> Response:
         self.ctx.require_hr(request)
@@ -420,6 +430,7 @@ class ApplicationRoutes(Resource):
             raise unknown("decision", "decision is one of advance, hold, reject")
         record = await self._application(request)
         moved = await self._move(record, "decide", HR_ACTOR, outcome=spec.decision, reason=spec.reason)
+        await self.ctx.audit.record(request, "application.decide", "application", record.id, decision=spec.decision, state=moved.state)
         return JSONResponse(await self._json(moved))
 
     async def confirm_pool(self, request: Request) -> Response:
@@ -427,6 +438,7 @@ class ApplicationRoutes(Resource):
         spec = parse_body(rest.ApplicationAction, await json_object(request, empty_ok=True))
         record = await self._application(request)
         moved = await self._move(record, "confirm_pool", HR_ACTOR, reason=spec.reason or "pool confirmed")
+        await self.ctx.audit.record(request, "application.confirm_pool", "application", record.id, state=moved.state, outcome=moved.outcome)
         return JSONResponse(await self._json(moved))
 
     async def withdraw(self, request: Request) -> Response:
@@ -434,6 +446,7 @@ class ApplicationRoutes(Resource):
         spec = parse_body(rest.ApplicationAction, await json_object(request, empty_ok=True))
         record = await self._application(request)
         moved = await self._move(record, "withdraw", HR_ACTOR, reason=spec.reason)
+        await self.ctx.audit.record(request, "application.withdraw", "application", record.id, state=moved.state)
         return JSONResponse(await self._json(moved))
 
     async def _move(
@@ -488,6 +501,7 @@ class ApplicationRoutes(Resource):
                 results.append({"id": application_id, "ok": False, "status": exc.status,
                                 "error": {"title": exc.title, "detail": exc.detail}})
                 continue
+            await self.ctx.audit.record(request, f"application.{spec.action}", "application", application_id, bulk=True, decision=spec.decision if spec.action == "decide" else None, state=moved.state)
             summary = await self.ctx.store.run(_summary, store, moved)
             results.append({"id": application_id, "ok": True, "status": 200, "application": summary})
         return JSONResponse({"results": results})
@@ -529,6 +543,7 @@ class ApplicationRoutes(Resource):
         status, body = await self.ctx.store.run(
             store.record_inbound, source, spec.delivery_id, 201 if created else 200, await self._json(record)
         )
+        await self.ctx.audit.record(Actor.source(source, self.ctx.audit.address(request)), "application.receive", "application", record.id, created=created)
         return JSONResponse(body, status_code=status)
 
 

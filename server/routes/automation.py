@@ -124,6 +124,7 @@ class AutomationRoutes(Resource):
         if found is None:
             raise Problem(404, "Not found", f"no job {job.id!r}")
         saved = found[0]
+        await self.ctx.audit.record(request, "rules.update", "job", saved.id, version=saved.version, rules=len(automation.rules), enabled=automation.enabled)
         return JSONResponse(_automation_json(saved.id, saved.version, saved.job().automation), headers={"ETag": f'"{saved.version}"'})
 
     async def preview(self, request: Request) -> Response:
@@ -177,6 +178,7 @@ class AutomationRoutes(Resource):
         found = await self.ctx.automation.retry(request.path_params["action_id"])
         if found is None:
             raise Problem(404, "Not found", f"no action {request.path_params['action_id']!r}")
+        await self.ctx.audit.record(request, "automation.retry", "automation_action", found.id, application=found.application_id, state=found.state)
         return JSONResponse(found.to_dict())
 
     async def cancel(self, request: Request) -> Response:
@@ -187,6 +189,7 @@ class AutomationRoutes(Resource):
             raise Problem(404, "Not found", f"no action {action_id!r}")
         if found.state != "cancelled":
             raise Problem(409, "Not scheduled", f"the action is {found.state}; only a scheduled one is cancelled")
+        await self.ctx.audit.record(request, "automation.cancel", "automation_action", action_id, application=found.application_id)
         return JSONResponse(found.to_dict())
 
 

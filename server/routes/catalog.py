@@ -129,6 +129,7 @@ class CatalogRoutes(Resource):
             record = await self.ctx.store.run(create, model)
         except AlreadyExists:
             raise Problem(409, "Already exists", f"{kind} {model.id!r} exists; PUT /v1/{kind}s/{model.id} adds a version")
+        await self.ctx.audit.record(request, f"{kind}.create", kind, record.id, version=record.version)
         return versioned(to_json(record), record.version, status=201, location=f"/v1/{kind}s/{record.id}")
 
     async def _get_versioned(self, request: Request, kind: str, get: Callable[..., Any], to_json: Callable[[Any], dict[str, Any]]) -> Response:
@@ -146,6 +147,7 @@ class CatalogRoutes(Resource):
             raise stale(exc)
         if found is None:
             raise Problem(404, "Not found", f"no {kind} {model.id!r}; POST /v1/{kind}s creates one")
+        await self.ctx.audit.record(request, f"{kind}.update", kind, found[0].id, version=found[0].version)
         return versioned(to_json(found[0]), found[0].version)
 
     async def _job_must_exist(self, bank: QuestionBank) -> None:

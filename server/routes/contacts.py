@@ -124,7 +124,9 @@ class ContactRoutes(Resource):
 
     async def get_contacts(self, request: Request) -> Response:
         self.ctx.require_hr(request)
-        return await self._answer(await self._exists(request))
+        application_id = await self._exists(request)
+        await self.ctx.audit.record(request, "contacts.view", "application", application_id)
+        return await self._answer(application_id)
 
     async def put_contacts(self, request: Request) -> Response:
         self.ctx.require_hr(request)
@@ -140,4 +142,5 @@ class ContactRoutes(Resource):
             raise unknown(kind, str(exc)) from None
         if not found:
             raise Problem(404, "Not found", f"no application {application_id!r}")
+        await self.ctx.audit.record(request, "contacts.update", "application", application_id, kinds=sorted(given))
         return await self._answer(application_id)

@@ -72,4 +72,5 @@ class DeliveryRoutes(Resource):
             raise Problem(404, "Not found", f"no delivery {delivery_id!r}")
         except LookupError as exc:
             raise Problem(409, "Channel not configured", str(exc))
+        await self.ctx.audit.record(request, "delivery.replay", "delivery", delivery_id, sink=replayed.sink)
         return JSONResponse(replayed.to_dict())

@@ -41,6 +41,7 @@ class HrRoutes(Resource):
             value = form.get("token")
             token = value if isinstance(value, str) else None
         if not self.ctx.hr.token_ok(token):
+            await self.ctx.audit.record(request, "hr.sign_in_failed", "account", "hr")
             raise Problem(401, "Unauthorised", "wrong HR token")
         response = Response(status_code=204)
         response.set_cookie(
@@ -52,9 +53,11 @@ class HrRoutes(Resource):
             secure=self.ctx.settings.cookie_secure,
             path="/",
         )
+        await self.ctx.audit.record(self.ctx.audit.hr_actor(request), "hr.sign_in", "account", "hr")
         return response
 
     async def hr_logout(self, request: Request) -> Response:
         response = Response(status_code=204)
+        await self.ctx.audit.record(request, "hr.sign_out", "account", "hr")
         response.delete_cookie(HR_COOKIE, path="/")
         return response

@@ -65,6 +65,7 @@ class ReportRoutes(Resource):
         if report is None:
             detail = f"no report version {version}" if version else "no report yet: it is made when the interview ends"
             raise Problem(404, "Not found", detail)
+        await self.ctx.audit.record(request, "report.view", "session", session_id, version=report.version)
         if self._wants_html(request):
             html_page = render_report(report.body, version=report.version, session_id=session_id)
             return Response(html_page, media_type="text/html; charset=utf-8", headers={**page_headers(), "ETag": f'"{report.version}"'})
@@ -79,6 +80,7 @@ class ReportRoutes(Resource):
             await events.flush()
         async with self.ctx.reports.lock:
             report, _, written = await self.ctx.reports.write(session_id, unless_same=True)
+        await self.ctx.audit.record(request, "report.rebuild", "session", session_id, version=report.version, written=written)
         return versioned(report_json(report), report.version, status=201 if written else 200,
                          location=f"/v1/sessions/{session_id}/report?version={report.version}")
 
@@ -107,6 +109,7 @@ class ReportRoutes(Resource):
             await events.flush()
             report, decided, _ = await self.ctx.reports.write(session_id, decision=(spec.decision, spec.reason, "hr"))
         assert decided is not None
+        await self.ctx.audit.record(request, "session.decide", "session", session_id, decision=decided.decision, number=decided.number, version=report.version)
         if is_form:
             return RedirectResponse(f"/v1/sessions/{session_id}/report?format=html", status_code=303)
         return JSONResponse(decision_json(decided, report.version), status_code=201)
