@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -215,6 +216,7 @@ async def _phase(kind: str, n: int, smtp: SmtpProcess, folder: Path, timeout_s: 
     from screening.match import ScreeningResult
     from server.admission import LoopLagMonitor
     from server.app import create_app
+    from server.routes.applications import contact_key
     from server.settings import Settings
     from sinks.outbox import DeliveryRow
 
@@ -245,7 +247,7 @@ async def _phase(kind: str, n: int, smtp: SmtpProcess, folder: Path, timeout_s: 
                     raise RuntimeError(f"the rule was refused: {saved.status_code} {saved.text}")
             job = await store.run(store.store.get_job, JOB)
             assert job is not None
-            key = b"bench-contact-key"
+            key = contact_key(settings)  # as the upload route has it
             result = ScreeningResult(score=85.0, decision="advance", rows=(), advance_at=70.0, pool_below=50.0)
             stop = asyncio.Event()
 
@@ -255,7 +257,7 @@ async def _phase(kind: str, n: int, smtp: SmtpProcess, folder: Path, timeout_s: 
                     r = await http.get(f"/v1/jobs/{JOB}", headers=HR)
                     probes.append(time.perf_counter() - t0)
                     assert r.status_code == 200
-                    with __import__("contextlib").suppress(TimeoutError):
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), 0.2)
 
             tag = "backlog" if backlog else "arriving"
