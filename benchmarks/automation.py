@@ -520,6 +520,10 @@ def main(argv: list[str] | None = None) -> int:
     data = run(args.n, args.timeout, gc_freeze=args.gc_freeze)
     table = markdown_table(data)
     data["table_markdown"] = table
+    m = data["machine"]
+    print(f"{m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, SQLite {m['sqlite']}, "
+          f"SQLAlchemy {m['versions']['SQLAlchemy']}, aiosmtplib {m['versions']['aiosmtplib']}, "
+          f"aiosmtpd {m['versions']['aiosmtpd']}; load average before {m['load_avg_before']}\n")
     print(table)
     for kind, p in data["phases"].items():
         if p["received"] < p["n"]:
