@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench bench-screening clean
+.PHONY: run test test-fast bench bench-screening bench-automation clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ bench: $(STAMP)
 SCREENING_ARGS ?= --n 300
 bench-screening: $(STAMP)
 	$(PY) -m benchmarks screening $(SCREENING_ARGS)
+
+# Automation: N screened applications invited by a rule over real SMTP (aiosmtpd on loopback), against the outbox
+# alone; results in benchmarks/data/automation-<date>.json.
+AUTOMATION_ARGS ?= --n 1000
+bench-automation: $(STAMP)
+	$(PY) -m benchmarks automation $(AUTOMATION_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

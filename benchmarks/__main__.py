@@ -1,6 +1,8 @@
 """``python -m benchmarks COMMAND [options]``.
 
 Commands:
+    automation       a screened batch invited by a rule: scheduled -> enqueued -> e-mail received, invites per minute,
+                     event-loop lag, against the outbox alone (benchmarks/automation.py)
     load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
     plot             re-draw the PNG of a load report (benchmarks/plot.py)
     resumes          resume parsing: field accuracy on generated resumes, resumes per minute (benchmarks/resumes.py)
@@ -20,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip())
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    if command == "automation":
+        from .automation import main as automation
+
+        return automation(rest)
     if command == "load":
         from .load import main as load
 
