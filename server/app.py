@@ -28,12 +28,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from automation.engine import AutomationEngine, AutomationSettings
 from channels import build_channels
 from db import AsyncStore, Store, utcnow
+from intake.extract import MAX_BYTES
 from jobs import catalog
 from runtime.models import Models
 from sinks import Channel, Outbox
@@ -42,6 +44,7 @@ from sinks.successfactors import SuccessFactorsChannel
 from . import openapi
 from .admission import Admission, LoopLagMonitor
 from .auth import HrAuth, new_token
+from .bodylimit import BodyLimit
 from .context import Context
 from .eventlog import EventWriter
 from .live import SessionRegistry
@@ -98,6 +101,24 @@ def _hr_token(settings: Settings) -> str:
     log.warning("no CANDOR_HR_TOKEN set: an HR token was generated and written to %s", path.resolve())
     return token
 
+
+
+def body_limits(settings: Settings) -> Callable[[str, str], int]:
+    """Each route's body limit (server/bodylimit.py): uploads have their own, larger ones."""
+    resume = MAX_BYTES + applications.MULTIPART_OVERHEAD
+
+    def limit_for(method: str, path: str) -> int:
+        if path.startswith("/whip/"):
+            return settings.whip_max_offer_bytes
+        if path == "/v1/applications/batch":
+            return settings.batch_max_bytes
+        if path == "/v1/applications":
+            return resume
+        if path.startswith("/v1/inbound/applications/"):
+            return MAX_BYTES * 4 // 3 + applications.MULTIPART_OVERHEAD  # base64 in JSON
+        return settings.max_body_bytes
+
+    return limit_for
 
 
 def operations(ctx: Context) -> list[Operation]:
@@ -270,6 +291,7 @@ def create_app(
         routes=routes,
         lifespan=candor.lifespan,
         exception_handlers={Problem: problem_handler, HTTPException: http_handler},
+        middleware=[Middleware(BodyLimit, limit_for=body_limits(settings))],
     )
     app.state.candor = ctx  # the handlers' shared context (tests look inside it)
     return app

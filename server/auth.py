@@ -36,7 +36,7 @@ class HrAuth:
         self._max_age = max_age_s
 
     def token_ok(self, token: str | None) -> bool:
-        return token is not None and hmac.compare_digest(token.encode(), self._token.encode())
+        return isinstance(token, str) and hmac.compare_digest(token.encode(), self._token.encode())
 
     def cookie_value(self) -> str:
         return self._signer.sign(secrets.token_urlsafe(16)).decode()

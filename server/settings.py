@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     # An upload batch of resumes (a ZIP or JSON lines): the archive, and the files in it.
     batch_max_bytes: int = Field(default=200 * 2**20, gt=0)
     batch_max_files: int = Field(default=2000, gt=0)
+    # Request bodies (issue 12): a JSON or form body is at most max_body_bytes
+    # (413 before it is read; resume uploads and batches have their own
+    # limits); JSON nested deeper than max_json_depth is refused (400).
+    max_body_bytes: int = Field(default=2**20, gt=0)
+    max_json_depth: int = Field(default=32, ge=2, le=500)
+    # A WHIP offer is at most whip_max_offer_bytes and lists at most
+    # whip_max_candidates ICE candidates (a browser's has a few dozen).
+    whip_max_offer_bytes: int = Field(default=64 * 1024, gt=0)
+    whip_max_candidates: int = Field(default=100, gt=0)
     ice_servers: list[IceServer] = Field(default_factory=list)
     # Origins allowed to call WHIP from another site (CORS); "*" for any.
     cors_origins: list[str] = Field(default_factory=list)
@@ -186,6 +195,9 @@ class Settings(BaseSettings):
     max_live_sessions: int = Field(default=0, ge=0)
     sessions_per_core: float = Field(default=2.0, gt=0)
     admission_loop_lag_s: float = Field(default=0.25, gt=0)
+    # A lag counts only when this many of the loop's wakes (every 0.1 s) in
+    # the 10 s reached it: one stall is not overload.
+    admission_loop_lag_samples: int = Field(default=3, ge=1)
     admission_backlog_s: float = Field(default=2.0, gt=0)
     admission_retry_after_s: int = Field(default=30, gt=0)
 

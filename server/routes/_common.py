@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +34,54 @@ def page_headers() -> dict[str, str]:
 
 
 # -- request bodies and replies ----------------------------------------------
+# A body larger than this is parsed in a worker thread, not on the event loop.
+PARSE_OFF_LOOP_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(data: Any) -> int:
+    """How deeply arrays and objects nest (a scalar: 0); iterative, so any depth is measured."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def loads(body: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """JSON with a nesting limit: 400 when it is not JSON or nests deeper than ``max_depth``."""
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        data = None
+        depth = max_depth + 1
+    except ValueError:
+        raise Problem(400, "Malformed JSON", "the request body is not JSON")
+    else:
+        depth = json_depth(data)
+    if depth > max_depth:
+        raise Problem(400, "JSON nested too deeply", f"objects and arrays nest at most {max_depth} deep", slug="json-too-deep")
+    return data
+
+
+async def json_body(request: Request) -> Any:
+    """Any JSON body (its size was limited before it was read: server/bodylimit.py), parsed off the loop when large."""
+    body = await request.body()
+    settings = getattr(getattr(request.app.state, "candor", None), "settings", None)
+    max_depth = settings.max_json_depth if settings is not None else MAX_JSON_DEPTH
+    if len(body) > PARSE_OFF_LOOP_BYTES:
+        return await asyncio.to_thread(loads, body, max_depth)
+    return loads(body, max_depth)
+
+
 async def json_object(request: Request, *, empty_ok: bool = False) -> dict[str, Any]:
     """The body as a JSON object: 400 if it is not JSON, 422 if not an object."""
     body = await request.body()
@@ -40,10 +89,7 @@ async def json_object(request: Request, *, empty_ok: bool = False) -> dict[str, 
         if empty_ok:
             return {}
         raise unknown("", "a JSON body is required")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise Problem(400, "Malformed JSON", "the request body is not JSON")
+    data = await json_body(request)
     if not isinstance(data, dict):
         raise Problem(422, "Invalid body", "the body must be a JSON object", errors=[{"field": "", "message": "expected an object"}])
     return data

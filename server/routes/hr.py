@@ -9,7 +9,7 @@ from .. import rest
 from ..auth import HR_COOKIE
 from ..openapi import Operation, Reply
 from ..problems import Problem
-from ._common import NO_BODY, Resource
+from ._common import NO_BODY, Resource, json_body
 
 
 class HrRoutes(Resource):
@@ -31,11 +31,9 @@ class HrRoutes(Resource):
     async def hr_login(self, request: Request) -> Response:
         token: str | None = None
         if request.headers.get("content-type", "").startswith("application/json"):
-            try:
-                data = await request.json()
-                token = data.get("token") if isinstance(data, dict) else None
-            except ValueError:
-                token = None
+            data = await json_body(request)
+            value = data.get("token") if isinstance(data, dict) else None
+            token = value if isinstance(value, str) else None  # {"token": 123} is a wrong token, not a crash
         else:
             form = await request.form()
             value = form.get("token")

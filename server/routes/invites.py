@@ -14,7 +14,7 @@ from .. import rest
 from ..auth import new_token
 from ..openapi import Operation, Reply
 from ..problems import Problem
-from ._common import Resource
+from ._common import Resource, json_body
 
 
 class InviteRoutes(Resource):
@@ -31,10 +31,7 @@ class InviteRoutes(Resource):
         ]
 
     async def exchange(self, request: Request) -> Response:
-        try:
-            data = await request.json()
-        except ValueError:
-            raise Problem(400, "Malformed JSON", "send {\"code\": \"...\"}")
+        data = await json_body(request)
         code = data.get("code") if isinstance(data, dict) else None
         if not isinstance(code, str) or not code:
             raise Problem(422, "Invalid body", "field 'code' is required", errors=[{"field": "code", "message": "required"}])

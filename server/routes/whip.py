@@ -124,7 +124,7 @@ class WhipRoutes(Resource):
         load = Load(
             live_sessions=self.ctx.sessions.live_count(),
             # the model loading's start-up stalls do not count against the first candidates
-            loop_lag_p99_s=self.ctx.loop_lag.p99(since=self.ctx.models.ready_at),
+            loop_lag_p99_s=self.ctx.loop_lag.p99(since=self.ctx.models.ready_at, sustained=self.ctx.settings.admission_loop_lag_samples),
             audio_backlog_s=self.ctx.sessions.audio_backlog_s(),
         )
         refusal = self.ctx.admission.check(load)
