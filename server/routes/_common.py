@@ -126,7 +126,7 @@ def version_param(request: Request) -> int | None:
     raw = request.query_params.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:  # the database's integers have a size
         message = "a version is a positive integer"
         raise Problem(422, "Invalid query", f"version: {message}", errors=[{"field": "version", "message": message}])
     return int(raw)
@@ -137,7 +137,7 @@ def if_match(request: Request) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > 9:
         raise Problem(400, "Malformed If-Match", 'If-Match takes the version from the ETag, e.g. "3"')
     return int(tag)
 
