@@ -118,6 +118,19 @@ class Settings(BaseSettings):
     # whip_max_candidates ICE candidates (a browser's has a few dozen).
     whip_max_offer_bytes: int = Field(default=64 * 1024, gt=0)
     whip_max_candidates: int = Field(default=100, gt=0)
+    # The addresses in an offer's ICE candidates the server may send
+    # connectivity checks to (media/offer.py): "public", "private",
+    # "loopback" or CIDR networks; the ICE servers' hosts always. Candidates
+    # elsewhere are dropped, so an offer cannot aim the server at internal networks.
+    ice_allow: list[str] = Field(default_factory=lambda: ["public"])
+
+    @field_validator("ice_allow")
+    @classmethod
+    def _ice_allow_entries(cls, value: list[str]) -> list[str]:
+        from media.offer import IceAllowList
+
+        IceAllowList(tuple(value))  # raises on an entry that is not a keyword or a network
+        return value
     ice_servers: list[IceServer] = Field(default_factory=list)
     # Origins allowed to call WHIP from another site (CORS); "*" for any.
     cors_origins: list[str] = Field(default_factory=list)

@@ -72,6 +72,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "max_live_sessions": 1000,
         "admission_loop_lag_s": 30.0,
         "admission_backlog_s": 600.0,
+        # The test peers' candidates are this machine's own (private) addresses.
+        "ice_allow": ["public", "private", "loopback"],
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
