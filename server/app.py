@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 from datetime import datetime
 from typing import AsyncIterator, Callable, Sequence
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -43,8 +44,9 @@ from sinks.successfactors import SuccessFactorsChannel
 
 from . import openapi
 from .admission import Admission, LoopLagMonitor
-from .auth import HrAuth, new_token
+from .auth import FailureLimit, HrAuth, new_token
 from .bodylimit import BodyLimit
+from .headers import NoSniff
 from .context import Context
 from .eventlog import EventWriter
 from .live import SessionRegistry
@@ -150,6 +152,8 @@ class Candor:
             _hr_token(settings),
             settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_hex(32),
             settings.hr_cookie_max_age_s,
+            own_hosts=[urlsplit(settings.base_url).netloc],
+            failures=FailureLimit(settings.auth_max_failures, settings.auth_failure_window_s),
         )
         gate = ModelGate(models, metrics)
         sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics)
@@ -291,7 +295,7 @@ def create_app(
         routes=routes,
         lifespan=candor.lifespan,
         exception_handlers={Problem: problem_handler, HTTPException: http_handler},
-        middleware=[Middleware(BodyLimit, limit_for=body_limits(settings))],
+        middleware=[Middleware(NoSniff), Middleware(BodyLimit, limit_for=body_limits(settings))],
     )
     app.state.candor = ctx  # the handlers' shared context (tests look inside it)
     return app

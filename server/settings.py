@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     cookie_secure: bool = False  # set true behind HTTPS
     hr_cookie_max_age_s: int = 12 * 3600
+    # Failed HR sign-ins and invite-code exchanges: after auth_max_failures
+    # in auth_failure_window_s from one address (or for one account), 429
+    # with Retry-After until the oldest of them is out of the window.
+    auth_max_failures: int = Field(default=10, ge=1)
+    auth_failure_window_s: int = Field(default=15 * 60, gt=0)
 
     # The folder of job + question bank YAML files seeded at start (default:
     # the shipped jobs/banks). Seeding never overwrites an edit made through

@@ -29,8 +29,32 @@ CREATED = {"Location": "its URL", **ETAG}
 NO_BODY: dict[str, Any] = {"media_type": None}
 
 
+# The pages' Content-Security-Policy: scripts and styles only from Candor's own files (no inline
+# script or style anywhere, so no 'unsafe-inline'); media from the camera; framed only by Candor
+# itself and WeCom (企业微信), whose workbench may open the pages inside its own.
+WECOM_FRAME_ANCESTORS = "https://work.weixin.qq.com https://*.work.weixin.qq.com https://open.work.weixin.qq.com"
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob: mediastream:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    f"frame-ancestors 'self' {WECOM_FRAME_ANCESTORS}",
+])
+
+
 def page_headers() -> dict[str, str]:
-    return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Permissions-Policy": "camera=(self), microphone=(self)"}
+    return {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "Permissions-Policy": "camera=(self), microphone=(self)",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+    }
 
 
 # -- request bodies and replies ----------------------------------------------
