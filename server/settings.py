@@ -219,6 +219,10 @@ class Settings(BaseSettings):
     admission_backlog_s: float = Field(default=2.0, gt=0)
     admission_retry_after_s: int = Field(default=30, gt=0)
 
+    # /metrics needs Authorization: Bearer <metrics_token> when set (Prometheus:
+    # authorization.credentials); open when unset.
+    metrics_token: SecretStr | None = None
+
     warmup: bool = True
     log_level: str = "info"
 
