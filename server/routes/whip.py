@@ -133,7 +133,8 @@ class WhipRoutes(Resource):
             if not kept:
                 raise Problem(
                     422, "No reachable ICE candidate",
-                    "none of the offer's ICE candidates is an address this server may connect to (CANDOR_ICE_ALLOW)", slug="sdp",
+                    "none of the offer's ICE candidates is an address this server may connect to "
+                    "(CANDOR_ICE_ALLOW; on a LAN or a developer's machine: [\"public\", \"private\"])", slug="sdp",
                 )
         return kept_offer
 
