@@ -388,7 +388,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-LOCAL_ICE = {"CANDOR_ICE_ALLOW": '["public", "private", "loopback"]'}
+# (and the simulated candidates consent with HR's copy of the candidate token)
+LOCAL_ICE = {"CANDOR_ICE_ALLOW": '["public", "private", "loopback"]', "CANDOR_CONSENT_NEEDS_CANDIDATE_LINK": "false"}
 
 
 class EmbeddedServer:

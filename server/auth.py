@@ -35,6 +35,19 @@ def new_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+# A token the invite exchange issued to the candidate's own page starts with this (new_token()'s
+# alphabet has no "."): consent is taken only from such a token, never from HR's copy (issue 12).
+EXCHANGED_PREFIX = "c."
+
+
+def exchanged_token() -> str:
+    return EXCHANGED_PREFIX + new_token()
+
+
+def is_exchanged(token: str | None) -> bool:
+    return token is not None and token.startswith(EXCHANGED_PREFIX)
+
+
 def bearer(conn: HTTPConnection) -> str | None:
     value = conn.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")

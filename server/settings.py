@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     mail_from: str | None = None  # "Bank HR <hr@bank.cn>"; required with smtp_url
 
+    # Consent is given only with the token the candidate's own link exchanged
+    # (POST /v1/candidate/exchange), never with HR's copy of the candidate token.
+    consent_needs_candidate_link: bool = True
+
     session_ttl_s: int = Field(default=2 * 3600, gt=0)
     # An application's invite (HR's or a rule's) stays valid this long: the
     # candidate has days, not hours, and a reminder must still find it working.

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from applications.pipeline import Status, note
 
 from .. import rest
-from ..auth import audit_failure, client_address, new_token
+from ..auth import audit_failure, client_address, exchanged_token
 from ..openapi import Operation, Reply
 from ..problems import Problem
 from ._common import Resource, json_body
@@ -55,7 +55,7 @@ class InviteRoutes(Resource):
             raise Problem(410, "Invite expired", "this interview link has expired; ask for a new link", slug="invite-expired")
         # The one-time code becomes the session's token: a fresh token is
         # issued to the page and the HR-issued one stays valid as well.
-        token = new_token()
+        token = exchanged_token()
         await self.ctx.store.run(self.ctx.store.store.add_token, record.id, token)
         await self.ctx.store.run(_opened, self.ctx.store.store, record.id)
         consent = await self.ctx.sessions.consent(record.id)
