@@ -7,11 +7,15 @@ only the auth check; the answer must be a 2xx-4xx, never a 5xx. The number
 of examples is bounded (deterministic, a fixed seed) so the module takes
 seconds. The routes the document cannot drive (WHIP, the WebSocket, the
 candidate-token routes) have their own cases in test_hardening_inputs.py.
+
+One test loops over the operations with hypothesis' ``@given`` on each
+operation's strategy: schemathesis' own pytest fixture loader
+(``schemathesis.pytest.from_fixture``) fails under pytest 9.2 (it reads
+``request.node._nodeid``, which pytest no longer has).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import pytest
