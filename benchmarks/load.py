@@ -388,11 +388,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# (and the simulated candidates consent with HR's copy of the candidate token)
+LOCAL_ICE = {"CANDOR_ICE_ALLOW": '["public", "private", "loopback"]', "CANDOR_CONSENT_NEEDS_CANDIDATE_LINK": "false"}
+
+
 class EmbeddedServer:
     """``python -m server`` in a child process: temporary database, free port, random HR token."""
 
     def __init__(self, env: Mapping[str, str] | None = None, *, admission: bool = False, workdir: Path | None = None) -> None:
-        self.overrides = {**({} if admission else ADMISSION_OFF), **(env or {})}
+        # the load generator's peers are on this machine: their ICE candidates are private addresses
+        self.overrides = {**({} if admission else ADMISSION_OFF), **LOCAL_ICE, **(env or {})}
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="candor-load-"))
         self.port = free_port()
         self.token = secrets.token_urlsafe(24)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -76,11 +77,27 @@ class VersionConflict(Exception):
 def open_engine(url: str) -> Engine:
     """An engine for ``url`` (a SQLite file's folder is made; WAL and foreign keys on)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.removeprefix("sqlite:///").split("?", 1)[0]))
     engine = create_engine(url, future=True)
     if url.startswith("sqlite"):
         sa_event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """The SQLite file readable by this user only (0600; its -wal and -shm files take the same mode).
+
+    It holds candidates' personal data: made 0600 before SQLite opens it, and an older file made so.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if name.exists() and name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass  # not ours to change (another user's file): SQLite still opens it
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -142,6 +142,7 @@ class ConsentGiven(Payload):
     face: bool
     emotion: bool
     given_at: str = ""
+    given_with: str = ""  # "link:<hash prefix>" (the candidate's exchanged token) or "hr-token"
 
 
 @_payload(EventType.CONSENT_WITHDRAWN)

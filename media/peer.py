@@ -102,7 +102,9 @@ class WhipConnection:
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except Exception as exc:  # aiortc raises ValueError and friends on bad SDP
-            raise SdpError(400, "Malformed SDP", f"the offer could not be applied: {exc}") from exc
+            # the parser's message stays out of the answer (it describes aiortc's insides); its kind goes to the log
+            log.info("WHIP offer not applied: %s", type(exc).__name__)
+            raise SdpError(400, "Malformed SDP", "the offer could not be applied: it is not an SDP offer this server can read") from exc
         for transceiver in self._pc.getTransceivers():
             if transceiver.kind in ("audio", "video"):
                 transceiver.direction = "recvonly"
@@ -110,7 +112,8 @@ class WhipConnection:
             answer = await self._pc.createAnswer()
             await self._pc.setLocalDescription(answer)
         except Exception as exc:
-            raise SdpError(422, "Unacceptable offer", f"no answer could be made: {exc}") from exc
+            log.info("WHIP answer not made: %s", type(exc).__name__)
+            raise SdpError(422, "Unacceptable offer", "no answer could be made to this offer (its media sections or codecs)") from exc
         sdp = self._pc.localDescription.sdp
         for line in sdp.splitlines():
             if line.startswith(("m=audio 0 ", "m=video 0 ")):

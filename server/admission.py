@@ -9,7 +9,9 @@ and ``Retry-After``, when any of these holds:
   benchmark measured, see benchmarks/README.md);
 * the event loop's p99 lag over the last 10 s is over ``admission_loop_lag_s``
   (the loop serves every session's media and events: once it lags, adding a
-  session makes everyone late);
+  session makes everyone late), counting only a lag that at least
+  ``admission_loop_lag_samples`` wakes reached: one stall, which any caller
+  might cause, does not refuse everyone for the next 10 s (issue 12);
 * the largest audio backlog of any session is over ``admission_backlog_s``
   (an analyzer has fallen behind real time).
 
@@ -59,12 +61,17 @@ class LoopLagMonitor:
         if self._observe is not None:
             self._observe(lag)
 
-    def p99(self, since: float | None = None) -> float:
-        """p99 lag over the window (0 with no samples); only samples after ``since`` (perf_counter) if given."""
+    def p99(self, since: float | None = None, *, sustained: int = 1) -> float:
+        """p99 lag over the window (0 with no samples); only samples after ``since`` (perf_counter) if given.
+
+        With ``sustained`` = n, a lag counts only when at least n samples reached it: one stall (a
+        single late wake, whoever caused it) is not an overloaded loop, which lags wake after wake.
+        """
         lags = sorted(lag for at, lag in self._samples if since is None or at >= since)
         if not lags:
             return 0.0
-        return lags[min(len(lags) - 1, int(0.99 * len(lags)))]
+        index = min(len(lags) - 1, int(0.99 * len(lags)), max(0, len(lags) - sustained))
+        return lags[index]
 
     async def _run(self) -> None:
         while True:

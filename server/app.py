@@ -23,17 +23,20 @@ import threading
 from pathlib import Path
 from datetime import datetime
 from typing import AsyncIterator, Callable, Sequence
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from automation.engine import AutomationEngine, AutomationSettings
 from channels import build_channels
 from db import AsyncStore, Store, utcnow
+from intake.extract import MAX_BYTES
 from jobs import catalog
 from runtime.models import Models
 from sinks import Channel, Outbox
@@ -42,7 +45,9 @@ from sinks.successfactors import SuccessFactorsChannel
 from . import openapi
 from .admission import Admission, LoopLagMonitor
 from .audit import AuditTrail
-from .auth import HrAuth, new_token
+from .auth import FailureLimit, HrAuth, new_token
+from .bodylimit import BodyLimit
+from .headers import NoSniff
 from .context import Context
 from .eventlog import EventWriter
 from .live import SessionRegistry
@@ -103,6 +108,24 @@ def _hr_token(settings: Settings) -> str:
 
 
 
+def body_limits(settings: Settings) -> Callable[[str, str], int]:
+    """Each route's body limit (server/bodylimit.py): uploads have their own, larger ones."""
+    resume = MAX_BYTES + applications.MULTIPART_OVERHEAD
+
+    def limit_for(method: str, path: str) -> int:
+        if path.startswith("/whip/"):
+            return settings.whip_max_offer_bytes
+        if path == "/v1/applications/batch":
+            return settings.batch_max_bytes
+        if path == "/v1/applications":
+            return resume
+        if path.startswith("/v1/inbound/applications/"):
+            return MAX_BYTES * 4 // 3 + applications.MULTIPART_OVERHEAD  # base64 in JSON
+        return settings.max_body_bytes
+
+    return limit_for
+
+
 def operations(ctx: Context) -> list[Operation]:
     """Every REST route, for the router and the OpenAPI document: each resource's, in :data:`RESOURCES` order."""
     return [op for resource in RESOURCES for op in resource(ctx).operations()]
@@ -132,6 +155,8 @@ class Candor:
             _hr_token(settings),
             settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_hex(32),
             settings.hr_cookie_max_age_s,
+            own_hosts=[urlsplit(settings.base_url).netloc],
+            failures=FailureLimit(settings.auth_max_failures, settings.auth_failure_window_s),
         )
         gate = ModelGate(models, metrics)
         sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics)
@@ -276,6 +301,7 @@ def create_app(
         routes=routes,
         lifespan=candor.lifespan,
         exception_handlers={Problem: problem_handler, HTTPException: http_handler},
+        middleware=[Middleware(NoSniff), Middleware(BodyLimit, limit_for=body_limits(settings))],
     )
     app.state.candor = ctx  # the handlers' shared context (tests look inside it)
     return app

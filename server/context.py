@@ -47,6 +47,8 @@ class Context:
     openapi_document: dict[str, Any] = field(default_factory=dict)  # set by create_app from the operations
 
     def require_hr(self, request: Request) -> None:
+        if self.hr.cookie_cross_site(request):
+            raise Problem(403, "Cross-site request", "a request signed in with the HR cookie must come from Candor's own pages", slug="cross-site")
         if not self.hr.allowed(request):
             raise Problem(401, "Unauthorised", "HR sign-in required (Authorization: Bearer <HR token> or the HR cookie)", headers={"WWW-Authenticate": "Bearer"})
 

@@ -84,6 +84,8 @@ class Consent:
     face: bool
     emotion: bool  # what the policy lets run on top of the consented scopes
     given_at: str
+    # which token gave it: "link:<first 12 hex of its hash>" (the candidate's exchanged token) or "hr-token"
+    given_with: str = ""
 
     def scopes(self) -> tuple[str, bool, bool, bool]:
         """What the consent lets run (its time left out): equal scopes, same analysis."""
@@ -100,7 +102,7 @@ class Consent:
 
     def given(self) -> ConsentGiven:
         """The ``consent.given`` payload."""
-        return ConsentGiven(**self.public())
+        return ConsentGiven(**self.public(), given_with=self.given_with)
 
 
 
@@ -119,5 +121,6 @@ def consent_from_log(events: list[Event]) -> Consent | None:
                 face=payload.face,
                 emotion=payload.emotion,
                 given_at=payload.given_at,
+                given_with=payload.given_with,
             )
     return consent

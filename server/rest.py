@@ -42,9 +42,9 @@ class SessionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     job_id: str | None = Field(default=None, description="the job interviewed for; its bank unless bank_id is given")
-    job_version: int | None = Field(default=None, ge=1, description="a version of the job (default: the latest)")
+    job_version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="a version of the job (default: the latest)")
     bank_id: str | None = Field(default=None, description="the question bank (default: the job's bank)")
-    bank_version: int | None = Field(default=None, ge=1, description="a version of the bank (default: the latest)")
+    bank_version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="a version of the bank (default: the latest)")
     candidate: CandidateProfile | None = Field(
         default=None, description="the candidate's profile, given inline (or candidate_id, not both)"
     )

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     cookie_secure: bool = False  # set true behind HTTPS
     hr_cookie_max_age_s: int = 12 * 3600
+    # Failed HR sign-ins and invite-code exchanges: after auth_max_failures
+    # in auth_failure_window_s from one address (or for one account), 429
+    # with Retry-After until the oldest of them is out of the window.
+    auth_max_failures: int = Field(default=10, ge=1)
+    auth_failure_window_s: int = Field(default=15 * 60, gt=0)
 
     # The folder of job + question bank YAML files seeded at start (default:
     # the shipped jobs/banks). Seeding never overwrites an edit made through
@@ -71,6 +76,10 @@ class Settings(BaseSettings):
     # E-mail: smtp://user:pass@host:port (?starttls=true to upgrade) or smtps:// (implicit TLS).
     smtp_url: SecretStr | None = None
     mail_from: str | None = None  # "Bank HR <hr@bank.cn>"; required with smtp_url
+
+    # Consent is given only with the token the candidate's own link exchanged
+    # (POST /v1/candidate/exchange), never with HR's copy of the candidate token.
+    consent_needs_candidate_link: bool = True
 
     session_ttl_s: int = Field(default=2 * 3600, gt=0)
     # An application's invite (HR's or a rule's) stays valid this long: the
@@ -109,6 +118,28 @@ class Settings(BaseSettings):
     # An upload batch of resumes (a ZIP or JSON lines): the archive, and the files in it.
     batch_max_bytes: int = Field(default=200 * 2**20, gt=0)
     batch_max_files: int = Field(default=2000, gt=0)
+    # Request bodies (issue 12): a JSON or form body is at most max_body_bytes
+    # (413 before it is read; resume uploads and batches have their own
+    # limits); JSON nested deeper than max_json_depth is refused (400).
+    max_body_bytes: int = Field(default=2**20, gt=0)
+    max_json_depth: int = Field(default=32, ge=2, le=500)
+    # A WHIP offer is at most whip_max_offer_bytes and lists at most
+    # whip_max_candidates ICE candidates (a browser's has a few dozen).
+    whip_max_offer_bytes: int = Field(default=64 * 1024, gt=0)
+    whip_max_candidates: int = Field(default=100, gt=0)
+    # The addresses in an offer's ICE candidates the server may send
+    # connectivity checks to (media/offer.py): "public", "private",
+    # "loopback" or CIDR networks; the ICE servers' hosts always. Candidates
+    # elsewhere are dropped, so an offer cannot aim the server at internal networks.
+    ice_allow: list[str] = Field(default_factory=lambda: ["public"])
+
+    @field_validator("ice_allow")
+    @classmethod
+    def _ice_allow_entries(cls, value: list[str]) -> list[str]:
+        from media.offer import IceAllowList
+
+        IceAllowList(tuple(value))  # raises on an entry that is not a keyword or a network
+        return value
     ice_servers: list[IceServer] = Field(default_factory=list)
     # Origins allowed to call WHIP from another site (CORS); "*" for any.
     cors_origins: list[str] = Field(default_factory=list)
@@ -200,8 +231,15 @@ class Settings(BaseSettings):
     max_live_sessions: int = Field(default=0, ge=0)
     sessions_per_core: float = Field(default=2.0, gt=0)
     admission_loop_lag_s: float = Field(default=0.25, gt=0)
+    # A lag counts only when this many of the loop's wakes (every 0.1 s) in
+    # the 10 s reached it: one stall is not overload.
+    admission_loop_lag_samples: int = Field(default=3, ge=1)
     admission_backlog_s: float = Field(default=2.0, gt=0)
     admission_retry_after_s: int = Field(default=30, gt=0)
+
+    # /metrics needs Authorization: Bearer <metrics_token> when set (Prometheus:
+    # authorization.credentials); open when unset.
+    metrics_token: SecretStr | None = None
 
     warmup: bool = True
     log_level: str = "info"

@@ -22,12 +22,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -35,6 +37,17 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 SECRET_PREFIX = "whsec_"
 TYPE_PATTERN = re.compile(r"^[a-z0-9_\-]+(\.[a-z0-9_\-]+)+$")
 USER_AGENT = "Candor-Webhooks/1"
+
+
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SinkConfig(BaseModel):
@@ -55,6 +68,17 @@ class SinkConfig(BaseModel):
     horizon_s: float = Field(default=24 * 3600.0, gt=0)
     types: tuple[str, ...] = ()
     rate_per_min: int | None = Field(default=None, gt=0)  # at most this many attempts a minute (None: no limit)
+
+    @field_validator("url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        """Payloads carry personal data: plain HTTP only to this machine (a local relay, a test receiver)."""
+        parts = urlsplit(value)
+        if parts.scheme.lower() == "http" and not _loopback(parts.hostname):
+            raise ValueError("a sink URL is https:// (plain http:// only to a loopback address: 127.0.0.1, ::1, localhost)")
+        if not parts.hostname:
+            raise ValueError("a sink URL names a host")
+        return value
 
     @field_validator("secret")
     @classmethod

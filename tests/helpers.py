@@ -105,6 +105,11 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "max_live_sessions": 1000,
         "admission_loop_lag_s": 30.0,
         "admission_backlog_s": 600.0,
+        # The test peers' candidates are this machine's own (private) addresses.
+        "ice_allow": ["public", "private", "loopback"],
+        # Most tests publish with HR's copy of the candidate token, consent included; the rule that
+        # only the candidate's exchanged token consents has its tests (tests/test_hardening_consent.py).
+        "consent_needs_candidate_link": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

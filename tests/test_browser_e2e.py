@@ -54,6 +54,8 @@ ROOMY_ADMISSION = {
     "CANDOR_MAX_LIVE_SESSIONS": "32",
     "CANDOR_ADMISSION_LOOP_LAG_S": "5",
     "CANDOR_ADMISSION_BACKLOG_S": "60",
+    # Chromium on this machine offers its private addresses (the default allows public ones only)
+    "CANDOR_ICE_ALLOW": '["public", "private", "loopback"]',
 }
 
 playwright_api = pytest.importorskip("playwright.async_api")

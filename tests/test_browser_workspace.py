@@ -20,11 +20,13 @@ from __future__ import annotations
 import base64
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from events import Event, payload_from_dict
 from runtime.models import Models
 from scoring.encoder import SentenceEncoder
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
@@ -228,10 +230,14 @@ async def test_upload_score_invite_and_confirm_the_pool(workspace_server: LiveSe
                 await cand.screenshot(path=str(shots / "candidate-link-consent.png"), full_page=True)
                 await cand_ctx.close()
 
-                # A report made for the session (rebuilt from its, here empty, event log) shows on the page.
+                # A report made for the session (rebuilt from its event log, here only the interview's end:
+                # a session whose interview never ended has nothing to report, issue 12) shows on the page.
                 session_id = await hr.evaluate(
                     "async (id) => (await (await fetch('/v1/applications/' + id)).json()).session_id", app_id
                 )
+                store = workspace_server.candor.store.store
+                store.append_events([Event(session_id=session_id, seq=store.last_seq(session_id) + 1, media_time=0.0,
+                                           wall_time=time.time(), payload=payload_from_dict("interview.ended", {"questions": 0}))])
                 made = await hr.evaluate(
                     "async (sid) => (await fetch('/v1/sessions/' + sid + '/report/rebuild', {method: 'POST'})).status",
                     session_id,

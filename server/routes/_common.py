@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,11 +29,83 @@ CREATED = {"Location": "its URL", **ETAG}
 NO_BODY: dict[str, Any] = {"media_type": None}
 
 
+# The pages' Content-Security-Policy: scripts and styles only from Candor's own files (no inline
+# script or style anywhere, so no 'unsafe-inline'); media from the camera; framed only by Candor
+# itself and WeCom (企业微信), whose workbench may open the pages inside its own.
+WECOM_FRAME_ANCESTORS = "https://work.weixin.qq.com https://*.work.weixin.qq.com https://open.work.weixin.qq.com"
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob: mediastream:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    f"frame-ancestors 'self' {WECOM_FRAME_ANCESTORS}",
+])
+
+
 def page_headers() -> dict[str, str]:
-    return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "Permissions-Policy": "camera=(self), microphone=(self)"}
+    return {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "Permissions-Policy": "camera=(self), microphone=(self)",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+    }
 
 
 # -- request bodies and replies ----------------------------------------------
+# A body larger than this is parsed in a worker thread, not on the event loop.
+PARSE_OFF_LOOP_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(data: Any) -> int:
+    """How deeply arrays and objects nest (a scalar: 0); iterative, so any depth is measured."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def loads(body: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """JSON with a nesting limit: 400 when it is not JSON or nests deeper than ``max_depth``."""
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        data = None
+        depth = max_depth + 1
+    except ValueError:
+        raise Problem(400, "Malformed JSON", "the request body is not JSON")
+    else:
+        depth = json_depth(data)
+    if depth > max_depth:
+        raise Problem(400, "JSON nested too deeply", f"objects and arrays nest at most {max_depth} deep", slug="json-too-deep")
+    return data
+
+
+async def json_body(request: Request) -> Any:
+    """Any JSON body (its size was limited before it was read: server/bodylimit.py), parsed off the loop when large."""
+    body = await request.body()
+    settings = getattr(getattr(request.app.state, "candor", None), "settings", None)
+    max_depth = settings.max_json_depth if settings is not None else MAX_JSON_DEPTH
+    if len(body) > PARSE_OFF_LOOP_BYTES:
+        return await asyncio.to_thread(loads, body, max_depth)
+    return loads(body, max_depth)
+
+
 async def json_object(request: Request, *, empty_ok: bool = False) -> dict[str, Any]:
     """The body as a JSON object: 400 if it is not JSON, 422 if not an object."""
     body = await request.body()
@@ -40,10 +113,7 @@ async def json_object(request: Request, *, empty_ok: bool = False) -> dict[str, 
         if empty_ok:
             return {}
         raise unknown("", "a JSON body is required")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise Problem(400, "Malformed JSON", "the request body is not JSON")
+    data = await json_body(request)
     if not isinstance(data, dict):
         raise Problem(422, "Invalid body", "the body must be a JSON object", errors=[{"field": "", "message": "expected an object"}])
     return data
@@ -80,7 +150,7 @@ def version_param(request: Request) -> int | None:
     raw = request.query_params.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:  # the database's integers have a size
         message = "a version is a positive integer"
         raise Problem(422, "Invalid query", f"version: {message}", errors=[{"field": "version", "message": message}])
     return int(raw)
@@ -91,7 +161,7 @@ def if_match(request: Request) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > 9:
         raise Problem(400, "Malformed If-Match", 'If-Match takes the version from the ETag, e.g. "3"')
     return int(tag)
 

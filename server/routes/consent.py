@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from db import utcnow
+from db import token_hash, utcnow
 from events import ConsentWithdrawn
 
 from .. import rest
+from ..auth import bearer, is_exchanged
 from ..openapi import Operation, Reply
 from ..policy import Consent
 from ..problems import Problem
@@ -28,9 +29,11 @@ class ConsentRoutes(Resource):
                 "Under pipl, voice and face are asked separately and face may be declined (no face analysis); "
                 "under eu, no emotion inference runs. Posting again replaces the consent; a live connection "
                 "whose consent changes is ended so that the next one analyses exactly what is consented to. "
+                "Only the token the candidate's link exchanged may give consent (403 candidate-consent-only with HR's "
+                "copy); the consent records which token gave it (given_with). "
                 "Publishes consent.given.",
                 replies={200: Reply("recorded", rest.ConsentInfo)},
-                problems=(400, 401, 422),
+                problems=(400, 401, 403, 422),
             ),
             Operation(
                 "DELETE", "/v1/sessions/{session_id}/consent", self.withdraw_consent,
@@ -44,6 +47,13 @@ class ConsentRoutes(Resource):
 
     async def give_consent(self, request: Request) -> Response:
         record = await self.ctx.candidate(request)
+        token = bearer(request)
+        if not is_exchanged(token) and self.ctx.settings.consent_needs_candidate_link:
+            raise Problem(
+                403, "Consent from the candidate", "consent is given on the candidate's own page, with the token its "
+                "interview link exchanged (POST /v1/candidate/exchange), not with HR's copy", slug="candidate-consent-only",
+            )
+        given_with = f"link:{token_hash(token)[:12]}" if is_exchanged(token) else "hr-token"
         spec = parse_body(rest.ConsentCreate, await json_object(request))
         granted = {"voice": spec.voice, "face": spec.face}
         errors = self.ctx.policy.check(granted)
@@ -58,6 +68,7 @@ class ConsentRoutes(Resource):
             # emotion inference needs the policy's leave and the face or the voice
             emotion=self.ctx.policy.emotion and (spec.face or spec.voice),
             given_at=utcnow().isoformat(),
+            given_with=given_with,
         )
         events = await self.ctx.events_for(record.id)
         assert events is not None

@@ -49,7 +49,7 @@ class DeliveryRoutes(Resource):
         if state is not None and state not in STATES:
             raise Problem(422, "Invalid query", f"state is one of {', '.join(STATES)}", errors=[{"field": "state", "message": "unknown state"}])
         raw = q.get("limit", "100")
-        if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        if not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= 500:
             raise Problem(422, "Invalid query", "limit is 1 to 500", errors=[{"field": "limit", "message": "1 to 500"}])
         found = await self.ctx.outbox.list_deliveries(state, sink=q.get("sink") or None, key=q.get("key") or None, limit=int(raw))
         return JSONResponse({"deliveries": [d.to_dict() for d in found]})

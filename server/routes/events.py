@@ -23,6 +23,7 @@ from ..context import Context
 log = logging.getLogger("candor")
 
 CLOSE_TOO_SLOW = 4001
+CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORISED = 4401
 CLOSE_NOT_FOUND = 4404
 
@@ -50,10 +51,13 @@ class EventRoutes:
             await websocket.close(code=CLOSE_NOT_FOUND, reason="no such session")
             return
         fmt = websocket.query_params.get("format", "json")
-        try:
-            from_seq = int(websocket.query_params.get("from_seq", "0"))
-        except ValueError:
-            from_seq = 0
+        raw_seq = websocket.query_params.get("from_seq", "0")
+        # not a number: from the start (as ever); a number past any sequence the database holds: refused
+        from_seq = int(raw_seq) if raw_seq.isascii() and raw_seq.isdigit() and len(raw_seq) <= 18 else 0
+        if fmt not in ("json", "msgpack") or (raw_seq.isascii() and raw_seq.lstrip("-").isdigit() and len(raw_seq.lstrip("-")) > 18):
+            await websocket.accept()
+            await websocket.close(code=CLOSE_BAD_REQUEST, reason="format is json or msgpack; from_seq a sequence number")
+            return
         await websocket.accept()
         send = _sender(websocket, fmt)
         watcher = events.subscribe()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import rest
+from ..auth import bearer
 from ..openapi import Operation, Reply
+from ..problems import Problem
 from ._common import Resource
 
 
@@ -26,6 +30,7 @@ class OpsRoutes(Resource):
             ),
             Operation(
                 "GET", "/metrics", self.metrics_route, "Prometheus metrics", "operations", auth=None,
+                description="Open, or with Authorization: Bearer <CANDOR_METRICS_TOKEN> when that is set.", problems=(401,),
                 replies={200: Reply("Prometheus text format 0.0.4", media_type="text/plain")},
             ),
             Operation(
@@ -42,6 +47,11 @@ class OpsRoutes(Resource):
         return JSONResponse({"status": "ok"})
 
     async def metrics_route(self, request: Request) -> Response:
+        expected = self.ctx.settings.metrics_token
+        if expected is not None:
+            given = bearer(request)
+            if given is None or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+                raise Problem(401, "Unauthorised", "the metrics need Authorization: Bearer <CANDOR_METRICS_TOKEN>", headers={"WWW-Authenticate": "Bearer"})
         return Response(self.ctx.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def openapi_json(self, request: Request) -> Response:

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from db import utcnow
-from events import DecisionRecorded
+from events import INTERVIEW_ENDED, DecisionRecorded
 from reports.html import render_report
 
 from .. import rest
@@ -37,12 +37,13 @@ class ReportRoutes(Resource):
                 "POST", "/v1/sessions/{session_id}/report/rebuild", self.rebuild_report,
                 "Rebuild the report from the event log", "reports", body_required=False,
                 description="Adds a version (201) when the rebuilt report differs from the latest; else 200 with "
-                "the latest. A new version is sent to the sinks as report.ready.",
+                "the latest. A new version is sent to the sinks as report.ready. A session whose interview has not "
+                "ended (and has no report) is 409: there is nothing to report on.",
                 replies={
                     200: Reply("unchanged: the latest version", rest.ReportVersion, headers=ETAG),
                     201: Reply("a new version", rest.ReportVersion, headers=CREATED),
                 },
-                problems=(404,),
+                problems=(404, 409),
             ),
             Operation(
                 "POST", "/v1/sessions/{session_id}/decision", self.record_decision,
@@ -78,6 +79,13 @@ class ReportRoutes(Resource):
         events = await self.ctx.sessions.events_for(session_id)
         if events is not None:
             await events.flush()
+        store = self.ctx.store.store
+        if await self.ctx.store.run(store.get_report, session_id) is None and not await self.ctx.store.run(
+            lambda: store.read_events(session_id, 0, limit=1, types=[INTERVIEW_ENDED])
+        ):
+            # nothing to report on: a report of an interview never held would reach the HRIS and be decided on
+            raise Problem(409, "Interview not held", "this session's interview has not ended: there is nothing to report on",
+                          slug="interview-not-held")
         async with self.ctx.reports.lock:
             report, _, written = await self.ctx.reports.write(session_id, unless_same=True)
         await self.ctx.audit.record(request, "report.rebuild", "session", session_id, version=report.version, written=written)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from media.offer import IceAllowList, TooManyCandidates, check_candidate_count, ice_server_hosts, keep_allowed_candidates
 from media.peer import SdpError
 
 from ..admission import Load
@@ -14,11 +18,19 @@ from ..openapi import Operation, Reply
 from ..problems import Problem
 from ._common import NO_BODY, Resource
 
+if TYPE_CHECKING:
+    from ..context import Context
+
 log = logging.getLogger("candor")
 
 
 class WhipRoutes(Resource):
     """``/whip/{session_id}`` and ``/whip/{session_id}/{connection_id}``."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._ice_hosts: set[str] = set()
+        self._ice_hosts_at: float | None = None
 
     def operations(self) -> list[Operation]:
         return [
@@ -68,9 +80,10 @@ class WhipRoutes(Resource):
         if content_type != "application/sdp":
             raise Problem(415, "Unsupported media type", "WHIP offers are sent as Content-Type: application/sdp")
         try:
-            offer = (await request.body()).decode("utf-8")
+            offer = (await request.body()).decode("utf-8")  # at most whip_max_offer_bytes (server/bodylimit.py)
         except UnicodeDecodeError:
             raise Problem(400, "Malformed SDP", "the offer is not UTF-8 text")
+        offer = await self._allowed_candidates(offer)
         self.ctx.models()  # 503 while loading
         if await self.ctx.sessions.consent(record.id) is None:
             raise Problem(
@@ -106,6 +119,42 @@ class WhipRoutes(Resource):
     async def whip_patch(self, request: Request) -> Response:
         raise Problem(405, "Trickle ICE not supported", "send the offer with all candidates gathered", headers={"Allow": "DELETE"})
 
+    async def _allowed_candidates(self, offer: str) -> str:
+        """The offer with only candidates the server may check (media/offer.py); 422 with too many or none left."""
+        settings = self.ctx.settings
+        try:
+            check_candidate_count(offer, settings.whip_max_candidates)
+        except TooManyCandidates as exc:
+            raise Problem(422, "Too many ICE candidates", str(exc), slug="sdp")
+        allow = IceAllowList(tuple(settings.ice_allow), frozenset(await self._ice_server_addresses()))
+        kept_offer, kept, dropped = keep_allowed_candidates(offer, allow)
+        if dropped:
+            log.info("WHIP offer: %d ICE candidates outside CANDOR_ICE_ALLOW dropped, %d kept", dropped, kept)
+            if not kept:
+                raise Problem(
+                    422, "No reachable ICE candidate",
+                    "none of the offer's ICE candidates is an address this server may connect to "
+                    "(CANDOR_ICE_ALLOW; on a LAN or a developer's machine: [\"public\", \"private\"])", slug="sdp",
+                )
+        return kept_offer
+
+    async def _ice_server_addresses(self) -> set[str]:
+        """The configured STUN/TURN servers' addresses (names resolved off the loop, kept for 5 minutes)."""
+        now = time.monotonic()
+        if self._ice_hosts_at is not None and now - self._ice_hosts_at < 300:
+            return self._ice_hosts
+        addresses: set[str] = set()
+        loop = asyncio.get_running_loop()
+        for host in ice_server_hosts(url for server in self.ctx.settings.ice_servers for url in server.urls):
+            try:
+                infos = await asyncio.wait_for(loop.getaddrinfo(host, None), 5)
+            except (OSError, asyncio.TimeoutError):
+                log.warning("ICE server host not resolved; its relay candidates are not allowed until it is")
+                continue
+            addresses.update(str(info[4][0]) for info in infos)
+        self._ice_hosts, self._ice_hosts_at = addresses, now
+        return addresses
+
     def ice_links(self) -> list[str]:
         links = []
         for server in self.ctx.settings.ice_servers:
@@ -124,7 +173,7 @@ class WhipRoutes(Resource):
         load = Load(
             live_sessions=self.ctx.sessions.live_count(),
             # the model loading's start-up stalls do not count against the first candidates
-            loop_lag_p99_s=self.ctx.loop_lag.p99(since=self.ctx.models.ready_at),
+            loop_lag_p99_s=self.ctx.loop_lag.p99(since=self.ctx.models.ready_at, sustained=self.ctx.settings.admission_loop_lag_samples),
             audio_backlog_s=self.ctx.sessions.audio_backlog_s(),
         )
         refusal = self.ctx.admission.check(load)
