@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 import httpx
@@ -29,7 +31,12 @@ def test_only_the_candidates_exchanged_token_gives_consent(tmp_path: Path) -> No
         given = http.post(consent_url, json={"voice": True, "face": False}, headers={"Authorization": f"Bearer {exchanged}"})
         assert given.status_code == 200, given.text
 
-        events = api.candor.store.store.read_events(session["id"], 0, types=["consent.given"])
+        deadline = time.monotonic() + 10
+        while True:  # the event writer batches: the row lands within a moment
+            events = api.candor.store.store.read_events(session["id"], 0, types=["consent.given"])
+            if events or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert [e.payload.given_with for e in events] == [f"link:{token_hash(exchanged)[:12]}"]  # which token gave it
         assert http.get(f"/v1/sessions/{session['id']}", headers=HR).json()["consent"]["face"] is False
 

@@ -107,10 +107,10 @@ class AuditRoutes(Resource):
             return StreamingResponse(self._csv(query), media_type="text/csv; charset=utf-8", headers={
                 "Content-Disposition": 'attachment; filename="candor-audit.csv"', "Cache-Control": "no-store"})
         raw = q.get("limit", "100")
-        if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        if not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= 500:
             raise _invalid("limit", "1 to 500")
         cursor = q.get("cursor")
-        if cursor is not None and not cursor.isdigit():
+        if cursor is not None and (not cursor.isdigit() or len(cursor) > 18):  # an entry id fits a 64-bit integer
             raise _invalid("cursor", "use next_cursor from the page before")
         limit, store = int(raw), self.ctx.store
         page = replace(query, before=int(cursor) if cursor else None)

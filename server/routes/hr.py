@@ -66,8 +66,8 @@ class HrRoutes(Resource):
         return response
 
     async def hr_logout(self, request: Request) -> Response:
+        await self.ctx.audit.record(request, "hr.sign_out", "account", "hr")  # while the sign-in still names who
         self.ctx.hr.revoke(request.cookies.get(HR_COOKIE))  # ended on the server: a copy of the cookie stops working too
         response = Response(status_code=204)
-        await self.ctx.audit.record(request, "hr.sign_out", "account", "hr")
         response.delete_cookie(HR_COOKIE, path="/")
         return response
