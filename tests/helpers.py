@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Awaitable, Callable, Self, TypeVar
 
 import av
 import numpy as np
@@ -17,6 +18,8 @@ from media.frames import SAMPLE_RATE
 from runtime.models import Models
 from server.app import create_app
 from server.settings import Settings
+
+T = TypeVar("T")
 
 HR_TOKEN = "hr-test-token-0123456789abcdef"
 
@@ -65,13 +68,22 @@ class LoopbackServer:
         self.server.should_exit = True
         self.thread.join(timeout=self.stop_timeout_s)
 
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 class LiveServer(LoopbackServer):
-    """Candor on a free loopback port, in a thread with its own event loop."""
+    """Candor on a free loopback port, in a thread with its own event loop.
 
-    def __init__(self, settings: Settings, models: Models | None) -> None:
+    ``load_models=False``: the models given (or none) are all it has, as API-only tests want.
+    """
+
+    def __init__(self, settings: Settings, models: Models | None, *, load_models: bool = True) -> None:
         self.settings = settings
-        self.app = create_app(settings, models=models)
+        self.app = create_app(settings, models=models, load_models=load_models)
         super().__init__(
             self.app,
             settings.port,
@@ -90,6 +102,11 @@ class LiveServer(LoopbackServer):
     @property
     def candor(self):  # the app's state, for white-box checks
         return self.app.state.candor
+
+    async def on_loop(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run a coroutine on the server's own event loop (its writer's, outbox's...) and wait for it here."""
+        loop = self.candor.writer._task.get_loop()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), loop))
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

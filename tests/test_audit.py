@@ -18,31 +18,27 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from starlette.requests import Request
 
 from audit import GENESIS, Entry, canonical, chain_hash, check_details, ref, seal, verify
 from db import Store
 from events import payload_from_dict
 from runtime.models import Models
-from server.app import create_app
 from server.audit import AuditTrail
 from server.auth import HrAuth
 from sinks import SinkConfig
-from tests.helpers import HR_TOKEN, free_port, make_settings
+from tests.helpers import HR_TOKEN, LiveServer, free_port, make_settings
 from tests.test_reports import CANDIDATE, interview_events
 from tests.test_sinks import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
-T = TypeVar("T")
 AT = datetime(2026, 12, 5, 9, 30, tzinfo=timezone.utc)
 
 # Someone whose name and phone must never reach the audit log.
@@ -184,42 +180,14 @@ def test_writers_on_separate_connections_keep_one_chain(tmp_path: Path) -> None:
 
 
 # -- the app --------------------------------------------------------------------------------------
-class AuditServer:
-    """Candor on a loopback port (no speech models; screening by words), in a thread with its own loop."""
+class AuditServer(LiveServer):
+    """Candor with no models but warm (applications are made on words) on a loopback port."""
 
     def __init__(self, tmp_path: Path, **settings: Any) -> None:
         self.db = tmp_path / "candor.db"
-        self.settings = make_settings(tmp_path, contact_key="test-contact-key", **settings)
         models = Models(vad=None, asr=None, face=None)
         models.warm = True
-        self.app = create_app(self.settings, models=models, load_models=False)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.settings.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="candor-audit-test", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.port}"
-
-    @property
-    def candor(self) -> Any:
-        return self.app.state.candor
-
-    def start(self) -> "AuditServer":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "server did not start"
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-
-    async def on_loop(self, work: Callable[[], Awaitable[T]]) -> T:
-        loop = self.candor.writer._task.get_loop()
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), loop))
+        super().__init__(make_settings(tmp_path, contact_key="test-contact-key", **settings), models, load_models=False)
 
 
 @pytest.fixture

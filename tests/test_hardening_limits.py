@@ -10,52 +10,26 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from server.admission import Admission, Load, LoopLagMonitor
-from server.app import create_app
 from server.routes._common import json_depth, loads
 from server.problems import Problem
-from tests.helpers import HR_TOKEN, make_settings
+from tests.helpers import HR_TOKEN, LiveServer, make_settings
 
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
 
 
-class ApiServer:
-    """Candor without models on a free loopback port (uvicorn in a thread)."""
+class ApiServer(LiveServer):
+    """Candor without models on a free loopback port (tests/helpers.py's LiveServer); a context manager."""
 
     def __init__(self, tmp_path: Path, **overrides: object) -> None:
-        self.settings = make_settings(tmp_path, **overrides)
-        self.app = create_app(self.settings, load_models=False)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.settings.port, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.port}"
-
-    @property
-    def candor(self):
-        return self.app.state.candor
-
-    def __enter__(self) -> "ApiServer":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "server did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        super().__init__(make_settings(tmp_path, **overrides), None, load_models=False)
 
 
 @pytest.fixture()

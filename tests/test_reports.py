@@ -14,27 +14,22 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import threading
-import time
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from events import Event, payload_from_dict
 from reports import SCHEMA, build_report, report_json
 from reports.html import render_report
-from server.app import create_app
 from db import BankRecord, JobRecord, SessionRecord, Store
 from sinks import SinkConfig
-from tests.helpers import HR_TOKEN, make_settings
+from tests.helpers import HR_TOKEN, LiveServer, make_settings
 from tests.test_sinks import SECRET, Receiver, until
 
-T = TypeVar("T")
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
 NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
 QUOTE = "I asked what the money was for <and> her \"horizon\" & risk"
@@ -237,39 +232,11 @@ def test_builder_decision_from_the_log_and_unknown_profile() -> None:
 
 
 # -- (b) end to end ------------------------------------------------------------
-class ApiServer:
-    """Candor without models on a loopback port, in a thread with its own loop."""
+class ApiServer(LiveServer):
+    """Candor without models on a loopback port (tests/helpers.py's LiveServer)."""
 
     def __init__(self, tmp_path: Path, **settings: Any) -> None:
-        self.settings = make_settings(tmp_path, **settings)
-        self.app = create_app(self.settings, load_models=False)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.settings.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="candor-report-test", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.port}"
-
-    @property
-    def candor(self) -> Any:
-        return self.app.state.candor
-
-    def start(self) -> "ApiServer":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "server did not start"
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-
-    async def on_loop(self, work: Callable[[], Awaitable[T]]) -> T:
-        loop = self.candor.writer._task.get_loop()
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), loop))
+        super().__init__(make_settings(tmp_path, **settings), None, load_models=False)
 
 
 @pytest.fixture
