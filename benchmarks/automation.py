@@ -52,15 +52,13 @@ import multiprocessing as mp
 import os
 import platform
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import cpu_model
+from . import cpu_model, git_commit, pct as _pct, versions
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "benchmarks" / "data"
@@ -158,15 +156,6 @@ def resume_text(i: int) -> str:
         "工作经历\n2020.07-至今 招商银行 客户经理\n负责高净值客户关系维护与资产配置方案，管户资产3亿元。\n"
         "技能证书\n基金从业资格 证券从业资格 CET-6\n"
     )
-
-
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    if not values:
-        return 0.0
-    k = (len(values) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def _summary_ms(values_s: list[float]) -> dict[str, float]:
@@ -382,21 +371,12 @@ async def _phase(kind: str, n: int, smtp: SmtpProcess, folder: Path, timeout_s: 
 
 
 def machine() -> dict[str, Any]:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    versions = {}
-    for name in ("SQLAlchemy", "aiosmtplib", "aiosmtpd", "starlette", "httpx"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    commit = git_commit()
+    found = versions("SQLAlchemy", "aiosmtplib", "aiosmtpd", "starlette", "httpx")
     return {
         "cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
         "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "commit": commit,
-        "versions": versions, "load_avg_before": [round(x, 2) for x in os.getloadavg()],
+        "versions": found, "load_avg_before": [round(x, 2) for x in os.getloadavg()],
     }
 
 

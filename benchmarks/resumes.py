@@ -44,14 +44,12 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import cpu_model
+from . import cpu_model, git_commit, pct as _pct, versions
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "benchmarks" / "data"
@@ -106,15 +104,6 @@ def _parsed_summary(parsed: Any) -> dict[str, Any]:
     }
 
 
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    if not values:
-        return 0.0
-    k = (len(values) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
 def _accuracy(rows: list[dict[str, Any]]) -> dict[str, float]:
     out = {f: round(sum(r["correct"][f] for r in rows) / len(rows), 3) for f in FIELDS}
     out["all_fields"] = round(sum(all(r["correct"].values()) for r in rows) / len(rows), 3)
@@ -152,19 +141,11 @@ def to_json(data: dict[str, Any]) -> str:
 
 def _machine() -> dict[str, Any]:
     cpu = cpu_model()
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    versions = {}
-    for name in ("pypdfium2", "docx2python", "jieba", "phonenumbers", "charset-normalizer", "playwright"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    commit = git_commit()
+    found = versions("pypdfium2", "docx2python", "jieba", "phonenumbers", "charset-normalizer", "playwright")
     return {
         "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "commit": commit,
-        "versions": versions, "load_avg_before": os.getloadavg(),
+        "versions": found, "load_avg_before": os.getloadavg(),
     }
 
 
@@ -386,20 +367,12 @@ def run_layouts(rounds: int, seed: int) -> dict[str, Any]:
         "benchmark": "resumes_layouts",
         "date": dt.date.today().isoformat(),
         "command": f"python -m benchmarks resumes --layouts --rounds {rounds} --seed {seed}",
-        "commit": _commit(),
+        "commit": git_commit(),
         "rounds": rounds,
         "seed": seed,
         "accuracy_by_layout": {name: _accuracy([row for row in rows if row["layout"] == name]) for name in layouts},
         "resumes": rows,
     }
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def layouts_table(data: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -178,11 +179,12 @@ def versioned(body: dict[str, Any], version: int, *, status: int = 200, location
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class Resource:
+class Resource(ABC):
     """One resource's handlers; :meth:`operations` is its part of the app's one table of operations."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    @abstractmethod
     def operations(self) -> list[Operation]:
-        raise NotImplementedError
+        """This resource's routes, in the order of the table (and of the OpenAPI document)."""
