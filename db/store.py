@@ -9,6 +9,8 @@ them at once, on one engine, and creates the tables where missing.
 
 from __future__ import annotations
 
+from vault import KeyWrapper, Vault
+
 from .applications import ApplicationRepository
 from .audit import AuditRepository
 from .automation import AutomationRepository
@@ -17,6 +19,7 @@ from .candidates import CandidateRepository
 from .catalog import CatalogRepository
 from .contacts import ContactRepository
 from .events import EventRepository
+from .keys import DataKeyRepository, default_master, vault_for
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
 from .sessions import SessionRepository
@@ -28,11 +31,15 @@ class Store(
     OutcomeRepository,
     ContactRepository,
     AuditRepository,
+    DataKeyRepository,
 ):
     """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, master: KeyWrapper | None = None) -> None:
         super().__init__(open_engine(url))
+        # Seals personal data at rest (vault/): the master key from the server's settings
+        # (server/keys.py); without one, the embedded default's key file var/master-key.
+        self.vault: Vault = vault_for(self, master if master is not None else default_master())
         self.entry_hooks = []
         Base.metadata.create_all(self.engine)
 

@@ -3,6 +3,9 @@
 ``python -m server audit verify [--database-url URL]`` walks the audit log's
 hash chain instead (docs/audit.md): exit 0 with "N entries, chain intact",
 1 naming the first entry that does not verify, 2 when there is no audit log.
+``python -m server keys new`` prints a new master key; ``keys rotate``
+re-wraps every candidate's data key with ``CANDOR_MASTER_KEY`` (the old
+one given in ``CANDOR_MASTER_KEYS_OLD``), without re-encrypting content.
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ def parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="walk the hash chain; exit 1 naming the first entry that does not verify")
     verify.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
+    keys = commands.add_parser("keys", help="the master key").add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("new", help="print a new random master key (base64) for CANDOR_MASTER_KEY")
+    rotate = keys.add_parser("rotate", help="re-wrap every data key with CANDOR_MASTER_KEY (old keys in CANDOR_MASTER_KEYS_OLD)")
+    rotate.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
     return top
 
 
@@ -61,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "audit":
         return audit_verify(args.database_url)
+    if args.command == "keys":
+        from .keys import keys_command
+
+        return keys_command(args.keys_command, getattr(args, "database_url", None))
     serve()
     return 0
 

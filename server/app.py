@@ -62,6 +62,7 @@ from .routes import analytics as analytics_routes, applications, automation as a
 from .routes import successfactors as successfactors_routes
 from .routes import audit as audit_routes
 from .routes._common import Resource
+from .keys import wrapper_from
 from .settings import Settings
 
 log = logging.getLogger("candor")
@@ -141,7 +142,7 @@ class Candor:
         self.settings = settings
         self._load_models_at_start = load_models
         metrics = Metrics()
-        store = AsyncStore(Store(settings.database_url))
+        store = AsyncStore(Store(settings.database_url, master=wrapper_from(settings)))
         writer = EventWriter(store)
         # Reports and decisions reach the HRIS through the outbox (issue 3).
         # E-mail and WeCom are channels of the same outbox, addressed by name (issue 11); SuccessFactors too.

@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     # twice (phone, e-mail); unset: one is made and kept in var/contact-key
     # (0600). Set it (the same on every node) in production.
     contact_key: SecretStr | None = None
+    # Personal data at rest (vault/, docs/compliance.md): each candidate's data key is wrapped by this
+    # master key (32 bytes, base64 or hex: `python -m server keys new`), or by the one in master_key_file;
+    # neither set: a key made once in var/master-key (0600). Keep it off the database's disk and backups.
+    # master_keys_old: the keys being rotated away from (they still unwrap; `python -m server keys rotate`).
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+    master_keys_old: list[SecretStr] = Field(default_factory=list)
     # Job boards that push applications (POST /v1/inbound/applications/{source}),
     # each with its HMAC-SHA256 secret: CANDOR_INBOUND_SECRETS='{"liepin":"..."}'
     inbound_secrets: dict[str, SecretStr] = Field(default_factory=dict)
