@@ -30,19 +30,26 @@ own earlier utterances in the session. Three features:
 * ``range``: ``pitch_range_st`` (pitch variability);
 * ``loudness``: the intensity mean in dB.
 
-For each feature the baseline is a normal whose mean and variance pool a
-population prior (``PRIOR``: mean ``m0``, standard deviation ``s0``, worth
-``k0 = PRIOR_WEIGHT`` utterances) with the ``n`` earlier voiced utterances'
-mean ``x̄`` and variance ``s²``::
+Only a speaker's *changes* count, never their voice as such: a low (often
+male) or high (often female) voice, or a quiet microphone, must not read as
+calm or aroused (issue 12's counterfactual check found that comparing pitch
+with a population mean of 160 Hz scored a male voice's composure 57 points
+above the same answers in a female voice). So the reference mean of each
+feature is the mean of the speaker's own ``n`` earlier voiced utterances
+``x̄``, and a prior enters only the *spread*: a within-speaker
+standard deviation ``s0`` (``PRIOR``) worth ``k0 = PRIOR_WEIGHT``
+utterances, pooled with their variance ``s²``::
 
-    mean = (k0·m0 + n·x̄) / (k0 + n)
-    var  = (k0·s0² + n·s² + k0·n/(k0 + n)·(x̄ - m0)²) / (k0 + n)
+    mean = x̄
+    var  = (k0·s0² + n·s²) / (k0 + n)
     std  = max(sqrt(var), STD_FLOOR[feature])
 
-(prior: f0 8.1 ± 5 st, i.e. about 160 Hz; range 7 ± 3 st; loudness 64 ± 8 dB;
-``k0 = 2``; floors 1 st, 1 st, 2 dB), so the first utterance is scored
-against the prior alone and later ones more and more against the speaker. With ``z = (x - mean) / std`` clipped to
-±4::
+(within-speaker prior: f0 ± 2 st, range ± 2 st, loudness ± 4 dB; ``k0 = 2``;
+floors 1 st, 1 st, 2 dB). The first utterance has nothing to be compared
+with: its z-scores are 0 (arousal 0.5, the speaker's usual by definition).
+A constant offset of every utterance's pitch (another voice) or loudness
+(another gain) gives the same arousal, utterance by utterance (tested).
+With ``z = (x - mean) / std`` clipped to ±4::
 
     arousal = 1 / (1 + exp(-(0.4·z_f0 + 0.2·z_range + 0.4·z_loudness)))
 
@@ -92,10 +99,9 @@ MIN_ANALYSIS_SAMPLES = math.ceil(6.4 / PITCH_FLOOR_HZ * SAMPLE_RATE) + 1
 
 FEATURES = ("f0", "range", "loudness")
 WEIGHTS = {"f0": 0.4, "range": 0.2, "loudness": 0.4}
-# Population prior (adult speech over a typical headset or laptop microphone):
-# f0 mean 160 Hz (8.1 st re 100 Hz), +-5 st covers men and women; a p10-p90
-# span of about 7 st in conversation; speech around -30 dBFS (64 dB here).
-PRIOR = {"f0": (8.1, 5.0), "range": (7.0, 3.0), "loudness": (64.0, 8.0)}
+# Within-speaker spread from one utterance to the next (not between speakers: the
+# mean is always the speaker's own): pitch mean and range about 2 st, loudness 4 dB.
+PRIOR = {"f0": 2.0, "range": 2.0, "loudness": 4.0}
 PRIOR_WEIGHT = 2.0
 STD_FLOOR = {"f0": 1.0, "range": 1.0, "loudness": 2.0}
 Z_LIMIT = 4.0
@@ -191,7 +197,7 @@ def affect_features(prosody: Mapping[str, Any]) -> dict[str, float] | None:
 
 
 class VoiceBaseline:
-    """One speaker's running baseline of pitch and loudness, pooled with a population prior.
+    """One speaker's running baseline of pitch and loudness; a within-speaker prior only widens the spread.
 
     Pure and synchronous: ``arousal(features)`` scores an utterance against
     the utterances ``update``\\ d so far (see the module docstring for the
@@ -201,7 +207,7 @@ class VoiceBaseline:
     def __init__(
         self,
         *,
-        prior: Mapping[str, tuple[float, float]] | None = None,
+        prior: Mapping[str, float] | None = None,
         prior_weight: float = PRIOR_WEIGHT,
     ) -> None:
         self._prior = dict(prior or PRIOR)
@@ -222,21 +228,23 @@ class VoiceBaseline:
             self._mean[name] += delta / self._count
             self._m2[name] += delta * (value - self._mean[name])
 
-    def reference(self, name: str) -> tuple[float, float]:
-        """(mean, std) the feature is compared with now."""
-        prior_mean, prior_std = self._prior[name]
+    def reference(self, name: str) -> tuple[float, float] | None:
+        """(mean, std) the feature is compared with now; None before the speaker's first utterance."""
         k0, n = self._prior_weight, self._count
         if n == 0:
-            return prior_mean, max(prior_std, STD_FLOOR[name])
-        own_mean, own_var = self._mean[name], self._m2[name] / n
-        mean = (k0 * prior_mean + n * own_mean) / (k0 + n)
-        var = (k0 * prior_std**2 + n * own_var + k0 * n / (k0 + n) * (own_mean - prior_mean) ** 2) / (k0 + n)
-        return mean, max(math.sqrt(var), STD_FLOOR[name])
+            return None
+        own_var = self._m2[name] / n
+        var = (k0 * self._prior[name] ** 2 + n * own_var) / (k0 + n)
+        return self._mean[name], max(math.sqrt(var), STD_FLOOR[name])
 
     def zscores(self, features: Mapping[str, float]) -> dict[str, float]:
         scores = {}
         for name in FEATURES:
-            mean, std = self.reference(name)
+            reference = self.reference(name)
+            if reference is None:
+                scores[name] = 0.0
+                continue
+            mean, std = reference
             scores[name] = max(-Z_LIMIT, min(Z_LIMIT, (float(features[name]) - mean) / std))
         return scores
 

@@ -154,42 +154,54 @@ def test_bad_samples_are_refused() -> None:
 # -- VoiceBaseline -----------------------------------------------------------------
 
 
-def test_first_utterance_is_scored_against_the_prior() -> None:
+def test_the_first_utterance_is_the_speakers_usual_whatever_the_voice() -> None:
     baseline = VoiceBaseline()
     assert baseline.utterances == 0
-    for name, (mean, std) in PRIOR.items():
-        assert baseline.reference(name) == (mean, std)
-    typical = {name: mean for name, (mean, _) in PRIOR.items()}
-    assert baseline.arousal(typical) == pytest.approx(0.5)
-    # one standard deviation above the prior on every feature
-    above = {name: mean + std for name, (mean, std) in PRIOR.items()}
-    assert baseline.arousal(above) == pytest.approx(1 / (1 + math.exp(-sum(WEIGHTS.values()))))
+    assert all(baseline.reference(name) is None for name in PRIOR)
+    low, high = {"f0": 2.0, "range": 5.0, "loudness": 55.0}, {"f0": 16.0, "range": 9.0, "loudness": 75.0}
+    assert baseline.arousal(low) == baseline.arousal(high) == pytest.approx(0.5)
 
 
-def test_the_baseline_moves_to_the_speaker() -> None:
+def test_another_voice_or_gain_gives_the_same_arousal() -> None:
+    # The counterfactual of issue 12: the same delivery one octave lower (a male voice for a female one) and
+    # 12 dB quieter (another microphone) reads the same, utterance by utterance; against a population mean it did not.
+    rng = np.random.default_rng(7)
+    utterances = [{"f0": 14.0 + rng.normal(0, 1.5), "range": 7.0 + rng.normal(0, 1.5), "loudness": 66.0 + rng.normal(0, 3)}
+                  for _ in range(12)]
+    shifted = [{**u, "f0": u["f0"] - 12.0, "loudness": u["loudness"] - 12.0} for u in utterances]
+    first, second = VoiceBaseline(), VoiceBaseline()
+    for a, b in zip(utterances, shifted):
+        assert first.arousal(a) == pytest.approx(second.arousal(b), abs=1e-9)
+        first.update(a)
+        second.update(b)
+
+
+def test_the_baseline_is_the_speakers_own() -> None:
     baseline = VoiceBaseline()
     own = {"f0": 3.0, "range": 5.0, "loudness": 55.0}  # a low, quiet speaker
-    assert baseline.arousal(own) < 0.3  # against the population
     for _ in range(100):
         baseline.update(own)
     assert baseline.utterances == 100
-    assert baseline.arousal(own) == pytest.approx(0.5, abs=0.05)  # against themselves: their usual
+    assert baseline.arousal(own) == pytest.approx(0.5)  # their usual
     mean, std = baseline.reference("loudness")
-    assert mean == pytest.approx(55.0, abs=0.5) and std == STD_FLOOR["loudness"]
+    assert mean == pytest.approx(55.0) and std == STD_FLOOR["loudness"]
+    louder = {**own, "loudness": 55.0 + 3 * STD_FLOOR["loudness"]}
+    assert baseline.arousal(louder) == pytest.approx(1 / (1 + math.exp(-WEIGHTS["loudness"] * 3)))
 
 
 def test_the_pooled_variance_follows_the_formula() -> None:
-    baseline = VoiceBaseline(prior={"f0": (10.0, 2.0), "range": (7.0, 3.0), "loudness": (60.0, 8.0)}, prior_weight=2)
+    baseline = VoiceBaseline(prior={"f0": 2.0, "range": 3.0, "loudness": 8.0}, prior_weight=2)
     for value in (12.0, 14.0):
         baseline.update({"f0": value, "range": 7.0, "loudness": 60.0})
     mean, std = baseline.reference("f0")
-    # k0=2, m0=10, s0=2; n=2, mean 13, var 1
-    assert mean == pytest.approx((2 * 10 + 2 * 13) / 4)
-    assert std == pytest.approx(math.sqrt((2 * 4 + 2 * 1 + 2 * 2 / 4 * 9) / 4))
+    # k0=2, s0=2; n=2, mean 13, var 1: the mean is the speaker's, the prior only widens the spread
+    assert mean == pytest.approx(13.0)
+    assert std == pytest.approx(math.sqrt((2 * 4 + 2 * 1) / 4))
 
 
 def test_extreme_values_are_clipped() -> None:
     baseline = VoiceBaseline()
+    baseline.update({"f0": 8.0, "range": 7.0, "loudness": 64.0})
     shout = {"f0": 100.0, "range": 100.0, "loudness": 500.0}
     assert baseline.zscores(shout) == {"f0": 4.0, "range": 4.0, "loudness": 4.0}
     assert 0.5 < baseline.arousal(shout) < 1.0
@@ -201,7 +213,7 @@ def test_louder_and_higher_speech_is_more_aroused_against_the_same_baseline(spee
     own = VoiceBaseline()
     for features in originals.values():
         own.update(features)
-    for baseline in (VoiceBaseline(), own):  # the population prior, and a baseline of the originals
+    for baseline in (own,):  # against a baseline of the originals
         for name in speech:
             calm, raised = baseline.arousal(originals[name]), baseline.arousal(excited[name])
             assert raised > calm + 0.1, (name, calm, raised)
