@@ -19,6 +19,7 @@ from .contacts import ContactRepository
 from .events import EventRepository
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
+from .selfid import SelfIdRepository
 from .sessions import SessionRepository
 
 
@@ -28,6 +29,7 @@ class Store(
     OutcomeRepository,
     ContactRepository,
     AuditRepository,
+    SelfIdRepository,
 ):
     """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 
