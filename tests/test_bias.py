@@ -298,6 +298,15 @@ def test_self_identification_is_the_candidates_and_never_reaches_hr(tmp_path: Pa
 
         # ...and nothing HR, recruiters, reviewers or the sinks read carries it
         store: Store = client.app.state.candor.store.store
+        ctx = client.app.state.candor
+
+        async def report() -> None:  # what the interview's end does: the report, built and queued for the sinks
+            async with ctx.reports.lock:
+                await ctx.reports.write(session["id"])
+
+        client.portal.call(report)  # type: ignore[union-attr]
+        built = client.get(f"/v1/sessions/{session['id']}/report", headers=HR)
+        assert built.status_code == 200 and built.json()["session_id"] == session["id"]
         application = client.get(f"/v1/applications/{app_id}", headers=HR)
         assert application.status_code == 200
         candidate_id = application.json()["candidate"]["id"]
@@ -307,6 +316,8 @@ def test_self_identification_is_the_candidates_and_never_reaches_hr(tmp_path: Pa
             client.get(f"/v1/applications?job_id={JOB}", headers=HR).text,
             client.get(f"/v1/candidates/{candidate_id}", headers=HR).text,
             client.get(f"/v1/sessions/{session['id']}", headers=HR).text,
+            client.get(f"/v1/sessions/{session['id']}/report", headers=HR).text,
+            client.get(f"/v1/sessions/{session['id']}/report?format=html", headers=HR).text,
             client.get(f"/v1/audit", headers=HR).text,
             repr([e.payload for e in store.read_events(session["id"], 0)]),
         ]
