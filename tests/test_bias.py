@@ -367,3 +367,26 @@ def test_the_core_on_its_own() -> None:
                   for i in range(20)])
     female = edge.measures[0].tables[0].groups[0]
     assert female.impact_ratio == pytest.approx(0.8) and not female.flagged
+
+
+def test_decision_points_come_from_the_timeline_and_the_report() -> None:
+    from analytics.rows import Row
+    from bias.rows import applicant
+
+    at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+    def row(timeline: list[dict[str, Any]], interview: float | None = None) -> Row:
+        return Row(id="a", job_id=JOB, source=None, created_at=at, state="x", outcome=None, match_score=55.0,
+                   interview_score=interview, timeline=timeline)
+
+    rescreened = applicant(row([{"action": "screen", "outcome": "advance"}, {"action": "screen", "outcome": "review"}]),
+                           {"sex": "male"}, interview_advance_at=70.0)
+    assert rescreened.selected == {"screening": False, "interview": None, "hr": None}  # the latest screening counts
+    pooled = applicant(row([{"action": "screen", "outcome": "pool"}, {"action": "confirm_pool", "outcome": "reject"}]),
+                       {}, interview_advance_at=70.0)
+    assert pooled.selected["hr"] is False  # a person confirmed the pool: rejected
+    decided = applicant(row([{"action": "screen", "outcome": "advance"}, {"action": "decide", "outcome": "hold"},
+                             {"action": "decide", "outcome": "advance"}], interview=70.0), {}, interview_advance_at=70.0)
+    assert decided.selected == {"screening": True, "interview": True, "hr": True}
+    assert decided.scores == {"screening_score": 55.0, "interview_score": 70.0}
+    assert applicant(row([], interview=69.9), {}, interview_advance_at=70.0).selected["interview"] is False

@@ -108,3 +108,15 @@ def test_the_emotion_context_does_not_depend_on_pitch(voice: list[VoiceRow]) -> 
     print(f"\nmale - female: composure {effects['composure_mean']:+.1f} (first answer), "
           f"{effects['composure_adapted_mean']:+.1f} (against the voice's own baseline)")
     assert effects["composure_max_abs"] <= 10.0
+
+
+@pytest.mark.slow  # loads the sentence encoder in its own process
+def test_on_demand_from_the_shell() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "bias", "counterfactual", "--skip-voice"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(b) the same resume with only the name, the sex or the age changed" in done.stdout
+    assert "0 scores moved (tolerance 1e-09)" in done.stdout
