@@ -22,6 +22,7 @@ from .events import EventRepository
 from .keys import DataKeyRepository, default_master, vault_for
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
+from .selfid import SelfIdRepository
 from .sessions import SessionRepository
 
 
@@ -32,6 +33,7 @@ class Store(
     ContactRepository,
     AuditRepository,
     DataKeyRepository,
+    SelfIdRepository,
 ):
     """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 

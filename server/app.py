@@ -61,6 +61,7 @@ from .reporting import Reporting
 from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, contacts, deliveries, events, hr, invites, ops, pages, reports, sessions, wecom, whip
 from .routes import successfactors as successfactors_routes
 from .routes import audit as audit_routes
+from .routes import bias as bias_routes
 from .routes._common import Resource
 from .keys import wrapper_from
 from .settings import Settings
@@ -89,6 +90,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     contacts.ContactRoutes,
     wecom.WeComRoutes,
     audit_routes.AuditRoutes,
+    bias_routes.BiasRoutes,
 )
 
 

@@ -39,6 +39,10 @@ class Policy:
     emotion: bool  # facial expression and voice arousal may run
     separate_consent: bool  # face and voice each asked on their own
     scopes: tuple[Scope, ...]
+    # The voluntary self-identification after the interview (bias audit) may ask for ethnicity: never under pipl
+    # (ethnicity is sensitive personal information, PIPL Art. 28, and not needed there); under eu only as the
+    # candidate's explicit, optional choice (GDPR Art. 9(2)(a)). Sex and age band are asked under every profile.
+    ethnicity_self_id: bool = False
 
     def public(self) -> dict[str, Any]:
         """What the candidate page needs to ask for consent."""
@@ -71,7 +75,9 @@ PROFILES: dict[str, Policy] = {
     "pipl": Policy(
         "pipl", emotion=True, separate_consent=True, scopes=(Scope("voice", True), Scope("face", False))
     ),
-    "eu": Policy("eu", emotion=False, separate_consent=False, scopes=(Scope("voice", True), Scope("face", True))),
+    "eu": Policy(
+        "eu", emotion=False, separate_consent=False, scopes=(Scope("voice", True), Scope("face", True)), ethnicity_self_id=True
+    ),
 }
 
 

@@ -348,6 +348,7 @@
     renderExpiry();
     cand.devices.renderMicState();
     cand.interview.renderQuestion();
+    if (cand.selfid) cand.selfid.render();
   }
 
   // ---- banner (errors that block the flow) and messages ----
@@ -613,6 +614,7 @@
     setState('finished');
     renderDone();
     showStep('done');
+    if (cand.selfid) cand.selfid.show(); // the voluntary self-identification, while the token is still here
   }
 
   function renderDone() {
