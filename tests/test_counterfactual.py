@@ -9,11 +9,12 @@ Whisper itself is the noise: the same female audio, transcribed in two runs,
 moved one answer's content score by 11 points. What differs is Whisper's
 transcript of the two voices, nothing the scorer reads about the voice.
 
-The emotion context ("composure", zero weight unless a bank sets one) does
-depend on pitch: voice arousal is scored against a population prior of about
-160 Hz until the speaker's own baseline takes over, so a 260 Hz voice reads as
-aroused and a 115 Hz voice as calm. That is a real finding, kept here as a
-strict xfail with its numbers (docs/bias.md), not hidden.
+The emotion context ("composure", zero weight unless a bank sets one) did
+depend on pitch: voice arousal was scored against a population prior of about
+160 Hz until the speaker's own baseline took over, so a 260 Hz voice read as
+aroused and a 115 Hz voice as calm (+57 composure for the male voice). Arousal
+now compares a speaker with themselves only (analyzers/prosody.py); the test
+checks the voices no longer differ (docs/bias.md has the numbers before and after).
 
 (b) The held-out resumes with only the name, the stated sex or the age
 changed, screened against every shipped job: the same score to 1e-9.
@@ -101,13 +102,14 @@ def test_a_male_voice_gets_the_same_content_score(voice: list[VoiceRow]) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known finding (docs/bias.md): voice arousal is scored against a ~160 Hz population "
-                   "prior until the speaker's baseline takes over, so the emotion context's composure depends on pitch")
 def test_the_emotion_context_does_not_depend_on_pitch(voice: list[VoiceRow]) -> None:
     effects = voice_effects(voice)["male"]
     print(f"\nmale - female: composure {effects['composure_mean']:+.1f} (first answer), "
           f"{effects['composure_adapted_mean']:+.1f} (against the voice's own baseline)")
-    assert effects["composure_max_abs"] <= 10.0
+    assert effects["composure_max_abs"] <= 10.0  # the first answer: nothing to compare with, both the speaker's usual
+    # Later answers against the same voice's own baseline: the voices differ by chance per clip (the change of voice
+    # also moves loudness and pitch range a little) but not on average (measured: -0.002 arousal, max 0.13).
+    assert abs(effects["arousal_adapted_mean"]) <= 0.05
 
 
 @pytest.mark.slow  # loads the sentence encoder in its own process
