@@ -1,0 +1,272 @@
+"""Recordings for human review (issue 12, section 4): the encoder, sealing, storage, consent and playback with Range.
+
+Unit tests run the real encoder (PyAV: Opus, VP8, WebM), the real vault on a
+real SQLite store and the real app over HTTP; the live test at the end runs a
+real interview over WebRTC with the real models (slow).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import stat
+from pathlib import Path
+from typing import Any, Iterator
+
+import av
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from db import Store
+from recordings import (
+    AnswerEncoder, LocalBlobStore, RangeNotSatisfiable, RecorderConfig, RecordingInfo, Recordings, byte_range, file_time_at,
+)
+from server.app import create_app
+from server.policy import PROFILES
+from tests.helpers import HR_TOKEN, make_settings
+from vault import LocalKeyWrapper
+
+HR = {"Authorization": f"Bearer {HR_TOKEN}"}
+WEBM_MAGIC = bytes.fromhex("1A45DFA3")
+
+
+def tone(seconds: float, freq: float = 440.0, start_sample: int = 0) -> list[np.ndarray]:
+    """32 ms chunks of a 16 kHz sine, as the media layer hands them over."""
+    n = int(seconds * 16_000) // 512
+    t = (np.arange(n * 512) + start_sample) / 16_000
+    samples = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return [samples[i * 512:(i + 1) * 512] for i in range(n)]
+
+
+def decode(data: bytes) -> dict[str, Any]:
+    """What a player sees in the file: streams, audio seconds (decoded), video frames."""
+    with av.open(io.BytesIO(data)) as container:
+        kinds = {s.type: s.codec_context.name for s in container.streams}
+        has_video = "video" in kinds
+    with av.open(io.BytesIO(data)) as container:
+        audio_s = sum(f.samples for f in container.decode(audio=0)) / 48_000
+    frames = 0
+    if has_video:
+        with av.open(io.BytesIO(data)) as container:
+            frames = sum(1 for _ in container.decode(video=0))
+    return {"kinds": kinds, "audio_s": audio_s, "frames": frames}
+
+
+# -- the encoder -------------------------------------------------------------------------------------
+def test_the_encoder_makes_a_webm_that_decodes_back_with_the_right_duration() -> None:
+    enc = AnswerEncoder(video=True)
+    media = 12.0
+    image = np.zeros((480, 640, 3), dtype=np.uint8)
+    image[:, :320] = (200, 30, 30)
+    for i, chunk in enumerate(tone(3.2)):
+        t = media + i * 0.032
+        enc.add_audio(chunk, t)
+        if i % 6 == 0:  # ~5 fps, as the video sampler hands them over
+            enc.add_video(image, t)
+    out = enc.finish()
+    assert out.data[:4] == WEBM_MAGIC
+    got = decode(out.data)
+    assert got["kinds"] == {"audio": "opus", "video": "vp8"}
+    assert out.duration == pytest.approx(3.2, abs=0.04)
+    assert got["audio_s"] == pytest.approx(out.duration, abs=0.03)
+    assert got["frames"] >= 15 and out.kinds == ("audio", "video")
+    assert out.segments == ((12.0, 0.0),)
+
+
+def test_a_jump_in_media_time_starts_a_segment_and_quotes_map_into_the_file() -> None:
+    enc = AnswerEncoder(video=False)
+    for i, chunk in enumerate(tone(2.0)):
+        enc.add_audio(chunk, 5.0 + i * 0.032)
+    for i, chunk in enumerate(tone(1.0)):  # the candidate came back 30 s later
+        enc.add_audio(chunk, 40.0 + i * 0.032)
+    out = enc.finish()
+    assert decode(out.data)["kinds"] == {"audio": "opus"}
+    assert [s[0] for s in out.segments] == [5.0, 40.0]
+    assert out.segments[1][1] == pytest.approx(1.984, abs=1e-3)
+    assert file_time_at(out.segments, 6.5) == pytest.approx(1.5)
+    assert file_time_at(out.segments, 40.5, out.duration) == pytest.approx(2.484, abs=1e-3)
+    assert file_time_at(out.segments, 1.0) == 0.0  # before the answer: its start
+    assert file_time_at(out.segments, 99.0, out.duration) == out.duration  # past it: its end
+
+
+def test_byte_ranges() -> None:
+    assert byte_range(None, 100) is None
+    assert byte_range("bytes=0-", 100) == (0, 99)
+    assert byte_range("bytes=10-19", 100) == (10, 19)
+    assert byte_range("bytes=90-500", 100) == (90, 99)
+    assert byte_range("bytes=-30", 100) == (70, 99)
+    assert byte_range("bytes=0-1,5-6", 100) is None  # several: the whole
+    assert byte_range("items=0-1", 100) is None
+    with pytest.raises(RangeNotSatisfiable):
+        byte_range("bytes=100-", 100)
+
+
+# -- sealing and storage -------------------------------------------------------------------------------
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'candor.db'}", master=LocalKeyWrapper(os.urandom(32)))
+    yield s
+    s.close()
+
+
+async def record_answers(recordings: Recordings, session_id: str, answers: list[tuple[int, float, float]], *, video: bool = False) -> None:
+    """Drive a recorder as a live session does: answer windows, 32 ms chunks on media time, frames at ~5 fps."""
+    recorder = recordings.recorder(session_id, video=video)
+    image = np.full((240, 320, 3), 90, dtype=np.uint8)
+    for index, start, seconds in answers:
+        recorder.answer_started(index, f"question-{index}-intro", start)
+        for i, chunk in enumerate(tone(seconds)):
+            recorder.push_audio(chunk, start + i * 0.032)
+            if i % 6 == 0:
+                recorder.push_video(image, start + i * 0.032)
+            if i % 50 == 0:
+                await asyncio.sleep(0)
+        recorder.answer_ended(index, start + seconds)
+    await recorder.aclose()
+
+
+async def test_a_recording_is_sealed_before_it_touches_the_disk(tmp_path: Path, store: Store) -> None:
+    root = tmp_path / "recordings"
+    recordings = Recordings(LocalBlobStore(root), store.vault)
+    try:
+        await record_answers(recordings, "sess-1", [(1, 10.0, 2.0), (2, 20.0, 1.5)], video=True)
+    finally:
+        recordings.close()
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    assert [p.name for p in files] == ["answer-1.json.sealed", "answer-1.webm.sealed", "answer-2.json.sealed", "answer-2.webm.sealed"]
+    for path in files:
+        raw = path.read_bytes()
+        assert raw[:3] == b"CV1" and WEBM_MAGIC not in raw and b"question-1-intro" not in raw  # a vault blob, no WebM, no plain entry
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((root / "sess-1").stat().st_mode) == 0o700
+    assert not list(root.rglob(".*"))  # no temporary file left behind
+    listed = recordings.list("sess-1")
+    assert [(i.answer, i.question_id, i.kinds) for i in listed] == [(1, "question-1-intro", ("audio", "video")), (2, "question-2-intro", ("audio", "video"))]
+    assert listed[0].start == 10.0 and listed[0].end == 12.0 and listed[0].duration == pytest.approx(1.984, abs=0.04)
+    info, webm = recordings.read("sess-1", 2)
+    assert webm[:4] == WEBM_MAGIC and decode(webm)["audio_s"] == pytest.approx(info.duration, abs=0.03)
+    # a blob moved under another answer's name (or session's) does not open
+    (root / "sess-1" / "answer-1.webm.sealed").write_bytes((root / "sess-1" / "answer-2.webm.sealed").read_bytes())
+    with pytest.raises(Exception):
+        recordings.read("sess-1", 1)
+
+
+async def test_delete_recordings_removes_them_and_an_erased_key_leaves_nothing_readable(tmp_path: Path, store: Store) -> None:
+    root = tmp_path / "recordings"
+    recordings = Recordings(LocalBlobStore(root), store.vault)
+    try:
+        await record_answers(recordings, "sess-a", [(1, 0.0, 1.0), (3, 5.0, 1.0)])
+        await record_answers(recordings, "sess-b", [(1, 0.0, 1.0)])
+        assert recordings.sessions() == ["sess-a", "sess-b"]
+        store.vault.forget("sess-b")  # erasure forgets the key first: the files no longer open
+        assert recordings.list("sess-b") == [] and recordings.read("sess-b", 1) is None
+        assert recordings.delete_recordings("sess-a") == 2
+        assert recordings.delete_recordings("sess-b") == 1
+        assert recordings.delete_recordings("sess-b") == 0
+        assert not any(p.is_file() for p in root.rglob("*")) and not (root / "sess-a").exists()
+    finally:
+        recordings.close()
+
+
+async def test_a_withdrawn_consent_drops_the_answer_being_recorded(tmp_path: Path, store: Store) -> None:
+    recordings = Recordings(LocalBlobStore(tmp_path / "rec"), store.vault)
+    try:
+        recorder = recordings.recorder("sess-w", video=False)
+        recorder.answer_started(1, "q1", 0.0)
+        for i, chunk in enumerate(tone(1.0)):
+            recorder.push_audio(chunk, i * 0.032)
+        await recorder.aclose(keep=False)
+        assert recordings.list("sess-w") == [] and not (tmp_path / "rec" / "sess-w").exists()
+    finally:
+        recordings.close()
+
+
+async def test_an_answer_longer_than_the_limit_is_cut_there(tmp_path: Path, store: Store) -> None:
+    recordings = Recordings(LocalBlobStore(tmp_path / "rec"), store.vault, RecorderConfig(max_answer_s=1.0))
+    try:
+        await record_answers(recordings, "sess-l", [(1, 0.0, 3.0)])
+        (info,) = recordings.list("sess-l")
+        assert info.duration == pytest.approx(1.0, abs=0.04)
+    finally:
+        recordings.close()
+
+
+# -- the API: list, play with Range, audit, consent scope ---------------------------------------------------
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path, recordings_dir=tmp_path / "recordings")
+    app = create_app(settings, load_models=False)
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+def _session(client: TestClient) -> dict[str, Any]:
+    response = client.post("/v1/sessions", json={}, headers=HR)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _record(client: TestClient, session_id: str, answer: int = 1, seconds: float = 4.0) -> bytes:
+    enc = AnswerEncoder()
+    for i, chunk in enumerate(tone(seconds)):
+        enc.add_audio(chunk, 30.0 + i * 0.032)
+    out = enc.finish()
+    info = RecordingInfo(session_id, answer, "q_intro", 30.0, 30.0 + seconds, out.duration, out.kinds, out.segments, len(out.data), "2026-01-01T00:00:00+00:00")
+    client.app.state.candor.recordings.store(info, out.data)
+    return out.data
+
+
+def test_hr_lists_and_plays_an_answer_with_range_requests_and_each_playback_is_audited(client: TestClient) -> None:
+    session = _session(client)
+    sid = session["id"]
+    assert client.get(f"/v1/sessions/{sid}/recordings", headers=HR).json()["recordings"] == []
+    webm = _record(client, sid)
+    listed = client.get(f"/v1/sessions/{sid}/recordings", headers=HR)
+    assert listed.status_code == 200
+    (entry,) = listed.json()["recordings"]
+    assert entry["answer"] == 1 and entry["question_id"] == "q_intro" and entry["kinds"] == ["audio"]
+    assert entry["media_type"] == "audio/webm" and entry["url"] == f"/v1/sessions/{sid}/recordings/1"
+    assert entry["segments"] == [[30.0, 0.0]] and entry["duration"] == pytest.approx(4.0, abs=0.04)
+
+    whole = client.get(entry["url"], headers=HR)
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/webm"
+    assert whole.headers["accept-ranges"] == "bytes" and whole.content == webm
+    start = client.get(entry["url"], headers={**HR, "Range": "bytes=0-"})  # how Chromium starts playing
+    assert start.status_code == 206 and start.content == webm
+    part = client.get(entry["url"], headers={**HR, "Range": "bytes=100-1099"})
+    assert part.status_code == 206 and part.content == webm[100:1100]
+    assert part.headers["content-range"] == f"bytes 100-1099/{len(webm)}"
+    tail = client.get(entry["url"], headers={**HR, "Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == webm[-10:]
+    past = client.get(entry["url"], headers={**HR, "Range": f"bytes={len(webm)}-"})
+    assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(webm)}"
+    assert past.headers["content-type"].startswith("application/problem+json")
+
+    assert client.get(entry["url"]).status_code == 401
+    assert client.get(f"/v1/sessions/{sid}/recordings").status_code == 401
+    assert client.get(f"/v1/sessions/{sid}/recordings/2", headers=HR).status_code == 404
+    assert client.get(f"/v1/sessions/{sid}/recordings/x1", headers=HR).status_code == 404
+    assert client.get("/v1/sessions/nope/recordings", headers=HR).status_code == 404
+
+    # two playbacks (from byte 0), not one entry per seek
+    audit = client.get("/v1/audit", params={"action": "recording.played"}, headers=HR).json()
+    entries = audit["entries"]
+    assert len(entries) == 2, audit
+    assert all(e["target_id"] == sid and e["details"] == {"answer": 1} for e in entries), entries
+
+
+def test_recording_is_its_own_optional_scope_off_by_default(client: TestClient) -> None:
+    session = _session(client)
+    for profile in PROFILES.values():  # what the candidate page is told (exchange: policy.consent.scopes)
+        assert {"id": "recording", "required": False} in profile.public()["consent"]["scopes"]
+    url = f"/v1/sessions/{session['id']}/consent"
+    auth = {"Authorization": f"Bearer {session['candidate_token']}"}
+    given = client.post(url, json={"voice": True, "face": False}, headers=auth)
+    assert given.status_code == 200 and given.json()["recording"] is False
+    given = client.post(url, json={"voice": True, "face": True, "recording": True}, headers=auth)
+    assert given.status_code == 200 and given.json()["recording"] is True
+    shown = client.get(f"/v1/sessions/{session['id']}", headers=HR).json()
+    assert shown["consent"]["recording"] is True
+    assert client.post(url, json={"voice": True, "face": True, "recording": "maybe"}, headers=auth).status_code == 422
