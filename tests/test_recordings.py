@@ -8,6 +8,7 @@ real interview over WebRTC with the real models (slow).
 from __future__ import annotations
 
 import asyncio
+import json
 import io
 import os
 import stat
@@ -270,3 +271,68 @@ def test_recording_is_its_own_optional_scope_off_by_default(client: TestClient) 
     shown = client.get(f"/v1/sessions/{session['id']}", headers=HR).json()
     assert shown["consent"]["recording"] is True
     assert client.post(url, json={"voice": True, "face": True, "recording": "maybe"}, headers=auth).status_code == 422
+
+
+# -- a real interview over WebRTC: kept with the consent, nothing without it (slow: real models) ---------------
+@pytest.mark.slow
+async def test_a_live_interview_is_recorded_only_with_recording_consent(models, tmp_path: Path) -> None:
+    import httpx
+    import websockets
+    import yaml
+
+    from jobs.catalog import BANKS_DIR
+    from media.whip_client import WhipPublisher
+    from tests.helpers import LiveServer
+    from tests.media_fixtures import ANSWERS_ZH, padded_speech_wav, require_media
+
+    answer = ANSWERS_ZH / "wealth_manager.complaint_nav_loss.strong.opus"
+    require_media(answer)
+    speech = padded_speech_wav(tmp_path, answer, lead_s=0.5, tail_s=2.0, name="answer.wav")
+    root = tmp_path / "recordings"
+    server = LiveServer(make_settings(tmp_path, recordings_dir=root), models).start()
+    try:
+        data = yaml.safe_load((BANKS_DIR / "wealth_manager.yaml").read_text(encoding="utf-8"))
+        question = next(q for q in data["bank"]["questions"] if q["id"] == "complaint_nav_loss")
+        question.update(prep_s=0, answer_s=15)
+        bank = {"id": "wm_one", "job_id": "wealth_manager", "title": {"en": "One"}, "questions": [question]}
+        assert httpx.post(f"{server.url}/v1/banks", json=bank, headers=HR).status_code == 201
+
+        async def interview(recording: bool) -> dict[str, Any]:
+            async with httpx.AsyncClient(base_url=server.url, headers=HR) as http:
+                made = await http.post("/v1/sessions", json={"job_id": "wealth_manager", "bank_id": "wm_one"})
+                assert made.status_code == 201, made.text
+                session = made.json()
+                consent = {"voice": True, "face": False, "recording": recording}
+                publisher = WhipPublisher(session["whip_url"], session["candidate_token"], str(speech), None, consent=consent)
+                events: list[dict[str, Any]] = []
+                async with websockets.connect(session["events_url"], additional_headers=HR) as ws:
+                    await publisher.start()
+                    try:
+                        async with asyncio.timeout(90):
+                            while not any(e["type"] == "interview.ended" for e in events):
+                                events.append(json.loads(await ws.recv()))
+                    finally:
+                        await publisher.close()
+                window = next(e["payload"] for e in events if e["type"] == "answer.ended")
+                listed: list[dict[str, Any]] = []
+                for _ in range(50):  # the worker seals and stores it just after the answer ends
+                    listed = (await http.get(f"/v1/sessions/{session['id']}/recordings")).json()["recordings"]
+                    if listed or not recording:
+                        break
+                    await asyncio.sleep(0.2)
+                return {"id": session["id"], "window": window, "listed": listed}
+
+        kept, not_kept = await asyncio.gather(interview(True), interview(False))
+        (rec,) = kept["listed"]
+        assert rec["kinds"] == ["audio"]  # no face consent: no video
+        assert rec["start"] == pytest.approx(kept["window"]["start"], abs=0.05)
+        assert rec["duration"] == pytest.approx(kept["window"]["end"] - kept["window"]["start"], abs=0.5)
+        async with httpx.AsyncClient(base_url=server.url, headers=HR) as http:
+            webm = (await http.get(rec["url"])).content
+        assert decode(webm)["audio_s"] == pytest.approx(rec["duration"], abs=0.1)
+        # without the consent: nothing listed, nothing on disk
+        assert not_kept["listed"] == []
+        assert not (root / not_kept["id"]).exists()
+        assert sorted(p.name for p in root.iterdir()) == [kept["id"]]
+    finally:
+        server.stop()
