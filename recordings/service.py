@@ -97,6 +97,11 @@ class Recordings:
         self.config = config or RecorderConfig()
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recordings")
 
+    def prepare(self, session_id: str) -> None:
+        """Make the session's data key (call on the store's thread, before :meth:`recorder`): recordings are
+        sealed under it, and only while it exists (an erased session's key is not made again by a late answer)."""
+        self.vault.data_key(session_id, create=True)
+
     def recorder(self, session_id: str, *, video: bool) -> "SessionRecorder":
         """A recorder for one live session; ``video``: face consent was given (and the setting allows video)."""
         return SessionRecorder(self, session_id, video=video and self.config.video)
@@ -105,6 +110,8 @@ class Recordings:
     def store(self, info: RecordingInfo, webm: bytes) -> None:
         """Seal and keep one answer's recording (media first, then the entry that lists it)."""
         s, n = info.session_id, info.answer
+        if self.vault.data_key(s, create=False) is None:
+            raise Erased(f"session {s} has no data key (erased, or prepare() was not called)")
         self.blobs.put(media_key(s, n), self.vault.seal(s, webm, _context("media", n)))
         meta = json.dumps(asdict(info), ensure_ascii=False).encode()
         self.blobs.put(meta_key(s, n), self.vault.seal(s, meta, _context("meta", n)))

@@ -519,7 +519,7 @@ class SessionRegistry:
                 recorder = None
                 if self._recordings is not None and flow is not None and consent is not None and consent.recording:
                     # the session's data key made now, on the store's thread (the recorder seals on its own)
-                    await self._store.run(self._store.store.vault.data_key, record.id, create=True)
+                    await self._store.run(self._recordings.prepare, record.id)
                     recorder = self._recordings.recorder(record.id, video=consent.face)
                 session = LiveSession(
                     record, events, models=models, settings=self._settings, metrics=self._metrics, flow=flow,

@@ -172,6 +172,7 @@ async def test_hr_plays_an_answer_from_an_evidence_quote(server: Server, tmp_pat
             await hr.locator("#hr-token").fill(server.token)
             await hr.locator("#hr-token").press("Enter")
             await expect(hr.locator("#live-view")).to_be_visible()
+            await expect(hr.locator("#c-recording")).to_have_text("已同意")  # the consent card says so
             card = hr.locator(f".score-card.final[data-question-id='{QUESTION}']")
             await expect(card).to_be_visible(timeout=20_000)
             player = card.locator(".rec-player")

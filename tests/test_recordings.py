@@ -114,6 +114,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 async def record_answers(recordings: Recordings, session_id: str, answers: list[tuple[int, float, float]], *, video: bool = False) -> None:
     """Drive a recorder as a live session does: answer windows, 32 ms chunks on media time, frames at ~5 fps."""
+    recordings.prepare(session_id)
     recorder = recordings.recorder(session_id, video=video)
     image = np.full((240, 320, 3), 90, dtype=np.uint8)
     for index, start, seconds in answers:
@@ -171,9 +172,27 @@ async def test_delete_recordings_removes_them_and_an_erased_key_leaves_nothing_r
         recordings.close()
 
 
+async def test_an_answer_ending_after_the_session_was_erased_is_not_kept(tmp_path: Path, store: Store) -> None:
+    recordings = Recordings(LocalBlobStore(tmp_path / "rec"), store.vault)
+    try:
+        recordings.prepare("sess-e")
+        recorder = recordings.recorder("sess-e", video=False)
+        recorder.answer_started(1, "q1", 0.0)
+        for i, chunk in enumerate(tone(1.0)):
+            recorder.push_audio(chunk, i * 0.032)
+        store.vault.forget("sess-e")  # erased while the answer was on
+        recorder.answer_ended(1, 1.0)
+        await recorder.aclose()
+        assert not (tmp_path / "rec" / "sess-e").exists()
+        assert store.vault.data_key("sess-e", create=False) is None  # and no new key was made for it
+    finally:
+        recordings.close()
+
+
 async def test_a_withdrawn_consent_drops_the_answer_being_recorded(tmp_path: Path, store: Store) -> None:
     recordings = Recordings(LocalBlobStore(tmp_path / "rec"), store.vault)
     try:
+        recordings.prepare("sess-w")
         recorder = recordings.recorder("sess-w", video=False)
         recorder.answer_started(1, "q1", 0.0)
         for i, chunk in enumerate(tone(1.0)):
@@ -215,6 +234,7 @@ def _record(client: TestClient, session_id: str, answer: int = 1, seconds: float
         enc.add_audio(chunk, 30.0 + i * 0.032)
     out = enc.finish()
     info = RecordingInfo(session_id, answer, "q_intro", 30.0, 30.0 + seconds, out.duration, out.kinds, out.segments, len(out.data), "2026-01-01T00:00:00+00:00")
+    client.app.state.candor.recordings.prepare(session_id)
     client.app.state.candor.recordings.store(info, out.data)
     return out.data
 
