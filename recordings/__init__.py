@@ -1,7 +1,9 @@
 """Recordings for human review (issue 12, section 4): each answer's media as Opus/VP8 in WebM, sealed, in a BlobStore.
 
 Nothing here imports the server: :class:`Recordings` is built by the app
-from its settings and handed the store's vault.
+from its settings and handed the store's vault and a :class:`BlobStore`
+(:class:`LocalBlobStore`, or :class:`recordings.s3.S3BlobStore` for
+S3-compatible object storage).
 """
 
 from .blobs import BlobStore, LocalBlobStore

@@ -7,7 +7,7 @@ sees plaintext media), so a store only has to keep bytes and delete them.
 :class:`LocalBlobStore` (the default) keeps files under a folder
 (``CANDOR_RECORDINGS_DIR``, ``var/recordings``), folders 0700 and files 0600,
 written to a temporary name and renamed so a reader never sees half a file.
-An S3-compatible store would implement the same four methods.
+:class:`recordings.s3.S3BlobStore` keeps them in S3-compatible object storage.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from db import AsyncStore, Store, utcnow
 from intake.extract import MAX_BYTES
 from jobs import catalog
 from recordings import LocalBlobStore, RecorderConfig, Recordings
+from recordings.s3 import S3BlobStore
 from runtime.models import Models
 from sinks import Channel, Outbox
 from sinks.successfactors import SuccessFactorsChannel
@@ -164,8 +165,10 @@ class Candor:
         )
         gate = ModelGate(models, metrics)
         # Answers' recordings, sealed with the vault before they reach the disk (recordings/, docs/recordings.md).
+        blobs = (S3BlobStore.from_url(settings.recordings_url.get_secret_value()) if settings.recordings_url
+                 else LocalBlobStore(settings.recordings_dir))
         recordings = Recordings(
-            LocalBlobStore(settings.recordings_dir), store.store.vault,
+            blobs, store.store.vault,
             RecorderConfig(video=settings.recordings_video, max_answer_s=settings.recordings_max_answer_s, video_fps=settings.video_fps),
         )
         sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics, recordings=recordings)

@@ -8,10 +8,15 @@ real interview over WebRTC with the real models (slow).
 from __future__ import annotations
 
 import asyncio
-import json
 import io
+import json
 import os
+import secrets
+import shutil
+import socket
 import stat
+import subprocess
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,9 +29,10 @@ from db import Store
 from recordings import (
     AnswerEncoder, LocalBlobStore, RangeNotSatisfiable, RecorderConfig, RecordingInfo, Recordings, byte_range, file_time_at,
 )
+from recordings.s3 import S3BlobStore
 from server.app import create_app
 from server.policy import PROFILES
-from tests.helpers import HR_TOKEN, make_settings
+from tests.helpers import HR_TOKEN, free_port, make_settings
 from vault import LocalKeyWrapper
 
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
@@ -291,6 +297,81 @@ def test_recording_is_its_own_optional_scope_off_by_default(client: TestClient) 
     shown = client.get(f"/v1/sessions/{session['id']}", headers=HR).json()
     assert shown["consent"]["recording"] is True
     assert client.post(url, json={"voice": True, "face": True, "recording": "maybe"}, headers=auth).status_code == 422
+
+
+# -- S3-compatible object storage: the same interface against a real S3 server (s3rver, from npm) ---------------
+def _s3rver() -> str | None:
+    return os.environ.get("CANDOR_TEST_S3RVER") or shutil.which("s3rver")
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """An S3-compatible server on loopback with a bucket ``recordings``: (CANDOR_RECORDINGS_URL, its data folder)."""
+    exe = _s3rver()
+    if exe is None:
+        pytest.skip("s3rver is not installed (npm install -g s3rver@3.7.1, as .ci/run does)")
+    data = tmp_path_factory.mktemp("s3rver")
+    port = free_port()
+    proc = subprocess.Popen([exe, "-d", str(data), "-a", "127.0.0.1", "-p", str(port), "-s", "--configure-bucket", "recordings"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, "s3rver exited"
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "s3rver did not listen"
+            time.sleep(0.2)
+        yield f"http://S3RVER:S3RVER@127.0.0.1:{port}/recordings/candor", data
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_every_blob_store_keeps_lists_and_deletes(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    store = LocalBlobStore(tmp_path / "blobs") if kind == "local" else S3BlobStore.from_url(request.getfixturevalue("s3")[0])
+    prefix = f"sess-{kind}-{secrets.token_hex(3)}"
+    assert store.get(f"{prefix}/answer-1.webm.sealed") is None and store.list(f"{prefix}/") == []
+    store.put(f"{prefix}/answer-1.webm.sealed", b"CV1 one")
+    store.put(f"{prefix}/answer-2.webm.sealed", b"CV1 two")
+    store.put(f"{prefix}/answer-2.webm.sealed", b"CV1 two again")  # replaced
+    store.put(f"{prefix}x/answer-1.webm.sealed", b"another session")
+    assert store.get(f"{prefix}/answer-2.webm.sealed") == b"CV1 two again"
+    assert store.list(f"{prefix}/") == [f"{prefix}/answer-1.webm.sealed", f"{prefix}/answer-2.webm.sealed"]
+    assert store.delete(f"{prefix}/answer-1.webm.sealed") is True
+    assert store.delete(f"{prefix}/answer-1.webm.sealed") is False
+    assert store.list(f"{prefix}/") == [f"{prefix}/answer-2.webm.sealed"]
+    for bad in ("../etc/passwd", "/abs", "a/../../b", ""):
+        with pytest.raises(ValueError):
+            store.put(bad, b"x")
+
+
+def test_an_s3_url_is_https_or_loopback_and_names_a_bucket() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        S3BlobStore.from_url("http://k:s@s3.bank.cn/recordings")
+    with pytest.raises(ValueError, match="bucket"):
+        S3BlobStore.from_url("https://k:s@s3.bank.cn/")
+    store = S3BlobStore.from_url("https://AK%2F1:S%40K@s3.bank.cn:9000/recordings/prod/a?region=cn-east-1")
+    assert (store.bucket, store.prefix) == ("recordings", "prod/a/")
+
+
+def test_hr_plays_a_recording_kept_in_s3_and_the_bucket_holds_only_sealed_bytes(s3: tuple[str, Path], tmp_path: Path) -> None:
+    url, data_dir = s3
+    app = create_app(make_settings(tmp_path, recordings_url=url), load_models=False)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        sid = _session(client)["id"]
+        webm = _record(client, sid, answer=2, seconds=3.0)
+        (entry,) = client.get(f"/v1/sessions/{sid}/recordings", headers=HR).json()["recordings"]
+        assert entry["answer"] == 2
+        part = client.get(entry["url"], headers={**HR, "Range": "bytes=0-499"})
+        assert part.status_code == 206 and part.content == webm[:500]
+        stored = [p.read_bytes() for p in data_dir.rglob("*") if p.is_file() and sid in str(p) and "answer-2.webm" in p.name]
+        assert stored and all(WEBM_MAGIC not in b for b in stored)
+        assert any(b[:3] == b"CV1" for b in stored)
+        assert client.app.state.candor.recordings.delete_recordings(sid) == 1
+        assert client.get(f"/v1/sessions/{sid}/recordings", headers=HR).json()["recordings"] == []
 
 
 # -- a real interview over WebRTC: kept with the consent, nothing without it (slow: real models) ---------------
