@@ -240,6 +240,9 @@ class SessionRecorder:
         answer, self._answer = self._answer, None
         if answer is not None:
             self._done.add(answer)
+        if self.dropped["audio"] or self.dropped["video"] or self.failures:  # never silent; ids and counts only
+            log.warning("recording of session %s: dropped audio=%d video=%d frames, %d failures",
+                        self.session_id, self.dropped["audio"], self.dropped["video"], self.failures)
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         if keep:
             self._submit(self._w_end, (None, future), control=True)
