@@ -170,6 +170,7 @@ class Candor:
         recordings = Recordings(
             blobs, store.store.vault,
             RecorderConfig(video=settings.recordings_video, max_answer_s=settings.recordings_max_answer_s, video_fps=settings.video_fps),
+            workers=max(1, (os.cpu_count() or 2) // 2),  # encoding threads shared by all sessions (each session's work in order)
         )
         sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics, recordings=recordings)
         policy = PROFILES[settings.policy]

@@ -144,6 +144,7 @@ async def test_hr_plays_an_answer_from_an_evidence_quote(server: Server, tmp_pat
             await cand.locator("#consent-voice").check()
             await cand.locator("#consent-face").check()
             await cand.locator("#consent-recording").check()
+            await cand.screenshot(path=str(SHOTS / "candidate-recording-consent.png"), full_page=True)
             await cand.get_by_role("button", name="同意并继续").click()
             start = cand.get_by_role("button", name="开始面试")
             await expect(start).to_be_enabled(timeout=20_000)
@@ -158,7 +159,12 @@ async def test_hr_plays_an_answer_from_an_evidence_quote(server: Server, tmp_pat
             quotes = [e for c in q["score"]["competencies"] for p in c["points"] for e in p.get("evidence", [])]
             assert quotes, q["score"]
 
-            listed = httpx.get(f"{server.url}/v1/sessions/{sid}/recordings", headers=server.auth, timeout=10).json()["recordings"]
+            listed: list[dict[str, Any]] = []
+            for _ in range(60):  # the encoder's worker seals and stores it just after the answer ends
+                listed = httpx.get(f"{server.url}/v1/sessions/{sid}/recordings", headers=server.auth, timeout=10).json()["recordings"]
+                if listed:
+                    break
+                await asyncio.sleep(0.5)
             (rec,) = listed
             window = q["answer"]
             assert rec["answer"] == 0 and rec["question_id"] == QUESTION and rec["kinds"] == ["audio", "video"], rec

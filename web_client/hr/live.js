@@ -77,14 +77,17 @@
       face.textContent = t(c.face ? 'c_yes' : 'c_face_audio');
       emotion.textContent = typeof c.emotion === 'boolean' ? t(c.emotion ? 'c_emotion_on' : 'c_emotion_off') : '—';
       $('c-given').textContent = fmtDateTime(c.given_at) || '—';
-      if ($('c-recording')) $('c-recording').textContent = t(c.recording === true ? 'c_yes' : 'c_recording_no');
+      if ($('c-recording')) {
+        $('c-recording').textContent = t(c.recording === true ? 'c_yes' : 'c_recording_no');
+        $('c-recording').className = c.recording === true ? 'ok' : '';
+      }
     } else {
       var none = t(ui.consentWithdrawn ? 'c_withdrawn' : 'c_pending');
       voice.textContent = policy ? none : '—';
       face.textContent = policy ? none : '—';
       emotion.textContent = policy === 'eu' ? t('c_emotion_off') : '—';
       $('c-given').textContent = '—';
-      if ($('c-recording')) $('c-recording').textContent = '—';
+      if ($('c-recording')) { $('c-recording').textContent = '—'; $('c-recording').className = ''; }
     }
     voice.className = c && c.voice ? 'ok' : (ui.consentWithdrawn && !c ? 'warn' : '');
     face.className = c && c.face ? 'ok' : (ui.consentWithdrawn && !c ? 'warn' : '');
