@@ -148,7 +148,7 @@ async def test_a_recording_is_sealed_before_it_touches_the_disk(tmp_path: Path, 
         raw = path.read_bytes()
         assert raw[:3] == b"CV1" and WEBM_MAGIC not in raw and b"question-1-intro" not in raw  # a vault blob, no WebM, no plain entry
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE((root / "sess-1").stat().st_mode) == 0o700
+    assert stat.S_IMODE((root / "sess-1").stat().st_mode) == 0o700 and stat.S_IMODE(root.stat().st_mode) == 0o700
     assert not list(root.rglob(".*"))  # no temporary file left behind
     listed = recordings.list("sess-1")
     assert [(i.answer, i.question_id, i.kinds) for i in listed] == [(1, "question-1-intro", ("audio", "video")), (2, "question-2-intro", ("audio", "video"))]
