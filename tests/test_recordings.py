@@ -195,6 +195,37 @@ async def test_an_answer_ending_after_the_session_was_erased_is_not_kept(tmp_pat
         recordings.close()
 
 
+async def test_a_dropped_connection_goes_on_in_the_same_file_and_a_restart_keeps_the_first_part(tmp_path: Path, store: Store) -> None:
+    recordings = Recordings(LocalBlobStore(tmp_path / "rec"), store.vault)
+    try:
+        recordings.prepare("sess-r")
+        recorder = recordings.recorder("sess-r", video=False)
+        recorder.answer_started(2, "q2", 10.0)
+        for i, chunk in enumerate(tone(1.0)):
+            recorder.push_audio(chunk, 10.0 + i * 0.032)
+        recorder.answer_started(2, "q2", 55.0, resumed=True)  # the candidate came back: the same answer goes on
+        for i, chunk in enumerate(tone(1.0)):
+            recorder.push_audio(chunk, 55.0 + i * 0.032)
+        recorder.answer_ended(2, 56.0)
+        recorder.answer_started(3, "q3", 60.0)
+        for i, chunk in enumerate(tone(1.0)):
+            recorder.push_audio(chunk, 60.0 + i * 0.032)
+        await recorder.aclose()  # the server stops mid-answer: what answer 3 had so far is kept
+        first, second = recordings.list("sess-r")
+        assert first.answer == 2 and [s[0] for s in first.segments] == [10.0, 55.0] and first.duration == pytest.approx(1.984, abs=1e-3)
+        assert second.answer == 3 and second.end is None and second.duration == pytest.approx(0.992, abs=1e-3)
+        # after the restart the answer resumes: the part stored before stays, nothing overwrites it
+        again = recordings.recorder("sess-r", video=False)
+        again.answer_started(3, "q3", 80.0, resumed=True)
+        for i, chunk in enumerate(tone(2.0)):
+            again.push_audio(chunk, 80.0 + i * 0.032)
+        again.answer_ended(3, 82.0)
+        await again.aclose()
+        assert [(i.answer, i.duration) for i in recordings.list("sess-r")] == [(2, first.duration), (3, second.duration)]
+    finally:
+        recordings.close()
+
+
 async def test_a_withdrawn_consent_drops_the_answer_being_recorded(tmp_path: Path, store: Store) -> None:
     recordings = Recordings(LocalBlobStore(tmp_path / "rec"), store.vault)
     try:
