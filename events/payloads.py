@@ -143,6 +143,7 @@ class ConsentGiven(Payload):
     emotion: bool
     given_at: str = ""
     given_with: str = ""  # "link:<hash prefix>" (the candidate's exchanged token) or "hr-token"
+    recording: bool = False  # answers' audio (video with face) kept for human review
 
 
 @_payload(EventType.CONSENT_WITHDRAWN)

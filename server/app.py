@@ -38,6 +38,8 @@ from channels import build_channels
 from db import AsyncStore, Store, utcnow
 from intake.extract import MAX_BYTES
 from jobs import catalog
+from recordings import LocalBlobStore, RecorderConfig, Recordings
+from recordings.s3 import S3BlobStore
 from runtime.models import Models
 from sinks import Channel, Outbox
 from sinks.successfactors import SuccessFactorsChannel
@@ -62,6 +64,7 @@ from .routes import analytics as analytics_routes, applications, automation as a
 from .routes import successfactors as successfactors_routes
 from .routes import audit as audit_routes
 from .routes import bias as bias_routes
+from .routes import recordings as recordings_routes
 from .routes._common import Resource
 from .keys import wrapper_from
 from .settings import Settings
@@ -91,6 +94,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     wecom.WeComRoutes,
     audit_routes.AuditRoutes,
     bias_routes.BiasRoutes,
+    recordings_routes.RecordingRoutes,
 )
 
 
@@ -162,7 +166,15 @@ class Candor:
             failures=FailureLimit(settings.auth_max_failures, settings.auth_failure_window_s),
         )
         gate = ModelGate(models, metrics)
-        sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics)
+        # Answers' recordings, sealed with the vault before they reach the disk (recordings/, docs/recordings.md).
+        blobs = (S3BlobStore.from_url(settings.recordings_url.get_secret_value()) if settings.recordings_url
+                 else LocalBlobStore(settings.recordings_dir))
+        recordings = Recordings(
+            blobs, store.store.vault,
+            RecorderConfig(video=settings.recordings_video, max_answer_s=settings.recordings_max_answer_s, video_fps=settings.video_fps),
+            workers=max(1, (os.cpu_count() or 2) // 2),  # encoding threads shared by all sessions (each session's work in order)
+        )
+        sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics, recordings=recordings)
         policy = PROFILES[settings.policy]
         metrics.build_info.labels(
             API_VERSION, settings.asr_model, settings.asr_device, settings.asr_compute_type, settings.asr_window, settings.policy
@@ -200,6 +212,7 @@ class Candor:
             admission=admission,
             automation=automation,
             audit=AuditTrail(store, hr, trusted_proxies=settings.trusted_proxies, registry=metrics.registry, clock=clock or utcnow),
+            recordings=recordings,
         )
         automation.inviter = lambda record, extra: applications.ApplicationRoutes(self.ctx)._invite(record, "system", extra)
         self.ctx.reports.listeners.append(self.progress.on_event)
@@ -234,6 +247,8 @@ class Candor:
             expiry.cancel()
             await ctx.loop_lag.stop()
             await ctx.sessions.close()
+            if ctx.recordings is not None:
+                await asyncio.to_thread(ctx.recordings.close)  # after the sessions: their last answers are stored
             await ctx.reports.drain(timeout=10)
             await self.progress.drain(timeout=5)
             await ctx.writer.close()

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 
 from automation.engine import AutomationEngine
+from recordings import Recordings
 from db import AsyncStore, SessionRecord
 from sinks import Outbox
 
@@ -45,6 +46,8 @@ class Context:
     automation: AutomationEngine
     audit: AuditTrail  # record(request or actor, action, target_type, target_id, **ids): the audit log (server/audit.py)
     openapi_document: dict[str, Any] = field(default_factory=dict)  # set by create_app from the operations
+    # Answers' recordings (recordings/): list, read, delete_recordings(session_id) for erasure and retention
+    recordings: Recordings | None = None
 
     def require_hr(self, request: Request) -> None:
         if self.hr.cookie_cross_site(request):

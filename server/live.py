@@ -48,6 +48,7 @@ from interview.personalise import replay
 from media.frames import AudioChunk, VideoFrame
 from media.ingest import MediaIngest
 from media.peer import WhipConnection
+from recordings import Recordings, SessionRecorder
 from runtime.models import Models
 
 from scoring.answers import AnswerScoring, AnswerScoringConfig
@@ -85,8 +86,11 @@ class LiveSession:
         consent: Consent | None = None,
         weights: Any = None,
         accommodation: bool = False,
+        recorder: SessionRecorder | None = None,
     ) -> None:
         self.record = record
+        # Keeps each answer's media when the candidate consented to recording (recordings/); else None.
+        self.recorder = recorder
         # What the candidate consented to: the graph analyses only that.
         self.consent = consent
         self.policy = PROFILES[settings.policy]
@@ -242,10 +246,21 @@ class LiveSession:
                     self.graph.asr.hotwords = " ".join(terms) or None
             if self.scoring is not None and flow_event.type in (ANSWER_STARTED, ANSWER_ENDED):
                 self.scoring.on_event(flow_event)
+            if self.recorder is not None and flow_event.type in (ANSWER_STARTED, ANSWER_ENDED):
+                self._record_flow(flow_event)
             if flow_event.type in (QUESTION_STARTED, ANSWER_STARTED):
                 self._send_question_state()
             elif self.connection is not None:
                 self.connection.send_control({"type": flow_event.type.replace(".", "_"), **flow_event.payload.to_dict()})
+
+    def _record_flow(self, flow_event: FlowEvent) -> None:
+        """Cut the recording at the answer's window (practice answers are not kept)."""
+        assert self.recorder is not None
+        p: Any = flow_event.payload
+        if flow_event.type == ANSWER_ENDED:
+            self.recorder.answer_ended(p.index, flow_event.media_time)
+        elif self.flow is not None and self.flow.current is not None and self.flow.current.kind != "practice":
+            self.recorder.answer_started(p.index, p.question_id, flow_event.media_time, resumed=bool(p.resumed))
 
     # -- live scoring ---------------------------------------------------------
     def _asr_settled(self, media_time: float) -> bool:
@@ -299,11 +314,15 @@ class LiveSession:
         self._metrics.frames_in.labels("audio").inc()
         if self.graph is not None:
             self.graph.push_audio(chunk)
+        if self.recorder is not None:
+            self.recorder.push_audio(chunk.samples, chunk.media_time)
 
     def _on_video(self, frame: VideoFrame) -> None:
         self._metrics.frames_in.labels("video").inc()
         if self.graph is not None:
             self.graph.push_video(frame)
+        if self.recorder is not None:
+            self.recorder.push_video(frame.image, frame.media_time)
 
     def _ensure_graph(self) -> None:
         if self.graph is not None:
@@ -449,13 +468,20 @@ class LiveSession:
             await asyncio.gather(self._ending, return_exceptions=True)
         if self.scoring is not None:
             await self.scoring.aclose()
+        if self.recorder is not None:
+            # the answer on is kept, unless consent was withdrawn or changed (it may no longer cover recording)
+            await self.recorder.aclose(keep=not reason.startswith("consent"))
 
 
 class SessionRegistry:
     """The sessions this process holds live, loaded from the store on demand."""
 
-    def __init__(self, store: AsyncStore, writer: EventWriter, *, models_ready: Any, settings: Settings, metrics: Metrics) -> None:
+    def __init__(
+        self, store: AsyncStore, writer: EventWriter, *, models_ready: Any, settings: Settings, metrics: Metrics,
+        recordings: Recordings | None = None,
+    ) -> None:
         self._store = store
+        self._recordings = recordings
         self._writer = writer
         self._models_ready = models_ready  # callable -> Models | None
         self._settings = settings
@@ -490,9 +516,15 @@ class SessionRegistry:
                 flow, weights = await self._flow_for(record, logged)
                 consent = await self._consent_locked(record.id)
                 profile = record.candidate_profile()
+                recorder = None
+                if self._recordings is not None and flow is not None and consent is not None and consent.recording:
+                    # the session's data key made now, on the store's thread (the recorder seals on its own)
+                    await self._store.run(self._recordings.prepare, record.id)
+                    recorder = self._recordings.recorder(record.id, video=consent.face)
                 session = LiveSession(
                     record, events, models=models, settings=self._settings, metrics=self._metrics, flow=flow,
                     consent=consent, weights=weights, accommodation=bool(profile and profile.accommodation),
+                    recorder=recorder,
                 )
                 session.resume_after(logged)
                 self._live[record.id] = session

@@ -29,7 +29,7 @@ from events import ConsentGiven, ConsentWithdrawn, Event
 
 @dataclass(frozen=True)
 class Scope:
-    id: str  # "voice" | "face"
+    id: str  # "voice" | "face" | "recording"
     required: bool
 
 
@@ -59,7 +59,7 @@ class Policy:
         """Field errors for a consent that leaves out a required scope."""
         errors = []
         for scope in self.scopes:
-            if scope.required and not granted.get(scope.id, False):
+            if scope.required and not granted.get(scope.id, False):  # "recording" is never required
                 what = "voice processing" if scope.id == "voice" else "face processing"
                 errors.append(
                     {
@@ -73,10 +73,14 @@ class Policy:
 
 PROFILES: dict[str, Policy] = {
     "pipl": Policy(
-        "pipl", emotion=True, separate_consent=True, scopes=(Scope("voice", True), Scope("face", False))
+        "pipl", emotion=True, separate_consent=True,
+        scopes=(Scope("voice", True), Scope("face", False), Scope("recording", False)),
     ),
+    # Keeping a recording of the answers for human review is its own, optional consent in every profile
+    # (recordings/, docs/recordings.md): without it nothing of the media is kept.
     "eu": Policy(
-        "eu", emotion=False, separate_consent=False, scopes=(Scope("voice", True), Scope("face", True)), ethnicity_self_id=True
+        "eu", emotion=False, separate_consent=False,
+        scopes=(Scope("voice", True), Scope("face", True), Scope("recording", False)), ethnicity_self_id=True,
     ),
 }
 
@@ -92,10 +96,11 @@ class Consent:
     given_at: str
     # which token gave it: "link:<first 12 hex of its hash>" (the candidate's exchanged token) or "hr-token"
     given_with: str = ""
+    recording: bool = False  # each answer's audio (video with face) kept for human review (recordings/)
 
-    def scopes(self) -> tuple[str, bool, bool, bool]:
+    def scopes(self) -> tuple[str, bool, bool, bool, bool]:
         """What the consent lets run (its time left out): equal scopes, same analysis."""
-        return (self.policy, self.voice, self.face, self.emotion)
+        return (self.policy, self.voice, self.face, self.emotion, self.recording)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -103,6 +108,7 @@ class Consent:
             "voice": self.voice,
             "face": self.face,
             "emotion": self.emotion,
+            "recording": self.recording,
             "given_at": self.given_at,
         }
 
@@ -128,5 +134,6 @@ def consent_from_log(events: list[Event]) -> Consent | None:
                 emotion=payload.emotion,
                 given_at=payload.given_at,
                 given_with=payload.given_with,
+                recording=payload.recording,
             )
     return consent

@@ -125,6 +125,8 @@ class ConsentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     voice: bool = Field(description="processing of the candidate's voice: speech recognition, voice features")
     face: bool = Field(description="processing of the candidate's face image: presence, gaze, expression")
+    recording: bool = Field(default=False, description="keep each answer's audio (and video with face consent) for "
+                            "human review; optional, off unless given")
 
 
 class ConsentInfo(BaseModel):
@@ -132,11 +134,12 @@ class ConsentInfo(BaseModel):
     voice: bool
     face: bool
     emotion: bool = Field(description="whether emotion inference (expression, voice arousal) runs")
+    recording: bool = Field(default=False, description="answers are recorded for human review")
     given_at: datetime
 
 
 class PolicyScope(BaseModel):
-    id: Literal["voice", "face"]
+    id: Literal["voice", "face", "recording"]
     required: bool
 
 

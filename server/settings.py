@@ -119,6 +119,16 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
     master_keys_old: list[SecretStr] = Field(default_factory=list)
+    # Recordings for human review (recordings/, docs/recordings.md): with the candidate's "recording"
+    # consent each answer's audio (video too with face consent and recordings_video) is kept as WebM,
+    # sealed with the session's data key, as files (0600) under recordings_dir. An answer's recording
+    # stops after recordings_max_answer_s (bounds memory).
+    recordings_dir: Path = Path("var/recordings")
+    # Or S3-compatible object storage (a cluster's nodes share it): https://KEY:SECRET@host/bucket[/prefix]
+    # (recordings/s3.py; the bucket must exist). Set, it replaces recordings_dir.
+    recordings_url: SecretStr | None = None
+    recordings_video: bool = True
+    recordings_max_answer_s: float = Field(default=600.0, gt=0, le=3600)
     # Job boards that push applications (POST /v1/inbound/applications/{source}),
     # each with its HMAC-SHA256 secret: CANDOR_INBOUND_SECRETS='{"liepin":"..."}'
     inbound_secrets: dict[str, SecretStr] = Field(default_factory=dict)

@@ -37,7 +37,7 @@ def test_pipl_asks_voice_and_face_separately_and_face_may_be_declined() -> None:
     pipl = PROFILES["pipl"]
     public = pipl.public()
     assert public["consent"]["separate"] is True
-    assert {s["id"]: s["required"] for s in public["consent"]["scopes"]} == {"voice": True, "face": False}
+    assert {s["id"]: s["required"] for s in public["consent"]["scopes"]} == {"voice": True, "face": False, "recording": False}
     assert pipl.emotion is True
     assert pipl.check({"voice": True, "face": False}) == []
     errors = pipl.check({"voice": False, "face": True})

@@ -45,6 +45,8 @@
       consent_voice: '同意处理我的声音',
       consent_voice_notice: '语音识别（把您的回答转写为文字），以及语速、停顿、音高等声音特征。AI 面试必须有此项；如不同意，请联系招聘人员另行安排。',
       consent_face: '同意处理我的面部图像',
+      consent_recording: '同意保存我的回答录音（及录像）供招聘人员回看',
+      consent_recording_notice: '每道题回答的录音（同意处理面部图像时也包括录像）加密保存，仅供招聘人员人工复核，按保留期限删除。不同意也没关系：面试照常进行，不保存任何录音录像。',
       consent_face_notice: '您是否在画面中、画面中的人脸数量和视线方向。不同意也没关系：面试照常进行，只使用音频，摄像头不会开启。',
       consent_face_notice_emotion: '您是否在画面中、画面中的人脸数量、视线方向，以及面部表情。不同意也没关系：面试照常进行，只使用音频，摄像头不会开启。',
       notice_emotion_on: '表情与语气：在您同意的范围内，系统会分析面部表情和声音的语气起伏，仅作为参考背景，默认不计入评分。',
@@ -164,6 +166,8 @@
       consent_voice: 'I agree to the processing of my voice',
       consent_voice_notice: 'Speech recognition (your answers as text) and voice features such as pace, pauses and pitch. An AI interview needs this; if you do not agree, ask the recruiter for another arrangement.',
       consent_face: 'I agree to the processing of my face image',
+      consent_recording: 'I agree that recordings of my answers are kept for the recruiters to review',
+      consent_recording_notice: 'Each answer\'s audio (and video, if you agreed to face processing) is kept encrypted, only for a person to review, and deleted after the retention period. Declining is fine: the interview goes on and no recording is kept.',
       consent_face_notice: 'Whether you are in the picture, how many faces are in it, and your gaze. Declining is fine: the interview goes on with audio only and the camera stays off.',
       consent_face_notice_emotion: 'Whether you are in the picture, how many faces are in it, your gaze and your facial expression. Declining is fine: the interview goes on with audio only and the camera stays off.',
       notice_emotion_on: 'Expression and tone: within what you agree to, your facial expression and the liveliness of your voice are analysed as context only; by default they do not count towards the score.',
@@ -638,6 +642,7 @@
     $('consent').addEventListener('change', cand.consent.onConsentChange);
     $('consent-voice').addEventListener('change', cand.consent.onConsentChange);
     $('consent-face').addEventListener('change', cand.consent.onConsentChange);
+    $('consent-recording').addEventListener('change', cand.consent.onConsentChange);
     $('consent-next').addEventListener('click', cand.consent.onConsentNext);
     $('retry-devices').addEventListener('click', cand.devices.openDevices);
     $('start').addEventListener('click', cand.live.onStart);
@@ -790,6 +795,7 @@
       $('consent').checked = true;
       $('consent-voice').checked = given.voice !== false;
       $('consent-face').checked = given.face !== false;
+      $('consent-recording').checked = given.recording === true;
       showStep('check');
       cand.devices.renderPreviewMode();
       cand.devices.openDevices();

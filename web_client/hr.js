@@ -10,6 +10,7 @@
  *   hr/sessions.js   Candor.hr.sessions   the session list and the new-session form
  *   hr/live.js       Candor.hr.live       one session live: event stream, transcript, face, consent, log
  *   hr/interview.js  Candor.hr.interview  the live view's structured interview: progress, answers, scores
+ *   hr/recordings.js Candor.hr.recordings the answers' recordings: a player per answer, ▶ on each evidence quote
  *   hr/pipeline.js   Candor.hr.pipeline   the workspace's pure helpers: board columns, evidence spans, upload results
  *   hr/jobs.js       Candor.hr.jobs       the jobs with their applications counted (/hr)
  *   hr/board.js      Candor.hr.board      a job's pipeline board: columns, search, bulk actions, uploads (/hr/jobs/<id>)
@@ -428,6 +429,10 @@
       score_delivery: '表达',
       score_engagement: '投入度',
       score_note: 'AI 评分仅供参考，录用决定由招聘人员做出。',
+      rec_title: '回答录音',
+      c_recording: '回答录音保存',
+      c_recording_no: '未同意（不保存）',
+      rec_play_quote: '从这句话开始播放录音',
       score_points: '要点 {id}：{score}',
       ns_title: '新建面试会话',
       ns_job: '岗位',
@@ -884,6 +889,10 @@
       score_delivery: 'delivery',
       score_engagement: 'engagement',
       score_note: 'The AI score only assists; a recruiter makes the decision.',
+      rec_title: 'Recording of the answer',
+      c_recording: 'Answers recorded',
+      c_recording_no: 'Not agreed (nothing kept)',
+      rec_play_quote: 'Play the recording from this quote',
       score_points: 'point {id}: {score}',
       ns_title: 'New interview session',
       ns_job: 'Job',

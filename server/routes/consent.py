@@ -31,6 +31,8 @@ class ConsentRoutes(Resource):
                 "whose consent changes is ended so that the next one analyses exactly what is consented to. "
                 "Only the token the candidate's link exchanged may give consent (403 candidate-consent-only with HR's "
                 "copy); the consent records which token gave it (given_with). "
+                "recording (optional, off by default): each answer's audio, and video with face consent, is kept "
+                "sealed for HR to play back (docs/recordings.md); without it nothing of the media is kept. "
                 "Publishes consent.given.",
                 replies={200: Reply("recorded", rest.ConsentInfo)},
                 problems=(400, 401, 403, 422),
@@ -69,6 +71,7 @@ class ConsentRoutes(Resource):
             emotion=self.ctx.policy.emotion and (spec.face or spec.voice),
             given_at=utcnow().isoformat(),
             given_with=given_with,
+            recording=spec.recording,
         )
         events = await self.ctx.events_for(record.id)
         assert events is not None

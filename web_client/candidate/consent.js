@@ -23,6 +23,11 @@
     return !!(app.policy && app.policy.consent.separate === true);
   }
 
+  function scopeListed(id) {
+    var scopes = app.policy && Array.isArray(app.policy.consent.scopes) ? app.policy.consent.scopes : [];
+    return scopes.some(function (s) { return s && s.id === id; });
+  }
+
   function scopeRequired(id) {
     var scopes = app.policy && Array.isArray(app.policy.consent.scopes) ? app.policy.consent.scopes : [];
     for (var i = 0; i < scopes.length; i++) {
@@ -53,6 +58,8 @@
         tag.className = 'scope-tag' + (required ? ' required' : '');
       }
     });
+    // Recording answers for human review: its own line, always optional, off unless ticked.
+    $('consent-recording-line').hidden = !scopeListed('recording');
     var withdraw = $('withdraw');
     if (withdraw) withdraw.hidden = !app.policy;
   }
@@ -67,12 +74,15 @@
   }
 
   function grantedScopes() {
-    if (separateConsent()) return { voice: $('consent-voice').checked, face: $('consent-face').checked };
-    return { voice: true, face: true }; // one consent covers the camera and the microphone
+    var granted = separateConsent()
+      ? { voice: $('consent-voice').checked, face: $('consent-face').checked }
+      : { voice: true, face: true }; // one consent covers the camera and the microphone
+    if (scopeListed('recording')) granted.recording = $('consent-recording').checked;
+    return granted;
   }
 
   function lockConsent() {
-    ['consent', 'consent-voice', 'consent-face'].forEach(function (id) { $(id).disabled = true; });
+    ['consent', 'consent-voice', 'consent-face', 'consent-recording'].forEach(function (id) { $(id).disabled = true; });
     $('consent-next').disabled = true;
   }
 
@@ -125,6 +135,7 @@
     $('consent').checked = false;
     $('consent-voice').checked = false;
     $('consent-face').checked = false;
+    $('consent-recording').checked = false;
     cand.setMessage(null);
     cand.setState('idle');
     cand.showStep('notice');
@@ -223,11 +234,12 @@
     return cand.devices.openDevices();
   }
 
-  // Tests and support: consent to everything, or {face: false} for audio only.
+  // Tests and support: consent to everything, or {face: false} for audio only; {recording: true} keeps recordings.
   async function consentAndStart(opts) {
     $('consent').checked = true;
     $('consent-voice').checked = true;
     $('consent-face').checked = !(opts && opts.face === false);
+    $('consent-recording').checked = !!(opts && opts.recording === true);
     onConsentChange();
     var ok = await onConsentNext();
     if (ok) cand.live.onStart();

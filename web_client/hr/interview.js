@@ -466,6 +466,7 @@
     head.appendChild(el('span', 'score-overall-label muted small', t('score_overall')));
     head.appendChild(el('span', 'score-overall', fmtScore(p.overall, scale)));
     card.appendChild(head);
+    if (hr.recordings) hr.recordings.attachPlayer(card, q); // the answer's recording, where one was kept
     var expl = locText(p.explanation);
     if (expl) card.appendChild(el('p', 'score-expl', expl));
     var subs = [];
@@ -511,6 +512,7 @@
             time.addEventListener('click', function () { showRowAt(finiteOrNull(ev.start)); });
             li.appendChild(time);
           }
+          if (hr.recordings) hr.recordings.quoteButton(li, q, ev); // ▶ plays the answer from the quote
           ul.appendChild(li);
         });
         comp.appendChild(ul);

@@ -77,12 +77,17 @@
       face.textContent = t(c.face ? 'c_yes' : 'c_face_audio');
       emotion.textContent = typeof c.emotion === 'boolean' ? t(c.emotion ? 'c_emotion_on' : 'c_emotion_off') : '—';
       $('c-given').textContent = fmtDateTime(c.given_at) || '—';
+      if ($('c-recording')) {
+        $('c-recording').textContent = t(c.recording === true ? 'c_yes' : 'c_recording_no');
+        $('c-recording').className = c.recording === true ? 'ok' : '';
+      }
     } else {
       var none = t(ui.consentWithdrawn ? 'c_withdrawn' : 'c_pending');
       voice.textContent = policy ? none : '—';
       face.textContent = policy ? none : '—';
       emotion.textContent = policy === 'eu' ? t('c_emotion_off') : '—';
       $('c-given').textContent = '—';
+      if ($('c-recording')) { $('c-recording').textContent = '—'; $('c-recording').className = ''; }
     }
     voice.className = c && c.voice ? 'ok' : (ui.consentWithdrawn && !c ? 'warn' : '');
     face.className = c && c.face ? 'ok' : (ui.consentWithdrawn && !c ? 'warn' : '');
@@ -95,6 +100,7 @@
     ui.consent = {
       policy: p.policy || ui.policy, voice: p.voice === true, face: p.face === true,
       emotion: typeof p.emotion === 'boolean' ? p.emotion : null,
+      recording: p.recording === true,
       given_at: p.given_at || (typeof event.wall_time === 'number' ? event.wall_time : null)
     };
     if (p.policy) ui.policy = p.policy;
