@@ -61,6 +61,8 @@ from .reporting import Reporting
 from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, contacts, deliveries, events, hr, invites, ops, pages, reports, sessions, wecom, whip
 from .routes import successfactors as successfactors_routes
 from .routes import audit as audit_routes
+from .routes import erasure as erasure_routes, mydata as mydata_routes
+from .purge import Purge
 from .routes._common import Resource
 from .keys import wrapper_from
 from .settings import Settings
@@ -89,6 +91,8 @@ RESOURCES: tuple[type[Resource], ...] = (
     contacts.ContactRoutes,
     wecom.WeComRoutes,
     audit_routes.AuditRoutes,
+    erasure_routes.ErasureRoutes,
+    mydata_routes.MyDataRoutes,
 )
 
 
@@ -201,6 +205,8 @@ class Candor:
         )
         automation.inviter = lambda record, extra: applications.ApplicationRoutes(self.ctx)._invite(record, "system", extra)
         self.ctx.reports.listeners.append(self.progress.on_event)
+        # Retention (docs/retention.md): the daily purge of what expired.
+        self.purge = Purge(self.ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -214,6 +220,8 @@ class Candor:
         await ctx.outbox.start()
         await ctx.automation.start()
         ctx.audit.start()
+        if self.settings.retention_purge:
+            self.purge.start()
         if not ctx.models.ready.is_set() and self._load_models_at_start:
             threading.Thread(
                 target=ctx.models.load, args=(self.settings,), kwargs={"emotion": ctx.policy.emotion},
@@ -236,6 +244,7 @@ class Candor:
             await self.progress.drain(timeout=5)
             await ctx.writer.close()
             await ctx.automation.close()
+            await self.purge.close()
             await ctx.audit.close()
             await ctx.outbox.close()
             ctx.store.close()
@@ -305,4 +314,5 @@ def create_app(
         middleware=[Middleware(NoSniff), Middleware(BodyLimit, limit_for=body_limits(settings))],
     )
     app.state.candor = ctx  # the handlers' shared context (tests look inside it)
+    app.state.purge = candor.purge  # the retention purge (server/purge.py): tests run it with their clock
     return app
