@@ -234,3 +234,121 @@ def test_a_live_session_of_the_candidate_is_ended_first(tmp_path: Path, receiver
         assert client.get(f"/v1/sessions/{session['id']}", headers=HR).status_code == 404
         # The candidate's token opens nothing any more.
         assert client.get("/v1/me/data", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+# -- the candidate's own data page (GET /v1/me/data, POST /v1/me/withdraw) ------------------------------
+class Clock:
+    def __init__(self) -> None:
+        from datetime import datetime, timezone
+
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+def invited(client: TestClient, n: int, name: str) -> dict[str, Any]:
+    """An application (the resume gives name, phone, e-mail), HR's invite, and the token the candidate's link exchanges."""
+    resume = RESUME.replace(NAME, name).replace(PHONE, f"1380000{n:04d}").replace(EMAIL, f"cand{n}@example.com")
+    app = client.post("/v1/applications", json={"job_id": "wealth_manager", "resume_text": resume}, headers=HR).json()
+    app = client.post(f"/v1/applications/{app['id']}/invite", headers=HR).json()
+    session = client.get(f"/v1/sessions/{app['session_id']}", headers=HR).json()
+    code = app_code(client, app["id"])
+    exchanged = client.post("/v1/candidate/exchange", json={"code": code})
+    assert exchanged.status_code == 200, exchanged.text
+    return {"application": app, "session": session, "token": exchanged.json()["token"]}
+
+
+def app_code(client: TestClient, application_id: str) -> str:
+    timeline = client.get(f"/v1/applications/{application_id}/timeline", headers=HR).json()["entries"]
+    url = next(e["details"]["candidate_url"] for e in timeline if e["action"] == "invite")
+    return url.split("#code=", 1)[1]
+
+
+@pytest.fixture()
+def page_client(tmp_path: Path) -> Iterator[TestClient]:
+    models = Models(vad=None, asr=None, face=None, encoder=None)
+    models.warm = True
+    clock = Clock()
+    app = create_app(make_settings(tmp_path, contact_key="test-contact-key", consent_needs_candidate_link=True),
+                     models=models, load_models=False, clock=clock)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        client.clock = clock  # type: ignore[attr-defined]
+        yield client
+
+
+def test_a_candidate_sees_what_is_held_about_them_and_nobody_elses(page_client: TestClient) -> None:
+    client = page_client
+    me = invited(client, 1, NAME)
+    other = invited(client, 2, "韩梅梅")
+    mine = {"Authorization": f"Bearer {me['token']}"}
+    given = client.post(f"/v1/sessions/{me['session']['id']}/consent", json={"voice": True, "face": False}, headers=mine)
+    assert given.status_code == 200, given.text
+    interview(client, me["session"]["id"])
+
+    shown = client.get("/v1/me/data", headers=mine)
+    assert shown.status_code == 200, shown.text
+    data = shown.json()
+    assert shown.headers["cache-control"] == "no-store"
+    assert data["candidate"]["profile"]["name"] == NAME
+    [app] = data["applications"]
+    assert app["id"] == me["application"]["id"] and app["job"]["id"] == "wealth_manager" and app["state"] in ("invited", "interviewing", "interviewed")
+    assert app["contacts"] == {"email": "cand1@example.com", "phone": "+8613800000001"} and PHRASE in app["resume"]["text"]
+    assert [e["action"] for e in app["timeline"]][:3] == ["receive", "screen", "invite"]
+    [session] = data["sessions"]
+    assert [(c["event"], c["voice"], c["face"]) for c in session["consent"]] == [("consent.given", True, False)]
+    assert [a["text"] for a in session["answers"]] == [ANSWER]
+    assert data["recordings"] == 0 and data["retention"]["personal_data_months_after_campaign"] == 12
+    # Not shown: scores and HR's reasons.
+    text = shown.text
+    assert '"score"' not in text and '"screening"' not in text and "reason" not in text
+    # Nobody else's: the other candidate's token shows only theirs.
+    theirs = client.get("/v1/me/data", headers={"Authorization": f"Bearer {other['token']}"}).json()
+    assert theirs["candidate"]["profile"]["name"] == "韩梅梅" and NAME not in json.dumps(theirs, ensure_ascii=False)
+    download = client.get("/v1/me/data", params={"download": "1"}, headers=mine)
+    assert download.headers["content-disposition"] == 'attachment; filename="candor-my-data.json"'
+    # No token, a wrong one, HR's: 401. A link with no candidate behind it: 404.
+    assert client.get("/v1/me/data").status_code == 401
+    assert client.get("/v1/me/data", headers={"Authorization": "Bearer c.not-a-token"}).status_code == 401
+    assert client.get("/v1/me/data", headers=HR).status_code == 401
+    free = client.post("/v1/sessions", json={}, headers=HR).json()
+    assert client.get("/v1/me/data", headers={"Authorization": f"Bearer {free['candidate_token']}"}).status_code == 404
+    # The audit trail says the candidate looked (ids only).
+    viewed = client.get("/v1/audit", params={"action": "candidate.data_viewed"}, headers=HR).json()["entries"]
+    assert {(e["role"], e["target_id"]) for e in viewed} >= {("candidate", me["application"]["candidate"]["id"])}
+    # Long after the link expired (90 days by default), the token no longer opens it.
+    from datetime import timedelta
+
+    client.clock.now += timedelta(days=8 + 90)  # type: ignore[attr-defined]
+    expired = client.get("/v1/me/data", headers=mine)
+    assert expired.status_code == 401 and expired.json()["title"] == "Token expired"
+
+
+def test_a_candidate_withdraws_and_then_has_everything_erased(page_client: TestClient) -> None:
+    client = page_client
+    me = invited(client, 3, NAME)
+    other = invited(client, 4, "韩梅梅")
+    mine = {"Authorization": f"Bearer {me['token']}"}
+    assert client.post("/v1/me/withdraw", json={"erase": "yes"}, headers=mine).status_code == 422
+    assert client.post("/v1/me/withdraw", json={"erase": False}).status_code == 401
+
+    only = client.post("/v1/me/withdraw", json={"erase": False}, headers=mine)
+    assert only.status_code == 200, only.text
+    assert only.json() == {"withdrawn": [me["application"]["id"]], "erased": False, "erased_at": None}
+    app = client.get(f"/v1/applications/{me['application']['id']}", headers=HR).json()
+    assert app["state"] == "withdrawn"
+    step = client.get(f"/v1/applications/{app['id']}/timeline", headers=HR).json()["entries"][-1]
+    assert (step["action"], step["actor"]) == ("withdraw", "candidate")
+
+    erased = client.post("/v1/me/withdraw", headers=mine)  # no body: erase (the default)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["withdrawn"] == [] and erased.json()["erased"]
+    candidate_id = me["application"]["candidate"]["id"]
+    assert client.get(f"/v1/candidates/{candidate_id}", headers=HR).status_code == 410
+    assert client.app.state.candor.store.store.tombstone(candidate_id).reason == "candidate"
+    assert client.get("/v1/me/data", headers=mine).status_code == 401  # the token went with the rest
+    # The other candidate is untouched.
+    assert client.get("/v1/me/data", headers={"Authorization": f"Bearer {other['token']}"}).status_code == 200
+    entries = client.get("/v1/audit", headers=HR).json()["entries"]
+    assert [(e["action"], e["role"]) for e in entries if e["target_id"] == candidate_id][:1] == [("candidate.erased", "candidate")]
+    assert client.app.state.candor.store.store.verify_audit().ok

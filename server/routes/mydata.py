@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -37,7 +37,7 @@ class MyData(BaseModel):
 
 class WithdrawRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    erase: bool = Field(default=True, description="also erase everything at once (default); false: withdraw only")
+    erase: StrictBool = Field(default=True, description="also erase everything at once (default); false: withdraw only")
 
 
 class WithdrawResult(BaseModel):
