@@ -47,6 +47,8 @@ class Store(
         self.erasure_hooks = []
         # Called by the retention purge with the session ids whose recordings expired; returns how many it deleted.
         self.recording_purge_hooks = []
+        # The candidate's page asks these how many recordings a candidate's sessions keep (session ids -> count).
+        self.recording_probes = []
         Base.metadata.create_all(self.engine)
 
     def close(self) -> None:
