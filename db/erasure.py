@@ -404,26 +404,36 @@ class ErasureRepository(Repository):
         or of the candidate and their sessions where they have no application. With applications to several
         jobs, each job's period must have passed (the longest wins).
         """
-        due = []
+        last: dict[str, list[tuple[str | None, datetime]]] = {}
         with Session(self.engine) as db:
-            for candidate in db.scalars(select(CandidateRow)):
-                apps = list(db.scalars(select(ApplicationRow).where(ApplicationRow.candidate_id == candidate.id)))
-                if apps:
-                    pairs = [(a.job_id, aware(a.updated_at)) for a in apps]
-                else:
-                    sessions = list(db.scalars(select(SessionRow).join(
-                        CandidateSessionRow, CandidateSessionRow.session_id == SessionRow.id).where(
-                        CandidateSessionRow.candidate_id == candidate.id)))
-                    pairs = [(None, aware(candidate.updated_at))] + [(s.job_id, aware(s.created_at)) for s in sessions]
-                expired = True
-                for job_id, last in pairs:
-                    months = months_for(job_id)
-                    if months is None or last + timedelta(days=30.44 * months) > now:
-                        expired = False
-                        break
-                if expired:
-                    due.append(candidate.id)
-        return due
+            # Two grouped queries, not one per candidate: the purge must not hold the store long.
+            for candidate_id, job_id, changed in db.execute(
+                select(ApplicationRow.candidate_id, ApplicationRow.job_id, func.max(ApplicationRow.updated_at))
+                .group_by(ApplicationRow.candidate_id, ApplicationRow.job_id)
+            ):
+                last.setdefault(candidate_id, []).append((job_id, aware(changed)))
+            without = select(CandidateRow.id, CandidateRow.updated_at).where(
+                CandidateRow.id.not_in(select(ApplicationRow.candidate_id)))
+            for candidate_id, changed in db.execute(without):
+                last[candidate_id] = [(None, aware(changed))]
+            for candidate_id, job_id, created in db.execute(
+                select(CandidateSessionRow.candidate_id, SessionRow.job_id, func.max(SessionRow.created_at))
+                .join(SessionRow, SessionRow.id == CandidateSessionRow.session_id)
+                .group_by(CandidateSessionRow.candidate_id, SessionRow.job_id)
+            ):
+                if candidate_id in last and last[candidate_id][0][0] is None:  # only those without applications
+                    last[candidate_id].append((job_id, aware(created)))
+        due = []
+        for candidate_id, pairs in last.items():
+            expired = True
+            for job_id, changed in pairs:
+                months = months_for(job_id)
+                if months is None or changed + timedelta(days=30.44 * months) > now:
+                    expired = False
+                    break
+            if expired:
+                due.append(candidate_id)
+        return sorted(due)
 
     def recordings_expired(self, now: datetime, days_for: Callable[[str | None], int | None]) -> list[str]:
         """Sessions decided more than ``days_for(job_id)`` days ago whose recordings were not purged yet."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
@@ -68,9 +69,9 @@ def run_erasure_hooks(store: Store, stone: Tombstone) -> list[str]:
         try:
             hook(stone.candidate_id, stone.session_ids)
         except Exception as exc:  # a file store away: say so in the audit entry, never lose the rest
-            name = getattr(hook, "__qualname__", type(hook).__name__)
+            name = re.sub(r"[^A-Za-z0-9_.:\-]", "", getattr(hook, "__name__", type(hook).__name__))[:64] or "hook"
             log.error("erasure hook %s failed for candidate %s: %s", name, stone.candidate_id, type(exc).__name__)
-            failed.append(name.replace("<", "").replace(">", "")[:60] or "hook")
+            failed.append(name)
     return failed
 
 
@@ -174,7 +175,7 @@ def purge_sync(store: Store, outbox: Outbox | None, policy: Policy, now: datetim
                 report.recordings_deleted += int(hook(tuple(report.recording_sessions)) or 0)
             except Exception as exc:
                 log.error("recording purge hook failed: %s", type(exc).__name__)
-                report.hooks_failed.append(getattr(hook, "__qualname__", "hook")[:60])
+                report.hooks_failed.append(re.sub(r"[^A-Za-z0-9_.:\-]", "", getattr(hook, "__name__", "hook"))[:64] or "hook")
         if not report.hooks_failed:
             store.mark_recordings_purged(report.recording_sessions, now)
     for candidate_id in report.candidates:
@@ -201,8 +202,9 @@ class Purge:
         ctx = self.ctx
         store = ctx.store.store
         # Candidates are only listed here: each is erased below, live sessions ended and audited one by one.
-        report = await ctx.store.run(purge_sync, store, ctx.outbox, ctx.policy, ctx.audit.clock(), dry_run=dry_run,
-                                     erase=lambda _candidate_id: None)
+        # In a thread of its own, not the store's: the scan and the recording hooks' file work take a while.
+        report = await asyncio.to_thread(purge_sync, store, ctx.outbox, ctx.policy, ctx.audit.clock(), dry_run=dry_run,
+                                         erase=lambda _candidate_id: None)
         if not dry_run:
             erasure = Erasure(ctx)
             for candidate_id in report.candidates:

@@ -225,11 +225,23 @@ def test_a_live_session_of_the_candidate_is_ended_first(tmp_path: Path, receiver
         candidate_id = made.json()["id"]
         session = client.post("/v1/sessions", json={"candidate_id": candidate_id}, headers=HR).json()
         ctx = client.app.state.candor
+        called: list[tuple[str, tuple[str, ...]]] = []
+
+        def recordings(candidate: str, sessions: tuple[str, ...]) -> None:  # where the recordings package deletes files
+            called.append((candidate, sessions))
+
+        def broken(candidate: str, sessions: tuple[str, ...]) -> None:
+            raise OSError("the object store is away")
+
+        ctx.store.store.erasure_hooks.extend([recordings, broken])
         record = client.portal.call(ctx.session_record, session["id"])
         live = client.portal.call(ctx.sessions.live, record)
         assert ctx.sessions.get_live(session["id"]) is live and not live.closed
         assert client.delete(f"/v1/candidates/{candidate_id}", headers=HR).status_code == 200
         assert live.closed and ctx.sessions.get_live(session["id"]) is None
+        assert called == [(candidate_id, (session["id"],))]
+        entry = next(e for e in client.get("/v1/audit", headers=HR).json()["entries"] if e["action"] == "candidate.erased")
+        assert entry["details"]["hooks_failed"] == ["broken"]
         token = session["candidate_token"]
         assert client.get(f"/v1/sessions/{session['id']}", headers=HR).status_code == 404
         # The candidate's token opens nothing any more.

@@ -151,6 +151,12 @@ def test_recordings_go_30_days_after_the_decision_through_the_hook_once(client: 
     assert purge(client).recording_sessions == [] and len(asked) == 1  # once
     # The session itself (its report, the decision) stays until the candidate's own period ends.
     assert client.get(f"/v1/sessions/{session['id']}/report", headers=HR).status_code == 200
+    # A candidate without applications: their own and their sessions' dates count, the profile's 12 months.
+    clock.advance(days=365 - 31 - 5)
+    assert purge(client).candidates == []
+    clock.advance(days=10)
+    assert purge(client).candidates == [candidate["id"]]
+    assert client.get(f"/v1/sessions/{session['id']}/report", headers=HR).status_code == 404
 
 
 def test_the_purge_command_erases_what_expired_and_the_chain_still_verifies(tmp_path: Path) -> None:
