@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -113,14 +113,6 @@ class Tombstone:
     def to_dict(self) -> dict[str, Any]:
         return {"candidate_id": self.candidate_id, "erased_at": self.erased_at.isoformat(), "reason": self.reason,
                 "counts": dict(self.counts)}
-
-
-@dataclass(frozen=True)
-class Expired:
-    """What the retention purge found due (pure data, for the dry run and the audit entry)."""
-
-    candidates: list[str] = field(default_factory=list)
-    recording_sessions: list[str] = field(default_factory=list)
 
 
 # Called inside the erasure's transaction with (db, tombstone): the place to enqueue candidate.erased.
@@ -503,7 +495,6 @@ __all__ = [
     "ErasedApplicationRow",
     "ErasureHook",
     "ErasureRepository",
-    "Expired",
     "RetentionMarkRow",
     "Tombstone",
     "TombstoneRow",

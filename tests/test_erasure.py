@@ -364,3 +364,59 @@ def test_a_candidate_withdraws_and_then_has_everything_erased(page_client: TestC
     entries = client.get("/v1/audit", headers=HR).json()["entries"]
     assert [(e["action"], e["role"]) for e in entries if e["target_id"] == candidate_id][:1] == [("candidate.erased", "candidate")]
     assert client.app.state.candor.store.store.verify_audit().ok
+
+
+# -- the synchronous core, on the store alone ----------------------------------------------------------------
+def test_the_store_erases_batch_results_job_board_answers_and_self_identification(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from db import Store
+    from jobs.models import CandidateProfile
+
+    store = Store(f"sqlite:///{tmp_path}/candor.db")
+    try:
+        with store.engine.begin() as conn:  # the bias audit's table (another package's), keyed by application id
+            conn.execute(text("CREATE TABLE self_identification (application_id VARCHAR(64), sex VARCHAR(16))"))
+        candidate = store.create_candidate(CandidateProfile(name=NAME))
+        entry = {"action": "receive", "from": None, "to": "applied", "outcome": None, "actor": "hr", "actor_id": "hr",
+                 "at": "2026-12-01T10:11:12+00:00", "reason": REASON, "details": {"filename": f"{NAME}.pdf"}}
+        app = store.create_application(
+            job_id="wealth_manager", job_version=1, candidate_id=candidate.id, state="applied", outcome=None, source="liepin",
+            external_id="L-1", name=NAME, phone_key=None, email_key=None, score=None, resume={"filename": f"{NAME}.pdf"},
+            resume_text=PHRASE, parsed={}, screening={}, timeline=[entry],
+        )
+        other = store.create_candidate(CandidateProfile(name="韩梅梅"))
+        kept = store.create_application(
+            job_id="wealth_manager", job_version=1, candidate_id=other.id, state="applied", outcome=None, source="boss",
+            external_id=None, name="韩梅梅", phone_key=None, email_key=None, score=None, resume={}, resume_text="韩梅梅的简历",
+            parsed={}, screening={}, timeline=[],
+        )
+        batch = store.create_batch("wealth_manager", [
+            {"index": 0, "filename": f"{NAME}.pdf", "status": "ok", "application_id": app.id},
+            {"index": 1, "filename": "韩梅梅.pdf", "status": "ok", "application_id": kept.id},
+        ])
+        store.record_inbound("liepin", "d-1", 201, {"id": app.id, "candidate": {"profile": {"name": NAME}}})
+        store.record_inbound("boss", "d-2", 201, {"id": kept.id})
+        with store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO self_identification VALUES (:a, 'f'), (:b, 'm')"), {"a": app.id, "b": kept.id})
+
+        stone = store.erase_candidate(candidate.id, reason="request")
+        assert stone is not None and not stone.already
+        assert stone.counts["applications"] == 1 and stone.counts["self_identification"] == 1
+        assert stone.counts["inbound_deliveries"] == 1 and stone.counts["batch_files"] == 1
+        assert store.get_batch(batch.id).files == [
+            {"index": 0, "status": "erased"}, {"index": 1, "filename": "韩梅梅.pdf", "status": "ok", "application_id": kept.id}]
+        assert store.inbound_answer("liepin", "d-1") is None and store.inbound_answer("boss", "d-2") is not None
+        with store.engine.connect() as conn:
+            assert [r[0] for r in conn.execute(text("SELECT application_id FROM self_identification"))] == [kept.id]
+        # The statistics row: a fresh id, the day, what moved; no reason, person or detail.
+        [row] = store.erased_analytics_rows()
+        assert row.id != app.id and row.source == "liepin" and row.state == "applied"
+        assert list(row.timeline) == [{"action": "receive", "from": None, "to": "applied", "outcome": None, "actor": "hr",
+                                       "at": "2026-12-01T00:00:00+00:00"}]
+        assert store.erase_candidate(candidate.id).already and store.erase_candidate("nobody") is None
+        assert store.get_application(kept.id) is not None and store.get_candidate(other.id) is not None
+        assert store.checkpoint()
+        assert leftovers([tmp_path / "candor.db", tmp_path / "candor.db-wal"]) == {}
+    finally:
+        store.close()
