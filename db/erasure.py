@@ -34,7 +34,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import JSON, DateTime, MetaData, String, Table, cast, delete, func, inspect, or_, select
@@ -135,6 +135,14 @@ def _anonymous_entry(entry: dict[str, Any]) -> dict[str, Any]:
             "outcome": entry.get("outcome"), "actor": entry.get("actor"), "at": day}
 
 
+def _step(entry: dict[str, Any]) -> dict[str, Any]:
+    """A timeline entry as the candidate sees it: what happened and when (a message's channel); no reason or person."""
+    step = {"action": entry.get("action"), "to": entry.get("to"), "at": entry.get("at")}
+    if entry.get("action") in ("message_out", "message_in"):
+        step["channel"] = (entry.get("details") or {}).get("channel")
+    return step
+
+
 def _like_any(column: Any, ids: Iterable[str]) -> Any:
     """column's text contains any of the ids (LIKE with _ and % escaped)."""
     clauses = []
@@ -194,8 +202,7 @@ class ErasureRepository(Repository):
 
             # The statistics first, from the rows about to go.
             for app in apps:
-                timeline = [dict(e.entry) for e in db.scalars(
-                    select(ApplicationEventRow).where(ApplicationEventRow.application_id == app.id).order_by(ApplicationEventRow.id))]
+                timeline = self.timeline(app.id)  # type: ignore[attr-defined]  # its repository's reader (opens what is sealed)
                 db.add(ErasedApplicationRow(
                     id=f"erased_{secrets.token_urlsafe(9)}", job_id=app.job_id, source=app.source,
                     received_on=_day(app.created_at), state=app.state, outcome=app.outcome,
@@ -323,70 +330,57 @@ class ErasureRepository(Repository):
             return db.scalar(select(ApplicationRow.candidate_id).where(ApplicationRow.session_id == session_id))
 
     def candidate_data(self, candidate_id: str) -> dict[str, Any] | None:
-        """Everything the candidate's own page shows and lets them download (see docs/retention.md)."""
-        from .catalog import JobRow
+        """Everything the candidate's own page shows and lets them download (see docs/retention.md).
 
-        with Session(self.engine) as db:
-            candidate = db.get(CandidateRow, candidate_id)
-            if candidate is None:
-                return None
-            apps = list(db.scalars(select(ApplicationRow).where(ApplicationRow.candidate_id == candidate_id).order_by(ApplicationRow.created_at)))
-            sids = set(db.scalars(select(CandidateSessionRow.session_id).where(CandidateSessionRow.candidate_id == candidate_id)))
-            sids |= {a.session_id for a in apps if a.session_id}
-            applications = []
-            for app in apps:
-                job = db.scalar(select(JobRow).where(JobRow.id == app.job_id, JobRow.version == app.job_version))
-                entries = [dict(e.entry) for e in db.scalars(
-                    select(ApplicationEventRow).where(ApplicationEventRow.application_id == app.id).order_by(ApplicationEventRow.id))]
-                contacts = {c.kind: c.value for c in db.scalars(select(ContactRow).where(ContactRow.application_id == app.id))}
-                applications.append({
-                    "id": app.id,
-                    "job": {"id": app.job_id, "title": (job.body.get("title") if job is not None else None)},
-                    "state": app.state,
-                    "outcome": app.outcome if app.state in ("decided", "withdrawn") else None,
-                    "received_at": aware(app.created_at).isoformat(),
-                    "source": app.source,
-                    "contacts": contacts,
-                    "resume": {"filename": (app.resume or {}).get("filename"), "text": app.resume_text},
-                    "timeline": [
-                        {"action": e.get("action"), "to": e.get("to"), "at": e.get("at"),
-                         **({"channel": (e.get("details") or {}).get("channel")} if e.get("action") in ("message_out", "message_in") else {})}
-                        for e in entries
-                    ],
-                    "messages_sent": [
-                        {"at": e.get("at"), "channel": (e.get("details") or {}).get("channel"),
-                         "template": (e.get("details") or {}).get("template")}
-                        for e in entries if e.get("action") == "message_out"
-                    ],
-                })
-            sessions = []
-            for sid in sorted(sids):
-                session = db.get(SessionRow, sid)
-                if session is None:
-                    continue
-                events = list(db.scalars(select(EventRow).where(
-                    EventRow.session_id == sid, EventRow.type.in_([str(CONSENT_GIVEN), str(CONSENT_WITHDRAWN), str(TRANSCRIPT_FINAL)])
-                ).order_by(EventRow.seq)))
-                consents = [
-                    {"event": e.type, **{k: e.payload.get(k) for k in ("policy", "voice", "face", "emotion", "given_at") if k in e.payload},
-                     "at": datetime.fromtimestamp(e.wall_time, tz=aware(session.created_at).tzinfo).isoformat()}
-                    for e in events if e.type != TRANSCRIPT_FINAL
-                ]
-                sessions.append({
-                    "id": sid,
-                    "created_at": aware(session.created_at).isoformat(),
-                    "state": session.state,
-                    "job_id": session.job_id,
-                    "consent": consents,
-                    "answers": [{"text": e.payload.get("text"), "start": e.payload.get("start"), "end": e.payload.get("end")}
-                                for e in events if e.type == TRANSCRIPT_FINAL],
-                    "report_exists": db.scalar(select(ReportRow.version).where(ReportRow.session_id == sid).limit(1)) is not None,
-                })
-            return {
-                "candidate": {"id": candidate.id, "created_at": aware(candidate.created_at).isoformat(), "profile": dict(candidate.profile)},
-                "applications": applications,
-                "sessions": sessions,
-            }
+        Read through the other repositories' own methods (get_candidate, timeline, contacts,
+        read_events...), so what they store sealed (vault/) comes back open here too.
+        """
+        store: Any = self
+        candidate = store.get_candidate(candidate_id)
+        if candidate is None:
+            return None
+        apps = self.applications_of(candidate_id)
+        sids = sorted(set(candidate.sessions) | {a.session_id for a in apps if a.session_id})
+        applications = []
+        for app in apps:
+            job = store.get_job(app.job_id, app.job_version)
+            entries = store.timeline(app.id)
+            applications.append({
+                "id": app.id,
+                "job": {"id": app.job_id, "title": job.body.get("title") if job is not None else None},
+                "state": app.state,
+                "received_at": app.created_at.isoformat(),
+                "source": app.source,
+                "contacts": store.contacts(app.id),
+                "resume": {"filename": (app.resume or {}).get("filename"), "text": store.resume_text(app.id)},
+                "timeline": [_step(e) for e in entries],
+                "messages_sent": [
+                    {"at": e.get("at"), "channel": (e.get("details") or {}).get("channel"), "template": (e.get("details") or {}).get("template")}
+                    for e in entries if e.get("action") == "message_out"
+                ],
+            })
+        sessions = []
+        for sid in sids:
+            session = store.get_session(sid)
+            if session is None:
+                continue
+            events = store.read_events(sid, 0, None, (CONSENT_GIVEN, CONSENT_WITHDRAWN, TRANSCRIPT_FINAL))
+            consents = [
+                {"event": str(e.type), "at": datetime.fromtimestamp(e.wall_time, tz=timezone.utc).isoformat(),
+                 **{k: v for k, v in e.payload.to_dict().items() if k in ("policy", "voice", "face", "emotion", "given_at")}}
+                for e in events if e.type != TRANSCRIPT_FINAL
+            ]
+            answers = [{"text": e.payload.text, "start": e.payload.start, "end": e.payload.end}
+                       for e in events if e.type == TRANSCRIPT_FINAL]
+            sessions.append({
+                "id": sid, "created_at": session.created_at.isoformat(), "state": session.state, "job_id": session.job_id,
+                "consent": consents, "answers": answers, "report_exists": store.get_report(sid) is not None,
+            })
+        return {
+            "candidate": {"id": candidate.id, "created_at": candidate.created_at.isoformat(), "profile": dict(candidate.profile)},
+            "applications": applications,
+            "sessions": sessions,
+        }
 
     # -- retention ----------------------------------------------------------------------------------
     def candidates_expired(self, now: datetime, months_for: Callable[[str | None], int | None]) -> list[str]:
