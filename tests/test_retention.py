@@ -8,6 +8,7 @@ asked to delete). ``python -m server purge`` runs as its own process.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,12 +23,14 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from db import Store
 from db.applications import ApplicationRow
 from jobs.models import Job, Retention as JobRetention
 from runtime.models import Models
 from server.app import create_app
 from server.policy import PROFILES, Retention
 from tests.helpers import HR_TOKEN, make_settings
+from tests.test_sinks import SECRET
 
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,7 +173,8 @@ def test_the_purge_command_erases_what_expired_and_the_chain_still_verifies(tmp_
         with Session(store.engine) as db, db.begin():  # the first one's last activity was two years ago
             db.execute(update(ApplicationRow).where(ApplicationRow.id == old["id"]).values(
                 updated_at=datetime.now(timezone.utc) - timedelta(days=730)))
-    env = {**os.environ, "CANDOR_POLICY": "pipl", "CANDOR_HR_TOKEN": HR_TOKEN}
+    sink = {"name": "hris", "url": "http://127.0.0.1:9/hook", "secret": SECRET}  # the server's worker sends what the command queues
+    env = {**os.environ, "CANDOR_POLICY": "pipl", "CANDOR_HR_TOKEN": HR_TOKEN, "CANDOR_SINKS": json.dumps([sink])}
 
     def command(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "server", *args, "--database-url", settings.database_url],
@@ -188,3 +192,12 @@ def test_the_purge_command_erases_what_expired_and_the_chain_still_verifies(tmp_
         assert client.get(f"/v1/candidates/{recent['candidate']['id']}", headers=HR).status_code == 200
         actions = [e["action"] for e in client.get("/v1/audit", headers=HR).json()["entries"]]
         assert "retention.purge" in actions and "candidate.erased" in actions
+    from sinks.outbox import DeliveryRow
+
+    store = Store(settings.database_url)
+    try:
+        with Session(store.engine) as db:
+            queued = [(r.sink, r.type, r.key, json.loads(r.body)["data"]["reason"]) for r in db.query(DeliveryRow)]
+    finally:
+        store.close()
+    assert queued == [("hris", "candidate.erased", old["candidate"]["id"], "retention")]
