@@ -225,7 +225,7 @@
     $('mydata-title').textContent = my.done ? t('withdrawn_title') : t('title');
     var body = $('mydata-body');
     body.textContent = '';
-    $('mydata-actions').hidden = my.done || !my.data;
+    $('mydata-actions').hidden = my.done || !my.data || my.confirming;
     $('mydata-confirm').hidden = !my.confirming;
     $('mydata-download').textContent = t('download');
     $('mydata-withdraw').textContent = t('withdraw');
