@@ -323,8 +323,14 @@ def test_a_candidate_sees_what_is_held_about_them_and_nobody_elses(page_client: 
     assert client.get("/v1/me/data").status_code == 401
     assert client.get("/v1/me/data", headers={"Authorization": "Bearer c.not-a-token"}).status_code == 401
     assert client.get("/v1/me/data", headers=HR).status_code == 401
+    hr_session = client.post("/v1/sessions", json={"candidate_id": me["application"]["candidate"]["id"]}, headers=HR).json()
+    hr_copy = {"Authorization": f"Bearer {hr_session['candidate_token']}"}  # HR's copy of a candidate token
+    refused = client.get("/v1/me/data", headers=hr_copy)
+    assert refused.status_code == 403 and refused.json()["type"].endswith("candidate-link-only")
+    assert client.post("/v1/me/withdraw", headers=hr_copy).status_code == 403
     free = client.post("/v1/sessions", json={}, headers=HR).json()
-    assert client.get("/v1/me/data", headers={"Authorization": f"Bearer {free['candidate_token']}"}).status_code == 404
+    free_token = client.post("/v1/candidate/exchange", json={"code": free["candidate_url"].split("#code=", 1)[1]}).json()["token"]
+    assert client.get("/v1/me/data", headers={"Authorization": f"Bearer {free_token}"}).status_code == 404
     # The audit trail says the candidate looked (ids only).
     viewed = client.get("/v1/audit", params={"action": "candidate.data_viewed"}, headers=HR).json()["entries"]
     assert {(e["role"], e["target_id"]) for e in viewed} >= {("candidate", me["application"]["candidate"]["id"])}

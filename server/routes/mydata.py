@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from db import aware, utcnow
 
 from ..audit import Actor
-from ..auth import bearer
+from ..auth import bearer, is_exchanged
 from ..openapi import Operation, Param, Reply
 from ..problems import Problem
 from ..purge import Erasure
@@ -55,12 +55,12 @@ class MyDataRoutes(Resource):
                 "GET", "/v1/me/data", self.my_data, "What Candor holds about the candidate this token belongs to",
                 "candidate", auth="candidate",
                 params=(Param("download", "query", {"type": "string", "enum": ["1"]}, "1: as a JSON file (Content-Disposition)"),),
-                description="PIPL Art. 44-45: the profile, applications and their states, contacts, the resume's text, "
+                description="Only with the token the candidate's link exchanged (403 with HR's copy). PIPL Art. 44-45: the profile, applications and their states, contacts, the resume's text, "
                 "consent given and when, the answers' transcripts, whether recordings exist, the messages sent. Not "
                 "shown: scores, HR's notes and reasons (ask HR to explain a decision: PIPL Art. 24). The token works until "
                 "its session expires and for my_data_days after.",
                 replies={200: Reply("their data", MyData)},
-                problems=(401, 404),
+                problems=(401, 403, 404),
             ),
             Operation(
                 "POST", "/v1/me/withdraw", self.withdraw_mine, "Withdraw the candidate's applications and erase their data",
@@ -69,7 +69,7 @@ class MyDataRoutes(Resource):
                 "and with erase (the default) everything is erased at once, as DELETE /v1/candidates/{id} does "
                 "(reason: candidate). The token stops working with it.",
                 replies={200: Reply("done", WithdrawResult)},
-                problems=(400, 401, 404, 422),
+                problems=(400, 401, 403, 404, 422),
             ),
         ]
 
@@ -82,6 +82,9 @@ class MyDataRoutes(Resource):
         session = await self.ctx.store.run(store.session_for_any_token, token) if len(token) <= 512 else None
         if session is None:
             raise Problem(401, "Unauthorised", "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
+        if not is_exchanged(token):  # HR's copy of the candidate token: HR have their own API (and audit entries)
+            raise Problem(403, "The candidate's own link", "this page is the candidate's: use the token their interview "
+                          "link exchanged (POST /v1/candidate/exchange), not HR's copy", slug="candidate-link-only")
         if self.ctx.audit.clock() >= aware(session.expires_at) + timedelta(days=self.ctx.settings.my_data_days):
             raise Problem(401, "Token expired", "this link has expired; ask HR for your data", slug="token-expired",
                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
