@@ -105,6 +105,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # Deleted content is overwritten with zeros, not left in free space (erasure: db/erasure.py). The page
+    # images the WAL holds are cleared by the checkpoint (TRUNCATE) each erasure runs.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

@@ -18,6 +18,7 @@ from .base import Base, open_engine
 from .candidates import CandidateRepository
 from .catalog import CatalogRepository
 from .contacts import ContactRepository
+from .erasure import ErasureRepository
 from .events import EventRepository
 from .keys import DataKeyRepository, default_master, vault_for
 from .outcomes import OutcomeRepository
@@ -34,6 +35,7 @@ class Store(
     AuditRepository,
     DataKeyRepository,
     SelfIdRepository,
+    ErasureRepository,
 ):
     """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 
@@ -43,6 +45,12 @@ class Store(
         # (server/keys.py); without one, the embedded default's key file var/master-key.
         self.vault: Vault = vault_for(self, master if master is not None else default_master())
         self.entry_hooks = []
+        # Called after an erasure commits with (candidate_id, session_ids): recordings delete their files (db/erasure.py).
+        self.erasure_hooks = []
+        # Called by the retention purge with the session ids whose recordings expired; returns how many it deleted.
+        self.recording_purge_hooks = []
+        # The candidate's page asks these how many recordings a candidate's sessions keep (session ids -> count).
+        self.recording_probes = []
         Base.metadata.create_all(self.engine)
 
     def close(self) -> None:

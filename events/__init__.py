@@ -58,10 +58,12 @@ class EventType(StrEnum):
     # delivered to sinks only (the outbox), never in a session's log; its
     # body is the report (reports/), so it has no payload class
     REPORT_READY = "report.ready"
+    # delivered to sinks only: a candidate's personal data was erased (db/erasure.py); ids and a time, nothing else
+    CANDIDATE_ERASED = "candidate.erased"
 
 
 # Never published to the log or to watchers.
-INTERNAL = frozenset({EventType.SPEECH_PAUSE, EventType.REPORT_READY})
+INTERNAL = frozenset({EventType.SPEECH_PAUSE, EventType.REPORT_READY, EventType.CANDIDATE_ERASED})
 
 SESSION_CREATED = EventType.SESSION_CREATED
 CONSENT_GIVEN = EventType.CONSENT_GIVEN
@@ -91,6 +93,7 @@ SCORE_QUESTION = EventType.SCORE_QUESTION
 DECISION_RECORDED = EventType.DECISION_RECORDED
 CANDIDATE_MESSAGE = EventType.CANDIDATE_MESSAGE
 REPORT_READY = EventType.REPORT_READY
+CANDIDATE_ERASED = EventType.CANDIDATE_ERASED
 
 
 from .payloads import *  # noqa: E402,F403  (the payload classes, one per type)

@@ -48,6 +48,7 @@ __all__ = [
     "ScoreQuestion",
     "DecisionRecorded",
     "CandidateMessage",
+    "CandidateErased",
 ]
 
 
@@ -409,6 +410,18 @@ class DecisionRecorded(Payload):
     decided_by: str
     decided_at: str
     number: int
+
+
+# -- erasure (sinks only, never in a session's log) ----------------------------------
+
+
+@_payload(EventType.CANDIDATE_ERASED)
+@dataclass(frozen=True, slots=True)
+class CandidateErased(Payload):
+    candidate_id: str
+    erased_at: str  # ISO 8601
+    reason: str  # request | candidate | retention
+    external_id: str | None = None  # the bank's own id (HRIS), so it can erase its copy
 
 
 # -- messages from the candidate --------------------------------------------------

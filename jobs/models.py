@@ -221,6 +221,20 @@ class Screening(BaseModel):
         return self
 
 
+class Retention(BaseModel):
+    """How long a job keeps what it gathers; a field left out takes the policy profile's period (server/policy.py).
+
+    ``recordings_days_after_decision``: answers' recordings are deleted this many days after the human
+    decision (the Illinois AI Video Interview Act asks deletion within 30 days of a request).
+    ``personal_data_months_after_campaign``: a candidate is erased (db/erasure.py) this many months after
+    the last activity on their applications; their applications stay in the statistics, anonymously.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    recordings_days_after_decision: int | None = Field(default=None, ge=0, le=3650)
+    personal_data_months_after_campaign: int | None = Field(default=None, ge=1, le=120)
+
+
 class Job(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9_\-]+$")
@@ -229,6 +243,7 @@ class Job(BaseModel):
     requirements: Requirements = Field(default_factory=Requirements)
     screening: Screening = Field(default_factory=Screening)  # the defaults unless the job sets its own
     automation: Automation = Field(default_factory=Automation)  # rules and message templates (automation/)
+    retention: Retention | None = None  # overrides the policy profile's periods (docs/retention.md)
 
 
 class CandidateProfile(BaseModel):

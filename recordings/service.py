@@ -160,6 +160,17 @@ class Recordings:
         """Sessions with recordings (for retention: purge those past their date)."""
         return sorted({key.split("/", 1)[0] for key in self.blobs.list("") if "/" in key})
 
+    def attach(self, store: Any) -> None:
+        """Erasure and retention reach the files through the store's hooks (db/erasure.py, server/purge.py)."""
+
+        def erase_recordings(_candidate_id: str, session_ids: tuple[str, ...]) -> None:
+            for session_id in session_ids:
+                self.delete_recordings(session_id)
+
+        store.erasure_hooks.append(erase_recordings)
+        store.recording_purge_hooks.append(lambda session_ids: sum(self.delete_recordings(s) for s in session_ids))
+        store.recording_probes.append(lambda session_ids: sum(len(self.answers(s)) for s in session_ids))
+
     def close(self) -> None:
         self._executor.shutdown(wait=True)
 

@@ -6,6 +6,8 @@ hash chain instead (docs/audit.md): exit 0 with "N entries, chain intact",
 ``python -m server keys new`` prints a new master key; ``keys rotate``
 re-wraps every candidate's data key with ``CANDOR_MASTER_KEY`` (the old
 one given in ``CANDOR_MASTER_KEYS_OLD``), without re-encrypting content.
+``python -m server purge [--dry-run]`` runs the retention purge once
+(docs/retention.md); the server also runs it daily.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
     keys.add_parser("new", help="print a new random master key (base64) for CANDOR_MASTER_KEY")
     rotate = keys.add_parser("rotate", help="re-wrap every data key with CANDOR_MASTER_KEY (old keys in CANDOR_MASTER_KEYS_OLD)")
     rotate.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
+    purge = commands.add_parser("purge", help="erase what the retention periods say has expired (docs/retention.md)")
+    purge.add_argument("--dry-run", action="store_true", help="only say what would be erased")
+    purge.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
     return top
 
 
@@ -72,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         from .keys import keys_command
 
         return keys_command(args.keys_command, getattr(args, "database_url", None))
+    if args.command == "purge":
+        from .purge import purge_command
+
+        return purge_command(args.dry_run, args.database_url)
     serve()
     return 0
 

@@ -65,6 +65,8 @@ from .routes import successfactors as successfactors_routes
 from .routes import audit as audit_routes
 from .routes import bias as bias_routes
 from .routes import recordings as recordings_routes
+from .routes import erasure as erasure_routes, mydata as mydata_routes
+from .purge import Purge
 from .routes._common import Resource
 from .keys import wrapper_from
 from .settings import Settings
@@ -95,6 +97,8 @@ RESOURCES: tuple[type[Resource], ...] = (
     audit_routes.AuditRoutes,
     bias_routes.BiasRoutes,
     recordings_routes.RecordingRoutes,
+    erasure_routes.ErasureRoutes,
+    mydata_routes.MyDataRoutes,
 )
 
 
@@ -174,6 +178,7 @@ class Candor:
             RecorderConfig(video=settings.recordings_video, max_answer_s=settings.recordings_max_answer_s, video_fps=settings.video_fps),
             workers=max(1, (os.cpu_count() or 2) // 2),  # encoding threads shared by all sessions (each session's work in order)
         )
+        recordings.attach(store.store)
         sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics, recordings=recordings)
         policy = PROFILES[settings.policy]
         metrics.build_info.labels(
@@ -216,6 +221,8 @@ class Candor:
         )
         automation.inviter = lambda record, extra: applications.ApplicationRoutes(self.ctx)._invite(record, "system", extra)
         self.ctx.reports.listeners.append(self.progress.on_event)
+        # Retention (docs/retention.md): the daily purge of what expired.
+        self.purge = Purge(self.ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -229,6 +236,8 @@ class Candor:
         await ctx.outbox.start()
         await ctx.automation.start()
         ctx.audit.start()
+        if self.settings.retention_purge:
+            self.purge.start()
         if not ctx.models.ready.is_set() and self._load_models_at_start:
             threading.Thread(
                 target=ctx.models.load, args=(self.settings,), kwargs={"emotion": ctx.policy.emotion},
@@ -253,6 +262,7 @@ class Candor:
             await self.progress.drain(timeout=5)
             await ctx.writer.close()
             await ctx.automation.close()
+            await self.purge.close()
             await ctx.audit.close()
             await ctx.outbox.close()
             ctx.store.close()
@@ -322,4 +332,5 @@ def create_app(
         middleware=[Middleware(NoSniff), Middleware(BodyLimit, limit_for=body_limits(settings))],
     )
     app.state.candor = ctx  # the handlers' shared context (tests look inside it)
+    app.state.purge = candor.purge  # the retention purge (server/purge.py): tests run it with their clock
     return app

@@ -594,6 +594,15 @@ class SessionRegistry:
         session = self._live.get(session_id)
         return bool(session and session.connection is not None)
 
+    async def forget(self, session_id: str, reason: str = "erased") -> None:
+        """End the session if it is live and drop what this process holds of it (erasure: server/purge.py)."""
+        async with self._lock:
+            session = self._live.pop(session_id, None)
+            self._events.pop(session_id, None)
+            self._consents.pop(session_id, None)
+        if session is not None and not session.closed:
+            await session.close(reason)
+
     async def expire(self) -> None:
         now = utcnow()
         for session in list(self._live.values()):

@@ -34,6 +34,31 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long personal data is kept (docs/retention.md); a job's ``retention`` overrides it field by field.
+
+    None: kept until erased on request.
+    """
+
+    recordings_days_after_decision: int | None = 30
+    personal_data_months_after_campaign: int | None = 12
+
+    def public(self) -> dict[str, Any]:
+        return {"recordings_days_after_decision": self.recordings_days_after_decision,
+                "personal_data_months_after_campaign": self.personal_data_months_after_campaign}
+
+    def for_job(self, job: Any) -> "Retention":
+        """This retention with a job's own periods (jobs.models.Retention, or None) over it."""
+        own = getattr(job, "retention", None) if job is not None else None
+        if own is None:
+            return self
+        return Retention(
+            own.recordings_days_after_decision if own.recordings_days_after_decision is not None else self.recordings_days_after_decision,
+            own.personal_data_months_after_campaign if own.personal_data_months_after_campaign is not None else self.personal_data_months_after_campaign,
+        )
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     emotion: bool  # facial expression and voice arousal may run
@@ -43,6 +68,10 @@ class Policy:
     # (ethnicity is sensitive personal information, PIPL Art. 28, and not needed there); under eu only as the
     # candidate's explicit, optional choice (GDPR Art. 9(2)(a)). Sex and age band are asked under every profile.
     ethnicity_self_id: bool = False
+    # Retention (docs/retention.md). pipl: personal information kept no longer than necessary (Art. 19):
+    # 12 months after the campaign; eu: 6 months (GDPR Art. 5(1)(e), the usual period for applicants).
+    # Recordings 30 days after the decision in both (the Illinois AI Video Interview Act's 30 days).
+    retention: Retention = Retention()
 
     def public(self) -> dict[str, Any]:
         """What the candidate page needs to ask for consent."""
@@ -81,6 +110,7 @@ PROFILES: dict[str, Policy] = {
     "eu": Policy(
         "eu", emotion=False, separate_consent=False,
         scopes=(Scope("voice", True), Scope("face", True), Scope("recording", False)), ethnicity_self_id=True,
+        retention=Retention(recordings_days_after_decision=30, personal_data_months_after_campaign=6),
     ),
 }
 

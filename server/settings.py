@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     # An application's invite (HR's or a rule's) stays valid this long: the
     # candidate has days, not hours, and a reminder must still find it working.
     invite_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    # The candidate's "your data" page (GET /v1/me/data, POST /v1/me/withdraw) works with their link's
+    # token until the session expires and this many days after (docs/retention.md).
+    my_data_days: int = Field(default=90, ge=0, le=3650)
+    # The daily retention purge (server/purge.py, docs/retention.md); false: only `python -m server purge`.
+    retention_purge: bool = True
 
     # Automation (automation/, docs/automation.md): jobs' rules run when true.
     automation: bool = True

@@ -73,5 +73,5 @@ def test_bad_candidate_requests_name_the_problem(client: TestClient) -> None:  #
 def test_candidates_are_in_the_openapi_document(client: TestClient) -> None:  # noqa: F811
     doc = client.get("/openapi.json").json()
     assert set(doc["paths"]["/v1/candidates"]) == {"get", "post"}
-    assert set(doc["paths"]["/v1/candidates/{candidate_id}"]) == {"get", "put"}
+    assert set(doc["paths"]["/v1/candidates/{candidate_id}"]) == {"get", "put", "delete"}  # delete: erasure (server/routes/erasure.py)
     assert "candidate_id" in doc["components"]["schemas"]["SessionCreate"]["properties"]

@@ -315,6 +315,23 @@ def test_hr_lists_and_plays_an_answer_with_range_requests_and_each_playback_is_a
     assert all(e["target_id"] == sid and e["details"] == {"answer": 1} for e in entries), entries
 
 
+def test_erasing_the_candidate_deletes_their_recordings_files(client: TestClient, tmp_path: Path) -> None:
+    candidate = client.post("/v1/candidates", json={"profile": {"name": "录音测试"}}, headers=HR)
+    assert candidate.status_code == 201, candidate.text
+    cid = candidate.json()["id"]
+    session = client.post("/v1/sessions", json={"candidate_id": cid}, headers=HR).json()
+    other = _session(client)
+    _record(client, session["id"])
+    _record(client, other["id"])
+    folder = tmp_path / "recordings"
+    assert (folder / session["id"]).is_dir() and any((folder / session["id"]).iterdir())
+    erased = client.delete(f"/v1/candidates/{cid}", headers=HR)
+    assert erased.status_code == 200, erased.text
+    assert not (folder / session["id"]).exists() or not any((folder / session["id"]).iterdir())
+    assert any((folder / other["id"]).iterdir())  # another session's recordings stay
+    assert client.get(f"/v1/sessions/{other['id']}/recordings", headers=HR).json()["recordings"]
+
+
 def test_recording_is_its_own_optional_scope_off_by_default(client: TestClient) -> None:
     session = _session(client)
     for profile in PROFILES.values():  # what the candidate page is told (exchange: policy.consent.scopes)

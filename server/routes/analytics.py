@@ -251,7 +251,10 @@ class AnalyticsRoutes(Resource):
         until = datetime.combine(last + timedelta(days=1), time(), timezone.utc) if last else None
 
         def load() -> tuple[list[analytics.Row], list[analytics.Cost]]:
-            return store.analytics_rows(job_id=job_id, since=since, until=until), store.source_costs()
+            # Erased candidates' applications count on, as anonymous rows (db/erasure.py, docs/retention.md).
+            rows = store.analytics_rows(job_id=job_id, since=since, until=until)
+            rows += store.erased_analytics_rows(job_id=job_id, since=since, until=until)
+            return rows, store.source_costs()
 
         rows, costs = await self.ctx.store.run(load)
         figure, csv_rows = await asyncio.to_thread(compute, name, rows, costs, job_id)

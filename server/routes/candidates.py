@@ -34,7 +34,7 @@ class CandidateRoutes(Resource):
             ),
             Operation(
                 "GET", "/v1/candidates/{candidate_id}", self.get_candidate, "Show a candidate and their sessions",
-                "candidates", replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(404,),
+                "candidates", replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(404, 410),
             ),
             Operation(
                 "PUT", "/v1/candidates/{candidate_id}", self.update_candidate,
@@ -69,6 +69,8 @@ class CandidateRoutes(Resource):
         candidate_id = request.path_params["candidate_id"]
         record = await self.ctx.store.run(self.ctx.store.store.get_candidate, candidate_id)
         if record is None:
+            if await self.ctx.store.run(self.ctx.store.store.tombstone, candidate_id) is not None:  # DELETE erased it
+                raise Problem(410, "Erased", f"candidate {candidate_id!r} was erased", slug="erased")
             raise Problem(404, "Not found", f"no candidate {candidate_id!r}")
         return JSONResponse(_candidate_json(record))
 

@@ -24,7 +24,8 @@ function scripts(page) {
 
 test('candidate.html: common.js, whip.js, candidate.js, then one file per step', () => {
   assert.deepStrictEqual(scripts('candidate.html'), ['common.js', 'whip.js', 'candidate.js',
-    'candidate/consent.js', 'candidate/devices.js', 'candidate/live.js', 'candidate/interview.js', 'candidate/selfid.js']);
+    'candidate/consent.js', 'candidate/devices.js', 'candidate/live.js', 'candidate/interview.js', 'candidate/selfid.js',
+    'candidate/mydata.js']);
 });
 
 test('hr.html: common.js, hr.js, then one file per view', () => {
