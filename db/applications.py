@@ -15,7 +15,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -337,6 +337,7 @@ class ApplicationRepository(Repository):
         self,
         *,
         job_id: str | None = None,
+        job_ids: Collection[str] | None = None,  # only these jobs (a user's: server/permissions.py); None: every job
         state: str | None = None,
         outcome: str | None = None,
         q: str | None = None,
@@ -351,6 +352,8 @@ class ApplicationRepository(Repository):
         query = select(ApplicationRow)
         if job_id:
             query = query.where(ApplicationRow.job_id == job_id)
+        if job_ids is not None:
+            query = query.where(ApplicationRow.job_id.in_(sorted(job_ids)))
         if state:
             query = query.where(ApplicationRow.state == state)
         if outcome:

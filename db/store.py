@@ -20,6 +20,7 @@ from .events import EventRepository
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
 from .sessions import SessionRepository
+from .users import UserRepository
 
 
 class Store(
@@ -28,6 +29,7 @@ class Store(
     OutcomeRepository,
     ContactRepository,
     AuditRepository,
+    UserRepository,
 ):
     """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 

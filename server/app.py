@@ -61,6 +61,7 @@ from .reporting import Reporting
 from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, contacts, deliveries, events, hr, invites, ops, pages, reports, sessions, wecom, whip
 from .routes import successfactors as successfactors_routes
 from .routes import audit as audit_routes
+from .routes import users as users_routes
 from .routes._common import Resource
 from .settings import Settings
 
@@ -88,6 +89,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     contacts.ContactRoutes,
     wecom.WeComRoutes,
     audit_routes.AuditRoutes,
+    users_routes.UserRoutes,
 )
 
 
@@ -157,6 +159,7 @@ class Candor:
             settings.hr_cookie_max_age_s,
             own_hosts=[urlsplit(settings.base_url).netloc],
             failures=FailureLimit(settings.auth_max_failures, settings.auth_failure_window_s),
+            store=store.store, async_store=store, token_enabled=settings.hr_token_enabled,
         )
         gate = ModelGate(models, metrics)
         sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics)
@@ -292,7 +295,7 @@ def create_app(
 
     routes = [
         Route("/", lambda r: RedirectResponse("/hr"), methods=["GET"]),
-        *openapi.routes(table),
+        *openapi.routes(table, guard=ctx.authorize),
         *events.EventRoutes(ctx).routes(),
         *pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
