@@ -234,3 +234,67 @@ def test_the_cli_adds_a_user_with_a_one_time_password(tmp_path: Path, capsys: py
             assert http.get("/v1/me").status_code == 401  # a new password ends the sign-ins
         with sign_in(api, "ops.admin"):
             pass
+
+
+# -- the HR page ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+async def test_the_hr_page_signs_in_with_password_and_code_and_shows_only_the_roles_views(api: ApiServer) -> None:
+    from tests.test_browser_e2e import CHROMIUM, SHOTS, PageLog, playwright_api
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    add_user(api, "admin.wu", "admin")
+    add_user(api, "zhao.min", "reviewer", job_ids=["wealth_manager"])
+    secret = pyotp.random_base32()
+    store = api.candor.store.store
+    store.update_user(store.user_by_login("zhao.min").id, totp_secret=secret, totp_enabled=True)
+    shots = SHOTS / "accounts"
+    shots.mkdir(parents=True, exist_ok=True)
+    expect = playwright_api.expect
+    log = PageLog("hr")
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")).new_page()
+            log.attach(page)
+            await page.goto(f"{api.url}/hr")
+            await expect(page.locator("#signin")).to_be_visible()
+            await expect(page.locator("#signin-wecom")).to_be_hidden()  # WeCom is not configured here
+            await page.locator("#signin-login").fill("zhao.min")
+            await page.locator("#signin-password").fill(PASSWORD)
+            await page.get_by_role("button", name="登录").click()
+            await expect(page.locator("#signin-totp")).to_be_visible()  # the password was right: now the code
+            await page.screenshot(path=str(shots / "signin-code.png"))
+            await page.locator("#signin-totp").fill(pyotp.TOTP(secret).now())
+            await page.get_by_role("button", name="登录").click()
+            # a reviewer has no jobs board (applications): the sessions, and no way to make one
+            await expect(page.locator("#list-view")).to_be_visible()
+            await expect(page.locator("#nav-jobs")).to_be_hidden()
+            await expect(page.locator("#nav-users")).to_be_hidden()
+            await expect(page.locator("#new-session")).to_be_hidden()
+            await expect(page.locator("#me-badge")).to_contain_text("面试评审")
+            await page.locator("#logout").click()
+            await expect(page.locator("#signin")).to_be_visible()
+            await page.locator("#signin-login").fill("admin.wu")
+            await page.locator("#signin-password").fill(PASSWORD)
+            await page.get_by_role("button", name="登录").click()
+            await expect(page.locator("#nav-users")).to_be_visible()
+            await page.locator("#nav-users").click()
+            await expect(page.locator('#users-body tr[data-user]')).to_have_count(2)
+            await page.locator("#user-login").fill("li.na")
+            await page.locator("#user-name").fill("李娜")
+            await page.locator("#user-role").select_option("recruiter")
+            await page.locator("#user-jobs").fill("wealth_manager, credit_analyst")
+            await page.locator("#user-submit").click()
+            await expect(page.locator("#user-password")).to_contain_text("li.na")
+            await expect(page.locator('#users-body tr[data-user]')).to_have_count(3)
+            await page.screenshot(path=str(shots / "users.png"), full_page=True)
+            one_time = (await page.locator("#user-password").text_content()).split("：")[1].split("（")[0].strip()
+        finally:
+            await browser.close()
+    with sign_in(api, "li.na", one_time) as http:
+        me = http.get("/v1/me").json()
+        assert me["role"] == "recruiter" and me["job_ids"] == ["credit_analyst", "wealth_manager"]
+    assert log.errors == [], log.dump()

@@ -24,7 +24,8 @@ from urllib.parse import quote, urlencode
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from channels.wecom import TOKEN_CODES, WeComClient, WeComError
 
@@ -37,6 +38,12 @@ from ..problems import Problem
 from ._common import NO_BODY, Resource, json_body
 
 log = logging.getLogger("candor.auth")
+
+
+class SignInMethods(BaseModel):
+    password: bool
+    token: bool = Field(description="the bootstrap token (CANDOR_HR_TOKEN) is accepted")
+    wecom: bool = Field(description="WeCom single sign-on is configured: GET /v1/hr/wecom/login")
 WECOM_STATE_COOKIE = "candor_wecom_state"
 WECOM_CALLBACK = "/v1/hr/wecom/callback"
 
@@ -59,6 +66,10 @@ class HrRoutes(Resource):
             Operation(
                 "POST", "/v1/hr/logout", self.hr_logout, "HR sign-out: ends the sign-in on the server and clears the cookie", "hr", auth=None,
                 replies={204: Reply("signed out", **NO_BODY)},
+            ),
+            Operation(
+                "GET", "/v1/hr/methods", self.sign_in_methods, "How one may sign in here (for the sign-in page)", "hr", auth=None,
+                replies={200: Reply("the ways", SignInMethods)},
             ),
             Operation(
                 "GET", "/v1/hr/wecom/login", self.wecom_login, "WeCom single sign-on: to WeCom's OAuth2 page", "hr", auth=None,
@@ -143,6 +154,9 @@ class HrRoutes(Resource):
         response = Response(status_code=204)
         response.delete_cookie(HR_COOKIE, path="/")
         return response
+
+    async def sign_in_methods(self, request: Request) -> Response:
+        return JSONResponse({"password": True, "token": self.ctx.hr.token_enabled, "wecom": self.ctx.settings.wecom is not None})
 
     # -- WeCom single sign-on -------------------------------------------------------------------------
     def _wecom_client(self) -> WeComClient:
