@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .permissions import Principal
 
 HR_COOKIE = "candor_hr"
+API_TOKEN_PREFIX = "cnd_"  # every per-user API token starts so (server/routes/users.py)
 
 
 def new_token(nbytes: int = 32) -> str:
@@ -178,8 +179,8 @@ class HrAuth:
         if bearer_token is not None:
             if self.token_ok(bearer_token):
                 return Principal.bootstrap("bootstrap-token")
-            if self.store is None or len(bearer_token) > 256:
-                return None
+            if self.store is None or len(bearer_token) > 256 or not bearer_token.startswith(API_TOKEN_PREFIX):
+                return None  # a candidate's token, or nothing we made: no lookup
             token = self.store.api_token(bearer_token)
             if token is None:
                 return None

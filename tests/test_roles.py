@@ -9,6 +9,7 @@ a recruiter or reviewer of one job sees nothing of another.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Iterator
@@ -168,3 +169,27 @@ def test_an_auditor_reads_the_audit_log_and_no_candidate(clients: dict[str, http
 
 def test_scoped_roles_are_the_ones_given_jobs() -> None:
     assert SCOPED_ROLES == {"recruiter", "reviewer"}
+
+
+async def test_the_event_stream_follows_the_table_and_the_jobs(server: Server, clients: dict[str, httpx.Client],
+                                                                applications: dict[str, str]) -> None:
+    import websockets
+
+    admin = clients["admin"]
+    mine = admin.get(f"/v1/applications/{applications[JOB_A]}").json()["session_id"]
+    other = admin.post("/v1/sessions", json={"job_id": JOB_B, "candidate": {"name": "Other Person"}}).json()["id"]
+
+    async def close_code(who: str, session_id: str) -> int | None:
+        cookie = f"candor_hr={clients[who].cookies['candor_hr']}"
+        url = server.url.replace("http://", "ws://") + f"/v1/sessions/{session_id}/events"
+        async with websockets.connect(url, additional_headers={"Cookie": cookie}, origin=server.url) as ws:
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd else None
+            return None  # an event came: watching
+
+    assert await close_code("reviewer", mine) is None
+    assert await close_code("reviewer", other) == 4404  # another job's session is not there
+    assert await close_code("auditor", mine) == 4403  # auditors do not watch candidates
+    assert await close_code("admin", other) is None

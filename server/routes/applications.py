@@ -193,13 +193,13 @@ class ApplicationRoutes(Resource):
                 job_id = str(form.get("job_id") or "")
                 source = _text(form.get("source"))
                 external_id = _text(form.get("external_id"))
-                job = await self._job(job_id)
+                job = await self._job(job_id, request)
                 record, created = await self._take(
                     job, upload.file, upload.filename, None, source=source, external_id=external_id, actor=HR_ACTOR
                 )
         elif kind in ("application/json", ""):
             spec = parse_body(rest.ApplicationCreate, await json_object(request))
-            job = await self._job(spec.job_id)
+            job = await self._job(spec.job_id, request)
             record, created = await self._take(
                 job, None, None, spec.resume_text, source=spec.source, external_id=spec.external_id, actor=HR_ACTOR
             )
@@ -211,8 +211,11 @@ class ApplicationRoutes(Resource):
             return JSONResponse(body, status_code=201, headers={"Location": f"/v1/applications/{record.id}"})
         return JSONResponse(body)
 
-    async def _job(self, job_id: str) -> JobRecord:
+    async def _job(self, job_id: str, request: Request | None = None) -> JobRecord:
+        """The job (422 when there is none); with an HR request, one of the user's jobs (row scoping)."""
         job = await self.ctx.store.run(self.ctx.store.store.get_job, job_id) if job_id else None
+        if job is not None and request is not None and not self.ctx.principal(request).sees_job(job.id):
+            job = None
         if job is None:
             raise unknown("job_id", f"no job {job_id!r}" if job_id else "job_id is required")
         return job
@@ -263,7 +266,7 @@ class ApplicationRoutes(Resource):
     # -- batches ------------------------------------------------------------------
     async def create_batch(self, request: Request) -> Response:
         self.ctx.require_hr(request)
-        job = await self._job(request.query_params.get("job_id", ""))
+        job = await self._job(request.query_params.get("job_id", ""), request)
         source = request.query_params.get("source") or "upload"
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in ("application/zip", "application/x-zip-compressed", "application/x-ndjson", "application/jsonl"):

@@ -19,7 +19,7 @@ from db import AlreadyExists, utcnow
 from db.users import ROLES
 
 from ..accounts import check_login, check_password, hash_password, new_totp_secret, one_time_password, totp_uri, verify_password, verify_totp
-from ..auth import new_token
+from ..auth import API_TOKEN_PREFIX, new_token
 from ..openapi import Operation, Reply
 from ..permissions import PERMISSIONS, SELF, check_scopes
 from ..problems import Problem
@@ -249,7 +249,7 @@ class UserRoutes(Resource):
         if beyond:
             message = f"your role does not have {', '.join(sorted(beyond))}"
             raise Problem(422, "Invalid body", f"scopes: {message}", errors=[{"field": "scopes", "message": message}])
-        value = "cnd_" + new_token()
+        value = API_TOKEN_PREFIX + new_token()
         expires = utcnow() + timedelta(days=spec.expires_in_days) if spec.expires_in_days else None
         record = await self.ctx.store.run(self._store.create_api_token, principal.user_id, value, spec.name, scopes, expires)
         await self.ctx.audit.record(request, "token.create", "token", record.id, scopes=len(scopes))
