@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Collection
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, delete, select, update
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -43,6 +43,7 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)  # enrolled or being enrolled
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)  # confirmed with a code
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the newest time step used: no replay
     wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     job_ids: Mapped[list] = mapped_column(JSON, default=list)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -148,7 +149,8 @@ def _token(row: ApiTokenRow) -> ApiTokenRecord:
 
 
 # The columns update_user may change (the users API and the CLI; the password and TOTP through their own calls too).
-EDITABLE = frozenset({"display_name", "role", "job_ids", "disabled", "wecom_userid", "password_hash", "totp_secret", "totp_enabled"})
+EDITABLE = frozenset({"display_name", "role", "job_ids", "disabled", "wecom_userid", "password_hash", "totp_secret", "totp_enabled",
+                      "totp_last_step"})
 
 
 class UserRepository(Repository):
@@ -226,6 +228,16 @@ class UserRepository(Repository):
                 return _user(row)
         except IntegrityError:
             raise AlreadyExists("that WeCom userid is taken") from None
+
+    def use_totp_step(self, user_id: str, step: int) -> bool:
+        """Take a TOTP time step for this user once: False when it (or a later one) was used already (a replayed code)."""
+        with Session(self.engine) as db, db.begin():
+            done = db.execute(
+                update(UserRow).where(UserRow.id == user_id)
+                .where((UserRow.totp_last_step.is_(None)) | (UserRow.totp_last_step < step))
+                .values(totp_last_step=step)
+            )
+            return done.rowcount == 1
 
     # -- sign-ins -------------------------------------------------------------------------
     def create_sign_in(self, sign_in_id: str, user_id: str, method: str, ttl: timedelta) -> SignInRecord:

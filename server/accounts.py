@@ -13,6 +13,7 @@ import time
 from typing import Callable
 
 import pyotp
+import pyotp.utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -68,11 +69,23 @@ def totp_uri(secret: str, login: str, issuer: str = ISSUER) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name=issuer)
 
 
-def verify_totp(secret: str | None, code: object, *, clock: Callable[[], float] = time.time) -> bool:
-    """A 6-digit code for now, or one 30 s step either side (clock drift)."""
+def totp_step(secret: str | None, code: object, *, clock: Callable[[], float] = time.time) -> int | None:
+    """The time step (RFC 6238's T) whose 6-digit code this is: now's, or one 30 s step either side (clock drift); None if none.
+
+    The caller accepts each step once per user (RFC 6238 section 5.2: a code that was used is not taken again).
+    """
     if secret is None or not isinstance(code, str):
-        return False
+        return None
     code = code.strip().replace(" ", "")
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
-        return False
-    return pyotp.TOTP(secret).verify(code, for_time=clock(), valid_window=1)
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(clock())
+    for step in (now, now - 1, now + 1):
+        if pyotp.utils.strings_equal(code, totp.generate_otp(step)):
+            return step
+    return None
+
+
+def verify_totp(secret: str | None, code: object, *, clock: Callable[[], float] = time.time) -> bool:
+    return totp_step(secret, code, clock=clock) is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
@@ -19,7 +20,7 @@ import pytest
 
 from db import utcnow
 from server.__main__ import main as cli
-from server.accounts import hash_password, verify_password, verify_totp
+from server.accounts import hash_password, totp_step, verify_password, verify_totp
 from server.auth import HR_COOKIE
 from tests.helpers import HR_TOKEN, make_settings
 from tests.test_hardening_limits import ApiServer
@@ -76,6 +77,7 @@ def test_totp_takes_pyotps_code_at_that_time_and_one_step_either_side() -> None:
     assert not verify_totp(secret, totp.at(at - 90), clock=lambda: at)  # three steps old
     assert not verify_totp(secret, "12345", clock=lambda: at) and not verify_totp(secret, None, clock=lambda: at)
     assert not verify_totp(None, totp.at(at), clock=lambda: at)
+    assert totp_step(secret, totp.at(at), clock=lambda: at) == int(at) // 30
 
 
 # -- signing in ------------------------------------------------------------------------------------
@@ -83,6 +85,9 @@ def test_totp_takes_pyotps_code_at_that_time_and_one_step_either_side() -> None:
 
 def test_a_user_signs_in_with_login_and_password_and_is_who_the_server_says(api: ApiServer) -> None:
     user = add_user(api, "wang.li", "recruiter", job_ids=["wealth_manager"])
+    typo = httpx.post(f"{api.url}/v1/users", headers=HR, json={"login": "x.y", "display_name": "X", "role": "recruiter",
+                                                               "job_ids": ["wealth_manger"]})
+    assert typo.status_code == 422 and "wealth_manger" in typo.json()["detail"]
     with sign_in(api, "Wang.Li") as http:  # logins are case-insensitive
         me = http.get("/v1/me").json()
         assert me["user_id"] == user["id"] and me["role"] == "recruiter" and me["job_ids"] == ["wealth_manager"]
@@ -106,7 +111,8 @@ def test_once_enrolled_a_sign_in_needs_the_totp_code(api: ApiServer, caplog: pyt
         secret = started.json()["secret"]
         assert started.json()["otpauth_uri"].startswith("otpauth://totp/")
         assert http.post("/v1/me/totp/confirm", json={"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"}).status_code == 422
-        assert http.post("/v1/me/totp/confirm", json={"code": pyotp.TOTP(secret).now()}).status_code == 204
+        confirmed_with = pyotp.TOTP(secret).now()
+        assert http.post("/v1/me/totp/confirm", json={"code": confirmed_with}).status_code == 204
         assert http.get("/v1/me").json()["totp_enabled"] is True
     with httpx.Client(base_url=api.url) as http:
         asked = http.post("/v1/hr/login", json={"login": "zhao.min", "password": PASSWORD})
@@ -114,7 +120,10 @@ def test_once_enrolled_a_sign_in_needs_the_totp_code(api: ApiServer, caplog: pyt
         wrong = http.post("/v1/hr/login", json={"login": "zhao.min", "password": PASSWORD, "totp": "12345x"})
         assert wrong.status_code == 401 and wrong.json()["type"].endswith("totp-invalid")
         assert http.get("/v1/me").status_code == 401
-        ok = http.post("/v1/hr/login", json={"login": "zhao.min", "password": PASSWORD, "totp": pyotp.TOTP(secret).now()})
+        replayed = http.post("/v1/hr/login", json={"login": "zhao.min", "password": PASSWORD, "totp": confirmed_with})
+        assert replayed.status_code == 401 and replayed.json()["type"].endswith("totp-invalid")  # a code is taken once
+        next_code = pyotp.TOTP(secret).at(time.time() + 30)  # the next step's (a phone's clock a little ahead)
+        ok = http.post("/v1/hr/login", json={"login": "zhao.min", "password": PASSWORD, "totp": next_code})
         assert ok.status_code == 204 and http.get("/v1/me").json()["role"] == "reviewer"
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert secret not in logged and PASSWORD not in logged

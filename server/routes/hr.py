@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from channels.wecom import TOKEN_CODES, WeComClient, WeComError
 
 from .. import rest
-from ..accounts import verify_password, verify_totp
+from ..accounts import totp_step, verify_password
 from ..audit import Actor
 from ..auth import HR_COOKIE, audit_failure, client_address, cross_site
 from ..openapi import Operation, Param, Reply
@@ -121,8 +121,9 @@ class HrRoutes(Resource):
                 code = _text(data.get("totp"), 16)
                 if code is None:  # the password was right: ask for the code (not a failure)
                     raise await fail("enter the 6-digit code from your authenticator app", "totp-required", count=False)
-                if not verify_totp(user.totp_secret, code):
-                    raise await fail("wrong code", "totp-invalid")
+                step = totp_step(user.totp_secret, code)
+                if step is None or not await self.ctx.store.run(self.ctx.store.store.use_totp_step, user.id, step):
+                    raise await fail("wrong code (or one used already: wait for the next)", "totp-invalid")
             user_id, role, method = user.id, user.role, "password"
         value = await self.ctx.store.run(hr.new_sign_in, user_id, method)
         response = Response(status_code=204)

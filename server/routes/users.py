@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from db import AlreadyExists, utcnow
 from db.users import ROLES
 
-from ..accounts import check_login, check_password, hash_password, new_totp_secret, one_time_password, totp_uri, verify_password, verify_totp
+from ..accounts import check_login, check_password, hash_password, new_totp_secret, one_time_password, totp_step, totp_uri, verify_password
 from ..auth import API_TOKEN_PREFIX, new_token
 from ..openapi import Operation, Reply
 from ..permissions import PERMISSIONS, SELF, check_scopes
@@ -208,7 +208,7 @@ class UserRoutes(Resource):
         if user.totp_enabled:
             raise Problem(409, "Already enrolled", "TOTP is on; an admin resets it (DELETE /v1/users/{id}/totp)", slug="totp-enrolled")
         secret = new_totp_secret()
-        await self.ctx.store.run(self._store.update_user, user.id, totp_secret=secret, totp_enabled=False)
+        await self.ctx.store.run(lambda: self._store.update_user(user.id, totp_secret=secret, totp_enabled=False, totp_last_step=None))
         await self.ctx.audit.record(request, "user.totp_start", "user", user.id)
         return JSONResponse({"secret": secret, "otpauth_uri": totp_uri(secret, user.login, self.ctx.settings.org_name)},
                             headers={"Cache-Control": "no-store"})
@@ -220,7 +220,8 @@ class UserRoutes(Resource):
             raise Problem(409, "Already enrolled", "TOTP is on already", slug="totp-enrolled")
         if user.totp_secret is None:
             raise Problem(409, "Not started", "POST /v1/me/totp first", slug="totp-not-started")
-        if not verify_totp(user.totp_secret, spec.code):
+        step = totp_step(user.totp_secret, spec.code)
+        if step is None or not await self.ctx.store.run(self._store.use_totp_step, user.id, step):
             await self.ctx.audit.record(request, "user.totp_confirm_failed", "user", user.id)
             raise Problem(422, "Wrong code", "code: not the current code of this secret",
                           errors=[{"field": "code", "message": "not the current code"}])
@@ -278,6 +279,16 @@ class UserRoutes(Resource):
             raise Problem(404, "Not found", "no such user")
         return user
 
+    async def _check_jobs(self, job_ids: list[str] | None) -> None:
+        """Every job id given is a job (a typo would give a recruiter nothing, silently)."""
+        if not job_ids:
+            return
+        store = self._store
+        missing = await self.ctx.store.run(lambda: [j for j in dict.fromkeys(job_ids) if store.get_job(j) is None])
+        if missing:
+            message = f"no job {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            raise Problem(422, "Invalid body", f"job_ids: {message}", errors=[{"field": "job_ids", "message": message}])
+
     async def get_user(self, request: Request) -> Response:
         return JSONResponse((await self._user(request)).public())
 
@@ -290,6 +301,7 @@ class UserRoutes(Resource):
         except ValueError as exc:
             field = "login" if "login" in str(exc) else "password"
             raise Problem(422, "Invalid body", f"{field}: {exc}", errors=[{"field": field, "message": str(exc)}])
+        await self._check_jobs(spec.job_ids)
         password = spec.password or one_time_password()
         password_hash = await asyncio.to_thread(hash_password, password)
         try:
@@ -306,6 +318,7 @@ class UserRoutes(Resource):
         user = await self._user(request)
         spec = parse_body(UserUpdate, await json_object(request))
         changes = spec.model_dump(exclude_unset=True)
+        await self._check_jobs(changes.get("job_ids"))
         if "wecom_userid" in changes and not changes["wecom_userid"]:
             changes["wecom_userid"] = None
         for name in ("display_name", "role", "disabled", "job_ids"):
@@ -334,7 +347,7 @@ class UserRoutes(Resource):
 
     async def reset_totp(self, request: Request) -> Response:
         user = await self._user(request)
-        await self.ctx.store.run(self._store.update_user, user.id, totp_secret=None, totp_enabled=False)
+        await self.ctx.store.run(lambda: self._store.update_user(user.id, totp_secret=None, totp_enabled=False, totp_last_step=None))
         await self.ctx.audit.record(request, "user.totp_reset", "user", user.id)
         return Response(status_code=204)
 
