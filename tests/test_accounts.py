@@ -147,11 +147,15 @@ def test_failures_from_one_address_over_many_accounts_lock_that_address(api: Api
     add_user(api, "li.na")
     with from_address(api, "127.0.0.3") as attacker:
         for i in range(10):
-            assert attacker.post("/v1/hr/login", json={"login": f"user{i}", "password": "guess"}).status_code == 401
+            assert attacker.post("/v1/hr/login", json={"login": f"hunter{i}pw", "password": "guess"}).status_code == 401
         locked = attacker.post("/v1/hr/login", json={"login": "li.na", "password": PASSWORD})
         assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     with from_address(api, "127.0.0.4") as colleague:
         assert colleague.post("/v1/hr/login", json={"login": "li.na", "password": PASSWORD}).status_code == 204
+    failed = httpx.get(f"{api.url}/v1/audit", params={"action": "hr.sign_in_failed"}, headers=HR).json()["entries"]
+    # a login that is no one's is "unknown" in the trail: people type passwords into the login field
+    assert len(failed) == 11 and {e["target_id"] for e in failed} == {"unknown", api.candor.store.store.user_by_login("li.na").id}
+    assert not any("hunter" in str(e) for e in failed)
 
 
 def test_signing_out_ends_that_sign_in_everywhere_and_a_disabled_user_is_out(api: ApiServer) -> None:

@@ -112,6 +112,16 @@ def test_only_linked_enabled_members_sign_in(api: ApiServer, wecom: FakeWeCom) -
     assert len(failed) == 3 and all(e["details"]["method"] == "wecom" for e in failed)
 
 
+def test_the_sign_in_lands_on_the_page_asked_for_and_only_on_an_hr_page(api: ApiServer, wecom: FakeWeCom) -> None:
+    add_user(api, "zhang.san", "zhangsan")
+    for asked, lands in (("/hr/applications/app_123", "/hr/applications/app_123"), ("https://evil.example/x", "/hr"),
+                         ("//evil.example", "/hr"), ("/hr/../v1/users", "/hr")):
+        with httpx.Client(base_url=api.url) as http:
+            start = http.get("/v1/hr/wecom/login", params={"next": asked})
+            answer = http.get(http.get(start.headers["location"]).headers["location"])
+            assert answer.status_code == 303 and answer.headers["location"] == lands, asked
+
+
 def test_without_wecom_configured_there_is_no_wecom_sign_in(tmp_path: Path) -> None:
     with ApiServer(tmp_path) as api:
         answer = httpx.get(f"{api.url}/v1/hr/wecom/login")

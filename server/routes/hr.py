@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import logging
 import secrets
 from typing import Any
@@ -46,6 +47,7 @@ class SignInMethods(BaseModel):
     wecom: bool = Field(description="WeCom single sign-on is configured: GET /v1/hr/wecom/login")
 WECOM_STATE_COOKIE = "candor_wecom_state"
 WECOM_CALLBACK = "/v1/hr/wecom/callback"
+NEXT_PATH = re.compile(r"^/hr(/[A-Za-z0-9_\-]+){0,2}/?$")  # where a WeCom sign-in may land: the HR page's own views
 
 
 class HrRoutes(Resource):
@@ -81,7 +83,7 @@ class HrRoutes(Resource):
                 "GET", WECOM_CALLBACK, self.wecom_callback, "WeCom single sign-on: WeCom's redirect back with a code", "hr", auth=None,
                 params=(Param("code", "query", {"type": "string", "maxLength": 512}, required=True),
                         Param("state", "query", {"type": "string", "maxLength": 128}, required=True)),
-                replies={303: Reply("signed in: to the HR page", headers={"Location": "/hr", "Set-Cookie": HR_COOKIE}, **NO_BODY)},
+                replies={303: Reply("signed in: to the HR page (or the login's next)", headers={"Location": "/hr", "Set-Cookie": HR_COOKIE}, **NO_BODY)},
                 problems=(400, 403, 404, 429, 502),
             ),
         ]
@@ -95,15 +97,19 @@ class HrRoutes(Resource):
         login = _text(data.get("login"), 64)
         token = _text(data.get("token"), 256)
         account = login.strip().lower() if login else "hr"
+        user = await self.ctx.store.run(self.ctx.store.store.user_by_login, account) if login else None
+        # The trail names the account by its user id; a login that is no user's is "unknown", never the typed text
+        # (people type passwords into the login field).
+        target = user.id if user is not None else ("hr" if login is None else "unknown")
         keys = [("hr-login", "address", client_address(request)), ("hr-login", "account", account)]
         wait = hr.failures.retry_after(keys)
         if wait is not None:
             audit_failure("hr-login", request, 429, hr.failures.limit)
-            await self.ctx.audit.record(request, "hr.sign_in_failed", "account", account, status=429)
+            await self.ctx.audit.record(request, "hr.sign_in_failed", "account", target, status=429)
             raise Problem(429, "Too many attempts", f"too many failed sign-ins; try again in {wait} s", slug="rate-limited", headers={"Retry-After": str(wait)})
 
         async def fail(detail: str, slug: str | None = None, *, count: bool = True) -> Problem:
-            await self.ctx.audit.record(request, "hr.sign_in_failed", "account", account, status=401)
+            await self.ctx.audit.record(request, "hr.sign_in_failed", "account", target, status=401)
             audit_failure("hr-login", request, 401, hr.failures.failed(keys) if count else 0)
             return Problem(401, "Unauthorised", detail, **({"slug": slug} if slug else {}))
 
@@ -113,7 +119,6 @@ class HrRoutes(Resource):
             user_id, role, method = "hr", "admin", "token"
         else:
             password = _text(data.get("password"), 256) or ""
-            user = await self.ctx.store.run(self.ctx.store.store.user_by_login, account)
             ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)  # argon2: off the loop
             if user is None or not ok or user.disabled:
                 raise await fail("wrong login or password")
@@ -177,7 +182,10 @@ class HrRoutes(Resource):
         }, quote_via=quote)
         response = RedirectResponse(f"{self.ctx.settings.wecom_oauth_url}?{query}#wechat_redirect", status_code=302)
         # Lax, not Strict: the callback is a top-level navigation from WeCom's page, which a Strict cookie would not follow.
-        response.set_cookie(WECOM_STATE_COOKIE, state, max_age=600, httponly=True, samesite="lax",
+        # The page to land on rides along (only one of the HR page's own paths: no open redirect).
+        after = request.query_params.get("next", "")
+        value = state + ("|" + after if NEXT_PATH.match(after) else "")
+        response.set_cookie(WECOM_STATE_COOKIE, value, max_age=600, httponly=True, samesite="lax",
                             secure=self.ctx.settings.cookie_secure, path=WECOM_CALLBACK)
         return response
 
@@ -198,7 +206,7 @@ class HrRoutes(Resource):
 
         code = request.query_params.get("code", "")
         state = request.query_params.get("state", "")
-        expected = request.cookies.get(WECOM_STATE_COOKIE, "")
+        expected, _, after = request.cookies.get(WECOM_STATE_COOKIE, "").partition("|")
         if not expected or not state or not hmac.compare_digest(state.encode(), expected.encode()):
             raise await fail(400, "State mismatch", "start again from the sign-in page (the WeCom state does not match)", "state-mismatch")
         if not code or len(code) > 512:
@@ -219,7 +227,7 @@ class HrRoutes(Resource):
         if user is None or user.disabled:
             raise await fail(403, "No Candor account", "no Candor user is linked to this WeCom member; ask an admin", "wecom-no-user")
         value = await self.ctx.store.run(hr.new_sign_in, user.id, "wecom")
-        response = RedirectResponse("/hr", status_code=303)
+        response = RedirectResponse(after if NEXT_PATH.match(after) else "/hr", status_code=303)
         self._set_cookie(response, value)
         response.delete_cookie(WECOM_STATE_COOKIE, path=WECOM_CALLBACK)
         await self.ctx.audit.record(self.ctx.audit.hr_actor(request, user.id, user.role), "hr.sign_in", "account", user.id, method="wecom")
