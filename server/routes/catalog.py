@@ -110,7 +110,8 @@ class CatalogRoutes(Resource):
         self.ctx.require_hr(request)
         bank_id = request.path_params["bank_id"]
         store = self.ctx.store.store
-        if await self.ctx.store.run(store.get_bank, bank_id) is None:
+        bank = await self.ctx.store.run(store.get_bank, bank_id)
+        if bank is None or not self.ctx.principal(request).sees_job(bank.job_id):  # row scoping: scores of one's jobs
             raise Problem(404, "Not found", f"no bank {bank_id!r}")
         reports = await self.ctx.store.run(store.latest_reports_of_bank, bank_id)
         rows = score_distribution(r.body for r in reports)
