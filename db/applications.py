@@ -383,11 +383,13 @@ class ApplicationRepository(Repository):
         value = last.score if column is ApplicationRow.score else aware(last.created_at)
         return records, _cursor(-1.0 if value is None else value, last.id)
 
-    def counts_by_state(self, job_id: str | None = None) -> dict[str, int]:
-        """Applications per state (screened split by outcome: screened/advance, ...)."""
+    def counts_by_state(self, job_id: str | None = None, job_ids: Collection[str] | None = None) -> dict[str, int]:
+        """Applications per state (screened split by outcome: screened/advance, ...); ``job_ids``: of these jobs only."""
         query = select(ApplicationRow.state, ApplicationRow.outcome, func.count()).group_by(ApplicationRow.state, ApplicationRow.outcome)
         if job_id:
             query = query.where(ApplicationRow.job_id == job_id)
+        if job_ids is not None:
+            query = query.where(ApplicationRow.job_id.in_(sorted(job_ids)))
         out: dict[str, int] = {}
         with Session(self.engine) as db:
             for state, outcome, n in db.execute(query):

@@ -341,7 +341,7 @@ class ApplicationRoutes(Resource):
                 job_id=q.get("job_id"), job_ids=seen, state=q.get("state"), outcome=q.get("outcome"), q=q.get("q"),
                 sort=q.get("sort", "-created_at"), cursor=q.get("cursor"), limit=limit,
             )
-            return [_summary(store, r) for r in records], next_cursor, store.counts_by_state(q.get("job_id"))
+            return [_summary(store, r) for r in records], next_cursor, store.counts_by_state(q.get("job_id"), seen)
 
         try:
             rows, next_cursor, counts = await self.ctx.store.run(page)
