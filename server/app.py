@@ -212,6 +212,8 @@ class Candor:
         except Exception:
             ctx.store.close()
             raise
+        if not self.settings.hr_token_enabled and await ctx.store.run(ctx.store.store.count_admins) == 0:
+            log.warning("CANDOR_HR_TOKEN_ENABLED=false and no enabled admin: add one with python -m server users create --role admin")
         ctx.writer.start()
         await ctx.outbox.start()
         await ctx.automation.start()
