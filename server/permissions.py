@@ -56,6 +56,10 @@ PERMISSIONS: dict[str, str] = {
     "deliveries.write": "replay a delivery",
     "audit.read": "read and verify the audit log",
     "bias.read": "the bias audit",
+    # For the routes other parts of issue 12 add (recordings, erasure, retention): named here so they plug in.
+    "recordings.read": "play an interview's recorded answers (of one's jobs)",
+    "candidates.erase": "erase a candidate's personal data (DELETE /v1/candidates/{id})",
+    "retention.admin": "retention policies and purges",
     "users.admin": "manage users, their roles, jobs, passwords, TOTP and API tokens",
 }
 # An HR operation that names no permission is for admins only until someone decides (deny by default).
@@ -67,9 +71,9 @@ ROLES: dict[str, frozenset[str]] = {
     "recruiter": frozenset({
         SELF, "sessions.read", "sessions.write", "candidates.read", "candidates.write", "reports.read", "reports.write",
         "decisions.write", "applications.read", "applications.write", "applications.personal", "contacts.read",
-        "contacts.write", "jobs.read", "automation.read", "analytics.read", "outcomes.write",
+        "contacts.write", "jobs.read", "automation.read", "analytics.read", "outcomes.write", "recordings.read",
     }),
-    "reviewer": frozenset({SELF, "sessions.read", "reports.read", "jobs.read"}),
+    "reviewer": frozenset({SELF, "sessions.read", "reports.read", "jobs.read", "recordings.read"}),
     "auditor": frozenset({SELF, "audit.read", "bias.read", "analytics.read", "jobs.read"}),
 }
 SCOPED_ROLES = frozenset({"recruiter", "reviewer"})  # see only the jobs they are given
