@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import re
 import logging
+import re
 import secrets
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
-from starlette.requests import Request
 from pydantic import BaseModel, Field
+from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from channels.wecom import TOKEN_CODES, WeComClient, WeComError

@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from db import AlreadyExists, utcnow
-from db.users import ROLES
 
 from ..accounts import check_login, check_password, hash_password, new_totp_secret, one_time_password, totp_step, totp_uri, verify_password
 from ..auth import API_TOKEN_PREFIX, new_token
@@ -361,5 +360,3 @@ class UserRoutes(Resource):
         await self._revoke(request, user.id, request.path_params["token_id"])
         return Response(status_code=204)
 
-
-__all__ = ["UserRoutes", "ROLES"]
