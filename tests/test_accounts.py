@@ -161,7 +161,12 @@ def test_failures_from_one_address_over_many_accounts_lock_that_address(api: Api
 def test_signing_out_ends_that_sign_in_everywhere_and_a_disabled_user_is_out(api: ApiServer) -> None:
     user = add_user(api, "he.ping")
     with sign_in(api, "he.ping") as http:
+        earlier = http.cookies[HR_COOKIE]
+        assert http.post("/v1/hr/login", json={"login": "he.ping", "password": PASSWORD}).status_code == 204
         copied = http.cookies[HR_COOKIE]
+        assert copied != earlier
+        with httpx.Client(base_url=api.url, cookies={HR_COOKIE: earlier}) as old:
+            assert old.get("/v1/me").status_code == 401  # signing in again ends the browser's earlier sign-in
         assert http.post("/v1/hr/logout").status_code == 204
     with httpx.Client(base_url=api.url, cookies={HR_COOKIE: copied}) as thief:
         assert thief.get("/v1/me").status_code == 401

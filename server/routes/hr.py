@@ -130,6 +130,9 @@ class HrRoutes(Resource):
                 if step is None or not await self.ctx.store.run(self.ctx.store.store.use_totp_step, user.id, step):
                     raise await fail("wrong code (or one used already: wait for the next)", "totp-invalid")
             user_id, role, method = user.id, user.role, "password"
+        old = request.cookies.get(HR_COOKIE)
+        if old:  # a new sign-in replaces the browser's old one (which ends on the server)
+            await self.ctx.store.run(hr.revoke, old)
         value = await self.ctx.store.run(hr.new_sign_in, user_id, method)
         response = Response(status_code=204)
         self._set_cookie(response, value)
