@@ -20,6 +20,7 @@ from .events import EventRepository
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
 from .sessions import SessionRepository
+from .recommendations import RecommendationRepository
 from .users import UserRepository
 
 
@@ -30,6 +31,7 @@ class Store(
     ContactRepository,
     AuditRepository,
     UserRepository,
+    RecommendationRepository,
 ):
     """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 

@@ -61,6 +61,7 @@ from .reporting import Reporting
 from .routes import analytics as analytics_routes, applications, automation as automation_routes, candidates, catalog as catalog_routes, consent, contacts, deliveries, events, hr, invites, ops, pages, reports, sessions, wecom, whip
 from .routes import successfactors as successfactors_routes
 from .routes import audit as audit_routes
+from .routes import recommendations as recommendation_routes
 from .routes import users as users_routes
 from .routes._common import Resource
 from .settings import Settings
@@ -90,6 +91,7 @@ RESOURCES: tuple[type[Resource], ...] = (
     wecom.WeComRoutes,
     audit_routes.AuditRoutes,
     users_routes.UserRoutes,
+    recommendation_routes.RecommendationRoutes,
 )
 
 

@@ -13,7 +13,7 @@ Roles:
 * ``recruiter``: their jobs: applications, invites, decisions, candidates'
   contacts and resumes, reports, sessions; reads jobs and rules.
 * ``reviewer``: reads the reports and sessions of the jobs they are given,
-  and nothing of a candidate's contact data (no phone, e-mail, resume, WeCom
+  records a recommendation on them (server/routes/recommendations.py), and nothing of a candidate's contact data (no phone, e-mail, resume, WeCom
   id): a session's candidate profile shows the name only
   (:func:`for_reviewer`). No applications (their parsed resumes hold contact data).
 * ``auditor``: the audit log and the bias audit, aggregate analytics, jobs;
@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, str] = {
     "reports.read": "read interview reports (of one's jobs)",
     "reports.write": "rebuild reports",
     "decisions.write": "record a person's decision on a report or an application",
+    "recommendations.write": "record one's recommendation on an interview (advice to whoever decides)",
     "applications.read": "list and show applications (of one's jobs), their timelines and actions",
     "applications.write": "take applications, invite, decide, bulk actions, retry automation's actions",
     "applications.personal": "read a resume's text and parsed fields (contact data)",
@@ -72,8 +73,9 @@ ROLES: dict[str, frozenset[str]] = {
         SELF, "sessions.read", "sessions.write", "candidates.read", "candidates.write", "reports.read", "reports.write",
         "decisions.write", "applications.read", "applications.write", "applications.personal", "contacts.read",
         "contacts.write", "jobs.read", "automation.read", "analytics.read", "outcomes.write", "recordings.read",
+        "recommendations.write",
     }),
-    "reviewer": frozenset({SELF, "sessions.read", "reports.read", "jobs.read", "recordings.read"}),
+    "reviewer": frozenset({SELF, "sessions.read", "reports.read", "jobs.read", "recordings.read", "recommendations.write"}),
     "auditor": frozenset({SELF, "audit.read", "bias.read", "analytics.read", "jobs.read"}),
 }
 SCOPED_ROLES = frozenset({"recruiter", "reviewer"})  # see only the jobs they are given

@@ -157,6 +157,24 @@ def test_a_reviewer_sees_their_jobs_sessions_without_contact_data(clients: dict[
     assert email not in seen.text and phone not in seen.text
 
 
+def test_a_reviewer_records_a_recommendation_on_their_jobs_interviews(clients: dict[str, httpx.Client],
+                                                                      applications: dict[str, str]) -> None:
+    admin, reviewer = clients["admin"], clients["reviewer"]
+    mine = admin.get(f"/v1/applications/{applications[JOB_A]}").json()["session_id"]
+    other = admin.post("/v1/sessions", json={"job_id": JOB_B, "candidate": {"name": "Other Person"}}).json()["id"]
+    made = reviewer.post(f"/v1/sessions/{mine}/recommendations", json={"recommendation": "advance", "note": "clear answers"})
+    assert made.status_code == 201, made.text
+    again = reviewer.post(f"/v1/sessions/{mine}/recommendations", json={"recommendation": "hold"})
+    assert again.status_code == 201
+    assert reviewer.post(f"/v1/sessions/{other}/recommendations", json={"recommendation": "reject"}).status_code == 404
+    assert reviewer.post(f"/v1/sessions/{mine}/recommendations", json={"recommendation": "hire"}).status_code == 422
+    listed = admin.get(f"/v1/sessions/{mine}/recommendations").json()["recommendations"]
+    assert [(r["role"], r["recommendation"]) for r in listed] == [("reviewer", "hold")]  # one per user: the latest
+    assert clients["auditor"].get(f"/v1/sessions/{mine}/recommendations").status_code == 403
+    state = admin.get(f"/v1/applications/{applications[JOB_A]}").json()["state"]
+    assert state == "invited"  # advice moves nothing
+
+
 def test_an_auditor_reads_the_audit_log_and_no_candidate(clients: dict[str, httpx.Client], applications: dict[str, str]) -> None:
     auditor = clients["auditor"]
     entries = auditor.get("/v1/audit").json()["entries"]
