@@ -15,7 +15,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -337,6 +337,7 @@ class ApplicationRepository(Repository):
         self,
         *,
         job_id: str | None = None,
+        job_ids: Collection[str] | None = None,  # only these jobs (a user's: server/permissions.py); None: every job
         state: str | None = None,
         outcome: str | None = None,
         q: str | None = None,
@@ -351,6 +352,8 @@ class ApplicationRepository(Repository):
         query = select(ApplicationRow)
         if job_id:
             query = query.where(ApplicationRow.job_id == job_id)
+        if job_ids is not None:
+            query = query.where(ApplicationRow.job_id.in_(sorted(job_ids)))
         if state:
             query = query.where(ApplicationRow.state == state)
         if outcome:
@@ -380,11 +383,13 @@ class ApplicationRepository(Repository):
         value = last.score if column is ApplicationRow.score else aware(last.created_at)
         return records, _cursor(-1.0 if value is None else value, last.id)
 
-    def counts_by_state(self, job_id: str | None = None) -> dict[str, int]:
-        """Applications per state (screened split by outcome: screened/advance, ...)."""
+    def counts_by_state(self, job_id: str | None = None, job_ids: Collection[str] | None = None) -> dict[str, int]:
+        """Applications per state (screened split by outcome: screened/advance, ...); ``job_ids``: of these jobs only."""
         query = select(ApplicationRow.state, ApplicationRow.outcome, func.count()).group_by(ApplicationRow.state, ApplicationRow.outcome)
         if job_id:
             query = query.where(ApplicationRow.job_id == job_id)
+        if job_ids is not None:
+            query = query.where(ApplicationRow.job_id.in_(sorted(job_ids)))
         out: dict[str, int] = {}
         with Session(self.engine) as db:
             for state, outcome, n in db.execute(query):

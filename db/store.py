@@ -25,6 +25,8 @@ from .outcomes import OutcomeRepository
 from .reports import ReportRepository
 from .selfid import SelfIdRepository
 from .sessions import SessionRepository
+from .recommendations import RecommendationRepository
+from .users import UserRepository
 
 
 class Store(
@@ -36,6 +38,8 @@ class Store(
     DataKeyRepository,
     SelfIdRepository,
     ErasureRepository,
+    UserRepository,
+    RecommendationRepository,
 ):
     """Sessions, candidates, their event logs, versioned jobs and banks, reports and decisions, applications, automation's actions, later outcomes, contacts."""
 

@@ -8,6 +8,10 @@ re-wraps every candidate's data key with ``CANDOR_MASTER_KEY`` (the old
 one given in ``CANDOR_MASTER_KEYS_OLD``), without re-encrypting content.
 ``python -m server purge [--dry-run]`` runs the retention purge once
 (docs/retention.md); the server also runs it daily.
+
+``python -m server users create --login x --role admin [--name N] [--job J]...``
+adds an HR user and prints a one-time password (docs/accounts.md);
+``users list`` lists them; ``users reset-password --login x`` prints a new one.
 """
 
 from __future__ import annotations
@@ -53,6 +57,53 @@ def audit_verify(database_url: str | None) -> int:
     return 0 if result.ok else 1
 
 
+def _database_url(given: str | None) -> str:
+    if given is not None:
+        return given
+    from .settings import Settings
+
+    return Settings().database_url
+
+
+def users_command(args: argparse.Namespace) -> int:
+    """The operators' way to the first admin (and a lost password): no server needed, the database directly."""
+    from db import AlreadyExists, Store
+
+    from .accounts import check_login, hash_password, one_time_password
+
+    store = Store(_database_url(args.database_url))
+    try:
+        if args.users_command == "list":
+            for user in store.list_users():
+                state = "disabled" if user.disabled else "active"
+                print(f"{user.id}\t{user.login}\t{user.role}\t{state}\tjobs={','.join(user.job_ids) or '-'}")
+            return 0
+        try:
+            login = check_login(args.login)
+        except ValueError as exc:
+            print(f"--login: {exc}", file=sys.stderr)
+            return 2
+        password = one_time_password()
+        if args.users_command == "create":
+            try:
+                user = store.create_user(login, args.name or login, args.role, password_hash=hash_password(password),
+                                         job_ids=args.job or ())
+            except AlreadyExists:
+                print(f"a user {login!r} exists already", file=sys.stderr)
+                return 1
+        else:
+            found = store.user_by_login(login)
+            if found is None:
+                print(f"no user {login!r}", file=sys.stderr)
+                return 1
+            user = store.update_user(found.id, password_hash=hash_password(password))
+        print(f"{user.login} ({user.role}, {user.id}): one-time password {password}")
+        print("Sign in at /hr and change it (POST /v1/me/password); it is shown only now.")
+        return 0
+    finally:
+        store.close()
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m server", description="Run Candor (no arguments), or a maintenance command.")
     commands = top.add_subparsers(dest="command")
@@ -66,6 +117,17 @@ def parser() -> argparse.ArgumentParser:
     purge = commands.add_parser("purge", help="erase what the retention periods say has expired (docs/retention.md)")
     purge.add_argument("--dry-run", action="store_true", help="only say what would be erased")
     purge.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
+    users = commands.add_parser("users", help="HR accounts").add_subparsers(dest="users_command", required=True)
+    create = users.add_parser("create", help="add a user; prints a one-time password")
+    create.add_argument("--login", required=True)
+    create.add_argument("--role", required=True, choices=["admin", "recruiter", "reviewer", "auditor"])
+    create.add_argument("--name", help="the display name (default: the login)")
+    create.add_argument("--job", action="append", help="a job id the user is given (recruiter, reviewer); repeat for more")
+    reset = users.add_parser("reset-password", help="a new one-time password for a user")
+    reset.add_argument("--login", required=True)
+    listing = users.add_parser("list", help="every user: id, login, role, state, jobs")
+    for sub in (create, reset, listing):
+        sub.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
     return top
 
 
@@ -81,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         from .purge import purge_command
 
         return purge_command(args.dry_run, args.database_url)
+    if args.command == "users":
+        return users_command(args)
     serve()
     return 0
 

@@ -67,6 +67,8 @@ from .routes import bias as bias_routes
 from .routes import recordings as recordings_routes
 from .routes import erasure as erasure_routes, mydata as mydata_routes
 from .purge import Purge
+from .routes import recommendations as recommendation_routes
+from .routes import users as users_routes
 from .routes._common import Resource
 from .keys import wrapper_from
 from .settings import Settings
@@ -99,6 +101,8 @@ RESOURCES: tuple[type[Resource], ...] = (
     recordings_routes.RecordingRoutes,
     erasure_routes.ErasureRoutes,
     mydata_routes.MyDataRoutes,
+    users_routes.UserRoutes,
+    recommendation_routes.RecommendationRoutes,
 )
 
 
@@ -168,6 +172,7 @@ class Candor:
             settings.hr_cookie_max_age_s,
             own_hosts=[urlsplit(settings.base_url).netloc],
             failures=FailureLimit(settings.auth_max_failures, settings.auth_failure_window_s),
+            store=store.store, async_store=store, token_enabled=settings.hr_token_enabled,
         )
         gate = ModelGate(models, metrics)
         # Answers' recordings, sealed with the vault before they reach the disk (recordings/, docs/recordings.md).
@@ -232,6 +237,8 @@ class Candor:
         except Exception:
             ctx.store.close()
             raise
+        if not self.settings.hr_token_enabled and await ctx.store.run(ctx.store.store.count_admins) == 0:
+            log.warning("CANDOR_HR_TOKEN_ENABLED=false and no enabled admin: add one with python -m server users create --role admin")
         ctx.writer.start()
         await ctx.outbox.start()
         await ctx.automation.start()
@@ -320,7 +327,7 @@ def create_app(
 
     routes = [
         Route("/", lambda r: RedirectResponse("/hr"), methods=["GET"]),
-        *openapi.routes(table),
+        *openapi.routes(table, guard=ctx.authorize),
         *events.EventRoutes(ctx).routes(),
         *pages.routes(),
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),

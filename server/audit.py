@@ -1,9 +1,9 @@
 """Recording the audit trail from the HTTP edge: who is asking, from where, and one call per action.
 
-:meth:`AuditTrail.who` is the one place that says who a request is (today:
-the HR token or cookie is user ``hr`` with role ``admin``; named accounts and
-roles (issue 12, section 1) fill it in later); :meth:`AuditTrail.require_reader`
-is the one place that says who may read the trail (``admin`` or ``auditor``).
+:meth:`AuditTrail.who` is the one place that says who a request is: the
+signed-in user's id and role (the bootstrap admin, CANDOR_HR_TOKEN, is user
+``hr`` with role ``admin``); :meth:`AuditTrail.require_reader` says who may
+read the trail (the ``audit.read`` permission: ``admin``, ``auditor``).
 Handlers call :meth:`AuditTrail.record` with the request (or an
 :class:`Actor` for the system, a candidate or a job board), the action,
 the target and ids only. The entry is written before the handler answers: a
@@ -30,7 +30,7 @@ from .problems import Problem
 
 log = logging.getLogger("candor.audit")
 
-READER_ROLES = frozenset({"admin", "auditor"})  # who may read the trail (GET /v1/audit)
+READER_ROLES = frozenset({"admin", "auditor"})  # the roles with audit.read (server/permissions.py decides)
 ANCHOR_EVERY_S = 24 * 3600
 
 
@@ -76,22 +76,25 @@ class AuditTrail:
 
     # -- who ---------------------------------------------------------------------------------
     def who(self, conn: HTTPConnection) -> Actor:
-        """The one place that names a request's actor."""
-        if self.hr.allowed(conn):
-            return self.hr_actor(conn)
+        """The one place that names a request's actor: the signed-in user's id and role (server/permissions.py)."""
+        principal = self.hr.resolve_conn(conn)
+        if principal is not None:
+            return Actor(principal.user_id, principal.role, self.address(conn))
         return Actor("anonymous", "none", self.address(conn))
 
-    def hr_actor(self, conn: HTTPConnection) -> Actor:
-        """HR as one user today (the token, the cookie); a named account with its role once accounts exist."""
-        return Actor("hr", "admin", self.address(conn))
+    def hr_actor(self, conn: HTTPConnection, user_id: str = "hr", role: str = "admin") -> Actor:
+        """A user acting from this request whose sign-in is being made (the sign-in handler: no cookie yet)."""
+        return Actor(user_id, role, self.address(conn))
 
     def require_reader(self, conn: HTTPConnection) -> Actor:
-        """The one place that says who may read the trail: 401 for anyone else."""
-        actor = self.who(conn)
-        if actor.role not in READER_ROLES:
-            raise Problem(401, "Unauthorised", "HR sign-in required (Authorization: Bearer <HR token> or the HR cookie)",
+        """Who may read the trail: the ``audit.read`` permission (admin, auditor); 401 anonymous, 403 other roles."""
+        principal = self.hr.resolve_conn(conn)
+        if principal is None:
+            raise Problem(401, "Unauthorised", "HR sign-in required (Authorization: Bearer <token> or the HR cookie)",
                           headers={"WWW-Authenticate": "Bearer"})
-        return actor
+        if not principal.can("audit.read"):
+            raise Problem(403, "Forbidden", f"the {principal.role} role may not read the audit log", slug="forbidden")
+        return Actor(principal.user_id, principal.role, self.address(conn))
 
     def address(self, conn: HTTPConnection) -> str | None:
         """The client's address: the direct peer, or (behind a trusted proxy) the nearest untrusted hop of X-Forwarded-For."""

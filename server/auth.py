@@ -4,9 +4,9 @@ Tokens are compared in constant time and never logged. The HR cookie is
 HttpOnly and signed; browsers need it because a WebSocket cannot carry an
 Authorization header, and no token ever travels in a query string.
 
-The cookie names a sign-in kept on the server (issue 12): signing out ends
-it there, so a copied cookie stops working at once, not 12 h later. Sign-ins
-live in this process (a restart signs HR out). A request the cookie
+The cookie names a sign-in kept in the database (issue 12): signing out ends
+it there, so a copied cookie stops working at once, not 12 h later; sign-ins
+survive a restart and work across nodes. A request the cookie
 authenticates must come from Candor's own pages: one a browser marks as
 cross-site (``Sec-Fetch-Site``, or an ``Origin`` of another host) is refused,
 which is what stops a form or script on another site from acting as HR
@@ -21,13 +21,20 @@ import hmac
 import logging
 import secrets
 import time
-from typing import Callable, Hashable, Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Callable, Hashable, Iterable
 from urllib.parse import urlsplit
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from starlette.requests import HTTPConnection
 
+if TYPE_CHECKING:
+    from db import AsyncStore
+    from db.users import UserRepository
+
+    from .permissions import Principal
+
 HR_COOKIE = "candor_hr"
+API_TOKEN_PREFIX = "cnd_"  # every per-user API token starts so (server/routes/users.py)
 
 
 def new_token(nbytes: int = 32) -> str:
@@ -134,57 +141,108 @@ class FailureLimit:
 
 
 class HrAuth:
+    """Who an HR request is (a :class:`~server.permissions.Principal`), from a bearer token or the sign-in cookie.
+
+    * ``Authorization: Bearer <CANDOR_HR_TOKEN>``: the bootstrap admin (while ``token_enabled``);
+    * ``Authorization: Bearer <an API token>``: its user, with the token's scopes (db/users.py's ``api_tokens``);
+    * the ``candor_hr`` cookie: a random id naming a sign-in kept in the database (``sign_ins``, only its
+      digest stored), so sign-ins survive a restart, work on every node, and end at once when revoked.
+
+    A request that carries a bearer token is judged by the token alone (a cookie beside it is ignored).
+    ``store`` is the app's :class:`~db.Store`: lookups are blocking; async code calls :meth:`principal`.
+    """
+
     def __init__(
         self, hr_token: str, secret_key: str, max_age_s: int, *, own_hosts: Iterable[str] = (),
         failures: FailureLimit | None = None, clock: Callable[[], float] = time.monotonic,
+        store: "UserRepository | None" = None, token_enabled: bool = True, async_store: "AsyncStore | None" = None,
     ) -> None:
         self._token = hr_token
-        self._signer = TimestampSigner(secret_key, salt="candor-hr-cookie")
         self._max_age = max_age_s
         self._clock = clock
-        self._sign_ins: dict[str, float] = {}  # sign-in id -> when it ends (clock)
+        self.store = store
+        self.async_store = async_store
+        self.token_enabled = token_enabled
         self.own_hosts = tuple(own_hosts)
         self.failures = failures or FailureLimit()
+        del secret_key  # the cookie is a random id looked up in the database: nothing to sign
 
     def token_ok(self, token: str | None) -> bool:
-        return isinstance(token, str) and hmac.compare_digest(token.encode(), self._token.encode())
+        """Whether this is CANDOR_HR_TOKEN (and it is still accepted)."""
+        return self.token_enabled and isinstance(token, str) and hmac.compare_digest(token.encode(), self._token.encode())
 
-    def cookie_value(self) -> str:
-        """A new sign-in: its id, signed, for the cookie."""
-        now = self._clock()
-        for sid in [sid for sid, ends in self._sign_ins.items() if ends <= now]:
-            del self._sign_ins[sid]
-        sid = secrets.token_urlsafe(16)
-        self._sign_ins[sid] = now + self._max_age
-        return self._signer.sign(sid).decode()
+    # -- who ---------------------------------------------------------------------------------
+    def resolve(self, bearer_token: str | None, cookie: str | None) -> "Principal | None":
+        """The principal these credentials name, or None (blocking: a database read)."""
+        from .permissions import Principal
 
-    def _sign_in(self, value: str | None) -> str | None:
-        if not value:
+        if bearer_token is not None:
+            if self.token_ok(bearer_token):
+                return Principal.bootstrap("bootstrap-token")
+            if self.store is None or len(bearer_token) > 256 or not bearer_token.startswith(API_TOKEN_PREFIX):
+                return None  # a candidate's token, or nothing we made: no lookup
+            token = self.store.api_token(bearer_token)
+            if token is None:
+                return None
+            user = self.store.get_user(token.user_id)
+            if user is None or user.disabled:
+                return None
+            return Principal.of(user.id, user.role, user.login, user.job_ids, "api-token", scopes=token.scopes, token_id=token.id)
+        if not cookie or len(cookie) > 256 or self.store is None:
             return None
-        try:
-            sid = self._signer.unsign(value, max_age=self._max_age).decode()
-        except (BadSignature, SignatureExpired, UnicodeDecodeError):
+        sign_in = self.store.sign_in(cookie)
+        if sign_in is None:
             return None
-        ends = self._sign_ins.get(sid)
-        return sid if ends is not None and ends > self._clock() else None
+        if sign_in.user_id == "hr":
+            return Principal.bootstrap("cookie") if self.token_enabled else None
+        user = self.store.get_user(sign_in.user_id)
+        if user is None or user.disabled:
+            return None
+        return Principal.of(user.id, user.role, user.login, user.job_ids, "cookie")
+
+    def resolve_conn(self, conn: HTTPConnection) -> "Principal | None":
+        """Blocking: for a WebSocket's handshake and code outside the operations table (prefer :meth:`principal`)."""
+        cached = conn.scope.get("state", {}).get("principal")
+        if cached is not None:
+            return cached
+        return self.resolve(bearer(conn), conn.cookies.get(HR_COOKIE))
+
+    async def principal(self, conn: HTTPConnection) -> "Principal | None":
+        """Who this request is, looked up off the event loop (on the store's thread)."""
+        token, cookie = bearer(conn), conn.cookies.get(HR_COOKIE)
+        if token is not None and self.token_ok(token):
+            from .permissions import Principal
+
+            return Principal.bootstrap("bootstrap-token")
+        if token is None and not cookie:
+            return None
+        if self.async_store is None:
+            return self.resolve(token, cookie)
+        return await self.async_store.run(self.resolve, token, cookie)
+
+    # -- sign-ins -------------------------------------------------------------------------------
+    def new_sign_in(self, user_id: str, method: str) -> str:
+        """A new sign-in for this user (blocking): the cookie's value (a random id; the database keeps its digest)."""
+        assert self.store is not None
+        value = secrets.token_urlsafe(32)
+        self.store.create_sign_in(value, user_id, method, timedelta(seconds=self._max_age))
+        return value
 
     def cookie_ok(self, value: str | None) -> bool:
-        return self._sign_in(value) is not None
+        return bool(value) and self.store is not None and len(value) <= 256 and self.resolve(None, value) is not None
 
     def revoke(self, value: str | None) -> bool:
-        """End the sign-in this cookie names (signing out); whether there was one."""
-        sid = self._sign_in(value)
-        return sid is not None and self._sign_ins.pop(sid, None) is not None
+        """End the sign-in this cookie names (signing out); whether there was one (blocking)."""
+        return bool(value) and self.store is not None and len(value) <= 256 and self.store.revoke_sign_in(value)
 
     def cookie_cross_site(self, conn: HTTPConnection) -> bool:
         """A cookie-authenticated request (no bearer token) that changes something, or a WebSocket, sent from another site."""
-        if self.token_ok(bearer(conn)) or not self.cookie_ok(conn.cookies.get(HR_COOKIE)):
+        if bearer(conn) is not None or not conn.cookies.get(HR_COOKIE):
             return False
         if conn.scope["type"] == "http" and conn.scope.get("method", "GET") not in UNSAFE_METHODS:
             return False
         return cross_site(conn, self.own_hosts)
 
     def allowed(self, conn: HTTPConnection) -> bool:
-        if self.token_ok(bearer(conn)):
-            return True
-        return self.cookie_ok(conn.cookies.get(HR_COOKIE)) and not self.cookie_cross_site(conn)
+        """Signed in as anyone (blocking; the WebSocket's check)."""
+        return not self.cookie_cross_site(conn) and self.resolve_conn(conn) is not None

@@ -24,6 +24,7 @@ from .live import SessionRegistry
 from .metrics import Metrics
 from .modelgate import ModelGate
 from .policy import Policy
+from .permissions import UNDECIDED, Principal
 from .problems import Problem
 from .reporting import Reporting
 from .settings import Settings
@@ -50,10 +51,35 @@ class Context:
     recordings: Recordings | None = None
 
     def require_hr(self, request: Request) -> None:
+        """Signed in as anyone (for code not yet given a permission; the router has checked the operation's already)."""
         if self.hr.cookie_cross_site(request):
             raise Problem(403, "Cross-site request", "a request signed in with the HR cookie must come from Candor's own pages", slug="cross-site")
-        if not self.hr.allowed(request):
-            raise Problem(401, "Unauthorised", "HR sign-in required (Authorization: Bearer <HR token> or the HR cookie)", headers={"WWW-Authenticate": "Bearer"})
+        if self.hr.resolve_conn(request) is None:
+            raise Problem(401, "Unauthorised", "HR sign-in required (Authorization: Bearer <token> or the HR cookie)", headers={"WWW-Authenticate": "Bearer"})
+
+    async def authorize(self, request: Request, perm: str | None) -> Principal:
+        """The router's check before every HR operation: who (401), from where (403 cross-site), allowed (403)."""
+        if self.hr.cookie_cross_site(request):
+            raise Problem(403, "Cross-site request", "a request signed in with the HR cookie must come from Candor's own pages", slug="cross-site")
+        principal = await self.hr.principal(request)
+        if principal is None:
+            raise Problem(401, "Unauthorised", "HR sign-in required (Authorization: Bearer <token> or the HR cookie)", headers={"WWW-Authenticate": "Bearer"})
+        request.state.principal = principal
+        if not principal.can(perm):
+            raise Problem(403, "Forbidden", f"the {principal.role} role may not do this ({perm or UNDECIDED})", slug="forbidden")
+        return principal
+
+    def principal(self, request: Request) -> Principal:
+        """Who the router let in (set by :meth:`authorize`); for code outside the table, looked up (blocking)."""
+        found = getattr(request.state, "principal", None) or self.hr.resolve_conn(request)
+        if found is None:
+            raise Problem(401, "Unauthorised", "HR sign-in required", headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    def require_job(self, request: Request, job_id: str | None, what: str = "row") -> None:
+        """Row scoping: a row of a job this user is not given is answered 404, as if it did not exist."""
+        if not self.principal(request).sees_job(job_id):
+            raise Problem(404, "Not found", f"no such {what}")
 
     async def candidate(self, request: Request) -> SessionRecord:
         """The session whose candidate token the request carries (401 otherwise)."""

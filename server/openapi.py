@@ -60,21 +60,40 @@ class Operation:
     description: str = ""
     # Other media types the body may come in (multipart/form-data, application/zip, ...) and their schemas.
     other_bodies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The permission an HR operation needs (server/permissions.py); the router checks it before the endpoint runs.
+    # None on an HR operation: admins only, until someone decides (deny by default).
+    perm: str | None = None
 
     @property
     def operation_id(self) -> str:
         return getattr(self.endpoint, "__name__", f"{self.method.lower()}_{self.path}")
 
 
-def routes(operations: Iterable[Operation]) -> list[Route]:
-    """One route per path, so that a 405 lists every method the path takes."""
+Guard = Callable[[Request, "str | None"], Awaitable[Any]]
+
+
+def routes(operations: Iterable[Operation], guard: Guard | None = None) -> list[Route]:
+    """One route per path, so that a 405 lists every method the path takes.
+
+    ``guard(request, perm)`` runs before every HR operation's endpoint (the one place permissions are
+    enforced: server/context.py's ``Context.authorize``); it raises a problem (401, 403) to refuse.
+    """
     by_path: dict[str, dict[str, Endpoint]] = {}
     for op in operations:
         handlers = by_path.setdefault(op.path, {})
         if op.method in handlers:
             raise ValueError(f"{op.method} {op.path} is defined twice")
-        handlers[op.method] = op.endpoint
+        handlers[op.method] = _guarded(op, guard) if guard is not None and op.auth == "hr" else op.endpoint
     return [Route(path, _by_method(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+
+
+def _guarded(op: Operation, guard: Guard) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        await guard(request, op.perm)
+        return await op.endpoint(request)
+
+    endpoint.__name__ = op.operation_id
+    return endpoint
 
 
 def _by_method(handlers: Mapping[str, Endpoint]) -> Endpoint:
@@ -109,6 +128,8 @@ def document(
         out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
         if op.description:
             out["description"] = op.description
+        if op.auth == "hr":
+            out["x-permission"] = op.perm or "admin.only"
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in _PATH_PARAM.findall(op.path)
@@ -143,7 +164,7 @@ def document(
                     name: {"description": text, "schema": {"type": "string"}} for name, text in reply.headers.items()
                 }
             responses[str(status)] = item
-        problems = set(op.problems) | ({401} if op.auth else set())
+        problems = set(op.problems) | ({401} if op.auth else set()) | ({403} if op.auth == "hr" else set())
         for status in sorted(problems):
             responses[str(status)] = {
                 "description": HTTPStatus(status).phrase,
@@ -169,7 +190,8 @@ def document(
         "components": {
             "schemas": defs.get("$defs", {}),
             "securitySchemes": {
-                "hrBearer": {"type": "http", "scheme": "bearer", "description": "the HR token (CANDOR_HR_TOKEN)"},
+                "hrBearer": {"type": "http", "scheme": "bearer",
+                             "description": "a user's API token (POST /v1/me/tokens), or CANDOR_HR_TOKEN (the bootstrap admin)"},
                 "hrCookie": {
                     "type": "apiKey",
                     "in": "cookie",

@@ -187,7 +187,12 @@ class ExchangeResponse(BaseModel):
 
 
 class HrLogin(BaseModel):
-    token: str
+    """A user's login, password and (once enrolled) TOTP code; or ``token``: CANDOR_HR_TOKEN (the bootstrap admin)."""
+
+    login: str | None = Field(default=None, max_length=64)
+    password: str | None = Field(default=None, max_length=256)
+    totp: str | None = Field(default=None, max_length=16, description="the 6-digit code, once the user enrolled")
+    token: str | None = Field(default=None, max_length=256)
 
 
 class Health(BaseModel):

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # Signs the HR cookie; random per process when unset.
     secret_key: SecretStr | None = None
     cookie_secure: bool = False  # set true behind HTTPS
+    # CANDOR_HR_TOKEN is the bootstrap admin's token (bearer, or the sign-in
+    # page's token form). Set false once real admins exist (docs/accounts.md):
+    # the token, and sign-ins made with it, are refused from then on.
+    hr_token_enabled: bool = True
     hr_cookie_max_age_s: int = 12 * 3600
     # Failed HR sign-ins and invite-code exchanges: after auth_max_failures
     # in auth_failure_window_s from one address (or for one account), 429
@@ -73,6 +77,9 @@ class Settings(BaseSettings):
     # CANDOR_WECOM='{"corp_id":"ww...","agent_id":1000002,"secret":"...","callback_token":"...",
     #                "callback_aes_key":"<43 chars>","robots":{"shanghai":"<key>"},"external_sender":"hr-wang"}'
     wecom: WeComConfig | None = None
+    # WeCom single sign-on for HR (docs/accounts.md): WeCom's OAuth2 page the
+    # sign-in redirects to (the corp and agent come from CANDOR_WECOM).
+    wecom_oauth_url: str = Field(default="https://open.weixin.qq.com/connect/oauth2/authorize", pattern=r"^https?://")
     # E-mail: smtp://user:pass@host:port (?starttls=true to upgrade) or smtps:// (implicit TLS).
     smtp_url: SecretStr | None = None
     mail_from: str | None = None  # "Bank HR <hr@bank.cn>"; required with smtp_url

@@ -16,6 +16,13 @@ implements what Candor calls:
   that errcode (-1 busy, 45009, 40003...); ``inject_raw`` answers message/send
   with any HTTP status and body (a proxy's page).
 
+* ``GET /connect/oauth2/authorize`` (open.weixin.qq.com's page, 企业微信网页授权): checks appid
+  (the corp id), response_type=code and the scope, then sends the browser back to redirect_uri
+  with ``code`` (for the member ``user_in_wecom``, settable) and the same ``state``;
+* ``GET /cgi-bin/auth/getuserinfo?access_token&code``: a member's ``userid`` (and a
+  ``user_ticket``), or a non-member's ``openid``; a code works once and for 5 minutes, else
+  40029 (invalid code).
+
 ``post_callback(url, message_xml)`` posts an encrypted callback to Candor
 the way WeCom does (WXBizMsgCrypt, msg_signature/timestamp/nonce in the query).
 """
@@ -28,6 +35,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from starlette.applications import Starlette
@@ -64,6 +72,8 @@ class FakeWeCom:
     robot_window_s: float = 60.0  # the limit's window (shorter in tests that must not wait a minute)
     robot_keys: tuple[str, ...] = (ROBOT_KEY,)
     unreachable: set[str] = field(default_factory=set)  # external_userids that land in fail_list
+    # Who is using WeCom when the OAuth page is opened: a member's userid, or ("openid", x) for someone outside the corp.
+    user_in_wecom: str | tuple[str, str] = "zhangsan"
     port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
@@ -76,6 +86,8 @@ class FakeWeCom:
         self._raw: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._lock = threading.Lock()
         self._server: LoopbackServer | None = None
+        self.oauth_codes: dict[str, tuple[str | tuple[str, str], float]] = {}  # code -> (who, issued at)
+        self.authorize_requests: list[dict[str, str]] = []
 
     # -- control ------------------------------------------------------------
     @property
@@ -190,6 +202,34 @@ class FakeWeCom:
                 sent.append(now)
         return await self._record("webhook/send", request, 45009 if limited else 0)
 
+    # -- OAuth2 (网页授权) ------------------------------------------------------------------
+    async def authorize(self, request: Request) -> Response:
+        q = dict(request.query_params)
+        self.authorize_requests.append(q)
+        if q.get("appid") != self.corp_id or q.get("response_type") != "code" or q.get("scope") not in ("snsapi_base", "snsapi_privateinfo"):
+            return Response("<html>参数错误</html>", status_code=400, media_type="text/html")
+        redirect_uri = q.get("redirect_uri", "")
+        if not redirect_uri.startswith(("http://", "https://")):
+            return Response("<html>redirect_uri 参数错误</html>", status_code=400, media_type="text/html")
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            self.oauth_codes[code] = (self.user_in_wecom, time.monotonic())
+        sep = "&" if "?" in redirect_uri else "?"
+        return Response(status_code=302, headers={"Location": f"{redirect_uri}{sep}{urlencode({'code': code, 'state': q.get('state', '')})}"})
+
+    async def getuserinfo(self, request: Request) -> JSONResponse:
+        token_code = self._check_token(request)
+        if token_code:
+            return _answer(token_code)
+        with self._lock:
+            issued = self.oauth_codes.pop(request.query_params.get("code", ""), None)  # a code works once
+        if issued is None or time.monotonic() - issued[1] > 300:
+            return _answer(40029)  # invalid code
+        who = issued[0]
+        if isinstance(who, tuple):
+            return _answer(0, openid=who[1])
+        return _answer(0, userid=who, user_ticket=secrets.token_urlsafe(16))
+
     # -- callbacks ------------------------------------------------------------------
     def crypt(self, token: str = CALLBACK_TOKEN, aes_key: str = AES_KEY) -> MsgCrypt:
         return MsgCrypt(token, aes_key, self.corp_id)
@@ -236,6 +276,8 @@ class FakeWeCom:
                 Route("/cgi-bin/message/send", self.message_send, methods=["POST"]),
                 Route("/cgi-bin/webhook/send", self.webhook_send, methods=["POST"]),
                 Route("/cgi-bin/externalcontact/add_msg_template", self.add_msg_template, methods=["POST"]),
+                Route("/connect/oauth2/authorize", self.authorize, methods=["GET"]),
+                Route("/cgi-bin/auth/getuserinfo", self.getuserinfo, methods=["GET"]),
             ]
         )
         self._server = LoopbackServer(app, self.port, name="fake-wecom").start()
@@ -248,5 +290,6 @@ class FakeWeCom:
 
 def _answer(errcode: int, **extra: Any) -> JSONResponse:
     messages = {0: "ok", -1: "system busy", 40001: "invalid credential", 40013: "invalid corpid",
-                40014: "invalid access_token", 42001: "access_token expired", 45009: "api freq out of limit"}
+                40014: "invalid access_token", 42001: "access_token expired", 45009: "api freq out of limit",
+                40029: "invalid code"}
     return JSONResponse({"errcode": errcode, "errmsg": messages.get(errcode, "error"), **extra})

@@ -991,6 +991,7 @@
   // ---- i18n ----
   // A placeholder without a value shows as '?'.
   var t = hr.t = Candor.i18n.translator(STRINGS, function () { return ui.lang; }, '?');
+  hr.STRINGS = STRINGS;  // views add their own strings (hr/users.js, hr/signin.js)
 
   // A {zh, en} text from the server in the page's language.
   hr.locText = function (text) { return Candor.i18n.locText(text, ui.lang); };
@@ -1057,7 +1058,8 @@
       opts.body = JSON.stringify(body);
     }
     var res = await fetch(path, opts);
-    if (res.status === 401 || res.status === 403) throw new http.AuthError(res.status);
+    if (res.status === 401) throw new http.AuthError(res.status);
+    // 403: signed in, but the role may not (a banner, not the sign-in form)
     if (!res.ok) throw new http.HttpError(res.status, await http.readDetail(res));
     if (res.status === 204) return null;
     var ct = res.headers.get('Content-Type') || '';
@@ -1080,6 +1082,8 @@
     $('board-view').hidden = view !== 'board';
     $('application-view').hidden = view !== 'application';
     if ($('dashboard-view')) $('dashboard-view').hidden = view !== 'dashboard';
+    if ($('users-view')) $('users-view').hidden = view !== 'users';
+    if ($('nav-users')) $('nav-users').className = view === 'users' ? 'active' : '';
     $('logout').hidden = view === 'signin';
     $('hr-nav').hidden = view === 'signin';
     $('nav-jobs').className = view === 'jobs' || view === 'board' || view === 'application' ? 'active' : '';
@@ -1093,6 +1097,7 @@
   // list, /hr/sessions/<id> one session live, /hr/dashboard the dashboard.
   function routeOf(path) {
     if (/^\/hr\/dashboard\/?$/.test(path || '')) return { view: 'dashboard', id: null };
+    if (/^\/hr\/users\/?$/.test(path || '')) return { view: 'users', id: null };
     var m = /^\/hr\/(sessions|jobs|applications)(?:\/([^\/]+))?\/?$/.exec(path || '');
     if (!m) return { view: 'jobs', id: null };
     var id = m[2] ? decodeURIComponent(m[2]) : null;
@@ -1109,6 +1114,7 @@
     else if (r.view === 'board') hr.board.open(r.id);
     else if (r.view === 'application') hr.application.open(r.id);
     else if (r.view === 'dashboard' && hr.dashboard) hr.dashboard.open();
+    else if (r.view === 'users' && hr.users) hr.users.open();
     else hr.jobs.open();
   }
 
@@ -1134,6 +1140,7 @@
     hr.application.init();
     hr.automation.init();
     if (hr.dashboard) hr.dashboard.init();
+    if (hr.users) hr.users.init();
     route();
   }
 

@@ -164,17 +164,17 @@ class AnalyticsRoutes(Resource):
                 "Record what became of a candidate: on-site result, probation rating, 12-month performance", "analytics",
                 body=OutcomeBody, description="The whole record, replaced: a field left out is cleared (GET it first to "
                 "change one). The dashboard's validity figures relate these to the scores.",
-                replies={200: Reply("recorded", OutcomeInfo)}, problems=(400, 404, 422),
+                replies={200: Reply("recorded", OutcomeInfo)}, problems=(400, 404, 422), perm="outcomes.write",
             ),
             Operation(
                 "GET", "/v1/applications/{application_id}/outcomes", self.get_outcomes, "What became of a candidate (nulls: nothing recorded yet)",
-                "analytics", replies={200: Reply("the outcome", OutcomeInfo)}, problems=(404,),
+                "analytics", replies={200: Reply("the outcome", OutcomeInfo)}, problems=(404,), perm="applications.read",
             ),
             Operation(
                 "PUT", "/v1/analytics/sources/{source}/cost", self.put_cost, "Set what a source cost (one job or all jobs)",
                 "analytics", body=CostBody, description="Replaces the earlier figure for the same source and job. The "
                 "sources figure divides it by the applications advanced.",
-                replies={200: Reply("set", CostInfo)}, problems=(400, 422),
+                replies={200: Reply("set", CostInfo)}, problems=(400, 422), perm="analytics.write",
             ),
         ]
         for name, (summary, description) in FIGURES.items():
@@ -182,7 +182,7 @@ class AnalyticsRoutes(Resource):
                 "GET", f"/v1/analytics/{name}", self._figure_endpoint(name), summary, "analytics", params=FILTERS,
                 description=description + " Applications received in the range, for one job or all; no group of 1-4 "
                 "people is shown (null with suppressed: true). CSV: UTF-8 with a BOM, a header row.",
-                replies={200: Reply("the figure (JSON), or text/csv", Figure)}, problems=(422,),
+                replies={200: Reply("the figure (JSON), or text/csv", Figure)}, problems=(422,), perm="analytics.read",
             ))
         return ops
 
@@ -191,6 +191,9 @@ class AnalyticsRoutes(Resource):
         self.ctx.require_hr(request)
         spec = parse_body(OutcomeBody, await json_object(request))
         application_id = request.path_params["application_id"]
+        found = await self.ctx.store.run(self.ctx.store.store.get_application, application_id)
+        if found is None or not self.ctx.principal(request).sees_job(found.job_id):
+            raise Problem(404, "Not found", f"no application {application_id!r}")
         record = await self.ctx.store.run(
             self.ctx.store.store.put_outcome, application_id, onsite=spec.onsite, probation_rating=spec.probation_rating,
             performance_12m=spec.performance_12m, recorded_by=HR_ACTOR,
@@ -204,9 +207,11 @@ class AnalyticsRoutes(Resource):
         self.ctx.require_hr(request)
         application_id = request.path_params["application_id"]
         store = self.ctx.store.store
+        seen = self.ctx.principal(request)
 
         def read() -> tuple[bool, Any]:
-            return store.get_application(application_id) is not None, store.get_outcome(application_id)
+            found = store.get_application(application_id)
+            return found is not None and seen.sees_job(found.job_id), store.get_outcome(application_id)
 
         exists, record = await self.ctx.store.run(read)
         if not exists:
@@ -240,6 +245,9 @@ class AnalyticsRoutes(Resource):
         self.ctx.require_hr(request)
         csv = _wants_csv(request)
         job_id = request.query_params.get("job_id") or None
+        scope = self.ctx.principal(request).job_ids
+        if scope is not None and job_id not in scope:  # row scoping: a recruiter's or reviewer's figures are of one of their jobs
+            raise Problem(403, "Forbidden", "job_id: name one of your jobs", slug="forbidden")
         first, last = _day(request, "from"), _day(request, "to")
         if first and last and last < first:
             message = "to is before from"

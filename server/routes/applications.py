@@ -98,7 +98,7 @@ class ApplicationRoutes(Resource):
                 "unsupported_type, corrupt, encrypted.",
                 replies={201: Reply("taken and screened", rest.ApplicationInfo, headers={"Location": "its URL"}),
                          200: Reply("a duplicate: the first application", rest.ApplicationInfo)},
-                problems=(400, 411, 413, 415, 422, 503),
+                problems=(400, 411, 413, 415, 422, 503), perm="applications.write",
             ),
             Operation(
                 "GET", "/v1/applications", self.list_applications, "List applications (a page)", "applications",
@@ -111,7 +111,7 @@ class ApplicationRoutes(Resource):
                     Param("cursor", "query", {"type": "string"}, "next_cursor of the page before"),
                     Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}),
                 ),
-                replies={200: Reply("one page, and the counts per state", rest.ApplicationList)}, problems=(422,),
+                replies={200: Reply("one page, and the counts per state", rest.ApplicationList)}, problems=(422,), perm="applications.read",
             ),
             Operation(
                 "POST", "/v1/applications/batch", self.create_batch, "Upload many resumes for one job", "applications",
@@ -121,49 +121,49 @@ class ApplicationRoutes(Resource):
                 "Answers 202 at once; the files are read one by one, each an application, a duplicate or its own "
                 "error, never the batch's. Follow progress at the Location.",
                 replies={202: Reply("accepted", rest.BatchInfo, headers={"Location": "the batch's URL"})},
-                problems=(400, 411, 413, 415, 422),
+                problems=(400, 411, 413, 415, 422), perm="applications.write",
             ),
             Operation(
                 "GET", "/v1/applications/batch/{batch_id}", self.get_batch, "A batch's progress and each file's result",
-                "applications", replies={200: Reply("the batch", rest.BatchInfo)}, problems=(404,),
+                "applications", replies={200: Reply("the batch", rest.BatchInfo)}, problems=(404,), perm="applications.read",
             ),
             Operation(
                 "POST", "/v1/applications/bulk", self.bulk, "One action on many applications", "applications",
                 body=rest.BulkAction, replies={200: Reply("one result per id, as the single call would answer", rest.BulkResults)},
-                problems=(400, 422),
+                problems=(400, 422), perm="applications.write",
             ),
             Operation(
                 "GET", app_id, self.get_application, "Show an application: parsed resume, screening, state",
-                "applications", replies={200: Reply("the application", rest.ApplicationInfo)}, problems=(404,),
+                "applications", replies={200: Reply("the application", rest.ApplicationInfo)}, problems=(404,), perm="applications.read",
             ),
             Operation(
                 "GET", app_id + "/resume", self.get_resume, "The resume's text and every parsed field with its evidence",
-                "applications", replies={200: Reply("text and fields", None)}, problems=(404,),
+                "applications", replies={200: Reply("text and fields", None)}, problems=(404,), perm="applications.personal",
             ),
             Operation(
                 "GET", app_id + "/timeline", self.get_timeline, "Every step the application took: what, who, when, why",
-                "applications", replies={200: Reply("the timeline", rest.Timeline)}, problems=(404,),
+                "applications", replies={200: Reply("the timeline", rest.Timeline)}, problems=(404,), perm="applications.read",
             ),
             Operation(
                 "POST", app_id + "/invite", self.invite, "Invite to the job's interview (makes the session)",
                 "applications", body_required=False,
                 replies={200: Reply("invited: the session and the candidate's link", rest.ApplicationInfo)},
-                problems=(404, 409, 422),
+                problems=(404, 409, 422), perm="applications.write",
             ),
             Operation(
                 "POST", app_id + "/decide", self.decide, "A person's decision: advance, hold or reject",
                 "applications", body=rest.ApplicationAction, replies={200: Reply("decided", rest.ApplicationInfo)},
-                problems=(404, 409, 422),
+                problems=(404, 409, 422), perm="decisions.write",
             ),
             Operation(
                 "POST", app_id + "/confirm-pool", self.confirm_pool, "Confirm a pooled application: rejected by a person",
                 "applications", body=rest.ApplicationAction, body_required=False,
-                replies={200: Reply("rejected", rest.ApplicationInfo)}, problems=(404, 409),
+                replies={200: Reply("rejected", rest.ApplicationInfo)}, problems=(404, 409), perm="decisions.write",
             ),
             Operation(
                 "POST", app_id + "/withdraw", self.withdraw, "The candidate withdrew", "applications",
                 body=rest.ApplicationAction, body_required=False,
-                replies={200: Reply("withdrawn", rest.ApplicationInfo)}, problems=(404, 409),
+                replies={200: Reply("withdrawn", rest.ApplicationInfo)}, problems=(404, 409), perm="applications.write",
             ),
             Operation(
                 "POST", "/v1/inbound/applications/{source}", self.inbound, "A job board pushes an application",
@@ -193,13 +193,13 @@ class ApplicationRoutes(Resource):
                 job_id = str(form.get("job_id") or "")
                 source = _text(form.get("source"))
                 external_id = _text(form.get("external_id"))
-                job = await self._job(job_id)
+                job = await self._job(job_id, request)
                 record, created = await self._take(
                     job, upload.file, upload.filename, None, source=source, external_id=external_id, actor=HR_ACTOR
                 )
         elif kind in ("application/json", ""):
             spec = parse_body(rest.ApplicationCreate, await json_object(request))
-            job = await self._job(spec.job_id)
+            job = await self._job(spec.job_id, request)
             record, created = await self._take(
                 job, None, None, spec.resume_text, source=spec.source, external_id=spec.external_id, actor=HR_ACTOR
             )
@@ -211,8 +211,11 @@ class ApplicationRoutes(Resource):
             return JSONResponse(body, status_code=201, headers={"Location": f"/v1/applications/{record.id}"})
         return JSONResponse(body)
 
-    async def _job(self, job_id: str) -> JobRecord:
+    async def _job(self, job_id: str, request: Request | None = None) -> JobRecord:
+        """The job (422 when there is none); with an HR request, one of the user's jobs (row scoping)."""
         job = await self.ctx.store.run(self.ctx.store.store.get_job, job_id) if job_id else None
+        if job is not None and request is not None and not self.ctx.principal(request).sees_job(job.id):
+            job = None
         if job is None:
             raise unknown("job_id", f"no job {job_id!r}" if job_id else "job_id is required")
         return job
@@ -263,7 +266,7 @@ class ApplicationRoutes(Resource):
     # -- batches ------------------------------------------------------------------
     async def create_batch(self, request: Request) -> Response:
         self.ctx.require_hr(request)
-        job = await self._job(request.query_params.get("job_id", ""))
+        job = await self._job(request.query_params.get("job_id", ""), request)
         source = request.query_params.get("source") or "upload"
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in ("application/zip", "application/x-zip-compressed", "application/x-ndjson", "application/jsonl"):
@@ -318,7 +321,7 @@ class ApplicationRoutes(Resource):
         self.ctx.require_hr(request)
         batch_id = request.path_params["batch_id"]
         batch = await self.ctx.store.run(self.ctx.store.store.get_batch, batch_id)
-        if batch is None:
+        if batch is None or not self.ctx.principal(request).sees_job(batch.job_id):
             raise Problem(404, "Not found", f"no batch {batch_id!r}")
         return JSONResponse(_batch_json(batch))
 
@@ -331,13 +334,14 @@ class ApplicationRoutes(Resource):
         except ValueError:
             raise unknown("limit", "limit is a whole number from 1 to 200")
         store = self.ctx.store.store
+        seen = self.ctx.principal(request).job_ids  # row scoping: None (every job) or the user's jobs
 
         def page() -> tuple[list[dict[str, Any]], str | None, dict[str, int]]:
             records, next_cursor = store.list_applications(
-                job_id=q.get("job_id"), state=q.get("state"), outcome=q.get("outcome"), q=q.get("q"),
+                job_id=q.get("job_id"), job_ids=seen, state=q.get("state"), outcome=q.get("outcome"), q=q.get("q"),
                 sort=q.get("sort", "-created_at"), cursor=q.get("cursor"), limit=limit,
             )
-            return [_summary(store, r) for r in records], next_cursor, store.counts_by_state(q.get("job_id"))
+            return [_summary(store, r) for r in records], next_cursor, store.counts_by_state(q.get("job_id"), seen)
 
         try:
             rows, next_cursor, counts = await self.ctx.store.run(page)
@@ -368,7 +372,7 @@ class ApplicationRoutes(Resource):
     async def _application(self, request: Request) -> ApplicationRecord:
         application_id = request.path_params["application_id"]
         record = await self.ctx.store.run(self.ctx.store.store.get_application, application_id)
-        if record is None:
+        if record is None or not self.ctx.principal(request).sees_job(record.job_id):  # row scoping: another job's is not there
             raise Problem(404, "Not found", f"no application {application_id!r}")
         return record
 
@@ -485,7 +489,7 @@ class ApplicationRoutes(Resource):
         results = []
         for application_id in dict.fromkeys(spec.ids):
             record = await self.ctx.store.run(store.get_application, application_id)
-            if record is None:
+            if record is None or not self.ctx.principal(request).sees_job(record.job_id):
                 results.append({"id": application_id, "ok": False, "status": 404,
                                 "error": {"title": "Not found", "detail": f"no application {application_id!r}"}})
                 continue

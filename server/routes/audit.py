@@ -72,12 +72,12 @@ class AuditRoutes(Resource):
                 "details (ids and counts only), and its place in the hash chain (prev_hash, hash). For HR today; "
                 "for auditors and admins once accounts have roles. ?format=csv exports every matching entry. "
                 "Check the chain with GET /v1/audit/verify.",
-                replies={200: Reply("a page of entries and the chain's head (JSON), or text/csv")}, problems=(401, 422),
+                replies={200: Reply("a page of entries and the chain's head (JSON), or text/csv")}, problems=(401, 422), perm="audit.read",
             ),
             Operation(
                 "GET", "/v1/audit/verify", self.verify_audit, "Walk the hash chain: is every entry as it was written?",
                 "audit", replies={200: Reply("ok, how many entries, the head, or the first entry that does not verify")},
-                problems=(401,),
+                problems=(401,), perm="audit.read",
             ),
         ]
 

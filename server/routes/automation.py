@@ -46,7 +46,7 @@ class AutomationRoutes(Resource):
             Operation(
                 "GET", job + "/automation", self.get_automation, "A job's automation: rules, templates, and the language's vocabulary",
                 "automation", replies={200: Reply("the rules and templates of the job's latest version (as YAML with Accept: application/yaml)", headers=ETAG)},
-                problems=(401, 404),
+                problems=(401, 404), perm="automation.read",
             ),
             Operation(
                 "PUT", job + "/automation", self.put_automation, "Replace a job's rules and template overrides (a new job version)",
@@ -54,25 +54,25 @@ class AutomationRoutes(Resource):
                 other_bodies={"application/yaml": {"type": "string", "description": "the same document as YAML"}},
                 replies={200: Reply("the job's automation as saved", headers=ETAG)}, problems=(400, 401, 404, 412, 413, 422),
                 description="Every rule is checked when saved: an unknown event, action, argument, condition name or "
-                "template is a 422 naming the rule. Rules apply to events from the moment they are saved.",
+                "template is a 422 naming the rule. Rules apply to events from the moment they are saved.", perm="automation.write",
             ),
             Operation(
                 "POST", job + "/templates/preview", self.preview, "Render a message template with sample values",
                 "automation", body=PreviewBody, replies={200: Reply("subject, text and HTML as a candidate would get them")},
-                problems=(401, 404, 422),
+                problems=(401, 404, 422), perm="automation.read",
             ),
             Operation(
                 "GET", "/v1/applications/{application_id}/actions", self.list_actions,
                 "What the job's rules did and will do for an application, with each message's delivery attempts",
-                "automation", replies={200: Reply("the actions, oldest first")}, problems=(401, 404),
+                "automation", replies={200: Reply("the actions, oldest first")}, problems=(401, 404), perm="applications.read",
             ),
             Operation(
                 "POST", "/v1/automation/actions/{action_id}/retry", self.retry, "Run a failed or skipped action again",
-                "automation", body_required=False, replies={200: Reply("the action")}, problems=(401, 404),
+                "automation", body_required=False, replies={200: Reply("the action")}, problems=(401, 404), perm="applications.write",
             ),
             Operation(
                 "POST", "/v1/automation/actions/{action_id}/cancel", self.cancel, "Stop a scheduled action (a timer)",
-                "automation", body_required=False, replies={200: Reply("the action")}, problems=(401, 404, 409),
+                "automation", body_required=False, replies={200: Reply("the action")}, problems=(401, 404, 409), perm="applications.write",
             ),
         ]
 
@@ -156,7 +156,8 @@ class AutomationRoutes(Resource):
         self.ctx.require_hr(request)
         application_id = request.path_params["application_id"]
         store = self.ctx.store.store
-        if await self.ctx.store.run(store.get_application, application_id) is None:
+        found = await self.ctx.store.run(store.get_application, application_id)
+        if found is None or not self.ctx.principal(request).sees_job(found.job_id):
             raise Problem(404, "Not found", f"no application {application_id!r}")
         actions = await self.ctx.store.run(store.actions_of, application_id)
         out = []

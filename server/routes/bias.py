@@ -104,7 +104,7 @@ class BiasRoutes(Resource):
                 "ratio. Groups under 2 % of a table are listed but left out of the ratios; unknown (no answer, "
                 "prefer not to say) is always counted; ratios under 0.8 are flagged. Recorded in the audit trail "
                 "(bias.viewed, bias.exported).",
-                replies={200: Reply("the audit (JSON), text/csv or text/html")}, problems=(401, 403, 422),
+                replies={200: Reply("the audit (JSON), text/csv or text/html")}, problems=(401, 403, 422), perm="bias.read",
             ),
         ]
 
@@ -154,8 +154,7 @@ class BiasRoutes(Resource):
 
     # -- auditors ----------------------------------------------------------------------------------
     async def bias_audit(self, request: Request) -> Response:
-        # Permission "bias.read": admin and auditor (today everyone signs in as admin with the HR token or cookie).
-        self.ctx.require_hr(request)
+        # Permission "bias.read" (admin and auditor), checked by the router (server/permissions.py).
         q = request.query_params
         fmt = q.get("format") or ("html" if "text/html" in request.headers.get("accept", "") else "json")
         if fmt not in ("json", "csv", "html"):

@@ -26,20 +26,20 @@ class CandidateRoutes(Resource):
                 description="Personal data: shown only through this HR API, never logged. A session made with "
                 "candidate_id records a copy of the profile as it was then.",
                 replies={201: Reply("created", rest.CandidateInfo, headers={"Location": "its URL"})},
-                problems=(400, 409, 422),
+                problems=(400, 409, 422), perm="candidates.write",
             ),
             Operation(
                 "GET", "/v1/candidates", self.list_candidates, "List candidates (latest 100)", "candidates",
-                replies={200: Reply("the candidates", rest.CandidateList)},
+                replies={200: Reply("the candidates", rest.CandidateList)}, perm="candidates.read",
             ),
             Operation(
                 "GET", "/v1/candidates/{candidate_id}", self.get_candidate, "Show a candidate and their sessions",
-                "candidates", replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(404, 410),
+                "candidates", replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(404, 410), perm="candidates.read",
             ),
             Operation(
                 "PUT", "/v1/candidates/{candidate_id}", self.update_candidate,
                 "Replace a candidate's profile (sessions keep their copy)", "candidates", body=rest.CandidateCreate,
-                replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(400, 404, 409, 422),
+                replies={200: Reply("the candidate", rest.CandidateInfo)}, problems=(400, 404, 409, 422), perm="candidates.write",
             ),
         ]
 

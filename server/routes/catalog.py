@@ -24,45 +24,45 @@ class CatalogRoutes(Resource):
         return [
             Operation(
                 "GET", "/v1/jobs", self.list_jobs, "List jobs (latest versions)", "jobs",
-                replies={200: Reply("the jobs", rest.JobList)},
+                replies={200: Reply("the jobs", rest.JobList)}, perm="jobs.read",
             ),
             Operation(
                 "POST", "/v1/jobs", self.create_job, "Create a job (version 1)", "jobs", body=Job,
-                replies={201: Reply("created", rest.JobVersion, headers=CREATED)}, problems=(400, 409, 422),
+                replies={201: Reply("created", rest.JobVersion, headers=CREATED)}, problems=(400, 409, 422), perm="jobs.write",
             ),
             Operation(
                 "GET", "/v1/jobs/{job_id}", self.get_job, "Show a job: the latest version, or ?version=N", "jobs",
                 params=(VERSION,), replies={200: Reply("the version", rest.JobVersion, headers=ETAG)},
-                problems=(404, 422),
+                problems=(404, 422), perm="jobs.read",
             ),
             Operation(
                 "PUT", "/v1/jobs/{job_id}", self.update_job, "Edit a job: adds a version (old ones never change)",
                 "jobs", body=Job, params=(IF_MATCH,),
                 description="The body is the whole job; its id may be left out. An unchanged body adds no version.",
                 replies={200: Reply("the latest version", rest.JobVersion, headers=ETAG)},
-                problems=(400, 404, 412, 422),
+                problems=(400, 404, 412, 422), perm="jobs.write",
             ),
             Operation(
                 "GET", "/v1/banks", self.list_banks, "List question banks (latest versions)", "banks",
                 params=(Param("job_id", "query", {"type": "string"}, "only this job's banks"),),
-                replies={200: Reply("the banks", rest.BankList)},
+                replies={200: Reply("the banks", rest.BankList)}, perm="jobs.read",
             ),
             Operation(
                 "POST", "/v1/banks", self.create_bank, "Create a question bank (version 1) for a job", "banks",
                 body=QuestionBank, replies={201: Reply("created", rest.BankVersion, headers=CREATED)},
-                problems=(400, 409, 422),
+                problems=(400, 409, 422), perm="jobs.write",
             ),
             Operation(
                 "GET", "/v1/banks/{bank_id}", self.get_bank, "Show a question bank: the latest, or ?version=N",
                 "banks", params=(VERSION,), replies={200: Reply("the version", rest.BankVersion, headers=ETAG)},
-                problems=(404, 422),
+                problems=(404, 422), perm="jobs.read",
             ),
             Operation(
                 "PUT", "/v1/banks/{bank_id}", self.update_bank, "Edit a question bank: adds a version", "banks",
                 body=QuestionBank, params=(IF_MATCH,),
                 description="The body is the whole bank; its id may be left out. An unchanged body adds no version.",
                 replies={200: Reply("the latest version", rest.BankVersion, headers=ETAG)},
-                problems=(400, 404, 412, 422),
+                problems=(400, 404, 412, 422), perm="jobs.write",
             ),
             Operation(
                 "GET", "/v1/banks/{bank_id}/scores", self.bank_scores,
@@ -70,7 +70,7 @@ class CatalogRoutes(Resource):
                 description="From the latest report of every session that ran the bank: per question and per "
                 "personalised version (alternative; null: as written), the answers scored, the unanswered, and "
                 "the overall scores' mean and quartiles. Compare a version's scores only with the same version's.",
-                replies={200: Reply("the distribution", rest.BankScores)}, problems=(404,),
+                replies={200: Reply("the distribution", rest.BankScores)}, problems=(404,), perm="analytics.read",
             ),
         ]
 
@@ -110,7 +110,8 @@ class CatalogRoutes(Resource):
         self.ctx.require_hr(request)
         bank_id = request.path_params["bank_id"]
         store = self.ctx.store.store
-        if await self.ctx.store.run(store.get_bank, bank_id) is None:
+        bank = await self.ctx.store.run(store.get_bank, bank_id)
+        if bank is None or not self.ctx.principal(request).sees_job(bank.job_id):  # row scoping: scores of one's jobs
             raise Problem(404, "Not found", f"no bank {bank_id!r}")
         reports = await self.ctx.store.run(store.latest_reports_of_bank, bank_id)
         rows = score_distribution(r.body for r in reports)

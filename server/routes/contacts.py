@@ -86,19 +86,19 @@ class ContactRoutes(Resource):
                 description="E-mail, phone, WeCom external contact and member ids (personal data), the channels this "
                 "deployment has, and how many WeCom external-contact messages went to this candidate this month "
                 f"(WeCom allows {EXTERNAL_MONTHLY_LIMIT} per customer per natural month).",
-                replies={200: Reply("the contacts", ContactInfo)}, problems=(404,),
+                replies={200: Reply("the contacts", ContactInfo)}, problems=(404,), perm="contacts.read",
             ),
             Operation(
                 "PUT", path, self.put_contacts, "Set the candidate's contacts", "applications", body=Contacts,
                 description="Kinds in the body are set (null or empty removes one); kinds left out stay.",
-                replies={200: Reply("the contacts now", ContactInfo)}, problems=(400, 404, 422),
+                replies={200: Reply("the contacts now", ContactInfo)}, problems=(400, 404, 422), perm="contacts.write",
             ),
         ]
 
     async def _exists(self, request: Request) -> str:
         application_id = request.path_params["application_id"]
         record = await self.ctx.store.run(self.ctx.store.store.get_application, application_id)
-        if record is None:
+        if record is None or not self.ctx.principal(request).sees_job(record.job_id):
             raise Problem(404, "Not found", f"no application {application_id!r}")
         return application_id
 

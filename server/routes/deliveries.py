@@ -30,15 +30,15 @@ class DeliveryRoutes(Resource):
             Operation(
                 "GET", "/v1/deliveries", self.list_deliveries, "Outbox deliveries, newest first (dead letters: state=failed or dead)",
                 "deliveries", params=(STATE, SINK, KEY, LIMIT), replies={200: Reply("the deliveries, without their bodies")},
-                problems=(401, 422),
+                problems=(401, 422), perm="deliveries.read",
             ),
             Operation(
                 "GET", "/v1/deliveries/{delivery_id}", self.get_delivery, "One delivery and every attempt at it",
-                "deliveries", replies={200: Reply("the delivery and its attempts")}, problems=(401, 404),
+                "deliveries", replies={200: Reply("the delivery and its attempts")}, problems=(401, 404), perm="deliveries.read",
             ),
             Operation(
                 "POST", "/v1/deliveries/{delivery_id}/replay", self.replay, "Send a delivery again, with the same id",
-                "deliveries", body_required=False, replies={200: Reply("the delivery, pending again")}, problems=(401, 404, 409),
+                "deliveries", body_required=False, replies={200: Reply("the delivery, pending again")}, problems=(401, 404, 409), perm="deliveries.write",
             ),
         ]
 

@@ -47,13 +47,12 @@ class ErasureRoutes(Resource):
                 "Queues candidate.erased to the sinks and records candidate.erased in the audit trail. Idempotent: a "
                 "second DELETE answers 200 with the same tombstone (already_erased: true); GET then answers 410.",
                 replies={200: Reply("erased (or erased before)", ErasureInfo)},
-                problems=(401, 404),
+                problems=(401, 403, 404), perm="candidates.erase",
             ),
         ]
 
     async def erase_candidate(self, request: Request) -> Response:
-        # Permission "candidates.erase" (admin only) once accounts and roles exist (issue 12, section 1).
-        self.ctx.require_hr(request)
+        # Permission "candidates.erase" (admin only), checked by the router (server/permissions.py).
         candidate_id = request.path_params["candidate_id"]
         if len(candidate_id) > 64:
             raise Problem(404, "Not found", "no such candidate")

@@ -25,6 +25,7 @@ log = logging.getLogger("candor")
 CLOSE_TOO_SLOW = 4001
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORISED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
 
@@ -45,7 +46,13 @@ class EventRoutes:
             await websocket.close(code=CLOSE_UNAUTHORISED, reason="HR sign-in required")
             return
         session_id = websocket.path_params["session_id"]
-        events = await self.ctx.events_for(session_id)
+        principal = self.ctx.hr.resolve_conn(websocket)
+        if principal is None or not principal.can("sessions.read"):  # the permission table (server/permissions.py)
+            await websocket.accept()
+            await websocket.close(code=CLOSE_FORBIDDEN, reason="this role may not watch sessions")
+            return
+        record = await self.ctx.store.run(self.ctx.store.store.get_session, session_id)
+        events = await self.ctx.events_for(session_id) if record is None or principal.sees_job(record.job_id) else None
         if events is None:
             await websocket.accept()
             await websocket.close(code=CLOSE_NOT_FOUND, reason="no such session")

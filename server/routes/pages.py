@@ -30,4 +30,5 @@ def routes() -> list[BaseRoute]:
         Route("/hr/jobs/{job_id}", page_hr, methods=["GET"]),
         Route("/hr/applications/{application_id}", page_hr, methods=["GET"]),
         Route("/hr/dashboard", page_hr, methods=["GET"]),
+        Route("/hr/users", page_hr, methods=["GET"]),
     ]

@@ -1,7 +1,7 @@
 """Recordings for human review: list a session's answers' recordings and play one (with Range, to seek).
 
-The permission is ``recordings.play`` (HR; the accounts work maps it to roles): every route here checks it with
-``ctx.require_hr``. Playing is audited (``recording.played``, once per playback: the request that starts at
+The permission is ``recordings.read`` (server/permissions.py: admin, recruiter and reviewer, of the session's
+job). Playing is audited (``recording.played``, once per playback: the request that starts at
 byte 0; the range requests a player makes while seeking are not each an entry).
 """
 
@@ -53,23 +53,23 @@ class RecordingRoutes(Resource):
             Operation(
                 "GET", "/v1/sessions/{session_id}/recordings", self.list_recordings,
                 "The answers' recordings of a session (with the candidate's recording consent)", "recordings",
-                description="Permission recordings.play. Empty where the candidate did not consent to recording "
+                description="Permission recordings.read. Empty where the candidate did not consent to recording "
                 "(nothing was kept) or the recordings were erased.",
                 replies={200: Reply("the list", RecordingList)},
-                problems=(404,),
+                problems=(404,), perm="recordings.read",
             ),
             Operation(
                 "GET", "/v1/sessions/{session_id}/recordings/{answer}", self.play_recording,
                 "One answer's recording: WebM (Opus audio, VP8 video where kept), decrypted", "recordings",
                 params=(RANGE,),
-                description="Permission recordings.play; audited as recording.played. Supports one byte range "
+                description="Permission recordings.read; audited as recording.played. Supports one byte range "
                 "(206 with Content-Range; 416 past the end) so a browser's player can seek.",
                 replies={
                     200: Reply("the whole recording", media_type="audio/webm", headers={"Accept-Ranges": "bytes"}),
                     206: Reply("the range asked for", media_type="audio/webm",
                                headers={"Content-Range": "bytes first-last/size", "Accept-Ranges": "bytes"}),
                 },
-                problems=(404, 416),
+                problems=(404, 416), perm="recordings.read",
             ),
         ]
 
@@ -79,18 +79,16 @@ class RecordingRoutes(Resource):
         return self.ctx.recordings
 
     async def list_recordings(self, request: Request) -> Response:
-        self.ctx.require_hr(request)  # permission: recordings.play
         session_id = request.path_params["session_id"]
-        await self.ctx.session_record(session_id)
+        self.ctx.require_job(request, (await self.ctx.session_record(session_id)).job_id, "session")
         infos = await asyncio.to_thread(self._recordings().list, session_id)
         base = f"/v1/sessions/{session_id}/recordings/"
         body = {"session_id": session_id, "recordings": [{**i.public(), "url": base + str(i.answer)} for i in infos]}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     async def play_recording(self, request: Request) -> Response:
-        self.ctx.require_hr(request)  # permission: recordings.play
         session_id, raw = request.path_params["session_id"], request.path_params["answer"]
-        await self.ctx.session_record(session_id)
+        self.ctx.require_job(request, (await self.ctx.session_record(session_id)).job_id, "session")
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
             raise Problem(404, "Not found", "a recording is named by its answer's index, e.g. /recordings/1")
         answer = int(raw)

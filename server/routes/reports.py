@@ -31,7 +31,7 @@ class ReportRoutes(Resource):
                 description="Made when the interview ends (version 1); a decision or a rebuild adds a version. "
                 "The score and band are a recommendation: a person decides.",
                 replies={200: Reply("the version (JSON), or an HTML page", rest.ReportVersion, headers=ETAG)},
-                problems=(404, 422),
+                problems=(404, 422), perm="reports.read",
             ),
             Operation(
                 "POST", "/v1/sessions/{session_id}/report/rebuild", self.rebuild_report,
@@ -43,7 +43,7 @@ class ReportRoutes(Resource):
                     200: Reply("unchanged: the latest version", rest.ReportVersion, headers=ETAG),
                     201: Reply("a new version", rest.ReportVersion, headers=CREATED),
                 },
-                problems=(404, 409),
+                problems=(404, 409), perm="reports.write",
             ),
             Operation(
                 "POST", "/v1/sessions/{session_id}/decision", self.record_decision,
@@ -54,14 +54,14 @@ class ReportRoutes(Resource):
                     201: Reply("recorded", rest.DecisionInfo),
                     303: Reply("recorded (form post): back to the report page", headers={"Location": "the page"}, media_type=None),
                 },
-                problems=(400, 404, 409, 422),
+                problems=(400, 404, 409, 422), perm="decisions.write",
             ),
         ]
 
     async def get_report(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         session_id, version = request.path_params["session_id"], version_param(request)
-        await self.ctx.session_record(session_id)
+        self.ctx.require_job(request, (await self.ctx.session_record(session_id)).job_id, "session")
         report = await self.ctx.store.run(self.ctx.store.store.get_report, session_id, version)
         if report is None:
             detail = f"no report version {version}" if version else "no report yet: it is made when the interview ends"
@@ -75,7 +75,7 @@ class ReportRoutes(Resource):
     async def rebuild_report(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         session_id = request.path_params["session_id"]
-        await self.ctx.session_record(session_id)
+        self.ctx.require_job(request, (await self.ctx.session_record(session_id)).job_id, "session")
         events = await self.ctx.sessions.events_for(session_id)
         if events is not None:
             await events.flush()
@@ -103,7 +103,7 @@ class ReportRoutes(Resource):
         else:
             data = await json_object(request)
         spec = parse_body(rest.DecisionCreate, data)
-        await self.ctx.session_record(session_id)
+        self.ctx.require_job(request, (await self.ctx.session_record(session_id)).job_id, "session")
         async with self.ctx.reports.lock:
             if await self.ctx.store.run(self.ctx.store.store.get_report, session_id) is None:
                 raise Problem(409, "No report yet", "a decision is recorded on a report; the interview has not ended")
@@ -111,11 +111,11 @@ class ReportRoutes(Resource):
             events = await self.ctx.events_for(session_id)
             assert events is not None
             decision = DecisionRecorded(
-                decision=spec.decision, reason=spec.reason, decided_by="hr", decided_at=utcnow().isoformat(), number=number
+                decision=spec.decision, reason=spec.reason, decided_by=self.ctx.principal(request).user_id, decided_at=utcnow().isoformat(), number=number
             )
             events.publish(None, decision)
             await events.flush()
-            report, decided, _ = await self.ctx.reports.write(session_id, decision=(spec.decision, spec.reason, "hr"))
+            report, decided, _ = await self.ctx.reports.write(session_id, decision=(spec.decision, spec.reason, self.ctx.principal(request).user_id))
         assert decided is not None
         await self.ctx.audit.record(request, "session.decide", "session", session_id, decision=decided.decision, number=decided.number, version=report.version)
         if is_form:

@@ -16,6 +16,7 @@ from interview.personalise import personalise
 from .. import rest
 from ..auth import new_token
 from ..openapi import Operation, Reply
+from ..permissions import for_reviewer
 from ..problems import Problem
 from ._common import Resource, json_object, parse_body, unknown
 
@@ -32,15 +33,15 @@ class SessionRoutes(Resource):
                 "versions and a candidate profile) the session runs that job's structured interview and records "
                 "the exact job and bank versions. An unknown job or bank is 422 naming the field.",
                 replies={201: Reply("created", rest.SessionCreated, headers={"Location": "the session's URL"})},
-                problems=(400, 422),
+                problems=(400, 422), perm="sessions.write",
             ),
             Operation(
                 "GET", "/v1/sessions", self.list_sessions, "List sessions", "sessions",
-                replies={200: Reply("the latest 100 sessions (no candidate profiles)", rest.SessionList)},
+                replies={200: Reply("the latest 100 sessions (no candidate profiles)", rest.SessionList)}, perm="sessions.read",
             ),
             Operation(
                 "GET", "/v1/sessions/{session_id}", self.get_session, "Show a session, with its candidate profile",
-                "sessions", replies={200: Reply("the session", rest.SessionInfo)}, problems=(404,),
+                "sessions", replies={200: Reply("the session", rest.SessionInfo)}, problems=(404,), perm="sessions.read",
             ),
         ]
 
@@ -96,12 +97,17 @@ class SessionRoutes(Resource):
     async def list_sessions(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         records = await self.ctx.store.run(self.ctx.store.store.list_sessions)
-        return JSONResponse({"sessions": [self._session_json(r) for r in records]})
+        principal = self.ctx.principal(request)  # row scoping: the user's jobs only
+        return JSONResponse({"sessions": [self._session_json(r) for r in records if principal.sees_job(r.job_id)]})
 
     async def get_session(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         record = await self.ctx.session_record(request.path_params["session_id"])
+        principal = self.ctx.principal(request)
+        self.ctx.require_job(request, record.job_id, "session")
         body = self._session_json(record, with_candidate=True)
+        if "candidate" in body and principal.role == "reviewer":  # no contact data for reviewers (server/permissions.py)
+            body["candidate"] = for_reviewer(body["candidate"])
         consent = await self.ctx.sessions.consent(record.id)
         body["consent"] = consent.public() if consent is not None else None
         return JSONResponse(body)
