@@ -26,7 +26,6 @@ from ..openapi import Operation, Param, Reply
 from ..problems import Problem
 from ._common import Resource, json_object, parse_body, unknown
 
-HR_ACTOR = "hr"  # the HR token; named accounts come with roles (issue 12)
 CSV_MEDIA = "text/csv; charset=utf-8"
 
 
@@ -196,7 +195,7 @@ class AnalyticsRoutes(Resource):
             raise Problem(404, "Not found", f"no application {application_id!r}")
         record = await self.ctx.store.run(
             self.ctx.store.store.put_outcome, application_id, onsite=spec.onsite, probation_rating=spec.probation_rating,
-            performance_12m=spec.performance_12m, recorded_by=HR_ACTOR,
+            performance_12m=spec.performance_12m, recorded_by=self.ctx.principal(request).user_id,
         )
         if record is None:
             raise Problem(404, "Not found", f"no application {application_id!r}")

@@ -43,7 +43,7 @@ from .sessions import SessionRoutes
 
 log = logging.getLogger(__name__)
 
-HR_ACTOR = "hr"  # the HR token; named accounts come with roles (issue 12)
+HR_ACTOR = "hr"  # a person in HR: the timeline entry's actor; actor_id is the signed-in user's id
 SIGNATURE = "X-Candor-Signature"  # sha256=<hex HMAC-SHA256 of the raw body>
 MULTIPART_OVERHEAD = 64 * 1024  # form fields and boundaries around the resume
 RESUME_FORM = {
@@ -433,7 +433,8 @@ class ApplicationRoutes(Resource):
         if spec.decision is None:
             raise unknown("decision", "decision is one of advance, hold, reject")
         record = await self._application(request)
-        moved = await self._move(record, "decide", HR_ACTOR, outcome=spec.decision, reason=spec.reason)
+        moved = await self._move(record, "decide", HR_ACTOR, outcome=spec.decision, reason=spec.reason,
+                                 actor_id=self.ctx.principal(request).user_id)
         await self.ctx.audit.record(request, "application.decide", "application", record.id, decision=spec.decision, state=moved.state)
         return JSONResponse(await self._json(moved))
 
@@ -441,7 +442,8 @@ class ApplicationRoutes(Resource):
         self.ctx.require_hr(request)
         spec = parse_body(rest.ApplicationAction, await json_object(request, empty_ok=True))
         record = await self._application(request)
-        moved = await self._move(record, "confirm_pool", HR_ACTOR, reason=spec.reason or "pool confirmed")
+        moved = await self._move(record, "confirm_pool", HR_ACTOR, reason=spec.reason or "pool confirmed",
+                                 actor_id=self.ctx.principal(request).user_id)
         await self.ctx.audit.record(request, "application.confirm_pool", "application", record.id, state=moved.state, outcome=moved.outcome)
         return JSONResponse(await self._json(moved))
 
@@ -449,7 +451,7 @@ class ApplicationRoutes(Resource):
         self.ctx.require_hr(request)
         spec = parse_body(rest.ApplicationAction, await json_object(request, empty_ok=True))
         record = await self._application(request)
-        moved = await self._move(record, "withdraw", HR_ACTOR, reason=spec.reason)
+        moved = await self._move(record, "withdraw", HR_ACTOR, reason=spec.reason, actor_id=self.ctx.principal(request).user_id)
         await self.ctx.audit.record(request, "application.withdraw", "application", record.id, state=moved.state)
         return JSONResponse(await self._json(moved))
 
@@ -463,11 +465,12 @@ class ApplicationRoutes(Resource):
         reason: str | None = None,
         details: dict[str, Any] | None = None,
         session_id: str | None = None,
+        actor_id: str | None = None,
     ) -> ApplicationRecord:
         try:
             status, entry = apply(
                 PipelineStatus(record.state, record.outcome),  # type: ignore[arg-type]
-                action, actor=actor, actor_id=HR_ACTOR if actor == "hr" else None, at=datetime.now(timezone.utc),
+                action, actor=actor, actor_id=(actor_id or HR_ACTOR) if actor == "hr" else None, at=datetime.now(timezone.utc),
                 outcome=outcome, reason=reason, details=details,
             )
         except TransitionError as exc:
@@ -500,6 +503,7 @@ class ApplicationRoutes(Resource):
                     moved = await self._move(
                         record, spec.action, HR_ACTOR, outcome=spec.decision if spec.action == "decide" else None,
                         reason=spec.reason or ("pool confirmed" if spec.action == "confirm_pool" else None),
+                        actor_id=self.ctx.principal(request).user_id,
                     )
             except Problem as exc:
                 results.append({"id": application_id, "ok": False, "status": exc.status,
