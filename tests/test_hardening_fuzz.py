@@ -46,6 +46,8 @@ def test_no_input_makes_a_5xx(api: ApiServer) -> None:
     for operation in operations:
         if not all(body.media_type.endswith("json") or "form" in body.media_type for body in operation.body):
             continue  # SDP, ZIP, JSON lines: test_hardening_inputs.py sends those
+        if {"candidateBearer": []} in (operation.definition.raw.get("security") or []):
+            continue  # a candidate's token, not HR's: test_hardening_inputs.py and the routes' own tests drive those
         modes = [GenerationMode.POSITIVE]
         if len(operation.body) or any(_constrained(p.definition) for p in [*operation.query, *operation.headers]):
             modes.append(GenerationMode.NEGATIVE)  # a path's strings alone have no invalid value
@@ -67,7 +69,7 @@ def test_no_input_makes_a_5xx(api: ApiServer) -> None:
                 failures.append(f"{operation.label} ({mode.value}): {str(exc).splitlines()[0][:300]}")
     assert not failures, "\n".join(failures)
     # signed in: most calls reach the handlers (a 401 would mean the fuzzing only met the auth check)
-    assert statuses.get(401, 0) < sum(statuses.values()) / 10, statuses
+    assert statuses.get(401, 0) < sum(statuses.values()) / 20, statuses
 
 
 def _constrained(parameter: dict) -> bool:
