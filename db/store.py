@@ -19,7 +19,7 @@ from .candidates import CandidateRepository
 from .catalog import CatalogRepository
 from .contacts import ContactRepository
 from .events import EventRepository
-from .keys import DataKeyRepository, default_master, vault_for
+from .keys import LOOKUP_SUBJECT, DataKeyRepository, default_master, vault_for
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
 from .sessions import SessionRepository
@@ -42,6 +42,11 @@ class Store(
         self.vault: Vault = vault_for(self, master if master is not None else default_master())
         self.entry_hooks = []
         Base.metadata.create_all(self.engine)
+        # The key of the keyed hashes that find sealed values (contacts, names): a data key of its own
+        # subject, wrapped by the master key (so rotation keeps it) and never forgotten by erasure. Made
+        # here, before any transaction needs it; unwrapped when first used (Repository.lookup_key).
+        if self.get_data_key(LOOKUP_SUBJECT) is None:
+            self.vault.data_key(LOOKUP_SUBJECT, create=True)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -541,7 +541,7 @@ class ApplicationRoutes(Resource):
             job, content, spec.filename, spec.resume_text, source=source, external_id=spec.external_id, actor="system"
         )
         status, body = await self.ctx.store.run(
-            store.record_inbound, source, spec.delivery_id, 201 if created else 200, await self._json(record)
+            store.record_inbound, source, spec.delivery_id, 201 if created else 200, await self._json(record), record.candidate_id
         )
         await self.ctx.audit.record(Actor.source(source, self.ctx.audit.address(request)), "application.receive", "application", record.id, created=created)
         return JSONResponse(body, status_code=status)

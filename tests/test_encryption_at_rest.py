@@ -1,0 +1,238 @@
+"""Personal data sealed at rest (issue 12, section 3), checked on the bytes.
+
+Through the real HTTP API (the real app, the real sentence encoder that
+screens, a real SQLite file, a real SMTP server on loopback): a candidate
+with a distinctive name, phone, e-mail and resume phrase applies with a DOCX
+resume; an automation rule invites them by e-mail; their interview's answer
+(with a distinctive phrase) is written to the session's event log as the
+analyzers write it; the report is made and HR decide with a distinctive
+reason. Then the raw bytes of the database file (and its -wal), of every
+file under the test's folder and the server's var/ folder, and everything
+logged, hold none of those strings (UTF-8, UTF-16, GBK, JSON \\u-escapes),
+while the API still shows them to HR. The same database under another master
+key opens none of it; after a rotation, the new master key alone opens all.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from db import Store
+from events import payload_from_dict
+from runtime.models import Models
+from scoring.encoder import SentenceEncoder
+from server.app import create_app
+from tests.helpers import HR_TOKEN, make_settings
+from tests.smtp_server import SmtpServer
+from tests.test_reports import interview_events
+from tests.test_screening import PEOPLE, RESUME_ZH
+from vault import LocalKeyWrapper, VaultError
+
+HR = {"Authorization": f"Bearer {HR_TOKEN}"}
+ROOT = Path(__file__).resolve().parent.parent
+
+NAME = "欧阳翠花"
+PHONE = "13912345678"
+EMAIL = "cuihua.ouyang@example.com"
+RESUME_PHRASE = "紫藤花园理财沙龙"  # only in the resume
+ANSWER_PHRASE = "青龙偃月刀般的风控底线"  # only in the spoken answer (transcript, report evidence)
+REASON = "她在诸葛草庐的案例里最稳"  # only in HR's decision
+SECRETS = {"name": NAME, "phone": PHONE, "email": EMAIL, "resume": RESUME_PHRASE, "answer": ANSWER_PHRASE, "reason": REASON}
+
+RESUME = (
+    RESUME_ZH.format(**PEOPLE[0])
+    .replace("张伟", NAME)
+    .replace("13800138000", PHONE)
+    .replace("candidate@example.com", EMAIL)
+    .replace("管户资产3亿元", f"管户资产3亿元，创办{RESUME_PHRASE}")
+)
+RULES = {"enabled": True, "rules": [
+    {"id": "invite_strong", "on": "screened", "if": 'band == "advance"', "do": "invite(channel: email, template: invite)"},
+    {"id": "tell_candidate", "on": "decided", "do": [{"notify_candidate": {"channel": "email"}}]},
+]}
+
+
+def forms(text: str) -> dict[str, bytes]:
+    """The ways ``text`` could sit in a file: UTF-8, UTF-16 (both orders), GBK, JSON's \\u escapes."""
+    out = {"utf-8": text.encode(), "utf-16-le": text.encode("utf-16-le"), "utf-16-be": text.encode("utf-16-be")}
+    try:
+        out["gbk"] = text.encode("gbk")
+    except UnicodeEncodeError:
+        pass
+    escaped = json.dumps(text)[1:-1]
+    if escaped != text:
+        out["json"] = escaped.encode()  # matched whatever the case of the hex digits
+    return out
+
+
+def leaks(data: bytes) -> list[str]:
+    """Which secrets ``data`` holds, and in which form."""
+    found = []
+    for label, text in SECRETS.items():
+        for form, needle in forms(text).items():
+            if needle in data or (form.startswith("json") and needle.lower() in data.lower()):
+                found.append(f"{label} ({form})")
+    return found
+
+
+def to_docx(text: str) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for line in text.splitlines():
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def files_under(*folders: Path) -> Iterator[Path]:
+    for folder in folders:
+        if folder.is_dir():
+            yield from (p for p in folder.rglob("*") if p.is_file())
+
+
+def _wait(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture()
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def test_personal_data_is_sealed_in_the_database_files_and_logs(
+    tmp_path: Path, encoder: SentenceEncoder, smtp: SmtpServer, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    master = os.urandom(32)
+    settings = make_settings(
+        tmp_path, contact_key="test-contact-key", master_key=master.hex(), org_name="示例银行",
+        smtp_url=smtp.url(), mail_from="Bank HR <hr@bank.example>",
+    )
+    models = Models(vad=None, asr=None, face=None, encoder=encoder)
+    models.warm = True
+    app = create_app(settings, models=models, load_models=False)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.put("/v1/jobs/wealth_manager/automation", json=RULES, headers=HR).status_code == 200
+        made = client.post("/v1/applications", data={"job_id": "wealth_manager", "source": "campus"},
+                           files={"resume": ("简历.docx", to_docx(RESUME))}, headers=HR)
+        assert made.status_code == 201, made.text
+        application = made.json()
+        app_id, candidate_id = application["id"], application["candidate"]["id"]
+        assert application["candidate"]["profile"]["name"] == NAME and application["outcome"] == "advance"
+        # the rule invites by e-mail (through the outbox): the session carries the profile's copy
+        client.portal.call(client.app.state.candor.automation.run_due)
+        _wait(lambda: len(smtp.messages) >= 1)
+        invited = client.get(f"/v1/applications/{app_id}", headers=HR).json()
+        sid = invited["session_id"]
+        assert invited["state"] == "invited" and sid
+
+        # the interview: the answer's transcript and its scored evidence, as the analyzers publish them
+        async def interview() -> None:
+            events = await client.app.state.candor.sessions.events_for(sid)
+            assert events is not None
+            for ty, mt, payload in interview_events("persuade_client", "elderly_high_risk"):
+                if ty == "transcript.final" and payload["utterance_id"] == "u1":
+                    payload = {**payload, "text": f"我会守住{ANSWER_PHRASE}，先问客户的目标"}
+                events.publish(mt, payload_from_dict(ty, json.loads(json.dumps(payload).replace(
+                    "I asked what the money was for", ANSWER_PHRASE))))
+
+        client.portal.call(interview)
+        _wait(lambda: client.get(f"/v1/sessions/{sid}/report", headers=HR).status_code == 200)
+        decided = client.post(f"/v1/sessions/{sid}/decision", json={"decision": "advance", "reason": REASON}, headers=HR)
+        assert decided.status_code == 201, decided.text
+        client.portal.call(client.app.state.candor.automation.run_due)
+        _wait(lambda: len(smtp.messages) >= 2)
+
+        # HR still read everything, in the clear
+        shown = json.dumps([
+            client.get(f"/v1/applications/{app_id}", headers=HR).json(),
+            client.get(f"/v1/applications/{app_id}/resume", headers=HR).json(),
+            client.get(f"/v1/applications/{app_id}/contacts", headers=HR).json(),
+            client.get(f"/v1/applications/{app_id}/timeline", headers=HR).json(),
+            client.get(f"/v1/sessions/{sid}", headers=HR).json(),
+            client.get(f"/v1/sessions/{sid}/report", headers=HR).json(),
+            client.get(f"/v1/candidates/{candidate_id}", headers=HR).json(),
+        ], ensure_ascii=False)
+        for label in ("name", "phone", "email", "resume", "answer", "reason"):
+            assert SECRETS[label] in shown, label
+        found = client.get("/v1/applications", params={"q": NAME}, headers=HR).json()["applications"]
+        assert [a["id"] for a in found] == [app_id]  # HR's name search (a keyed hash: whole names)
+        assert client.get("/v1/applications", params={"q": NAME[:2]}, headers=HR).json()["applications"] == []
+        mails = [m.get_body(("plain",)).get_content() for m in smtp.messages]
+        assert any(NAME in m for m in mails)  # the e-mail left the outbox, opened
+        events = client.portal.call(lambda: client.app.state.candor.store.run(client.app.state.candor.store.store.read_events, sid))
+        assert any(ANSWER_PHRASE in getattr(e.payload, "text", "") for e in events)
+
+    # the bytes: the database (and what WAL still holds), the test's folder, the server's var/
+    db_file = tmp_path / "candor.db"
+    assert db_file.stat().st_size > 0
+    scanned = {p: p.read_bytes() for p in files_under(tmp_path, ROOT / "var")}
+    assert db_file in scanned
+    for path, data in scanned.items():
+        assert not leaks(data), f"{path} holds {leaks(data)}"
+    # the logs: every record, formatted with its arguments, and the process's own output
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("mail.log", "aiosmtpd")))
+    assert not leaks(logged.encode()), leaks(logged.encode())
+    out, err = capfd.readouterr()
+    assert not leaks((out + err).encode())
+
+    url = f"sqlite:///{db_file}"
+    # another master key opens nothing
+    other = Store(url, master=LocalKeyWrapper(os.urandom(32)))
+    try:
+        with pytest.raises(VaultError):
+            other.get_candidate(candidate_id)
+        with pytest.raises(VaultError):
+            other.read_events(sid)
+    finally:
+        other.close()
+    # a rotation re-wraps the data keys; the new master key alone then opens everything
+    new = os.urandom(32)
+    rotating = Store(url, master=LocalKeyWrapper(new, [master]))
+    assert rotating.vault.rotate(rotating.vault.wrapper) >= 3  # the candidate, the session, the lookup key
+    rotating.close()
+    after = Store(url, master=LocalKeyWrapper(new))
+    try:
+        candidate = after.get_candidate(candidate_id)
+        assert candidate is not None and candidate.profile["name"] == NAME
+        assert RESUME_PHRASE in (after.resume_text(app_id) or "")
+        assert after.contacts(app_id)["email"] == EMAIL
+        assert after.application_for_contact("email", EMAIL.upper()) == app_id  # the lookup hashes survive rotation
+        assert [d.reason for d in after.list_decisions(sid)] == [REASON]
+        assert ANSWER_PHRASE in json.dumps(after.get_report(sid).body, ensure_ascii=False)  # type: ignore[union-attr]
+    finally:
+        after.close()
+    with pytest.raises(VaultError):  # and the old one no longer does
+        old = Store(url, master=LocalKeyWrapper(master))
+        try:
+            old.get_candidate(candidate_id)
+        finally:
+            old.close()
+
+
+def test_the_bytes_check_finds_what_it_looks_for(tmp_path: Path) -> None:
+    """The scan itself can fail: a plain copy of each secret, in each form, is found."""
+    for text in SECRETS.values():
+        for form, needle in forms(text).items():
+            assert leaks(b"..." + needle + b"..."), (text, form)
+    assert leaks(json.dumps({"n": NAME}).encode())  # \\u escapes, as json.dumps writes by default
+    assert not leaks(b"nothing personal here")
