@@ -9,6 +9,9 @@ them at once, on one engine, and creates the tables where missing.
 
 from __future__ import annotations
 
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
 from vault import KeyWrapper, Vault
 
 from .applications import ApplicationRepository
@@ -23,6 +26,27 @@ from .keys import LOOKUP_SUBJECT, DataKeyRepository, default_master, vault_for
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
 from .sessions import SessionRepository
+
+
+# A column each sealed table gained when personal data was sealed at rest (issue 12): a database made
+# before has none of them and holds plain personal data in columns now read as sealed blobs.
+SEALED_SCHEMA = {"applications": "name_key", "application_contacts": "value_key", "inbound_deliveries": "subject",
+                 "outbox_deliveries": "subject"}
+
+
+class PlainDatabase(RuntimeError):
+    """The database predates sealing at rest: re-create it (docs/encryption.md)."""
+
+
+def _refuse_plain_schema(engine: Engine) -> None:
+    found = inspect(engine)
+    tables = set(found.get_table_names())
+    for table, column in SEALED_SCHEMA.items():
+        if table in tables and column not in {c["name"] for c in found.get_columns(table)}:
+            raise PlainDatabase(
+                f"this database was made before personal data was sealed at rest (table {table} has no {column}): "
+                "re-create it (a new database gets the sealed schema; see docs/encryption.md)"
+            )
 
 
 class Store(
@@ -41,6 +65,7 @@ class Store(
         # (server/keys.py); without one, the embedded default's key file var/master-key.
         self.vault: Vault = vault_for(self, master if master is not None else default_master())
         self.entry_hooks = []
+        _refuse_plain_schema(self.engine)
         Base.metadata.create_all(self.engine)
         # The key of the keyed hashes that find sealed values (contacts, names): a data key of its own
         # subject, wrapped by the master key (so rotation keeps it) and never forgotten by erasure. Made

@@ -15,6 +15,7 @@ key opens none of it; after a rotation, the new master key alone opens all.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -236,3 +237,68 @@ def test_the_bytes_check_finds_what_it_looks_for(tmp_path: Path) -> None:
             assert leaks(b"..." + needle + b"..."), (text, form)
     assert leaks(json.dumps({"n": NAME}).encode())  # \\u escapes, as json.dumps writes by default
     assert not leaks(b"nothing personal here")
+
+
+def test_a_database_made_before_sealing_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    from db.store import PlainDatabase
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:  # the applications table as it was: the name in the clear
+        old.execute("CREATE TABLE applications (id VARCHAR(64) PRIMARY KEY, name VARCHAR(200))")
+        old.execute("INSERT INTO applications VALUES ('app_1', ?)", (NAME,))
+    with pytest.raises(PlainDatabase, match="re-create it"):
+        Store(f"sqlite:///{path}", master=LocalKeyWrapper(os.urandom(32)))
+
+
+class _TlsReceiver:
+    """An HTTPS endpoint on loopback with a certificate nobody signed (self-signed): counts what reaches it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        from tests.smtp_server import self_signed_context
+
+        received = self.received = []  # type: list[bytes]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                received.append(self.rfile.read(int(self.headers.get("content-length") or 0)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = self_signed_context().wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_the_sink_client_refuses_a_certificate_it_cannot_verify(outboxes: Any) -> None:
+    """Personal data leaves only over TLS it verified: the outbox's one HTTP client (sinks, WeCom, SuccessFactors)."""
+    from sinks import SinkConfig
+    from tests.test_sinks import SECRET
+
+    receiver = _TlsReceiver()
+    try:
+        outbox = await outboxes.start([SinkConfig(name="hris", url=receiver.url, secret=SECRET)])
+        (msg_id,) = await outbox.enqueue("report.ready", "s-tls", 1, {"candidate": {"name": NAME}})
+        for _ in range(200):
+            attempts = await outbox.attempts(msg_id)
+            if attempts:
+                break
+            await asyncio.sleep(0.05)
+        assert attempts and attempts[0].status is None and attempts[0].error == "ConnectError"  # the TLS handshake failed
+        assert receiver.received == []  # nothing reached the endpoint
+        assert (await outbox.get(msg_id)).state == "pending"  # type: ignore[union-attr]  # retried, never sent in the clear
+    finally:
+        receiver.stop()
