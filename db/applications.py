@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func, or_, select
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, Repository, aware, utcnow
@@ -55,25 +55,39 @@ class ApplicationRow(Base):
 
 
 class ApplicationEventRow(Base):
-    """One step on an application's timeline (what, who, when, why), sealed (vault/) for the candidate.
+    """One step on an application's timeline (what, who, when, why).
 
-    Reasons and message texts are personal data: the whole entry is one sealed blob. A row made in
-    this process keeps its plain entry (``.entry``) for the hooks that run in its transaction
-    (automation); a stored one is read through :meth:`ApplicationRepository.timeline`.
+    Split in two: ``plain`` holds the step itself (action, from, to, outcome,
+    actor, at: what the funnel statistics read, and what an erased
+    candidate's anonymous tombstone keeps); ``sealed`` holds everything else
+    (reasons, message texts, invite links, details) sealed (vault/) for the
+    candidate. A row made in this process keeps its whole entry (``.entry``)
+    for the hooks that run in its transaction (automation); a stored one is
+    read through :meth:`ApplicationRepository.timeline`.
     """
 
     __tablename__ = "application_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     application_id: Mapped[str] = mapped_column(String(64), ForeignKey("applications.id"), index=True)
-    sealed: Mapped[bytes] = mapped_column("entry", LargeBinary)
+    plain: Mapped[dict] = mapped_column("entry", JSON)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     @property
     def entry(self) -> dict[str, Any]:
-        plain = self.__dict__.get("_plain")
-        if plain is None:
-            raise AttributeError("a stored timeline entry is sealed: read it with ApplicationRepository.timeline")
-        return plain
+        whole = self.__dict__.get("_whole")
+        if whole is None:
+            raise AttributeError("a stored timeline entry is partly sealed: read it with ApplicationRepository.timeline")
+        return whole
+
+
+# A timeline entry's keys that stay plain: the step, not the person (nor anyone's words).
+ENTRY_PLAIN = ("action", "from", "to", "outcome", "actor", "at")
+
+
+def split_entry(entry: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the plain part, the part to seal) of a timeline entry."""
+    return ({k: v for k, v in entry.items() if k in ENTRY_PLAIN}, {k: v for k, v in entry.items() if k not in ENTRY_PLAIN})
 
 
 # The sealed columns' contexts (vault AAD): a blob opens only in the column it was sealed for.
@@ -82,6 +96,7 @@ ENTRY = "application_events.entry"
 FILES = "application_batches.files"  # subject: the batch id (file names can name people)
 ANSWER = "inbound_deliveries.answer"
 SEALED_FIELDS = ("name", "resume", "resume_text", "parsed", "screening", "duplicates")
+ERASED_APPLICATION: dict[str, Any] = {"name": None, "resume": {}, "resume_text": "", "parsed": {}, "screening": {}, "duplicates": []}
 
 
 class BatchRow(Base):
@@ -204,7 +219,8 @@ class ApplicationRepository(Repository):
                 row.name_key = self.lookup_hash("name", name_lookup(value)) if value else None
 
     def _opened(self, db: Session | None, row: ApplicationRow, name: str) -> Any:
-        return self._open(db, row.candidate_id, APP + name, getattr(row, name))
+        """A sealed column, opened; once the candidate was erased, what an anonymous tombstone shows (nothing)."""
+        return self._open(db, row.candidate_id, APP + name, getattr(row, name), erased=ERASED_APPLICATION[name])
 
     def _record(self, row: ApplicationRow, db: Session | None = None) -> ApplicationRecord:
         return ApplicationRecord(
@@ -218,9 +234,9 @@ class ApplicationRepository(Repository):
             external_id=row.external_id,
             name=self._opened(db, row, "name"),
             score=row.score,
-            resume=dict(self._opened(db, row, "resume")),
-            parsed=dict(self._opened(db, row, "parsed")),
-            screening=dict(self._opened(db, row, "screening")),
+            resume=dict(self._opened(db, row, "resume") or {}),
+            parsed=dict(self._opened(db, row, "parsed") or {}),
+            screening=dict(self._opened(db, row, "screening") or {}),
             session_id=row.session_id,
             duplicates=list(self._opened(db, row, "duplicates") or []),
             created_at=aware(row.created_at),
@@ -228,17 +244,23 @@ class ApplicationRepository(Repository):
         )
 
     def _entry_row(self, db: Session, candidate_id: str, application_id: str, entry: dict[str, Any]) -> ApplicationEventRow:
-        """A timeline row for ``entry``, sealed for the candidate; it keeps the plain entry for the hooks."""
-        added = ApplicationEventRow(application_id=application_id, sealed=self._seal(db, candidate_id, ENTRY, entry))
-        added.__dict__["_plain"] = entry
+        """A timeline row for ``entry``, its words sealed for the candidate; it keeps the whole entry for the hooks."""
+        plain, private = split_entry(entry)
+        added = ApplicationEventRow(application_id=application_id, plain=plain,
+                                    sealed=self._seal(db, candidate_id, ENTRY, private) if private else None)
+        added.__dict__["_whole"] = entry
         return added
+
+    def _entry(self, db: Session | None, candidate_id: str, row: ApplicationEventRow) -> dict[str, Any]:
+        """A stored timeline entry, whole; only its plain part once the candidate was erased."""
+        return {**dict(row.plain or {}), **(self._open(db, candidate_id, ENTRY, row.sealed, erased={}) or {})}
 
     def _batch(self, row: BatchRow, db: Session | None = None) -> BatchRecord:
         return BatchRecord(row.id, row.job_id, aware(row.created_at), aware(row.updated_at), row.total, row.state,
                            list(self._open(db, row.id, FILES, row.files)))
 
     def _entries(self, db: Session, candidate_id: str, rows: Iterable[ApplicationEventRow]) -> list[dict[str, Any]]:
-        return [dict(self._open(db, candidate_id, ENTRY, r.sealed)) for r in rows]
+        return [self._entry(db, candidate_id, r) for r in rows]
 
     def _entries_added(self, db: Session, row: ApplicationRow, entries: list[ApplicationEventRow]) -> None:
         hooks = getattr(self, "entry_hooks", ())

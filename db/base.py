@@ -111,6 +111,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_RAISE = object()
+
 # The subject whose data key keys the lookup hashes (Repository.lookup_hash): not a person; never erased.
 # Wrapped by the master key like every data key, so a rotation keeps it (and the hashes stay valid).
 LOOKUP_SUBJECT = "candor:lookup"
@@ -137,11 +139,22 @@ class Repository:
         """
         return self.vault.seal_json(subject, value, context, db=db)
 
-    def _open(self, db: Session | None, subject: str, context: str, blob: bytes | None) -> Any:
-        """What :meth:`_seal` sealed (None stays None). ``vault.Erased`` once the subject was erased."""
+    def _open(self, db: Session | None, subject: str, context: str, blob: bytes | None, *, erased: Any = _RAISE) -> Any:
+        """What :meth:`_seal` sealed (None stays None).
+
+        Once the subject was erased (its data key is gone): ``erased`` when given, else ``vault.Erased``.
+        Any other failure (another master key, a changed byte) raises ``vault.VaultError``, always.
+        """
         if blob is None:
             return None
-        return self.vault.open_json(subject, bytes(blob), context, db=db)
+        if erased is _RAISE:
+            return self.vault.open_json(subject, bytes(blob), context, db=db)
+        from vault import Erased
+
+        try:
+            return self.vault.open_json(subject, bytes(blob), context, db=db)
+        except Erased:
+            return erased
 
     @property
     def lookup_key(self) -> bytes:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from analytics import Cost, Outcome, Row
 
-from .applications import ENTRY, ApplicationEventRow, ApplicationRow
+from .applications import ApplicationEventRow, ApplicationRow
 from .base import Base, Repository, aware, utcnow
 from .reports import BODY, ReportRow
 
@@ -162,7 +162,8 @@ class OutcomeRepository(Repository):
             candidates = {a.id: a.candidate_id for a in apps}
             for part in _chunks(ids):
                 for event in db.scalars(select(ApplicationEventRow).where(ApplicationEventRow.application_id.in_(part)).order_by(ApplicationEventRow.id)):
-                    timelines[event.application_id].append(dict(self._open(db, candidates[event.application_id], ENTRY, event.sealed)))
+                    # the plain part is what the figures read: it stays once a candidate was erased
+                    timelines[event.application_id].append(self._entry(db, candidates[event.application_id], event))  # type: ignore[attr-defined]
                 for outcome in db.scalars(select(OutcomeRow).where(OutcomeRow.application_id.in_(part))):
                     outcomes[outcome.application_id] = outcome
             sessions = [a.session_id for a in apps if a.session_id]
@@ -173,7 +174,7 @@ class OutcomeRepository(Repository):
                     .where(ReportRow.session_id.in_(part)).group_by(ReportRow.session_id).subquery()
                 )
                 for report in db.scalars(select(ReportRow).join(latest, (ReportRow.session_id == latest.c.session_id) & (ReportRow.version == latest.c.version))):
-                    reports[report.session_id] = self._open(db, report.session_id, BODY, report.body)
+                    reports[report.session_id] = self._open(db, report.session_id, BODY, report.body, erased={})
         rows = []
         for a in apps:
             overall, per_question = report_scores(reports.get(a.session_id or "", {}))

@@ -302,3 +302,39 @@ async def test_the_sink_client_refuses_a_certificate_it_cannot_verify(outboxes: 
         assert (await outbox.get(msg_id)).state == "pending"  # type: ignore[union-attr]  # retried, never sent in the clear
     finally:
         receiver.stop()
+
+
+def test_once_a_candidate_is_erased_their_rows_read_as_an_anonymous_tombstone(tmp_path: Path) -> None:
+    """Crypto-shredding: forgetting the candidate's data key leaves the steps the statistics count, and nothing else."""
+    from jobs.models import CandidateProfile
+
+    store = Store(f"sqlite:///{tmp_path / 'candor.db'}", master=LocalKeyWrapper(os.urandom(32)))
+    try:
+        candidate = store.create_candidate(CandidateProfile.model_validate({"name": NAME}))
+        made = store.create_application(
+            job_id="wealth_manager", job_version=1, candidate_id=candidate.id, state="screened", outcome="advance",
+            source="campus", external_id=None, name=NAME, phone_key=None, email_key=None, score=81.5,
+            resume={"filename": f"{NAME}.docx"}, resume_text=RESUME, parsed={"personal": {"name": NAME}},
+            screening={"rows": [RESUME_PHRASE]},
+            timeline=[{"action": "receive", "from": None, "to": "applied", "outcome": None, "actor": "hr",
+                       "at": "2026-12-01T08:00:00+00:00", "reason": None, "details": {"filename": f"{NAME}.docx"}},
+                      {"action": "screen", "from": "applied", "to": "screened", "outcome": "advance", "actor": "system",
+                       "at": "2026-12-01T08:00:01+00:00", "reason": REASON, "details": {}}],
+        )
+        store.set_contacts(made.id, {"email": EMAIL})
+        assert store.application_for_contact("email", EMAIL) == made.id
+        assert store.timeline(made.id)[1]["reason"] == REASON
+
+        assert store.vault.forget(candidate.id) is True
+        gone = store.get_application(made.id)
+        assert gone is not None and gone.name is None and gone.resume == {} and gone.parsed == {} and gone.score == 81.5
+        assert store.resume_text(made.id) == ""
+        steps = store.timeline(made.id)
+        assert [(s["action"], s["to"], s["outcome"]) for s in steps] == [("receive", "applied", None), ("screen", "screened", "advance")]
+        assert all("reason" not in s and "details" not in s for s in steps)
+        (row,) = store.analytics_rows()
+        assert row.match_score == 81.5 and [e["action"] for e in row.timeline] == ["receive", "screen"]
+        with pytest.raises(VaultError):  # a profile is not silently emptied: erasure deletes the row
+            store.get_candidate(candidate.id)
+    finally:
+        store.close()
