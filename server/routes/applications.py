@@ -106,7 +106,7 @@ class ApplicationRoutes(Resource):
                     Param("job_id", "query", {"type": "string"}),
                     Param("state", "query", {"type": "string"}, "applied, screened, invited, interviewing, interviewed, decided, withdrawn"),
                     Param("outcome", "query", {"type": "string"}, "advance, review, pool (screened); advance, hold, reject (decided)"),
-                    Param("q", "query", {"type": "string"}, "a name, an external id or an application id"),
+                    Param("q", "query", {"type": "string"}, "a whole name (spaces and case ignored), part of an external id, or an application id"),
                     Param("sort", "query", {"type": "string"}, "-created_at (default), created_at, -score, score"),
                     Param("cursor", "query", {"type": "string"}, "next_cursor of the page before"),
                     Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}),
