@@ -58,6 +58,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from db import AsyncStore, Base, utcnow
 from db.base import after_commit
+from db.sealing import OUTBOX_BODY
 from vault import VaultError
 
 from . import webhook
@@ -114,7 +115,7 @@ class AttemptRow(Base):
     worker: Mapped[str] = mapped_column(String(128))
 
 
-BODY = "outbox_deliveries.body"  # the sealed column's context (vault AAD)
+BODY = OUTBOX_BODY  # the sealed column's context (vault AAD): "outbox_deliveries.body"
 
 
 def forget_subject_in(db: Session, subject: str) -> int:

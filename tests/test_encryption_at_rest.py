@@ -338,3 +338,123 @@ def test_once_a_candidate_is_erased_their_rows_read_as_an_anonymous_tombstone(tm
             store.get_candidate(candidate.id)
     finally:
         store.close()
+
+
+def _old_plain_database(path: Path) -> dict[str, str]:
+    """A database as Candor made it before sealing (the old columns: JSON and text), with one candidate in it."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine
+
+    now = datetime(2026, 12, 1, 8, tzinfo=timezone.utc)
+    meta = MetaData()
+    t = {
+        "candidates": Table("candidates", meta, Column("id", String(64), primary_key=True), Column("created_at", DateTime),
+                            Column("updated_at", DateTime), Column("external_id", String(128)), Column("profile", JSON)),
+        "sessions": Table("sessions", meta, Column("id", String(64), primary_key=True), Column("created_at", DateTime),
+                          Column("expires_at", DateTime), Column("invite_code_hash", String(64)), Column("state", String(32)),
+                          Column("job_id", String(64)), Column("job_version", Integer), Column("bank_id", String(64)),
+                          Column("bank_version", Integer), Column("candidate", JSON)),
+        "candidate_sessions": Table("candidate_sessions", meta, Column("session_id", String(64), primary_key=True),
+                                    Column("candidate_id", String(64))),
+        "events": Table("events", meta, Column("session_id", String(64), primary_key=True), Column("seq", Integer, primary_key=True),
+                        Column("type", String(64)), Column("media_time", Float), Column("wall_time", Float), Column("payload", JSON)),
+        "reports": Table("reports", meta, Column("session_id", String(64), primary_key=True), Column("version", Integer, primary_key=True),
+                         Column("created_at", DateTime), Column("body", JSON)),
+        "decisions": Table("decisions", meta, Column("id", Integer, primary_key=True), Column("session_id", String(64)),
+                           Column("decision", String(16)), Column("reason", String(4000)), Column("decided_by", String(64)),
+                           Column("created_at", DateTime)),
+        "applications": Table("applications", meta, *[Column(n, String(64)) for n in ("id", "job_id", "candidate_id", "state", "outcome",
+                              "source", "external_id", "phone_key", "email_key", "session_id")], Column("job_version", Integer),
+                              Column("name", String(200)), Column("score", Float), Column("resume", JSON), Column("resume_text", Text),
+                              Column("parsed", JSON), Column("screening", JSON), Column("duplicates", JSON),
+                              Column("created_at", DateTime), Column("updated_at", DateTime)),
+        "application_events": Table("application_events", meta, Column("id", Integer, primary_key=True),
+                                    Column("application_id", String(64)), Column("entry", JSON)),
+        "application_contacts": Table("application_contacts", meta, Column("id", Integer, primary_key=True),
+                                      Column("application_id", String(64)), Column("kind", String(16)), Column("value", String(254)),
+                                      Column("updated_at", DateTime)),
+        "outbox_deliveries": Table("outbox_deliveries", meta, *[Column(n, String(64)) for n in ("id", "sink", "type", "key", "state")],
+                                   Column("version", Integer), Column("body", Text), Column("attempts", Integer),
+                                   Column("total_attempts", Integer), Column("replays", Integer), Column("created_at", DateTime),
+                                   Column("next_attempt_at", DateTime), Column("expires_at", DateTime)),
+    }
+    engine = create_engine(f"sqlite:///{path}")
+    meta.create_all(engine)
+    ids = {"candidate": "cand_old", "session": "sess_old", "application": "app_old"}
+    profile = {"name": NAME, "education": "bachelor"}
+    with engine.begin() as c:
+        c.execute(t["candidates"].insert(), [{"id": ids["candidate"], "created_at": now, "updated_at": now, "profile": profile}])
+        c.execute(t["sessions"].insert(), [{"id": ids["session"], "created_at": now, "expires_at": now, "state": "ended",
+                                            "candidate": profile}])
+        c.execute(t["candidate_sessions"].insert(), [{"session_id": ids["session"], "candidate_id": ids["candidate"]}])
+        c.execute(t["events"].insert(), [{"session_id": ids["session"], "seq": 0, "type": "transcript.final", "media_time": 3.0,
+                                          "wall_time": 1000.0, "payload": {"utterance_id": "u1", "text": ANSWER_PHRASE, "language": "zh",
+                                                                           "start": 2.0, "end": 3.0, "words": [], "model": "whisper-base"}}])
+        c.execute(t["reports"].insert(), [{"session_id": ids["session"], "version": 1, "created_at": now,
+                                           "body": {"overall": 70.0, "evidence": [ANSWER_PHRASE]}}])
+        c.execute(t["decisions"].insert(), [{"id": 1, "session_id": ids["session"], "decision": "advance", "reason": REASON,
+                                             "decided_by": "hr", "created_at": now}])
+        c.execute(t["applications"].insert(), [{
+            "id": ids["application"], "job_id": "wealth_manager", "job_version": 1, "candidate_id": ids["candidate"],
+            "state": "decided", "outcome": "advance", "source": "campus", "session_id": ids["session"], "name": NAME, "score": 81.0,
+            "resume": {"filename": f"{NAME}.docx"}, "resume_text": RESUME, "parsed": {"personal": {"phone": PHONE}},
+            "screening": {"quotes": [RESUME_PHRASE]}, "duplicates": [], "created_at": now, "updated_at": now}])
+        c.execute(t["application_events"].insert(), [{"id": 1, "application_id": ids["application"], "entry": {
+            "action": "decide", "from": "interviewed", "to": "decided", "outcome": "advance", "actor": "hr", "at": now.isoformat(),
+            "reason": REASON, "details": {}}}])
+        c.execute(t["application_contacts"].insert(), [{"id": 1, "application_id": ids["application"], "kind": "email", "value": EMAIL,
+                                                        "updated_at": now}])
+        c.execute(t["outbox_deliveries"].insert(), [{
+            "id": "msg_1", "sink": "hris", "type": "report.ready", "key": ids["session"], "state": "delivered", "version": 1,
+            "body": json.dumps({"type": "report.ready", "data": {"name": NAME}}), "attempts": 1, "total_attempts": 1, "replays": 0,
+            "created_at": now, "next_attempt_at": now, "expires_at": now}])
+    engine.dispose()
+    assert leaks((path).read_bytes() + (path.with_name(path.name + "-wal").read_bytes() if path.with_name(path.name + "-wal").exists() else b""))
+    return ids
+
+
+def test_seal_existing_copies_an_old_plain_database_into_a_sealed_one(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    ids = _old_plain_database(tmp_path / "old.db")
+    master = os.urandom(32)
+    new_url = f"sqlite:///{tmp_path / 'new.db'}"
+    env = {**os.environ, "CANDOR_MASTER_KEY": master.hex()}
+    done = subprocess.run([sys.executable, "-m", "server", "keys", "seal-existing", "--from", f"sqlite:///{tmp_path / 'old.db'}",
+                           "--database-url", new_url], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "copied and sealed" in done.stderr and not leaks((done.stdout + done.stderr).encode())
+    new_bytes = b"".join(p.read_bytes() for p in tmp_path.glob("new.db*"))
+    assert not leaks(new_bytes), leaks(new_bytes)
+
+    store = Store(new_url, master=LocalKeyWrapper(master))
+    try:
+        candidate = store.get_candidate(ids["candidate"])
+        assert candidate is not None and candidate.profile["name"] == NAME and candidate.sessions == (ids["session"],)
+        session = store.get_session(ids["session"])
+        assert session is not None and session.candidate == {"name": NAME, "education": "bachelor"}
+        assert [e.payload.text for e in store.read_events(ids["session"])] == [ANSWER_PHRASE]  # type: ignore[attr-defined]
+        assert store.get_report(ids["session"]).body["evidence"] == [ANSWER_PHRASE]  # type: ignore[union-attr]
+        assert [d.reason for d in store.list_decisions(ids["session"])] == [REASON]
+        application = store.get_application(ids["application"])
+        assert application is not None and application.name == NAME and application.screening == {"quotes": [RESUME_PHRASE]}
+        assert store.resume_text(ids["application"]) == RESUME
+        assert store.timeline(ids["application"])[0]["reason"] == REASON
+        assert store.contacts(ids["application"]) == {"email": EMAIL}
+        assert store.application_for_contact("email", EMAIL) == ids["application"]
+        assert [a.id for a in store.list_applications(q=NAME)[0]] == [ids["application"]]
+        from sqlalchemy.orm import Session
+
+        from sinks.outbox import BODY, DeliveryRow
+
+        with Session(store.engine) as db:
+            row = db.get(DeliveryRow, "msg_1")
+            assert row is not None and row.subject == ids["session"] and row.state == "delivered"
+            assert json.loads(store.vault.open(row.subject, row.body, BODY))["data"]["name"] == NAME
+    finally:
+        store.close()
+    again = subprocess.run([sys.executable, "-m", "server", "keys", "seal-existing", "--from", f"sqlite:///{tmp_path / 'old.db'}",
+                            "--database-url", new_url], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 1 and "not empty" in again.stderr  # never into a database with rows
