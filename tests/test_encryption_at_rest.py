@@ -182,12 +182,19 @@ def test_personal_data_is_sealed_in_the_database_files_and_logs(
         assert any(NAME in m for m in mails)  # the e-mail left the outbox, opened
         events = client.portal.call(lambda: client.app.state.candor.store.run(client.app.state.candor.store.store.read_events, sid))
         assert any(ANSWER_PHRASE in getattr(e.payload, "text", "") for e in events)
+        # while it runs: the database and what its write-ahead log holds before a checkpoint
+        live = {p.name: p.read_bytes() for p in tmp_path.glob("candor.db*")}
+        assert "candor.db-wal" in live
+        for name, data in live.items():
+            assert not leaks(data), f"{name} holds {leaks(data)}"
 
     # the bytes: the database (and what WAL still holds), the test's folder, the server's var/
     db_file = tmp_path / "candor.db"
     assert db_file.stat().st_size > 0
     scanned = {p: p.read_bytes() for p in files_under(tmp_path, ROOT / "var")}
     assert db_file in scanned
+    # no upload folder, no resume file: what the server wrote under the test's folder is the database
+    assert {p.name for p in files_under(tmp_path)} <= {"candor.db", "candor.db-wal", "candor.db-shm"}, sorted(files_under(tmp_path))
     for path, data in scanned.items():
         assert not leaks(data), f"{path} holds {leaks(data)}"
     # the logs: every record, formatted with its arguments, and the process's own output
