@@ -123,6 +123,9 @@ class SessionRepository(Repository):
         )
         profile = candidate.model_dump(mode="json") if candidate is not None else None
         with Session(self.engine) as db, db.begin():
+            # The session's data key is made with it, before the event writer, reports and the outbox need it
+            # (so no two of their transactions race to make it).
+            self.vault.data_key(session_id, create=True, db=db)
             if profile is not None:
                 row.candidate = self._seal(db, session_id, CANDIDATE, profile)
             db.add(row)
