@@ -159,11 +159,11 @@ class OutcomeRepository(Repository):
             ids = [a.id for a in apps]
             timelines: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
             outcomes: dict[str, OutcomeRow] = {}
-            candidates = {a.id: a.candidate_id for a in apps}
             for part in _chunks(ids):
                 for event in db.scalars(select(ApplicationEventRow).where(ApplicationEventRow.application_id.in_(part)).order_by(ApplicationEventRow.id)):
-                    # the plain part is what the figures read: it stays once a candidate was erased
-                    timelines[event.application_id].append(self._entry(db, candidates[event.application_id], event))  # type: ignore[attr-defined]
+                    # Only the plain step (action, from, to, outcome, actor, at): all the figures read, kept
+                    # once a candidate was erased; the sealed words are not opened for statistics.
+                    timelines[event.application_id].append(dict(event.plain or {}))
                 for outcome in db.scalars(select(OutcomeRow).where(OutcomeRow.application_id.in_(part))):
                     outcomes[outcome.application_id] = outcome
             sessions = [a.session_id for a in apps if a.session_id]
