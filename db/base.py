@@ -21,6 +21,8 @@ from sqlalchemy import create_engine, event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from vault import Erased
+
 if TYPE_CHECKING:
     from vault import Vault
 
@@ -124,7 +126,7 @@ class Repository:
     Personal data is sealed at rest (vault/, docs/encryption.md): each
     repository seals its personal columns with :meth:`_seal` as it writes
     them and opens them with :meth:`_open` as it reads, so callers see plain
-    values. ``vault`` and ``lookup_key`` are set by :class:`~db.store.Store`.
+    values. ``vault`` is set by :class:`~db.store.Store`.
     """
 
     vault: Vault
@@ -147,13 +149,11 @@ class Repository:
         """
         if blob is None:
             return None
-        if erased is _RAISE:
-            return self.vault.open_json(subject, bytes(blob), context, db=db)
-        from vault import Erased
-
         try:
             return self.vault.open_json(subject, bytes(blob), context, db=db)
         except Erased:
+            if erased is _RAISE:
+                raise
             return erased
 
     @property

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from vault import KeyWrapper, LocalKeyWrapper, Vault, WrappedKey, master_key_from_file
 
-from .base import LOOKUP_SUBJECT, Base, Repository, after_commit, utcnow  # noqa: F401 (LOOKUP_SUBJECT re-exported)
+from .base import Base, Repository, after_commit, utcnow
 
 
 class DataKeyRow(Base):

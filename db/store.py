@@ -17,12 +17,12 @@ from vault import KeyWrapper, Vault
 from .applications import ApplicationRepository
 from .audit import AuditRepository
 from .automation import AutomationRepository
-from .base import Base, open_engine
+from .base import LOOKUP_SUBJECT, Base, open_engine
 from .candidates import CandidateRepository
 from .catalog import CatalogRepository
 from .contacts import ContactRepository
 from .events import EventRepository
-from .keys import LOOKUP_SUBJECT, DataKeyRepository, default_master, vault_for
+from .keys import DataKeyRepository, default_master, vault_for
 from .outcomes import OutcomeRepository
 from .reports import ReportRepository
 from .sessions import SessionRepository
@@ -35,7 +35,7 @@ SEALED_SCHEMA = {"applications": "name_key", "application_contacts": "value_key"
 
 
 class PlainDatabase(RuntimeError):
-    """The database predates sealing at rest: re-create it (docs/encryption.md)."""
+    """The database predates sealing at rest: re-create it, or ``keys seal-existing`` (docs/encryption.md)."""
 
 
 def _refuse_plain_schema(engine: Engine) -> None:
@@ -45,7 +45,8 @@ def _refuse_plain_schema(engine: Engine) -> None:
         if table in tables and column not in {c["name"] for c in found.get_columns(table)}:
             raise PlainDatabase(
                 f"this database was made before personal data was sealed at rest (table {table} has no {column}): "
-                "re-create it (a new database gets the sealed schema; see docs/encryption.md)"
+                "re-create it, or copy it into a new one sealed: python -m server keys seal-existing --from OLD_URL "
+                "(docs/encryption.md)"
             )
 
 
