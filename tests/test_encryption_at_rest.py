@@ -465,3 +465,22 @@ def test_seal_existing_copies_an_old_plain_database_into_a_sealed_one(tmp_path: 
     again = subprocess.run([sys.executable, "-m", "server", "keys", "seal-existing", "--from", f"sqlite:///{tmp_path / 'old.db'}",
                             "--database-url", new_url], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 1 and "not empty" in again.stderr  # never into a database with rows
+
+
+async def test_a_queued_message_of_an_erased_subject_is_never_sent_and_shows_as_failed(outboxes: Any) -> None:
+    from sinks import Outbox, SinkConfig
+    from tests.outbox_fixtures import FAST, until_state
+    from tests.test_sinks import SECRET
+
+    receiver = _TlsReceiver()  # nothing may reach it (and nothing could: it is not even trusted)
+    try:
+        sink = SinkConfig(name="hris", url=receiver.url, secret=SECRET)
+        writer = Outbox(outboxes.store, [sink], **FAST)  # not started: only enqueues
+        (msg_id,) = await writer.enqueue("report.ready", "sess-erased", 1, {"candidate": {"name": NAME}}, subject="cand-erased")
+        assert outboxes.store.store.vault.forget("cand-erased") is True
+        outbox = await outboxes.start([sink])
+        await until_state(outbox, msg_id, "failed")
+        assert (await outbox.get(msg_id)).last_error == "Erased"  # type: ignore[union-attr]
+        assert await outbox.attempts(msg_id) == [] and receiver.received == []  # never tried
+    finally:
+        receiver.stop()
