@@ -4,7 +4,8 @@ Personal data lives here (the resume's text, the parsed profile, the name
 used for search): it is read only through the HR API and never logged, and
 sealed at rest (vault/) for the application's candidate: ``name``,
 ``resume``, ``resume_text``, ``parsed``, ``screening``, ``duplicates`` and
-every timeline entry. The score stays plain (sorting, statistics).
+the words of every timeline entry (its step stays plain: the funnel figures).
+The score stays plain (sorting, statistics).
 Duplicates are found by keyed hashes of the phone number and e-mail address
 (:func:`contact_keys`), never by the values themselves; HR's name search by
 a keyed hash of the normalised name (``name_key``, exact match).
