@@ -511,9 +511,11 @@ class AutomationEngine:
             row = db.get(ActionRow, action.id, with_for_update=True)
             if row is None or row.state != SCHEDULED or row.lease_owner != self.worker_id:
                 return  # our lease ran out and another worker has it (or HR cancelled it)
-            ids = [self.outbox.enqueue_to(db, channel, type_, action.id, i + 1, payload)
-                   for i, (channel, type_, payload) in enumerate(sends)]
             app = db.get(ApplicationRow, action.application_id)
+            # sealed for the candidate (the message names them), found by erasure through it
+            subject = app.candidate_id if app is not None else None
+            ids = [self.outbox.enqueue_to(db, channel, type_, action.id, i + 1, payload, subject=subject)
+                   for i, (channel, type_, payload) in enumerate(sends)]
             if app is not None:
                 status = Status(app.state, app.outcome)  # type: ignore[arg-type]
                 for spec in notes:

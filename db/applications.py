@@ -1,9 +1,14 @@
 """Applications: a candidate's application to a job, its timeline, upload batches and inbound deliveries.
 
 Personal data lives here (the resume's text, the parsed profile, the name
-used for search): it is read only through the HR API and never logged.
+used for search): it is read only through the HR API and never logged, and
+sealed at rest (vault/) for the application's candidate: ``name``,
+``resume``, ``resume_text``, ``parsed``, ``screening``, ``duplicates`` and
+the words of every timeline entry (its step stays plain: the funnel figures).
+The score stays plain (sorting, statistics).
 Duplicates are found by keyed hashes of the phone number and e-mail address
-(:func:`contact_keys`), never by the values themselves.
+(:func:`contact_keys`), never by the values themselves; HR's name search by
+a keyed hash of the normalised name (``name_key``, exact match).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Collection, Iterable
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, or_, select
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, Repository, aware, utcnow
@@ -34,28 +39,65 @@ class ApplicationRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     source: Mapped[str | None] = mapped_column(String(64), nullable=True)
     external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # for search (personal data)
+    # Sealed (vault/) for the candidate, each column under its own context (table.column).
+    name: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    name_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # keyed hash: HR's name search
     phone_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     email_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)  # the screening score, for sorting
-    resume: Mapped[dict] = mapped_column(JSON)  # filename, kind, pages, text_chars, language, needs_review
-    resume_text: Mapped[str] = mapped_column(Text)
-    parsed: Mapped[dict] = mapped_column(JSON)
-    screening: Mapped[dict] = mapped_column(JSON)
+    resume: Mapped[bytes] = mapped_column(LargeBinary)  # filename, kind, pages, text_chars, language, needs_review
+    resume_text: Mapped[bytes] = mapped_column(LargeBinary)
+    parsed: Mapped[bytes] = mapped_column(LargeBinary)
+    screening: Mapped[bytes] = mapped_column(LargeBinary)  # quotes the resume
     session_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    duplicates: Mapped[list] = mapped_column(JSON)  # the later attempts: when, source, external id
+    duplicates: Mapped[bytes] = mapped_column(LargeBinary)  # the later attempts: when, source, external id
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApplicationEventRow(Base):
-    """One step on an application's timeline (what, who, when, why)."""
+    """One step on an application's timeline (what, who, when, why).
+
+    Split in two: ``plain`` holds the step itself (action, from, to, outcome,
+    actor, at: what the funnel statistics read, and what an erased
+    candidate's anonymous tombstone keeps); ``sealed`` holds everything else
+    (reasons, message texts, invite links, details) sealed (vault/) for the
+    candidate. A row made in this process keeps its whole entry (``.entry``)
+    for the hooks that run in its transaction (automation); a stored one is
+    read through :meth:`ApplicationRepository.timeline`.
+    """
 
     __tablename__ = "application_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     application_id: Mapped[str] = mapped_column(String(64), ForeignKey("applications.id"), index=True)
-    entry: Mapped[dict] = mapped_column(JSON)
+    plain: Mapped[dict] = mapped_column("entry", JSON)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        whole = self.__dict__.get("_whole")
+        if whole is None:
+            raise AttributeError("a stored timeline entry is partly sealed: read it with ApplicationRepository.timeline")
+        return whole
+
+
+# A timeline entry's keys that stay plain: the step, not the person (nor anyone's words).
+ENTRY_PLAIN = ("action", "from", "to", "outcome", "actor", "at")
+
+
+def split_entry(entry: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the plain part, the part to seal) of a timeline entry."""
+    return ({k: v for k, v in entry.items() if k in ENTRY_PLAIN}, {k: v for k, v in entry.items() if k not in ENTRY_PLAIN})
+
+
+# The sealed columns' contexts (vault AAD): a blob opens only in the column it was sealed for.
+APP = "applications."
+ENTRY = "application_events.entry"
+FILES = "application_batches.files"  # subject: the batch id (file names can name people)
+ANSWER = "inbound_deliveries.answer"
+SEALED_FIELDS = ("name", "resume", "resume_text", "parsed", "screening", "duplicates")
+ERASED_APPLICATION: dict[str, Any] = {"name": None, "resume": {}, "resume_text": "", "parsed": {}, "screening": {}, "duplicates": []}
 
 
 class BatchRow(Base):
@@ -67,7 +109,7 @@ class BatchRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     total: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16))  # running, done
-    files: Mapped[list] = mapped_column(JSON)  # one result per file, in the archive's order
+    files: Mapped[bytes] = mapped_column(LargeBinary)  # one result per file, in the archive's order; sealed (file names)
 
 
 class InboundRow(Base):
@@ -81,7 +123,8 @@ class InboundRow(Base):
     delivery_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[int] = mapped_column(Integer)
-    answer: Mapped[dict] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(128))  # whose: the candidate id (or inbound:<source>:<id>)
+    answer: Mapped[bytes] = mapped_column(LargeBinary)  # the application as answered: sealed for the subject
 
 
 @dataclass(frozen=True)
@@ -114,32 +157,6 @@ class BatchRecord:
     total: int
     state: str
     files: list[dict[str, Any]]
-
-
-def _record(row: ApplicationRow) -> ApplicationRecord:
-    return ApplicationRecord(
-        id=row.id,
-        job_id=row.job_id,
-        job_version=row.job_version,
-        candidate_id=row.candidate_id,
-        state=row.state,
-        outcome=row.outcome,
-        source=row.source,
-        external_id=row.external_id,
-        name=row.name,
-        score=row.score,
-        resume=dict(row.resume),
-        parsed=dict(row.parsed),
-        screening=dict(row.screening),
-        session_id=row.session_id,
-        duplicates=list(row.duplicates or []),
-        created_at=aware(row.created_at),
-        updated_at=aware(row.updated_at),
-    )
-
-
-def _batch(row: BatchRow) -> BatchRecord:
-    return BatchRecord(row.id, row.job_id, aware(row.created_at), aware(row.updated_at), row.total, row.state, list(row.files))
 
 
 def contact_keys(key: bytes, phone: str | None, email: str | None) -> tuple[str | None, str | None]:
@@ -178,6 +195,11 @@ def _uncursor(cursor: str) -> tuple[Any, str]:
 EntryHook = Callable[[Session, ApplicationRow, ApplicationEventRow], None]
 
 
+def name_lookup(name: str) -> str:
+    """A name as HR's search matches it: without spaces, case folded (张 伟 = 张伟, Anna Li = anna li)."""
+    return "".join(name.split()).casefold()
+
+
 class ApplicationRepository(Repository):
     """Applications, their timelines, upload batches and inbound deliveries.
 
@@ -186,6 +208,60 @@ class ApplicationRepository(Repository):
     """
 
     entry_hooks: list[EntryHook]
+
+    # -- sealing (vault/, subject the candidate id) ----------------------------------
+    def _seal_application(self, db: Session, row: ApplicationRow, **fields: Any) -> None:
+        """Set sealed columns of ``row`` (``name`` also sets its search hash)."""
+        for name, value in fields.items():
+            assert name in SEALED_FIELDS, name
+            sealed = None if name == "name" and value is None else self._seal(db, row.candidate_id, APP + name, value)
+            setattr(row, name, sealed)
+            if name == "name":
+                row.name_key = self.lookup_hash("name", name_lookup(value)) if value else None
+
+    def _opened(self, db: Session | None, row: ApplicationRow, name: str) -> Any:
+        """A sealed column, opened; once the candidate was erased, what an anonymous tombstone shows (nothing)."""
+        return self._open(db, row.candidate_id, APP + name, getattr(row, name), erased=ERASED_APPLICATION[name])
+
+    def _record(self, row: ApplicationRow, db: Session | None = None) -> ApplicationRecord:
+        return ApplicationRecord(
+            id=row.id,
+            job_id=row.job_id,
+            job_version=row.job_version,
+            candidate_id=row.candidate_id,
+            state=row.state,
+            outcome=row.outcome,
+            source=row.source,
+            external_id=row.external_id,
+            name=self._opened(db, row, "name"),
+            score=row.score,
+            resume=dict(self._opened(db, row, "resume") or {}),
+            parsed=dict(self._opened(db, row, "parsed") or {}),
+            screening=dict(self._opened(db, row, "screening") or {}),
+            session_id=row.session_id,
+            duplicates=list(self._opened(db, row, "duplicates") or []),
+            created_at=aware(row.created_at),
+            updated_at=aware(row.updated_at),
+        )
+
+    def _entry_row(self, db: Session, candidate_id: str, application_id: str, entry: dict[str, Any]) -> ApplicationEventRow:
+        """A timeline row for ``entry``, its words sealed for the candidate; it keeps the whole entry for the hooks."""
+        plain, private = split_entry(entry)
+        added = ApplicationEventRow(application_id=application_id, plain=plain,
+                                    sealed=self._seal(db, candidate_id, ENTRY, private) if private else None)
+        added.__dict__["_whole"] = entry
+        return added
+
+    def _entry(self, db: Session | None, candidate_id: str, row: ApplicationEventRow) -> dict[str, Any]:
+        """A stored timeline entry, whole; only its plain part once the candidate was erased."""
+        return {**dict(row.plain or {}), **(self._open(db, candidate_id, ENTRY, row.sealed, erased={}) or {})}
+
+    def _batch(self, row: BatchRow, db: Session | None = None) -> BatchRecord:
+        return BatchRecord(row.id, row.job_id, aware(row.created_at), aware(row.updated_at), row.total, row.state,
+                           list(self._open(db, row.id, FILES, row.files)))
+
+    def _entries(self, db: Session, candidate_id: str, rows: Iterable[ApplicationEventRow]) -> list[dict[str, Any]]:
+        return [self._entry(db, candidate_id, r) for r in rows]
 
     def _entries_added(self, db: Session, row: ApplicationRow, entries: list[ApplicationEventRow]) -> None:
         hooks = getattr(self, "entry_hooks", ())
@@ -207,7 +283,7 @@ class ApplicationRepository(Repository):
             row = db.scalars(
                 select(ApplicationRow).where(ApplicationRow.job_id == job_id, or_(*keys)).order_by(ApplicationRow.created_at)
             ).first()
-            return _record(row) if row is not None else None
+            return self._record(row, db) if row is not None else None
 
     def create_application(
         self,
@@ -240,49 +316,45 @@ class ApplicationRepository(Repository):
                 outcome=outcome,
                 source=source,
                 external_id=external_id,
-                name=name,
                 phone_key=phone_key,
                 email_key=email_key,
                 score=score,
-                resume=resume,
-                resume_text=resume_text,
-                parsed=parsed,
-                screening=screening,
                 session_id=None,
-                duplicates=[],
                 created_at=now,
                 updated_at=now,
             )
+            self._seal_application(db, row, name=name, resume=resume, resume_text=resume_text, parsed=parsed,
+                                   screening=screening, duplicates=[])
             db.add(row)
             db.flush()
-            entries = [ApplicationEventRow(application_id=row.id, entry=e) for e in timeline]
+            entries = [self._entry_row(db, candidate_id, row.id, e) for e in timeline]
             db.add_all(entries)
             self._entries_added(db, row, entries)
-            return _record(row)
+            return self._record(row, db)
 
     def add_duplicate(self, application_id: str, attempt: dict[str, Any]) -> ApplicationRecord | None:
         with Session(self.engine) as db, db.begin():
             row = db.get(ApplicationRow, application_id)
             if row is None:
                 return None
-            row.duplicates = [*list(row.duplicates or []), attempt]
+            self._seal_application(db, row, duplicates=[*list(self._opened(db, row, "duplicates") or []), attempt])
             row.updated_at = utcnow()
-            return _record(row)
+            return self._record(row, db)
 
     def get_application(self, application_id: str) -> ApplicationRecord | None:
         with Session(self.engine) as db:
             row = db.get(ApplicationRow, application_id)
-            return _record(row) if row is not None else None
+            return self._record(row, db) if row is not None else None
 
     def application_for_session(self, session_id: str) -> ApplicationRecord | None:
         with Session(self.engine) as db:
             row = db.scalars(select(ApplicationRow).where(ApplicationRow.session_id == session_id)).first()
-            return _record(row) if row is not None else None
+            return self._record(row, db) if row is not None else None
 
     def resume_text(self, application_id: str) -> str | None:
         with Session(self.engine) as db:
             row = db.get(ApplicationRow, application_id)
-            return row.resume_text if row is not None else None
+            return self._opened(db, row, "resume_text") if row is not None else None
 
     def move_application(
         self,
@@ -305,10 +377,10 @@ class ApplicationRepository(Repository):
             row.state, row.outcome, row.updated_at = state, outcome, utcnow()
             if session_id is not None:
                 row.session_id = session_id
-            added = ApplicationEventRow(application_id=row.id, entry=entry)
+            added = self._entry_row(db, row.candidate_id, row.id, entry)
             db.add(added)
             self._entries_added(db, row, [added])
-            return _record(row)
+            return self._record(row, db)
 
     def add_note(self, application_id: str, entry: dict[str, Any], db: Session | None = None) -> bool:
         """Add a timeline entry that does not move the application (pipeline.note()); False if there is no such application.
@@ -319,7 +391,7 @@ class ApplicationRepository(Repository):
             row = db.get(ApplicationRow, application_id)
             if row is None:
                 return False
-            added = ApplicationEventRow(application_id=application_id, entry=entry)
+            added = self._entry_row(db, row.candidate_id, application_id, entry)
             db.add(added)
             self._entries_added(db, row, [added])
             return True
@@ -328,10 +400,13 @@ class ApplicationRepository(Repository):
 
     def timeline(self, application_id: str) -> list[dict[str, Any]]:
         with Session(self.engine) as db:
+            app = db.get(ApplicationRow, application_id)
+            if app is None:
+                return []
             rows = db.scalars(
                 select(ApplicationEventRow).where(ApplicationEventRow.application_id == application_id).order_by(ApplicationEventRow.id)
             )
-            return [dict(r.entry) for r in rows]
+            return self._entries(db, app.candidate_id, rows)
 
     def list_applications(
         self,
@@ -358,9 +433,11 @@ class ApplicationRepository(Repository):
             query = query.where(ApplicationRow.state == state)
         if outcome:
             query = query.where(ApplicationRow.outcome == outcome)
-        if q:
+        if q and q.strip():
+            # The name is sealed: it matches whole (a keyed hash of the normalised name); external ids in part.
             like = f"%{q.strip()}%"
-            query = query.where(or_(ApplicationRow.name.like(like), ApplicationRow.external_id.like(like), ApplicationRow.id == q.strip()))
+            query = query.where(or_(ApplicationRow.name_key == self.lookup_hash("name", name_lookup(q)),
+                                    ApplicationRow.external_id.like(like), ApplicationRow.id == q.strip()))
         # NULL scores sort last either way: coalesce to -1 (scores are 0-100)
         key = func.coalesce(column, -1.0) if column is ApplicationRow.score else column
         if cursor:
@@ -374,9 +451,9 @@ class ApplicationRepository(Repository):
         query = query.order_by(key.desc() if descending else key.asc(), ApplicationRow.id.desc() if descending else ApplicationRow.id.asc())
         with Session(self.engine) as db:
             rows = list(db.scalars(query.limit(limit + 1)))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        records = [_record(r) for r in rows]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            records = [self._record(r, db) for r in rows]
         if not more or not records:
             return records, None
         last = rows[-1]
@@ -400,22 +477,23 @@ class ApplicationRepository(Repository):
     # -- batches -------------------------------------------------------------------
     def create_batch(self, job_id: str, files: list[dict[str, Any]]) -> BatchRecord:
         now = utcnow()
+        batch_id = f"batch_{secrets.token_urlsafe(9)}"
         with Session(self.engine) as db, db.begin():
             row = BatchRow(
-                id=f"batch_{secrets.token_urlsafe(9)}", job_id=job_id, created_at=now, updated_at=now,
-                total=len(files), state="running", files=files,
+                id=batch_id, job_id=job_id, created_at=now, updated_at=now,
+                total=len(files), state="running", files=self._seal(db, batch_id, FILES, files),
             )
             db.add(row)
-            return _batch(row)
+            return BatchRecord(row.id, job_id, now, now, len(files), "running", list(files))
 
     def update_batch_file(self, batch_id: str, index: int, result: dict[str, Any], *, done: bool = False) -> None:
         with Session(self.engine) as db, db.begin():
             row = db.get(BatchRow, batch_id)
             if row is None:
                 return
-            files = list(row.files)
+            files = list(self._open(db, row.id, FILES, row.files))
             files[index] = result
-            row.files = files
+            row.files = self._seal(db, row.id, FILES, files)
             row.updated_at = utcnow()
             if done:
                 row.state = "done"
@@ -431,18 +509,18 @@ class ApplicationRepository(Repository):
         with Session(self.engine) as db, db.begin():
             rows = list(db.scalars(select(BatchRow).where(BatchRow.state == "running")))
             for row in rows:
-                row.files = [
+                row.files = self._seal(db, row.id, FILES, [
                     {**f, "status": "error", "error": {"code": "interrupted", "message": "the server stopped before this file was read; upload it again"}}
                     if f.get("status") == "pending" else f
-                    for f in row.files
-                ]
+                    for f in self._open(db, row.id, FILES, row.files)
+                ])
                 row.state, row.updated_at = "interrupted", utcnow()
             return len(rows)
 
     def get_batch(self, batch_id: str) -> BatchRecord | None:
         with Session(self.engine) as db:
             row = db.get(BatchRow, batch_id)
-            return _batch(row) if row is not None else None
+            return self._batch(row, db) if row is not None else None
 
     # -- inbound deliveries -----------------------------------------------------------
     def inbound_answer(self, source: str, delivery_id: str) -> tuple[int, dict[str, Any]] | None:
@@ -450,15 +528,20 @@ class ApplicationRepository(Repository):
             row = db.scalars(
                 select(InboundRow).where(InboundRow.source == source, InboundRow.delivery_id == delivery_id)
             ).first()
-            return (row.status, dict(row.answer)) if row is not None else None
+            return (row.status, dict(self._open(db, row.subject, ANSWER, row.answer))) if row is not None else None
 
-    def record_inbound(self, source: str, delivery_id: str, status: int, answer: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Keep a delivery's answer; a concurrent copy of the same delivery gets the first one."""
+    def record_inbound(
+        self, source: str, delivery_id: str, status: int, answer: dict[str, Any], subject: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Keep a delivery's answer, sealed for ``subject`` (the candidate's id; by default one of its own);
+        a concurrent copy of the same delivery gets the first one."""
         from sqlalchemy.exc import IntegrityError
 
+        subject = subject or f"inbound:{source}:{delivery_id}"[:128]
         try:
             with Session(self.engine) as db, db.begin():
-                db.add(InboundRow(source=source, delivery_id=delivery_id, created_at=utcnow(), status=status, answer=answer))
+                db.add(InboundRow(source=source, delivery_id=delivery_id, created_at=utcnow(), status=status, subject=subject,
+                                  answer=self._seal(db, subject, ANSWER, answer)))
         except IntegrityError:
             first = self.inbound_answer(source, delivery_id)
             if first is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -20,7 +21,11 @@ from sqlalchemy import create_engine, event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from vault import Erased
+
 if TYPE_CHECKING:
+    from vault import Vault
+
     from .store import Store
 
 T = TypeVar("T")
@@ -111,11 +116,64 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_RAISE = object()
+
+# The subject whose data key keys the lookup hashes (Repository.lookup_hash): not a person; never erased.
+# Wrapped by the master key like every data key, so a rotation keeps it (and the hashes stay valid).
+LOOKUP_SUBJECT = "candor:lookup"
+
+
 class Repository:
-    """One resource's rows and queries, on a shared engine."""
+    """One resource's rows and queries, on a shared engine.
+
+    Personal data is sealed at rest (vault/, docs/encryption.md): each
+    repository seals its personal columns with :meth:`_seal` as it writes
+    them and opens them with :meth:`_open` as it reads, so callers see plain
+    values. ``vault`` is set by :class:`~db.store.Store`.
+    """
+
+    vault: Vault
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def _seal(self, db: Session | None, subject: str, context: str, value: Any) -> bytes:
+        """``value`` as JSON, sealed for ``subject`` (a candidate or session id) and ``context`` (table.column).
+
+        Inside ``db`` (the writer's transaction), so a subject's new data key commits with its first content.
+        """
+        return self.vault.seal_json(subject, value, context, db=db)
+
+    def _open(self, db: Session | None, subject: str, context: str, blob: bytes | None, *, erased: Any = _RAISE) -> Any:
+        """What :meth:`_seal` sealed (None stays None).
+
+        Once the subject was erased (its data key is gone): ``erased`` when given, else ``vault.Erased``.
+        Any other failure (another master key, a changed byte) raises ``vault.VaultError``, always.
+        """
+        if blob is None:
+            return None
+        try:
+            return self.vault.open_json(subject, bytes(blob), context, db=db)
+        except Erased:
+            if erased is _RAISE:
+                raise
+            return erased
+
+    @property
+    def lookup_key(self) -> bytes:
+        """The key of the lookup hashes: the data key of :data:`LOOKUP_SUBJECT` (the store makes it once)."""
+        key = self.vault.data_key(LOOKUP_SUBJECT, create=False)
+        if key is None:
+            raise RuntimeError("the store has no lookup key (it is made when the Store opens)")
+        return key
+
+    def lookup_hash(self, kind: str, value: str) -> str:
+        """A keyed hash (HMAC-SHA256) of a value (the caller normalises it), for exact-match lookups of sealed columns.
+
+        The key is the vault's lookup key (a data key of its own, wrapped by the master key like
+        every other): a copy of the database alone cannot test guesses against these hashes.
+        """
+        return hmac.new(self.lookup_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 class AsyncStore:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, select
+from sqlalchemy import DateTime, LargeBinary, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -27,7 +27,7 @@ class CandidateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The bank's own id for the person (HRIS), unique when given.
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
-    profile: Mapped[dict] = mapped_column(JSON)
+    profile: Mapped[bytes] = mapped_column(LargeBinary)  # sealed (vault/): a CandidateProfile as JSON, subject the candidate id
 
 
 @dataclass(frozen=True)
@@ -43,34 +43,35 @@ class CandidateRecord:
         return CandidateProfile.model_validate(self.profile)
 
 
-def _candidate(row: CandidateRow, sessions: tuple[str, ...] = ()) -> CandidateRecord:
-    return CandidateRecord(
-        id=row.id,
-        created_at=aware(row.created_at),
-        updated_at=aware(row.updated_at),
-        external_id=row.external_id,
-        profile=dict(row.profile),
-        sessions=sessions,
-    )
+PROFILE = "candidates.profile"  # the sealed column's context (vault AAD)
 
 
 class CandidateRepository(Repository):
-    """Candidates and the sessions that interviewed them."""
+    """Candidates and the sessions that interviewed them (the profile sealed for the candidate)."""
+
+    def _candidate(self, row: CandidateRow, sessions: tuple[str, ...] = (), db: Session | None = None) -> CandidateRecord:
+        return CandidateRecord(
+            id=row.id,
+            created_at=aware(row.created_at),
+            updated_at=aware(row.updated_at),
+            external_id=row.external_id,
+            profile=dict(self._open(db, row.id, PROFILE, row.profile)),
+            sessions=sessions,
+        )
 
     def create_candidate(self, profile: CandidateProfile, external_id: str | None = None) -> CandidateRecord:
         """Raises AlreadyExists when ``external_id`` is taken."""
         now = utcnow()
         candidate_id = secrets.token_urlsafe(12)
-        row = CandidateRow(
-            id=candidate_id,
-            created_at=now,
-            updated_at=now,
-            external_id=external_id,
-            profile=profile.model_dump(mode="json"),
-        )
         try:
             with Session(self.engine) as db, db.begin():
-                db.add(row)
+                db.add(CandidateRow(
+                    id=candidate_id,
+                    created_at=now,
+                    updated_at=now,
+                    external_id=external_id,
+                    profile=self._seal(db, candidate_id, PROFILE, profile.model_dump(mode="json")),
+                ))
         except IntegrityError as exc:
             raise AlreadyExists(f"a candidate with external_id {external_id!r} exists") from exc
         return self.get_candidate(candidate_id)  # type: ignore[return-value]
@@ -84,7 +85,7 @@ class CandidateRepository(Repository):
                 row = db.get(CandidateRow, candidate_id)
                 if row is None:
                     return None
-                row.profile = profile.model_dump(mode="json")
+                row.profile = self._seal(db, candidate_id, PROFILE, profile.model_dump(mode="json"))
                 row.external_id = external_id
                 row.updated_at = utcnow()
         except IntegrityError as exc:
@@ -102,12 +103,12 @@ class CandidateRepository(Repository):
                 .where(CandidateSessionRow.candidate_id == candidate_id)
                 .order_by(SessionRow.created_at)
             )
-            return _candidate(row, tuple(sessions))
+            return self._candidate(row, tuple(sessions), db)
 
     def list_candidates(self, limit: int = 100) -> list[CandidateRecord]:
         with Session(self.engine) as db:
             rows = db.scalars(select(CandidateRow).order_by(CandidateRow.created_at.desc()).limit(limit))
-            return [_candidate(r) for r in rows]
+            return [self._candidate(r, db=db) for r in rows]
 
     def candidate_of_session(self, session_id: str) -> str | None:
         with Session(self.engine) as db:

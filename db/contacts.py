@@ -3,7 +3,9 @@
 ``application_contacts`` holds one value per application and kind: an
 e-mail address, a phone number, a WeCom external contact id (the candidate
 added the bank's HR as a WeCom contact) or a WeCom member id. Personal data:
-read through the HR API only, never logged. ``inbound_messages`` remembers
+read through the HR API only, never logged, sealed at rest (vault/) for the
+application's candidate; ``value_key``, a keyed hash of the normalised value,
+finds the application of an inbound message's sender. ``inbound_messages`` remembers
 the id of every message a candidate sent back (WeCom's MsgId), so a
 callback WeCom retries lands on the timeline once.
 """
@@ -14,11 +16,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, delete, select
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .applications import ApplicationEventRow, ApplicationRow
+from .applications import ApplicationRow
 from .base import Base, Repository, utcnow
 
 KINDS = ("email", "phone", "wecom_external", "wecom_user")
@@ -34,7 +36,8 @@ class ContactRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     application_id: Mapped[str] = mapped_column(String(64), ForeignKey("applications.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(254), index=True)  # personal data
+    value: Mapped[bytes] = mapped_column(LargeBinary)  # personal data: sealed (vault/) for the candidate
+    value_key: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash of kind and value: lookups
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -73,8 +76,21 @@ def check_contacts(contacts: dict[str, Any]) -> dict[str, str | None]:
     return out
 
 
+VALUE = "application_contacts.value"  # the sealed column's context (vault AAD)
+
+
+def normal_contact(kind: str, value: str) -> str:
+    """A contact value as stored and looked up: trimmed; an e-mail address in lower case."""
+    value = value.strip()
+    return value.lower() if kind == "email" else value
+
+
 class ContactRepository(Repository):
     """An application's contacts, and which application a contact belongs to."""
+
+    def contact_key(self, kind: str, value: str) -> str:
+        """The keyed hash a contact is found by."""
+        return self.lookup_hash("contact:" + kind, normal_contact(kind, value))
 
     def set_contacts(self, application_id: str, contacts: dict[str, Any], db: Session | None = None) -> bool:
         """Set (or with None, remove) the given kinds; others stay. False if there is no such application."""
@@ -82,7 +98,8 @@ class ContactRepository(Repository):
         if db is None:
             with Session(self.engine) as own, own.begin():
                 return self.set_contacts(application_id, checked, own)
-        if db.get(ApplicationRow, application_id) is None:
+        app = db.get(ApplicationRow, application_id)
+        if app is None:
             return False
         now = utcnow()
         for kind, value in checked.items():
@@ -92,10 +109,13 @@ class ContactRepository(Repository):
             if value is None:
                 if row is not None:
                     db.delete(row)
-            elif row is None:
-                db.add(ContactRow(application_id=application_id, kind=kind, value=value, updated_at=now))
-            elif row.value != value:
-                row.value, row.updated_at = value, now
+                continue
+            key = self.contact_key(kind, value)
+            if row is None:
+                db.add(ContactRow(application_id=application_id, kind=kind, value=self._seal(db, app.candidate_id, VALUE, value),
+                                  value_key=key, updated_at=now))
+            elif row.value_key != key:
+                row.value, row.value_key, row.updated_at = self._seal(db, app.candidate_id, VALUE, value), key, now
         return True
 
     def contacts_from_resume(self, application_id: str, parsed: dict[str, Any]) -> dict[str, str]:
@@ -117,18 +137,20 @@ class ContactRepository(Repository):
 
     def contacts(self, application_id: str) -> dict[str, str]:
         with Session(self.engine) as db:
+            app = db.get(ApplicationRow, application_id)
+            if app is None:
+                return {}
             rows = db.scalars(select(ContactRow).where(ContactRow.application_id == application_id))
-            return {r.kind: r.value for r in rows}
+            return {r.kind: self._open(db, app.candidate_id, VALUE, r.value) for r in rows}
 
     def application_for_contact(self, kind: str, value: str) -> str | None:
         """The application this contact belongs to: the most recently created one if several."""
-        if kind == "email":
-            value = value.strip().lower()
+        key = self.contact_key(kind, value)
         with Session(self.engine) as db:
             return db.scalars(
                 select(ContactRow.application_id)
                 .join(ApplicationRow, ApplicationRow.id == ContactRow.application_id)
-                .where(ContactRow.kind == kind, ContactRow.value == value)
+                .where(ContactRow.kind == kind, ContactRow.value_key == key)
                 .order_by(ApplicationRow.created_at.desc())
             ).first()
 
@@ -136,12 +158,13 @@ class ContactRepository(Repository):
         """The candidate's message as a timeline note, once per (channel, message id); False if seen before."""
         try:
             with Session(self.engine) as db, db.begin():
-                if db.get(ApplicationRow, application_id) is None:
+                app = db.get(ApplicationRow, application_id)
+                if app is None:
                     return False
                 db.add(InboundMessageRow(channel=channel, message_id=message_id, application_id=application_id,
                                          received_at=utcnow()))
                 db.flush()  # the unique constraint answers here, before the note is added
-                db.add(ApplicationEventRow(application_id=application_id, entry=entry))
+                db.add(self._entry_row(db, app.candidate_id, application_id, entry))  # type: ignore[attr-defined]
             return True
         except IntegrityError:
             return False

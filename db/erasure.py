@@ -43,7 +43,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from events import CONSENT_GIVEN, CONSENT_WITHDRAWN, TRANSCRIPT_FINAL
 
-from .applications import ApplicationEventRow, ApplicationRow, BatchRow, InboundRow
+from .applications import FILES as BATCH_FILES, ApplicationEventRow, ApplicationRow, BatchRow, InboundRow
 from .automation import ActionRow
 from .base import Base, Repository, aware, utcnow
 from .candidates import CandidateRow
@@ -213,6 +213,8 @@ class ErasureRepository(Repository):
             if outbox is not None:
                 ids = [candidate_id, *app_ids, *sids]
                 keyed = [outbox.c.key.in_([*sids, *action_ids])] if (sids or action_ids) else []
+                if "subject" in outbox.c:  # sealed for them (sinks/outbox.py): the row names its subject
+                    keyed.append(outbox.c.subject.in_([candidate_id, *sids]))
                 keyed += [outbox.c.key.like(f"{a.replace('_', chr(92) + '_')}:%", escape="\\") for a in app_ids]
                 body = _like_any(outbox.c.body, ids)
                 which = or_(*keyed, body) if body is not None else or_(*keyed)
@@ -235,19 +237,23 @@ class ErasureRepository(Repository):
                 count("outcomes", db.execute(delete(OutcomeRow).where(OutcomeRow.application_id.in_(app_ids))))
                 count("automation_actions", db.execute(delete(ActionRow).where(ActionRow.application_id.in_(app_ids))))
                 count("timeline_entries", db.execute(delete(ApplicationEventRow).where(ApplicationEventRow.application_id.in_(app_ids))))
-                # A job board's stored first answer is the application as JSON.
-                inbound = _like_any(InboundRow.answer, app_ids)
+                # A job board's stored first answer is the application as JSON, sealed for the candidate.
+                inbound = or_(InboundRow.subject == candidate_id, _like_any(InboundRow.answer, app_ids))
                 count("inbound_deliveries", db.execute(delete(InboundRow).where(inbound)))
                 # Upload batches: the per-file results that name them keep their place, not their file name.
                 scrubbed = 0
-                for batch in db.scalars(select(BatchRow).where(_like_any(BatchRow.files, app_ids))):
-                    files = []
-                    for f in batch.files:
+                # The results are sealed for the batch (db/applications.py): open each batch of their jobs, scrub, seal again.
+                jobs = sorted({a.job_id for a in apps})
+                for batch in db.scalars(select(BatchRow).where(BatchRow.job_id.in_(jobs))):
+                    files, changed = [], False
+                    for f in self._open(db, batch.id, BATCH_FILES, batch.files, erased=[]):  # type: ignore[attr-defined]
                         if isinstance(f, dict) and f.get("application_id") in app_ids:
                             f = {"index": f.get("index"), "status": "erased"}
                             scrubbed += 1
+                            changed = True
                         files.append(f)
-                    batch.files = files
+                    if changed:
+                        batch.files = self._seal(db, batch.id, BATCH_FILES, files)  # type: ignore[attr-defined]
                 counts["batch_files"] = scrubbed
             if sids:
                 count("events", db.execute(delete(EventRow).where(EventRow.session_id.in_(sids))))
@@ -280,11 +286,9 @@ class ErasureRepository(Repository):
         return stone
 
     def applications_of(self, candidate_id: str) -> list[Any]:
-        """The candidate's applications (ApplicationRecord), oldest first."""
-        from .applications import _record
-
+        """The candidate's applications (ApplicationRecord, opened), oldest first."""
         with Session(self.engine) as db:
-            return [_record(r) for r in db.scalars(select(ApplicationRow).where(
+            return [self._record(r, db) for r in db.scalars(select(ApplicationRow).where(  # type: ignore[attr-defined]
                 ApplicationRow.candidate_id == candidate_id).order_by(ApplicationRow.created_at))]
 
     def application_sessions_of(self, candidate_id: str) -> list[str]:

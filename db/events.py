@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Iterable, Sequence
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, func, select
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from events import Event, payload_from_dict
 
 from .base import Base, Repository
+from .sessions import SessionRow
 
 log = logging.getLogger(__name__)
 
@@ -23,28 +24,41 @@ class EventRow(Base):
     type: Mapped[str] = mapped_column(String(64))
     media_time: Mapped[float | None] = mapped_column(Float, nullable=True)
     wall_time: Mapped[float] = mapped_column(Float)
-    payload: Mapped[dict] = mapped_column(JSON)
+    # Sealed (vault/), subject the session id: transcripts, answers, face and voice features. Every
+    # type, so no event can leak text a later version adds. type, seq and the times stay plain.
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+PAYLOAD = "events.payload"  # the sealed column's context (vault AAD)
 
 
 class EventRepository(Repository):
     """Appends and reads of the event log."""
 
     def append_events(self, events: Iterable[Event]) -> None:
-        rows = [
-            EventRow(
-                session_id=e.session_id,
-                seq=e.seq,
-                type=str(e.type),
-                media_time=e.media_time,
-                wall_time=e.wall_time,
-                payload=e.payload.to_dict(),
-            )
-            for e in events
-        ]
-        if not rows:
+        events = list(events)
+        if not events:
             return
         with Session(self.engine) as db, db.begin():
-            db.add_all(rows)
+            # A session erased meanwhile (a late analyzer result after DELETE /v1/candidates/{id}) takes
+            # nothing more: no row that would fail its foreign key forever, no data key made again.
+            ids = {e.session_id for e in events}
+            alive = set(db.scalars(select(SessionRow.id).where(SessionRow.id.in_(ids))))
+            if len(alive) < len(ids):
+                gone = [e for e in events if e.session_id not in alive]
+                log.warning("dropped %d events of %d sessions that no longer exist", len(gone), len(ids - alive))
+                events = [e for e in events if e.session_id in alive]
+            db.add_all([
+                EventRow(
+                    session_id=e.session_id,
+                    seq=e.seq,
+                    type=str(e.type),
+                    media_time=e.media_time,
+                    wall_time=e.wall_time,
+                    payload=self._seal(db, e.session_id, PAYLOAD, e.payload.to_dict()),
+                )
+                for e in events
+            ])
 
     def read_events(
         self, session_id: str, from_seq: int = 0, limit: int | None = None, types: Sequence[str] | None = None
@@ -62,9 +76,10 @@ class EventRepository(Repository):
             events = []
             for r in db.scalars(query):
                 try:
-                    payload = payload_from_dict(r.type, r.payload or {})
+                    payload = payload_from_dict(r.type, self._open(db, r.session_id, PAYLOAD, r.payload) or {})
                 except ValueError as exc:  # another version's event: kept in the log, not read here
-                    log.warning("event %s/%d skipped: %s", r.session_id, r.seq, exc)
+                    # the class only: a message could quote the payload (personal data)
+                    log.warning("event %s/%d skipped: %s", r.session_id, r.seq, type(exc).__name__)
                     continue
                 events.append(Event(r.session_id, r.seq, r.media_time, r.wall_time, payload))
             return events

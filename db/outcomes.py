@@ -21,7 +21,7 @@ from analytics import Cost, Outcome, Row
 
 from .applications import ApplicationEventRow, ApplicationRow
 from .base import Base, Repository, aware, utcnow
-from .reports import ReportRow
+from .reports import BODY, ReportRow
 
 CHUNK = 500  # ids per IN (...) query
 
@@ -161,7 +161,9 @@ class OutcomeRepository(Repository):
             outcomes: dict[str, OutcomeRow] = {}
             for part in _chunks(ids):
                 for event in db.scalars(select(ApplicationEventRow).where(ApplicationEventRow.application_id.in_(part)).order_by(ApplicationEventRow.id)):
-                    timelines[event.application_id].append(dict(event.entry))
+                    # Only the plain step (action, from, to, outcome, actor, at): all the figures read, kept
+                    # once a candidate was erased; the sealed words are not opened for statistics.
+                    timelines[event.application_id].append(dict(event.plain or {}))
                 for outcome in db.scalars(select(OutcomeRow).where(OutcomeRow.application_id.in_(part))):
                     outcomes[outcome.application_id] = outcome
             sessions = [a.session_id for a in apps if a.session_id]
@@ -172,7 +174,7 @@ class OutcomeRepository(Repository):
                     .where(ReportRow.session_id.in_(part)).group_by(ReportRow.session_id).subquery()
                 )
                 for report in db.scalars(select(ReportRow).join(latest, (ReportRow.session_id == latest.c.session_id) & (ReportRow.version == latest.c.version))):
-                    reports[report.session_id] = report.body
+                    reports[report.session_id] = self._open(db, report.session_id, BODY, report.body, erased={})
         rows = []
         for a in apps:
             overall, per_question = report_scores(reports.get(a.session_id or "", {}))

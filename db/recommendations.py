@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, Repository, aware, utcnow
@@ -31,7 +31,7 @@ class RecommendationRow(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(16))
     recommendation: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str] = mapped_column(String(2000), default="")
+    note: Mapped[bytes] = mapped_column(LargeBinary)  # the reviewer's words, sealed for the session (vault/)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -52,12 +52,15 @@ class RecommendationRecord:
                 "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat()}
 
 
-def _record(row: RecommendationRow) -> RecommendationRecord:
-    return RecommendationRecord(row.session_id, row.user_id, row.role, row.recommendation, row.note,
-                                aware(row.created_at), aware(row.updated_at))
+NOTE = "recommendations.note"  # the sealed column's context (subject: the session)
 
 
 class RecommendationRepository(Repository):
+    def _recommendation(self, db: Session, row: RecommendationRow) -> RecommendationRecord:
+        return RecommendationRecord(row.session_id, row.user_id, row.role, row.recommendation,
+                                    self._open(db, row.session_id, NOTE, row.note, erased=""),
+                                    aware(row.created_at), aware(row.updated_at))
+
     def recommend(self, session_id: str, user_id: str, role: str, recommendation: str, note: str = "") -> RecommendationRecord:
         """Record (or replace) this user's recommendation on the session."""
         if recommendation not in RECOMMENDATIONS:
@@ -69,12 +72,13 @@ class RecommendationRepository(Repository):
             if row is None:
                 row = RecommendationRow(session_id=session_id, user_id=user_id, created_at=now)
                 db.add(row)
-            row.role, row.recommendation, row.note, row.updated_at = role, recommendation, note, now
+            row.role, row.recommendation, row.updated_at = role, recommendation, now
+            row.note = self._seal(db, session_id, NOTE, note)
             db.flush()
-            return _record(row)
+            return self._recommendation(db, row)
 
     def recommendations(self, session_id: str) -> list[RecommendationRecord]:
         with Session(self.engine) as db:
             rows = db.scalars(select(RecommendationRow).where(RecommendationRow.session_id == session_id)
                               .order_by(RecommendationRow.updated_at))
-            return [_record(r) for r in rows]
+            return [self._recommendation(db, r) for r in rows]

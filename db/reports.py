@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, func, select
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from events import INTERVIEW_ENDED
@@ -23,7 +23,7 @@ class ReportRow(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    body: Mapped[dict] = mapped_column(JSON)  # reports.builder's dict
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # reports.builder's dict, sealed (vault/) for the session
 
 
 class DecisionRow(Base):
@@ -34,7 +34,7 @@ class DecisionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     decision: Mapped[str] = mapped_column(String(16))  # advance | hold | reject
-    reason: Mapped[str] = mapped_column(String(4000), default="")
+    reason: Mapped[bytes] = mapped_column(LargeBinary)  # HR's words, sealed (vault/) for the session
     decided_by: Mapped[str] = mapped_column(String(64), default="hr")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -62,23 +62,25 @@ class DecisionRecord:
 ReportHook = Callable[[Session, ReportRecord, "DecisionRecord | None"], None]
 
 
-def _report_record(row: ReportRow) -> ReportRecord:
-    return ReportRecord(session_id=row.session_id, version=row.version, created_at=aware(row.created_at), body=row.body)
-
-
-def _decision_record(row: DecisionRow, number: int) -> DecisionRecord:
-    return DecisionRecord(
-        session_id=row.session_id,
-        number=number,
-        decision=row.decision,
-        reason=row.reason,
-        decided_by=row.decided_by,
-        created_at=aware(row.created_at),
-    )
+BODY, REASON = "reports.body", "decisions.reason"  # the sealed columns' contexts (vault AAD)
 
 
 class ReportRepository(Repository):
-    """Report versions and decisions, written together in one transaction."""
+    """Report versions and decisions, written together in one transaction (bodies and reasons sealed for the session)."""
+
+    def _report_record(self, row: ReportRow, db: Session | None = None) -> ReportRecord:
+        return ReportRecord(session_id=row.session_id, version=row.version, created_at=aware(row.created_at),
+                            body=self._open(db, row.session_id, BODY, row.body))
+
+    def _decision_record(self, row: DecisionRow, number: int, db: Session | None = None, reason: str | None = None) -> DecisionRecord:
+        return DecisionRecord(
+            session_id=row.session_id,
+            number=number,
+            decision=row.decision,
+            reason=reason if reason is not None else self._open(db, row.session_id, REASON, row.reason),
+            decided_by=row.decided_by,
+            created_at=aware(row.created_at),
+        )
 
     def get_report(self, session_id: str, version: int | None = None) -> ReportRecord | None:
         """The latest report version (or ``version``); None if there is none."""
@@ -87,7 +89,7 @@ class ReportRepository(Repository):
             if version is not None:
                 query = query.where(ReportRow.version == version)
             row = db.scalar(query.order_by(ReportRow.version.desc()).limit(1))
-            return _report_record(row) if row else None
+            return self._report_record(row, db) if row else None
 
     def latest_reports_of_bank(self, bank_id: str) -> list[ReportRecord]:
         """The latest report of every session that ran the bank (any version of it)."""
@@ -106,12 +108,12 @@ class ReportRepository(Repository):
                     latest, (ReportRow.session_id == latest.c.session_id) & (ReportRow.version == latest.c.version)
                 ).order_by(ReportRow.session_id)
             )
-            return [_report_record(r) for r in rows]
+            return [self._report_record(r, db) for r in rows]
 
     def list_decisions(self, session_id: str) -> list[DecisionRecord]:
         with Session(self.engine) as db:
             rows = db.scalars(select(DecisionRow).where(DecisionRow.session_id == session_id).order_by(DecisionRow.id))
-            return [_decision_record(r, n) for n, r in enumerate(rows, 1)]
+            return [self._decision_record(r, n, db) for n, r in enumerate(rows, 1)]
 
     def add_report(
         self,
@@ -135,23 +137,29 @@ class ReportRepository(Repository):
             latest = db.scalar(
                 select(ReportRow).where(ReportRow.session_id == session_id).order_by(ReportRow.version.desc()).limit(1)
             )
-            if latest is not None and decision is None and (only_first or (unless_same and latest.body == body)):
-                return _report_record(latest), False
+            if latest is not None and decision is None and only_first:
+                return self._report_record(latest, db), False
+            if latest is not None and decision is None and unless_same:
+                before = self._report_record(latest, db)
+                if before.body == body:
+                    return before, False
             decided: DecisionRecord | None = None
             if decision is not None:
                 row = DecisionRow(
-                    session_id=session_id, decision=decision[0], reason=decision[1], decided_by=decision[2], created_at=now
+                    session_id=session_id, decision=decision[0], reason=self._seal(db, session_id, REASON, decision[1]),
+                    decided_by=decision[2], created_at=now,
                 )
                 db.add(row)
                 db.flush()
                 number = db.scalar(select(func.count()).select_from(DecisionRow).where(DecisionRow.session_id == session_id))
-                decided = _decision_record(row, int(number or 1))
+                decided = self._decision_record(row, int(number or 1), reason=decision[1])
             report = ReportRow(
-                session_id=session_id, version=(latest.version + 1) if latest else 1, created_at=now, body=body
+                session_id=session_id, version=(latest.version + 1) if latest else 1, created_at=now,
+                body=self._seal(db, session_id, BODY, body),
             )
             db.add(report)
             db.flush()
-            record = _report_record(report)
+            record = ReportRecord(session_id=session_id, version=report.version, created_at=aware(report.created_at), body=body)
             if on_write is not None:
                 on_write(db, record, decided)
         return record, True

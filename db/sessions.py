@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select, update
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jobs.models import CandidateProfile
@@ -32,8 +32,8 @@ class SessionRow(Base):
     bank_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     bank_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Personal data (a CandidateProfile): shown only in the single-session
-    # GET, never logged.
-    candidate: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # GET, never logged. Sealed (vault/), subject the session id.
+    candidate: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class CandidateSessionRow(Base):
@@ -74,7 +74,10 @@ class SessionRecord:
         return CandidateProfile.model_validate(self.candidate) if self.candidate is not None else None
 
 
-def _record(row: SessionRow, candidate_id: str | None = None) -> SessionRecord:
+CANDIDATE = "sessions.candidate"  # the sealed column's context (vault AAD)
+
+
+def _record(row: SessionRow, candidate_id: str | None = None, candidate: dict[str, Any] | None = None) -> SessionRecord:
     return SessionRecord(
         id=row.id,
         created_at=aware(row.created_at),
@@ -84,13 +87,16 @@ def _record(row: SessionRow, candidate_id: str | None = None) -> SessionRecord:
         job_version=row.job_version,
         bank_id=row.bank_id,
         bank_version=row.bank_version,
-        candidate=row.candidate,
+        candidate=candidate,
         candidate_id=candidate_id,
     )
 
 
 class SessionRepository(Repository):
-    """Sessions, their tokens and invite codes."""
+    """Sessions, their tokens and invite codes (the candidate's profile copy sealed for the session)."""
+
+    def _session(self, row: SessionRow, candidate_id: str | None = None, db: Session | None = None) -> SessionRecord:
+        return _record(row, candidate_id, self._open(db, row.id, CANDIDATE, row.candidate))
 
     def create_session(
         self,
@@ -114,15 +120,20 @@ class SessionRepository(Repository):
             job_version=job.version if job else None,
             bank_id=bank.id if bank else None,
             bank_version=bank.version if bank else None,
-            candidate=candidate.model_dump(mode="json") if candidate is not None else None,
         )
+        profile = candidate.model_dump(mode="json") if candidate is not None else None
         with Session(self.engine) as db, db.begin():
+            # The session's data key is made with it, before the event writer, reports and the outbox need it
+            # (so no two of their transactions race to make it).
+            self.vault.data_key(session_id, create=True, db=db)
+            if profile is not None:
+                row.candidate = self._seal(db, session_id, CANDIDATE, profile)
             db.add(row)
             db.flush()
             db.add(SessionTokenRow(token_hash=token_hash(candidate_token), session_id=session_id))
             if candidate_id is not None:
                 db.add(CandidateSessionRow(session_id=session_id, candidate_id=candidate_id))
-            return _record(row, candidate_id)
+            return _record(row, candidate_id, profile)
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         with Session(self.engine) as db:
@@ -130,7 +141,7 @@ class SessionRepository(Repository):
             if row is None:
                 return None
             link = db.get(CandidateSessionRow, session_id)
-            return _record(row, link.candidate_id if link else None)
+            return self._session(row, link.candidate_id if link else None, db)
 
     def list_sessions(self, limit: int = 100) -> list[SessionRecord]:
         with Session(self.engine) as db:
@@ -140,7 +151,7 @@ class SessionRepository(Repository):
                 .order_by(SessionRow.created_at.desc())
                 .limit(limit)
             )
-            return [_record(r, candidate_id) for r, candidate_id in rows]
+            return [self._session(r, candidate_id, db) for r, candidate_id in rows]
 
     def session_for_token(self, session_id: str, candidate_token: str) -> SessionRecord | None:
         with Session(self.engine) as db:
@@ -149,7 +160,7 @@ class SessionRepository(Repository):
                 .join(SessionTokenRow, SessionTokenRow.session_id == SessionRow.id)
                 .where(SessionRow.id == session_id, SessionTokenRow.token_hash == token_hash(candidate_token))
             )
-            return _record(row) if row else None
+            return self._session(row, None, db) if row else None
 
     def add_token(self, session_id: str, candidate_token: str) -> None:
         with Session(self.engine) as db, db.begin():
@@ -169,7 +180,7 @@ class SessionRepository(Repository):
             )
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return None
-            return _record(row)
+            return self._session(row, None, db)
 
     def set_session_state(self, session_id: str, state: str) -> None:
         with Session(self.engine) as db, db.begin():

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Collection
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, delete, select, update
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -41,7 +41,9 @@ class UserRow(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)  # enrolled or being enrolled
+    # enrolled or being enrolled: sealed for the user (vault/, subject "user:<id>"), so a copy of the database
+    # holds no second factor
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)  # confirmed with a code
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the newest time step used: no replay
     wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
@@ -131,12 +133,15 @@ class ApiTokenRecord:
         }
 
 
-def _user(row: UserRow) -> UserRecord:
+TOTP_SECRET = "users.totp_secret"  # the sealed column's context
+
+
+def _user(row: UserRow, totp_secret: str | None) -> UserRecord:
     return UserRecord(
         id=row.id, login=row.login, display_name=row.display_name, role=row.role, job_ids=tuple(row.job_ids or ()),
         disabled=bool(row.disabled), totp_enabled=bool(row.totp_enabled), wecom_userid=row.wecom_userid,
         created_at=aware(row.created_at), updated_at=aware(row.updated_at), has_password=row.password_hash is not None,
-        password_hash=row.password_hash, totp_secret=row.totp_secret,
+        password_hash=row.password_hash, totp_secret=totp_secret,
     )
 
 
@@ -156,6 +161,10 @@ EDITABLE = frozenset({"display_name", "role", "job_ids", "disabled", "wecom_user
 class UserRepository(Repository):
     """Users, sign-ins and API tokens."""
 
+    def _user_record(self, db: Session, row: UserRow) -> UserRecord:
+        secret = self._open(db, f"user:{row.id}", TOTP_SECRET, row.totp_secret) if row.totp_secret is not None else None
+        return _user(row, secret)
+
     # -- users ----------------------------------------------------------------------------
     def create_user(self, login: str, display_name: str, role: str, *, password_hash: str | None = None,
                     job_ids: Collection[str] = (), wecom_userid: str | None = None) -> UserRecord:
@@ -172,28 +181,28 @@ class UserRepository(Repository):
             with Session(self.engine) as db, db.begin():
                 db.add(row)
                 db.flush()
-                return _user(row)
+                return self._user_record(db, row)
         except IntegrityError:
             raise AlreadyExists("that login or WeCom userid is taken") from None
 
     def get_user(self, user_id: str) -> UserRecord | None:
         with Session(self.engine) as db:
             row = db.get(UserRow, user_id)
-            return _user(row) if row is not None else None
+            return self._user_record(db, row) if row is not None else None
 
     def user_by_login(self, login: str) -> UserRecord | None:
         with Session(self.engine) as db:
             row = db.scalars(select(UserRow).where(UserRow.login == login)).first()
-            return _user(row) if row is not None else None
+            return self._user_record(db, row) if row is not None else None
 
     def user_by_wecom(self, wecom_userid: str) -> UserRecord | None:
         with Session(self.engine) as db:
             row = db.scalars(select(UserRow).where(UserRow.wecom_userid == wecom_userid)).first()
-            return _user(row) if row is not None else None
+            return self._user_record(db, row) if row is not None else None
 
     def list_users(self) -> list[UserRecord]:
         with Session(self.engine) as db:
-            return [_user(r) for r in db.scalars(select(UserRow).order_by(UserRow.login))]
+            return [self._user_record(db, r) for r in db.scalars(select(UserRow).order_by(UserRow.login))]
 
     def count_admins(self) -> int:
         with Session(self.engine) as db:
@@ -219,13 +228,15 @@ class UserRepository(Repository):
                 ends_sign_ins = (changes.get("disabled") and not row.disabled) or (
                     "role" in changes and changes["role"] != row.role) or "password_hash" in changes
                 for name, value in changes.items():
+                    if name == "totp_secret" and value is not None:
+                        value = self._seal(db, f"user:{user_id}", TOTP_SECRET, value)
                     setattr(row, name, value)
                 row.updated_at = utcnow()
                 if ends_sign_ins:
                     db.execute(update(SignInRow).where(SignInRow.user_id == user_id, SignInRow.revoked_at.is_(None))
                                .values(revoked_at=utcnow()))
                 db.flush()
-                return _user(row)
+                return self._user_record(db, row)
         except IntegrityError:
             raise AlreadyExists("that WeCom userid is taken") from None
 

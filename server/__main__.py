@@ -5,7 +5,9 @@ hash chain instead (docs/audit.md): exit 0 with "N entries, chain intact",
 1 naming the first entry that does not verify, 2 when there is no audit log.
 ``python -m server keys new`` prints a new master key; ``keys rotate``
 re-wraps every candidate's data key with ``CANDOR_MASTER_KEY`` (the old
-one given in ``CANDOR_MASTER_KEYS_OLD``), without re-encrypting content.
+one given in ``CANDOR_MASTER_KEYS_OLD``), without re-encrypting content;
+``keys seal-existing --from OLD_URL`` copies a database made before sealing
+at rest into a new, empty one with its personal data sealed.
 ``python -m server purge [--dry-run]`` runs the retention purge once
 (docs/retention.md); the server also runs it daily.
 
@@ -114,6 +116,9 @@ def parser() -> argparse.ArgumentParser:
     keys.add_parser("new", help="print a new random master key (base64) for CANDOR_MASTER_KEY")
     rotate = keys.add_parser("rotate", help="re-wrap every data key with CANDOR_MASTER_KEY (old keys in CANDOR_MASTER_KEYS_OLD)")
     rotate.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
+    sealing = keys.add_parser("seal-existing", help="copy a database made before sealing at rest into a new one, sealed")
+    sealing.add_argument("--from", dest="source_url", required=True, help="the old (plain) database's URL; only read")
+    sealing.add_argument("--database-url", help="the new, empty database (default: CANDOR_DATABASE_URL)")
     purge = commands.add_parser("purge", help="erase what the retention periods say has expired (docs/retention.md)")
     purge.add_argument("--dry-run", action="store_true", help="only say what would be erased")
     purge.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
@@ -138,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         from .keys import keys_command
 
-        return keys_command(args.keys_command, getattr(args, "database_url", None))
+        return keys_command(args.keys_command, getattr(args, "database_url", None), getattr(args, "source_url", None))
     if args.command == "purge":
         from .purge import purge_command
 

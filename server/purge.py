@@ -51,13 +51,17 @@ def erased_payload(stone: Tombstone) -> dict[str, Any]:
     ).to_dict()
 
 
+ERASURES_SUBJECT = "candor:erasures"  # the data key of candidate.erased messages: never forgotten
+
+
 def announce(outbox: Outbox | None) -> Callable[[Any, Tombstone], None] | None:
     """The in-transaction hook that queues ``candidate.erased`` for every sink that wants it."""
     if outbox is None:
         return None
 
     def enqueue(db: Any, stone: Tombstone) -> None:
-        outbox.enqueue_in(db, CANDIDATE_ERASED, stone.candidate_id, 1, erased_payload(stone))
+        # Ids and a time only; sealed for a subject of Candor's own, not the candidate (whose key was just forgotten).
+        outbox.enqueue_in(db, CANDIDATE_ERASED, stone.candidate_id, 1, erased_payload(stone), subject=ERASURES_SUBJECT)
 
     return enqueue
 

@@ -16,7 +16,10 @@ failing at the end of the sink's horizon). :meth:`Outbox.replay` puts a
 failed, dead or delivered row back to pending, with the same id.
 
 Logs carry ids, sink names and status codes only: bodies hold personal data
-and stay in the database.
+and stay in the database, sealed (vault/) for the row's ``subject`` (the
+candidate or session the message is about; by default its key), so erasing
+a subject makes its queued messages unreadable and findable
+(:func:`forget_subject_in`).
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
-    Text,
     delete,
     func,
     or_,
@@ -55,6 +58,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from db import AsyncStore, Base, utcnow
 from db.base import after_commit
+from db.sealing import OUTBOX_BODY
+from vault import VaultError
 
 from . import webhook
 from .channel import Channel
@@ -77,7 +82,9 @@ class DeliveryRow(Base):
     type: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(128), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    body: Mapped[str] = mapped_column(Text)
+    # Whose personal data the body carries (a candidate or session id): the vault subject it is sealed for.
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the JSON envelope, sealed (vault/)
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # since enqueue or the last replay
     total_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -106,6 +113,16 @@ class AttemptRow(Base):
     error: Mapped[str | None] = mapped_column(String(64), nullable=True)
     outcome: Mapped[str] = mapped_column(String(16))
     worker: Mapped[str] = mapped_column(String(128))
+
+
+BODY = OUTBOX_BODY  # the sealed column's context (vault AAD): "outbox_deliveries.body"
+
+
+def forget_subject_in(db: Session, subject: str) -> int:
+    """Delete every delivery (and its attempts) about ``subject`` inside ``db``'s transaction: erasure. How many."""
+    ids = select(DeliveryRow.id).where(DeliveryRow.subject == subject)
+    db.execute(delete(AttemptRow).where(AttemptRow.delivery_id.in_(ids)))
+    return int(db.execute(delete(DeliveryRow).where(DeliveryRow.subject == subject)).rowcount)  # type: ignore[attr-defined]
 
 
 def create_tables(engine: Engine) -> None:
@@ -266,20 +283,26 @@ class Outbox:
         return self.store.store.engine
 
     # -- enqueue ------------------------------------------------------------
-    def enqueue_in(self, session: Session, type_: str, key: str, version: int, payload: dict[str, Any]) -> list[str]:
+    def enqueue_in(
+        self, session: Session, type_: str, key: str, version: int, payload: dict[str, Any], *, subject: str | None = None
+    ) -> list[str]:
         """Add the message to every sink that wants ``type_``, inside the caller's transaction.
 
         Nothing is sent unless that transaction commits. Enqueueing the same
         (type, key, version) again is a no-op that returns the same ids: a
         version is immutable, the first body stays. Returns the webhook ids.
+        ``subject``: whose personal data the payload carries (the body is
+        sealed for it; erasure finds the row by it); by default ``key``.
         """
         if not 0 < len(key) <= 128 or len(type_) > 64:
             raise ValueError("a key is 1 to 128 characters, a type at most 64")
         body = webhook.envelope(type_, payload, self.clock())
-        return [self._add(session, sink, type_, key, version, body) for sink in self.sinks.values() if sink.wants(type_)]
+        return [self._add(session, sink, type_, key, version, body, subject)
+                for sink in self.sinks.values() if sink.wants(type_)]
 
     def enqueue_to(
-        self, session: Session, sink_name: str, type_: str, key: str, version: int, payload: dict[str, Any]
+        self, session: Session, sink_name: str, type_: str, key: str, version: int, payload: dict[str, Any],
+        *, subject: str | None = None,
     ) -> str:
         """Add a message for one channel by name (an e-mail, a WeCom message), inside the caller's transaction.
 
@@ -290,14 +313,21 @@ class Outbox:
         sink = self.sinks.get(sink_name)
         if sink is None:
             raise LookupError(f"no channel {sink_name!r} is configured")
-        return self._add(session, sink, type_, key, version, webhook.envelope(type_, payload, self.clock()))
+        return self._add(session, sink, type_, key, version, webhook.envelope(type_, payload, self.clock()), subject)
 
-    def _add(self, session: Session, sink: Channel, type_: str, key: str, version: int, body: str) -> str:
+    @property
+    def vault(self) -> Any:
+        return self.store.store.vault
+
+    def _add(self, session: Session, sink: Channel, type_: str, key: str, version: int, body: str, subject: str | None) -> str:
         if not 0 < len(key) <= 128 or len(type_) > 64:
             raise ValueError("a key is 1 to 128 characters, a type at most 64")
+        if subject is not None and not 0 < len(subject) <= 128:
+            raise ValueError("a subject is 1 to 128 characters")
         now = self.clock()
         msg_id = webhook.webhook_id(sink.name, type_, key, version)
         if session.get(DeliveryRow, msg_id) is None:
+            subject = subject or key
             session.add(
                 DeliveryRow(
                     id=msg_id,
@@ -305,7 +335,8 @@ class Outbox:
                     type=type_,
                     key=key,
                     version=version,
-                    body=body,
+                    subject=subject,
+                    body=self.vault.seal(subject, body.encode(), BODY, db=session),
                     state=PENDING,
                     attempts=0,
                     total_attempts=0,
@@ -319,12 +350,14 @@ class Outbox:
         self._wake_after_commit(session)
         return msg_id
 
-    async def enqueue(self, type_: str, key: str, version: int, payload: dict[str, Any]) -> list[str]:
+    async def enqueue(
+        self, type_: str, key: str, version: int, payload: dict[str, Any], *, subject: str | None = None
+    ) -> list[str]:
         """:meth:`enqueue_in` in a transaction of its own."""
 
         def work() -> list[str]:
             with Session(self.engine) as db, db.begin():
-                return self.enqueue_in(db, type_, key, version, payload)
+                return self.enqueue_in(db, type_, key, version, payload, subject=subject)
 
         return await self.store.run(work)
 
@@ -579,7 +612,7 @@ class Outbox:
             for sink_name, limit in slots.items():
                 sink = self.sinks[sink_name]
                 due = db.execute(
-                    select(DeliveryRow.id, DeliveryRow.body, DeliveryRow.locked_until)
+                    select(DeliveryRow.id, DeliveryRow.subject, DeliveryRow.body, DeliveryRow.locked_until)
                     .where(
                         DeliveryRow.state == PENDING,
                         DeliveryRow.sink == sink_name,
@@ -590,7 +623,7 @@ class Outbox:
                     .limit(limit)
                 ).all()
                 db.commit()
-                for msg_id, body, locked_until in due:
+                for msg_id, subject, sealed, locked_until in due:
                     if msg_id in inflight:
                         continue
                     with db.begin():
@@ -607,6 +640,16 @@ class Outbox:
                             lost.append(attempt)
                             if dead:
                                 continue
+                        try:
+                            body = self.vault.open(subject, sealed, BODY, db=db).decode()
+                        except VaultError as exc:
+                            # Its subject was erased (or it was sealed under another master key): nothing can
+                            # be sent; the row fails so HR and operators see it (ids only in the log).
+                            db.execute(update(DeliveryRow).where(DeliveryRow.id == msg_id).values(
+                                state=FAILED, last_error=type(exc).__name__, locked_until=None, lease_owner=None))
+                            log.warning("webhook %s to %s: its body does not open (%s): failed", msg_id, sink_name,
+                                        type(exc).__name__)
+                            continue
                     claims.append(_Claim(msg_id, sink_name, body))
         return claims, lost
 

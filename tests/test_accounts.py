@@ -102,7 +102,7 @@ def test_a_user_signs_in_with_login_and_password_and_is_who_the_server_says(api:
     assert any(e["actor"] == user["id"] and e["role"] == "recruiter" for e in audit)
 
 
-def test_once_enrolled_a_sign_in_needs_the_totp_code(api: ApiServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_once_enrolled_a_sign_in_needs_the_totp_code(api: ApiServer, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
     caplog.set_level(logging.DEBUG)
     add_user(api, "zhao.min", "reviewer")
     with sign_in(api, "zhao.min") as http:
@@ -114,6 +114,9 @@ def test_once_enrolled_a_sign_in_needs_the_totp_code(api: ApiServer, caplog: pyt
         confirmed_with = pyotp.TOTP(secret).now()
         assert http.post("/v1/me/totp/confirm", json={"code": confirmed_with}).status_code == 204
         assert http.get("/v1/me").json()["totp_enabled"] is True
+    # The second factor's secret is sealed at rest: a copy of the database does not hold it.
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("*.db*"))
+    assert stored and secret.encode() not in stored
     with httpx.Client(base_url=api.url) as http:
         asked = http.post("/v1/hr/login", json={"login": "zhao.min", "password": PASSWORD})
         assert asked.status_code == 401 and asked.json()["type"].endswith("totp-required")

@@ -97,7 +97,7 @@ def test_monthly_external_count_is_this_months_deliveries(client: TestClient) ->
     assert start == datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 1 December in China
 
     def row(n: int, key: str, at: datetime, state: str = "delivered", sink: str = "wecom-external") -> DeliveryRow:
-        return DeliveryRow(id=f"msg_{n}", sink=sink, type="notice.sent", key=key, version=1, body="{}", state=state,
+        return DeliveryRow(id=f"msg_{n}", sink=sink, type="notice.sent", key=key, version=1, subject=key, body=b"", state=state,
                            attempts=1, total_attempts=1, replays=0, created_at=at, next_attempt_at=at,
                            expires_at=at + timedelta(days=1))
 

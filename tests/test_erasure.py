@@ -8,8 +8,10 @@ distinctive answer; a report and HR's decision go to a real Standard
 Webhooks receiver. Then ``DELETE /v1/candidates/{id}``, and the raw bytes of
 the SQLite file, its WAL and every file under the test's folder and var/ are
 searched for each distinctive string, as UTF-8 and as JSON's ``\\u`` escapes.
-This does not rely on encryption at rest: rows are deleted and SQLite's
-``secure_delete`` zeroes what they held.
+It runs twice: once with the vault made see-through (content stored in the
+clear, framed as usual), so that it does not rely on encryption at rest:
+rows are deleted and SQLite's ``secure_delete`` zeroes what they held; and
+once as shipped, sealed, where the candidate's data keys must be gone too.
 """
 
 from __future__ import annotations
@@ -156,9 +158,27 @@ def a_candidate_all_the_way(client: TestClient, smtp: SmtpServer) -> dict[str, A
     return {"application": app["id"], "candidate": app["candidate"]["id"], "session": session_id}
 
 
+class SeeThrough:
+    """An AEAD that stores the plaintext (and a tag of zeros): personal data in the clear, for tests about deletion."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def encrypt(self, nonce: bytes, data: bytes, aad: bytes | None) -> bytes:
+        return data + bytes(16)
+
+    def decrypt(self, nonce: bytes, data: bytes, aad: bytes | None) -> bytes:
+        return data[:-16]
+
+
+@pytest.mark.parametrize("sealed", [False, True], ids=["in-the-clear", "sealed"])
 def test_a_deleted_candidate_leaves_nothing_in_the_database_bytes_or_on_disk(
-    tmp_path: Path, receiver: Receiver, smtp: SmtpServer
+    tmp_path: Path, receiver: Receiver, smtp: SmtpServer, sealed: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not sealed:
+        import vault
+
+        monkeypatch.setattr(vault, "AESGCM", SeeThrough)
     db_files = [tmp_path / "candor.db", tmp_path / "candor.db-wal"]
     with TestClient(app_for(tmp_path, receiver, smtp), base_url="http://127.0.0.1") as client:
         ids = a_candidate_all_the_way(client, smtp)
@@ -168,8 +188,11 @@ def test_a_deleted_candidate_leaves_nothing_in_the_database_bytes_or_on_disk(
         outbox_before = client.get("/v1/deliveries", params={"state": "pending"}, headers=HR)
         pending_mail = [d for d in outbox_before.json()["deliveries"] if d["sink"] == "email"]
         assert pending_mail, outbox_before.text  # the invite e-mail waits for the SMTP server
-        # The test can fail: before the erasure, every distinctive string is in the database's bytes.
-        assert set(leftovers(db_files)) == set(SECRETS)
+        # The test can fail: before the erasure, every distinctive string is in the database's bytes (in the clear),
+        # or (sealed) none is, and the candidate's and the session's data keys are there to open them.
+        assert set(leftovers(db_files)) == (set() if sealed else set(SECRETS))
+        subjects = (ids["candidate"], ids["session"])
+        assert all(store.get_data_key(s) is not None for s in subjects)
 
         erased = client.delete(f"/v1/candidates/{ids['candidate']}", headers=HR)
         assert erased.status_code == 200, erased.text
@@ -179,8 +202,10 @@ def test_a_deleted_candidate_leaves_nothing_in_the_database_bytes_or_on_disk(
         assert counts["applications"] == 1 and counts["sessions"] == 1 and counts["reports"] >= 1 and counts["decisions"] == 1
         assert counts["events"] >= 3 and counts["contacts"] == 2 and counts["outbox_deliveries"] >= 3
 
-        # Nothing of theirs is left in the database's bytes (file and WAL), nor anywhere under the test's folder or var/.
+        # Nothing of theirs is left in the database's bytes (file and WAL), nor anywhere under the test's folder or var/;
+        # their data keys are gone, so a copy of any blob (a backup) no longer opens.
         assert leftovers(db_files) == {}
+        assert all(store.get_data_key(s) is None for s in subjects)
         assert leftovers(files_under(tmp_path, ROOT / "var")) == {}
 
         # The API says so; a second DELETE is the same tombstone; the pending e-mail is gone and never sent.
@@ -399,8 +424,8 @@ def test_the_store_erases_batch_results_job_board_answers_and_self_identificatio
             {"index": 0, "filename": f"{NAME}.pdf", "status": "ok", "application_id": app.id},
             {"index": 1, "filename": "韩梅梅.pdf", "status": "ok", "application_id": kept.id},
         ])
-        store.record_inbound("liepin", "d-1", 201, {"id": app.id, "candidate": {"profile": {"name": NAME}}})
-        store.record_inbound("boss", "d-2", 201, {"id": kept.id})
+        store.record_inbound("liepin", "d-1", 201, {"id": app.id, "candidate": {"profile": {"name": NAME}}}, subject=candidate.id)
+        store.record_inbound("boss", "d-2", 201, {"id": kept.id}, subject=other.id)
         store.put_self_id("s-erased", application_id=app.id, candidate_id=candidate.id, sex="female", age_band="25-34", ethnicity=None)
         store.put_self_id("s-kept", application_id=kept.id, candidate_id=other.id, sex="male", age_band="35-44", ethnicity=None)
 

@@ -420,3 +420,14 @@ def test_expiry_in_another_timezone_is_the_same_instant(store: Store) -> None:
     expires = datetime(2030, 1, 1, 12, 0, tzinfo=beijing)
     store.create_session(session_id="s", expires_at=expires, candidate_token="t", invite_code="c")
     assert store.get_session("s").expires_at == expires
+
+
+def test_events_of_a_session_that_no_longer_exists_are_dropped_not_retried(store: Store) -> None:
+    # After an erasure a late analyzer result may still arrive: it must not block the log (a foreign key failing
+    # forever) nor make the erased session's data key again.
+    store.create_session(session_id="kept", expires_at=utcnow() + timedelta(hours=1), candidate_token="t", invite_code="c")
+    late = [Event("gone", 0, 1.0, 0.0, _dropped(1)), Event("kept", 0, 1.0, 0.0, _dropped(2))]
+    store.append_events(late)
+    assert [e.payload.count for e in store.read_events("kept")] == [2]
+    assert store.read_events("gone") == []
+    assert store.get_data_key("gone") is None

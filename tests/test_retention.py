@@ -192,12 +192,13 @@ def test_the_purge_command_erases_what_expired_and_the_chain_still_verifies(tmp_
         assert client.get(f"/v1/candidates/{recent['candidate']['id']}", headers=HR).status_code == 200
         actions = [e["action"] for e in client.get("/v1/audit", headers=HR).json()["entries"]]
         assert "retention.purge" in actions and "candidate.erased" in actions
-    from sinks.outbox import DeliveryRow
+    from sinks.outbox import OUTBOX_BODY, DeliveryRow
 
     store = Store(settings.database_url)
     try:
         with Session(store.engine) as db:
-            queued = [(r.sink, r.type, r.key, json.loads(r.body)["data"]["reason"]) for r in db.query(DeliveryRow)]
+            queued = [(r.sink, r.type, r.key, json.loads(store.vault.open(r.subject, r.body, OUTBOX_BODY))["data"]["reason"])
+                      for r in db.query(DeliveryRow)]
     finally:
         store.close()
     assert queued == [("hris", "candidate.erased", old["candidate"]["id"], "retention")]

@@ -63,7 +63,7 @@ def test_rotation_rewraps_keys_without_touching_content(tmp_path: Path) -> None:
     blobs = {s: store.vault.seal(s, s.encode(), "c") for s in ("a", "b", "c")}
     store.close()
     rotating = Store(f"sqlite:///{tmp_path / 'candor.db'}", master=LocalKeyWrapper(new, [old]))
-    assert rotating.vault.rotate(rotating.vault.wrapper) == 3
+    assert rotating.vault.rotate(rotating.vault.wrapper) == 4  # a, b, c and the store's lookup key (db.base.LOOKUP_SUBJECT)
     assert {k.key_id for k in rotating.data_keys()} == {key_id_of(new)}
     rotating.close()
     after = _store(tmp_path, new)  # the old master key is no longer needed
@@ -107,7 +107,7 @@ def test_keys_cli_new_and_rotate(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "server", "keys", "rotate", "--database-url", f"sqlite:///{tmp_path / 'candor.db'}"],
                           cwd=ROOT, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
-    assert "1 data keys re-wrapped" in done.stderr
+    assert "2 data keys re-wrapped" in done.stderr  # cand-1 and the lookup key
     after = _store(tmp_path, new)
     assert after.vault.open("cand-1", blob, "c") == b"kept"
     after.close()

@@ -106,7 +106,7 @@ class ApplicationRoutes(Resource):
                     Param("job_id", "query", {"type": "string"}),
                     Param("state", "query", {"type": "string"}, "applied, screened, invited, interviewing, interviewed, decided, withdrawn"),
                     Param("outcome", "query", {"type": "string"}, "advance, review, pool (screened); advance, hold, reject (decided)"),
-                    Param("q", "query", {"type": "string"}, "a name, an external id or an application id"),
+                    Param("q", "query", {"type": "string"}, "a whole name (spaces and case ignored), part of an external id, or an application id"),
                     Param("sort", "query", {"type": "string"}, "-created_at (default), created_at, -score, score"),
                     Param("cursor", "query", {"type": "string"}, "next_cursor of the page before"),
                     Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}),
@@ -549,7 +549,7 @@ class ApplicationRoutes(Resource):
             job, content, spec.filename, spec.resume_text, source=source, external_id=spec.external_id, actor="system"
         )
         status, body = await self.ctx.store.run(
-            store.record_inbound, source, spec.delivery_id, 201 if created else 200, await self._json(record)
+            store.record_inbound, source, spec.delivery_id, 201 if created else 200, await self._json(record), record.candidate_id
         )
         await self.ctx.audit.record(Actor.source(source, self.ctx.audit.address(request)), "application.receive", "application", record.id, created=created)
         return JSONResponse(body, status_code=status)

@@ -180,7 +180,7 @@ class SuccessFactorsRoutes(Resource):
                     applicationId=record.id,
                     sessionId=record.session_id,
                 ).model_dump()
-                status, body = await store.run(store.store.record_inbound, SOURCE, order.orderId, 201, answer)
+                status, body = await store.run(store.store.record_inbound, SOURCE, order.orderId, 201, answer, record.candidate_id)
         finally:
             if not lock.locked():
                 self._locks.pop(order.orderId, None)
