@@ -26,7 +26,7 @@ from sqlalchemy import inspect
 from fairlearn.metrics import MetricFrame, demographic_parity_ratio, selection_rate
 from starlette.testclient import TestClient
 
-from applications.pipeline import Status, apply, receive
+from applications.pipeline import apply, receive
 from bias import Applicant, audit
 from db import Store
 from jobs.models import CandidateProfile
@@ -318,7 +318,7 @@ def test_self_identification_is_the_candidates_and_never_reaches_hr(tmp_path: Pa
             client.get(f"/v1/sessions/{session['id']}", headers=HR).text,
             client.get(f"/v1/sessions/{session['id']}/report", headers=HR).text,
             client.get(f"/v1/sessions/{session['id']}/report?format=html", headers=HR).text,
-            client.get(f"/v1/audit", headers=HR).text,
+            client.get("/v1/audit", headers=HR).text,
             repr([e.payload for e in store.read_events(session["id"], 0)]),
         ]
         for text in seen:
