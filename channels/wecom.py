@@ -121,7 +121,7 @@ class WeComClient:
 
     async def _get_json(self, client: httpx.AsyncClient, url: str, params: dict[str, str]) -> dict[str, Any]:
         response = await client.get(url, params=params, timeout=self.config.timeout_s)
-        return _json(response)
+        return json_answer(response)
 
     async def post(self, client: httpx.AsyncClient, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload`` to ``/cgi-bin/{path}`` with the token; one refresh-and-retry on a token errcode."""
@@ -143,10 +143,11 @@ class WeComClient:
             headers={"content-type": "application/json; charset=utf-8"},
             timeout=self.config.timeout_s,
         )
-        return _json(response)
+        return json_answer(response)
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def json_answer(response: httpx.Response) -> dict[str, Any]:
+    """WeCom's JSON object, or WeComError for a non-200 or anything but an object."""
     if response.status_code != 200:
         raise WeComError(None, response.status_code)
     try:
@@ -293,7 +294,7 @@ class WeComRobotChannel(AddressedChannel[WeComConfig]):
                 headers={"content-type": "application/json; charset=utf-8"},
                 timeout=self.config.timeout_s,
             )
-            return _json(response)
+            return json_answer(response)
 
         def judge(answer: dict[str, Any], t0: float) -> SendResult:
             return result_for(answer, t0, self.config.limit_retry_after_s)

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from channels.wecom import TOKEN_CODES, WeComClient, WeComError
+from channels.wecom import TOKEN_CODES, WeComClient, WeComError, json_answer
 
 from .. import rest
 from ..accounts import totp_step, verify_password
@@ -250,16 +250,7 @@ async def _getuserinfo(client: WeComClient, code: str) -> dict[str, Any]:
 
 
 async def _get(http: httpx.AsyncClient, url: str, token: str, code: str) -> dict[str, Any]:
-    response = await http.get(url, params={"access_token": token, "code": code})
-    if response.status_code != 200:
-        raise WeComError(None, response.status_code)
-    try:
-        answer = response.json()
-    except ValueError:
-        raise WeComError(None, response.status_code) from None
-    if not isinstance(answer, dict):
-        raise WeComError(None, response.status_code)
-    return answer
+    return json_answer(await http.get(url, params={"access_token": token, "code": code}))
 
 
 def _text(value: object, limit: int) -> str | None:
