@@ -200,6 +200,16 @@ def name_lookup(name: str) -> str:
     return "".join(name.split()).casefold()
 
 
+def state_counts(engine: Any, query: Any) -> dict[str, int]:
+    """Run a (state, outcome, count) query: counts keyed as the board keys them (screened split by outcome: screened/advance, ...)."""
+    out: dict[str, int] = {}
+    with Session(engine) as db:
+        for state, outcome, n in db.execute(query):
+            key = f"{state}/{outcome}" if state in ("screened", "decided") and outcome else state
+            out[key] = out.get(key, 0) + int(n)
+    return out
+
+
 class ApplicationRepository(Repository):
     """Applications, their timelines, upload batches and inbound deliveries.
 
@@ -467,12 +477,7 @@ class ApplicationRepository(Repository):
             query = query.where(ApplicationRow.job_id == job_id)
         if job_ids is not None:
             query = query.where(ApplicationRow.job_id.in_(sorted(job_ids)))
-        out: dict[str, int] = {}
-        with Session(self.engine) as db:
-            for state, outcome, n in db.execute(query):
-                key = f"{state}/{outcome}" if state in ("screened", "decided") and outcome else state
-                out[key] = out.get(key, 0) + int(n)
-        return out
+        return state_counts(self.engine, query)
 
     # -- batches -------------------------------------------------------------------
     def create_batch(self, job_id: str, files: list[dict[str, Any]]) -> BatchRecord:

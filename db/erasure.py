@@ -43,7 +43,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from events import CONSENT_GIVEN, CONSENT_WITHDRAWN, TRANSCRIPT_FINAL
 
-from .applications import FILES as BATCH_FILES, ApplicationEventRow, ApplicationRow, BatchRow, InboundRow
+from .applications import FILES as BATCH_FILES, ApplicationEventRow, ApplicationRow, BatchRow, InboundRow, state_counts
 from .automation import ActionRow
 from .base import Base, Repository, aware, utcnow
 from .candidates import CandidateRow
@@ -475,12 +475,7 @@ class ErasureRepository(Repository):
             ErasedApplicationRow.state, ErasedApplicationRow.outcome)
         if job_id:
             query = query.where(ErasedApplicationRow.job_id == job_id)
-        out: dict[str, int] = {}
-        with Session(self.engine) as db:
-            for state, outcome, n in db.execute(query):
-                key = f"{state}/{outcome}" if state in ("screened", "decided") and outcome else state
-                out[key] = out.get(key, 0) + int(n)
-        return out
+        return state_counts(self.engine, query)
 
     def tombstone_count(self) -> int:
         with Session(self.engine) as db:
