@@ -16,6 +16,7 @@
  *   hr/board.js      Candor.hr.board      a job's pipeline board: columns, search, bulk actions, uploads (/hr/jobs/<id>)
  *   hr/application.js Candor.hr.application a candidate: match table, resume with evidence, report, timeline, steps
  *   hr/dashboard.js  Candor.hr.dashboard  the recruiting dashboard: funnel, scores, sources, stages, invites, validity (/hr/dashboard)
+ *   hr/audit.js      Candor.hr.audit      the auditor's view: the audit trail (filters, pages, CSV, verify) and the bias audit (/hr/audit)
  *
  * Boots once the document has loaded, after every view's script has run.
  * Plain ES2017 (no modules, no optional chaining), no framework. Data is
@@ -955,7 +956,7 @@
 
   var ui = hr.ui = {
     lang: 'zh',
-    view: null, // signin | jobs | board | application | list | live
+    view: null, // signin | jobs | board | application | list | live | dashboard | users | audit
     jobId: null, // the board's job
     applicationId: null, // the candidate page's application
     sessionId: null,
@@ -1030,6 +1031,7 @@
     if (ui.view === 'board') hr.board.render();
     if (ui.view === 'application') hr.application.render();
     if (ui.view === 'dashboard' && hr.dashboard) hr.dashboard.render();
+    if (ui.view === 'audit' && hr.audit) hr.audit.render();
   }
 
   // The banner: one message (a key of STRINGS) at a time; null hides it.
@@ -1084,6 +1086,8 @@
     if ($('dashboard-view')) $('dashboard-view').hidden = view !== 'dashboard';
     if ($('users-view')) $('users-view').hidden = view !== 'users';
     if ($('nav-users')) $('nav-users').className = view === 'users' ? 'active' : '';
+    if ($('audit-view')) $('audit-view').hidden = view !== 'audit';
+    if ($('nav-audit')) $('nav-audit').className = view === 'audit' ? 'active' : '';
     $('logout').hidden = view === 'signin';
     $('hr-nav').hidden = view === 'signin';
     $('nav-jobs').className = view === 'jobs' || view === 'board' || view === 'application' ? 'active' : '';
@@ -1094,10 +1098,12 @@
 
   // Which view a path shows: {view, id}. /hr is the jobs, /hr/jobs/<id> a
   // job's board, /hr/applications/<id> a candidate, /hr/sessions the session
-  // list, /hr/sessions/<id> one session live, /hr/dashboard the dashboard.
+  // list, /hr/sessions/<id> one session live, /hr/dashboard the dashboard,
+  // /hr/users the users, /hr/audit the audit trail and bias audit.
   function routeOf(path) {
     if (/^\/hr\/dashboard\/?$/.test(path || '')) return { view: 'dashboard', id: null };
     if (/^\/hr\/users\/?$/.test(path || '')) return { view: 'users', id: null };
+    if (/^\/hr\/audit\/?$/.test(path || '')) return { view: 'audit', id: null };
     var m = /^\/hr\/(sessions|jobs|applications)(?:\/([^\/]+))?\/?$/.exec(path || '');
     if (!m) return { view: 'jobs', id: null };
     var id = m[2] ? decodeURIComponent(m[2]) : null;
@@ -1115,6 +1121,7 @@
     else if (r.view === 'application') hr.application.open(r.id);
     else if (r.view === 'dashboard' && hr.dashboard) hr.dashboard.open();
     else if (r.view === 'users' && hr.users) hr.users.open();
+    else if (r.view === 'audit' && hr.audit) hr.audit.open();
     else hr.jobs.open();
   }
 
@@ -1141,6 +1148,7 @@
     hr.automation.init();
     if (hr.dashboard) hr.dashboard.init();
     if (hr.users) hr.users.init();
+    if (hr.audit) hr.audit.init();
     route();
   }
 

@@ -31,4 +31,5 @@ def routes() -> list[BaseRoute]:
         Route("/hr/applications/{application_id}", page_hr, methods=["GET"]),
         Route("/hr/dashboard", page_hr, methods=["GET"]),
         Route("/hr/users", page_hr, methods=["GET"]),
+        Route("/hr/audit", page_hr, methods=["GET"]),
     ]

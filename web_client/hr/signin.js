@@ -51,10 +51,12 @@
     role_auditor: 'Auditor'
   });
 
-  // Which nav link needs which permission.
+  // Which nav link needs which permission (a list: any one of them); in this
+  // order a role without the jobs lands on its first (an auditor: the audit view).
   var NAV = [
     ['nav-jobs', 'applications.read'],
     ['nav-sessions', 'sessions.read'],
+    ['nav-audit', ['audit.read', 'bias.read']],
     ['nav-dashboard', 'analytics.read'],
     ['nav-users', 'users.admin']
   ];
@@ -62,12 +64,14 @@
   // Which permission each view needs.
   var VIEW_PERM = {
     jobs: 'applications.read', board: 'applications.read', application: 'applications.read',
-    list: 'sessions.read', live: 'sessions.read', dashboard: 'analytics.read', users: 'users.admin'
+    list: 'sessions.read', live: 'sessions.read', dashboard: 'analytics.read', users: 'users.admin',
+    audit: ['audit.read', 'bias.read']
   };
 
   hr.me = null;
 
   function can(perm) {
+    if (Array.isArray(perm)) return perm.some(can);
     return !hr.me || hr.me.permissions.indexOf(perm) >= 0;
   }
 
@@ -92,13 +96,7 @@
       var res = await fetch('/v1/me', { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } });
       hr.me = res.ok ? await res.json() : null;
     } catch (e) {
-      // Which permission each view needs.
-  var VIEW_PERM = {
-    jobs: 'applications.read', board: 'applications.read', application: 'applications.read',
-    list: 'sessions.read', live: 'sessions.read', dashboard: 'analytics.read', users: 'users.admin'
-  };
-
-  hr.me = null;
+      hr.me = null;
     }
     applyMe();
     return hr.me;
@@ -123,13 +121,7 @@
   function showSignin() {
     hr.live.closeEvents();
     hr.live.setWsState(ui.sessionId ? 'signed-out' : null);
-    // Which permission each view needs.
-  var VIEW_PERM = {
-    jobs: 'applications.read', board: 'applications.read', application: 'applications.read',
-    list: 'sessions.read', live: 'sessions.read', dashboard: 'analytics.read', users: 'users.admin'
-  };
-
-  hr.me = null;
+    hr.me = null;
     applyMe();
     hr.setView('signin');
     $('signin-error').textContent = '';
