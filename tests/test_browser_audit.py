@@ -59,6 +59,9 @@ async def test_an_auditor_reads_and_verifies_the_trail_and_opens_the_bias_report
         for _ in range(105):  # audit.view entries: more than one page of 100
             assert admin.get("/v1/audit", params={"limit": 1}).status_code == 200
     job_id = jobs[0]["id"]
+    page_answer = httpx.get(f"{url}/hr/audit", timeout=30)  # served like the other HR paths, under the same CSP
+    assert page_answer.status_code == 200 and "audit-view" in page_answer.text
+    assert "script-src 'self'" in page_answer.headers["Content-Security-Policy"]
 
     expect = playwright_api.expect
     log = PageLog("hr")
@@ -153,9 +156,18 @@ async def test_an_auditor_reads_and_verifies_the_trail_and_opens_the_bias_report
             await page.locator("#bias-run").click()
             await expect(page.locator("#bias-summary")).to_contain_text("申请 0 份")
             await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # In English too.
+            await page.locator("#lang-toggle").click()
+            await expect(page.locator("#nav-audit")).to_have_text("Audit")
+            await expect(page.locator("#audit-verify")).to_have_text("Verify chain")
+            await expect(result).to_contain_text("Chain intact")
+            await expect(page.locator("#bias-summary")).to_contain_text("0 applications")
+            await page.screenshot(path=str(SCREENSHOT.with_name("candor-audit-en.png")), full_page=True)
         finally:
             await browser.close()
     assert log.errors == [], log.dump()
+    assert not [line for line in log.lines if "Content Security Policy" in line], log.dump()
 
     # What the auditor did in the page is on the trail too.
     with httpx.Client(base_url=url, headers=HR, timeout=30) as admin:

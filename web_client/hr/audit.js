@@ -93,7 +93,7 @@
     audit_col_address: 'Address',
     audit_col_details: 'Details',
     audit_empty: 'No entries match.',
-    audit_shown: '{n} entries shown',
+    audit_shown: 'Shown: {n}',
     audit_head: 'Newest entry #{id}',
     audit_next: 'Next page (older)',
     audit_newest: 'Back to the newest',
