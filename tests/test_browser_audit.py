@@ -9,7 +9,8 @@ newest 100 entries with their own sign-in among them, "next page" for the
 older ones, a filter by action, a CSV link with that filter that answers
 the matching entries, "verify chain" that says intact, and the bias audit's
 "open report" link that points at /v1/audits/bias with the job and dates
-and opens a 200 HTML page in a new tab. A screenshot goes to
+and opens a 200 HTML page in a new tab; in English too; a reload keeps
+the view; a recruiter has no audit view in the nav. A screenshot goes to
 /tmp/candor-audit-trail.png and /tmp/candor-audit.png (Chinese needs fonts-noto-cjk) for a look by eye.
 """
 
@@ -54,6 +55,9 @@ async def test_an_auditor_reads_and_verifies_the_trail_and_opens_the_bias_report
         "login": "audit.qian", "display_name": "钱审计", "role": "auditor", "password": PASSWORD})
     assert made.status_code == 201, made.text
     auditor_id = made.json()["user"]["id"]
+    recruiter = httpx.post(f"{url}/v1/users", headers=HR, timeout=30, json={
+        "login": "rec.sun", "display_name": "孙招聘", "role": "recruiter", "password": PASSWORD, "job_ids": []})
+    assert recruiter.status_code == 201, recruiter.text
     with httpx.Client(base_url=url, headers=HR, timeout=30) as admin:
         jobs = admin.get("/v1/jobs").json()["jobs"]
         for _ in range(105):  # audit.view entries: more than one page of 100
@@ -164,6 +168,23 @@ async def test_an_auditor_reads_and_verifies_the_trail_and_opens_the_bias_report
             await expect(result).to_contain_text("Chain intact")
             await expect(page.locator("#bias-summary")).to_contain_text("0 applications")
             await page.screenshot(path=str(SCREENSHOT.with_name("candor-audit-en.png")), full_page=True)
+
+            # A reload with the cookie opens the view again (no sign-in form).
+            await page.reload()
+            await expect(page.locator("#audit-view")).to_be_visible()
+            await expect(page.locator("#audit-body tr[data-entry]").first).to_be_visible()
+            await expect(page.locator("#signin")).to_be_hidden()
+
+            # A recruiter has no audit view in the nav.
+            other = await (await browser.new_context(locale="zh-CN")).new_page()
+            log.attach(other)
+            await other.goto(f"{url}/hr")
+            await other.locator("#signin-login").fill("rec.sun")
+            await other.locator("#signin-password").fill(PASSWORD)
+            await other.get_by_role("button", name="登录").click()
+            await expect(other.locator("#jobs-view")).to_be_visible()
+            await expect(other.locator("#nav-jobs")).to_be_visible()
+            await expect(other.locator("#nav-audit")).to_be_hidden()
         finally:
             await browser.close()
     assert log.errors == [], log.dump()
