@@ -10,12 +10,14 @@ older ones, a filter by action, a CSV link with that filter that answers
 the matching entries, "verify chain" that says intact, and the bias audit's
 "open report" link that points at /v1/audits/bias with the job and dates
 and opens a 200 HTML page in a new tab; in English too; a reload keeps
-the view; a recruiter has no audit view in the nav. A screenshot goes to
+the view; an entry edited in the database file is named by "verify"; a
+recruiter has no audit view in the nav. A screenshot goes to
 /tmp/candor-audit-trail.png and /tmp/candor-audit.png (Chinese needs fonts-noto-cjk) for a look by eye.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -51,6 +53,7 @@ def audit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
 
 async def test_an_auditor_reads_and_verifies_the_trail_and_opens_the_bias_report(audit_server: LiveServer) -> None:
     url = audit_server.url
+    folder = Path(audit_server.settings.database_url.removeprefix("sqlite:///")).parent
     made = httpx.post(f"{url}/v1/users", headers=HR, timeout=30, json={
         "login": "audit.qian", "display_name": "钱审计", "role": "auditor", "password": PASSWORD})
     assert made.status_code == 201, made.text
@@ -165,9 +168,18 @@ async def test_an_auditor_reads_and_verifies_the_trail_and_opens_the_bias_report
             await page.locator("#lang-toggle").click()
             await expect(page.locator("#nav-audit")).to_have_text("Audit")
             await expect(page.locator("#audit-verify")).to_have_text("Verify chain")
+            await expect(page.locator("#me-badge")).to_contain_text("Auditor")
             await expect(result).to_contain_text("Chain intact")
             await expect(page.locator("#bias-summary")).to_contain_text("0 applications")
             await page.screenshot(path=str(SCREENSHOT.with_name("candor-audit-en.png")), full_page=True)
+
+            # Someone edits an entry in the database file behind Candor's back: verify names it.
+            with sqlite3.connect(folder / "candor.db") as db:
+                db.execute("UPDATE audit_log SET target_id = 'someone_else' WHERE id = 2")
+            await page.locator("#audit-verify").click()
+            await expect(result).to_have_class("pill bad")
+            await expect(result).to_contain_text("Entry 2 does not verify")
+            await expect(result).to_contain_text("(1 entries before it check out)")
 
             # A reload with the cookie opens the view again (no sign-in form).
             await page.reload()

@@ -1023,6 +1023,7 @@
     for (var i = 0; i < ph.length; i++) ph[i].placeholder = t(ph[i].getAttribute('data-i18n-placeholder'));
     hr.live.renderWsStatus();
     renderBanner();
+    if (hr.me && hr.signin) hr.signin.applyMe();  // the badge's role in this language
     hr.sessions.renderJobOptions();
     hr.sessions.renderFieldErrors();
     hr.live.renderConsent();

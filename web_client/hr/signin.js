@@ -212,6 +212,7 @@
     init: init,
     show: showSignin,
     can: can,
+    applyMe: applyMe,
     loadMe: loadMe
   };
 })(window.Candor);
