@@ -93,7 +93,7 @@ async def test_the_candidate_answers_or_skips_and_hr_never_see_it(server: LiveSe
             step = page.locator("#selfid")
             await expect(step).to_be_visible(timeout=10_000)
             await expect(step.locator("h2")).to_contain_text("可跳过")
-            await expect(step).to_contain_text("招聘人员看不到，也不会用于任何评分")
+            await expect(step).to_contain_text("招聘人员看不到，也不会用于对您的任何评估")
             legends = await step.locator("legend").all_inner_texts()
             assert legends == ["性别", "年龄段"], legends  # pipl: no ethnicity
             await expect(step.get_by_label("不愿透露").first).to_be_visible()

@@ -257,10 +257,15 @@ async def test_hr_cookie_from_login_authenticates_the_stream(live_server: LiveSe
 
         form = await http.post("/v1/hr/login", data={"token": HR_TOKEN})
         assert form.status_code == 204
+        # A new sign-in in the same browser ends the one before (server/auth.py): the newer cookie is the one.
+        older, cookie = cookie, form.cookies["candor_hr"]
+        assert cookie != older
 
     async with connect(events_url(live_server, sid), headers={"Cookie": f"candor_hr={cookie}"}) as ws:
         first = json.loads(await ws.recv())
         assert first["type"] == "session.created" and first["seq"] == 0
+    async with connect(events_url(live_server, sid), headers={"Cookie": f"candor_hr={older}"}) as ws:
+        assert await close_code(ws) == 4401
     forged = cookie[:-4] + ("AAAA" if not cookie.endswith("AAAA") else "BBBB")
     async with connect(events_url(live_server, sid), headers={"Cookie": f"candor_hr={forged}"}) as ws:
         assert await close_code(ws) == 4401
