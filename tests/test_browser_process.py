@@ -197,6 +197,8 @@ async def interview(page: Any, watcher: EventWatcher, shots: Path) -> None:
     """Answer every question briefly, as a hurried candidate would, until the interview ends."""
     expect = playwright_api.expect
     await watcher.wait_for(lambda w: first_after(w, "question.started"), 60, "the first question")
+    # The server's event can be ahead of the page on a busy machine: wait until the page shows the question too.
+    await page.wait_for_function("() => window.candor.question", timeout=30_000)
     for _ in range(12):
         mark = watcher.last_seq
         current = await page.evaluate("() => window.candor.question")
