@@ -470,6 +470,24 @@ class ApplicationRepository(Repository):
         value = last.score if column is ApplicationRow.score else aware(last.created_at)
         return records, _cursor(-1.0 if value is None else value, last.id)
 
+    def candidate_jobs(self, candidate_ids: Collection[str]) -> dict[str, set[str]]:
+        """The jobs each candidate is linked to (by an application, or a session for a job): for row scoping by job."""
+        from .sessions import CandidateSessionRow, SessionRow
+
+        ids = sorted(set(candidate_ids))
+        out: dict[str, set[str]] = {i: set() for i in ids}
+        if not ids:
+            return out
+        with Session(self.engine) as db:
+            for cid, job in db.execute(select(ApplicationRow.candidate_id, ApplicationRow.job_id).where(ApplicationRow.candidate_id.in_(ids))):
+                out[cid].add(job)
+            linked = select(CandidateSessionRow.candidate_id, SessionRow.job_id).join(
+                SessionRow, SessionRow.id == CandidateSessionRow.session_id).where(CandidateSessionRow.candidate_id.in_(ids))
+            for cid, job in db.execute(linked):
+                if job is not None:
+                    out[cid].add(job)
+        return out
+
     def counts_by_state(self, job_id: str | None = None, job_ids: Collection[str] | None = None) -> dict[str, int]:
         """Applications per state (screened split by outcome: screened/advance, ...); ``job_ids``: of these jobs only."""
         query = select(ApplicationRow.state, ApplicationRow.outcome, func.count()).group_by(ApplicationRow.state, ApplicationRow.outcome)

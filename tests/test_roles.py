@@ -131,6 +131,14 @@ def test_a_recruiter_sees_only_their_jobs_applications(clients: dict[str, httpx.
     assert recruiter.get("/v1/analytics/funnel", params={"job_id": JOB_B}).status_code == 403
     admin = clients["admin"]
     assert {a["id"] for a in admin.get("/v1/applications").json()["applications"]} == set(applications.values())
+    # Candidates too: another job's candidate is not listed, shown or edited.
+    theirs = {job: admin.get(f"/v1/applications/{app_id}").json()["candidate"]["id"] for job, app_id in applications.items()}
+    listed = {c["id"] for c in recruiter.get("/v1/candidates").json()["candidates"]}
+    assert theirs[JOB_A] in listed and theirs[JOB_B] not in listed
+    assert recruiter.get(f"/v1/candidates/{theirs[JOB_B]}").status_code == 404
+    assert recruiter.put(f"/v1/candidates/{theirs[JOB_B]}", json={"profile": {"name": "x"}}).status_code == 404
+    assert recruiter.get(f"/v1/candidates/{theirs[JOB_A]}").status_code == 200
+    assert theirs[JOB_B] in {c["id"] for c in admin.get("/v1/candidates").json()["candidates"]}
     # What a named person does carries their user id on the timeline (not the shared "hr" of the token days).
     me = recruiter.get("/v1/me").json()
     decided = recruiter.post(f"/v1/applications/{applications[JOB_A]}/decide", json={"decision": "hold", "reason": "x"})

@@ -52,9 +52,19 @@ class CandidateRoutes(Resource):
             raise Problem(409, "Already exists", str(exc))
         return JSONResponse(_candidate_json(record), status_code=201, headers={"Location": f"/v1/candidates/{record.id}"})
 
+    async def _visible(self, request: Request, candidate_ids: list[str]) -> set[str]:
+        """Row scoping: of these candidates, those a user given some jobs may see (linked to one of them, or to no job yet)."""
+        principal = self.ctx.principal(request)
+        if principal.job_ids is None:
+            return set(candidate_ids)
+        jobs = await self.ctx.store.run(self.ctx.store.store.candidate_jobs, candidate_ids)
+        return {cid for cid, linked in jobs.items() if not linked or linked & set(principal.job_ids)}
+
     async def list_candidates(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         records = await self.ctx.store.run(self.ctx.store.store.list_candidates)
+        visible = await self._visible(request, [r.id for r in records])
+        records = [r for r in records if r.id in visible]
         return JSONResponse(
             {
                 "candidates": [
@@ -68,6 +78,8 @@ class CandidateRoutes(Resource):
         self.ctx.require_hr(request)
         candidate_id = request.path_params["candidate_id"]
         record = await self.ctx.store.run(self.ctx.store.store.get_candidate, candidate_id)
+        if record is not None and record.id not in await self._visible(request, [record.id]):
+            record = None  # another job's candidate: as if there were none
         if record is None:
             if await self.ctx.store.run(self.ctx.store.store.tombstone, candidate_id) is not None:  # DELETE erased it
                 raise Problem(410, "Erased", f"candidate {candidate_id!r} was erased", slug="erased")
@@ -78,6 +90,8 @@ class CandidateRoutes(Resource):
         self.ctx.require_hr(request)
         spec = parse_body(rest.CandidateCreate, await json_object(request))
         candidate_id = request.path_params["candidate_id"]
+        if candidate_id not in await self._visible(request, [candidate_id]):
+            raise Problem(404, "Not found", f"no candidate {candidate_id!r}")
         try:
             record = await self.ctx.store.run(self.ctx.store.store.update_candidate, candidate_id, spec.profile, spec.external_id)
         except AlreadyExists as exc:
