@@ -8,6 +8,9 @@ re-wraps every candidate's data key with ``CANDOR_MASTER_KEY`` (the old
 one given in ``CANDOR_MASTER_KEYS_OLD``), without re-encrypting content;
 ``keys seal-existing --from OLD_URL`` copies a database made before sealing
 at rest into a new, empty one with its personal data sealed.
+``python -m server migrate [--database-url URL] [--check]`` brings the
+database's schema to this release's (Alembic, migrations/), in place with its
+data; ``--check`` only says whether it is current (exit 1 when not).
 ``python -m server purge [--dry-run]`` runs the retention purge once
 (docs/retention.md); the server also runs it daily.
 
@@ -106,6 +109,27 @@ def users_command(args: argparse.Namespace) -> int:
         store.close()
 
 
+def migrate_command(database_url: str | None, *, check: bool) -> int:
+    from db.base import open_engine
+    from db.migrate import current, head, upgrade
+
+    if database_url is None:
+        from .settings import Settings
+
+        database_url = Settings().database_url
+    engine = open_engine(database_url)
+    try:
+        if check:
+            at, latest = current(engine), head()
+            print(f"schema at {at or 'no revision'}, this release's is {latest}", file=sys.stdout if at == latest else sys.stderr)
+            return 0 if at == latest else 1
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"schema {before or 'empty'} -> {after}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m server", description="Run Candor (no arguments), or a maintenance command.")
     commands = top.add_subparsers(dest="command")
@@ -119,6 +143,9 @@ def parser() -> argparse.ArgumentParser:
     sealing = keys.add_parser("seal-existing", help="copy a database made before sealing at rest into a new one, sealed")
     sealing.add_argument("--from", dest="source_url", required=True, help="the old (plain) database's URL; only read")
     sealing.add_argument("--database-url", help="the new, empty database (default: CANDOR_DATABASE_URL)")
+    migrate = commands.add_parser("migrate", help="bring the database's schema to this release's (Alembic), with its data")
+    migrate.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
+    migrate.add_argument("--check", action="store_true", help="only say whether the schema is current (exit 1 when not)")
     purge = commands.add_parser("purge", help="erase what the retention periods say has expired (docs/retention.md)")
     purge.add_argument("--dry-run", action="store_true", help="only say what would be erased")
     purge.add_argument("--database-url", help="the database (default: CANDOR_DATABASE_URL or sqlite:///var/candor.db)")
@@ -144,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         from .keys import keys_command
 
         return keys_command(args.keys_command, getattr(args, "database_url", None), getattr(args, "source_url", None))
+    if args.command == "migrate":
+        return migrate_command(args.database_url, check=args.check)
     if args.command == "purge":
         from .purge import purge_command
 

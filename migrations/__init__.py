@@ -1,0 +1,1 @@
+"""Schema migrations (Alembic): ``python -m server migrate`` (docs/deploy.md comes with issue 13)."""
