@@ -50,3 +50,18 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             stamped = before
         command.upgrade(config, "head")
     return stamped if before is None and stamped else before, head()
+
+
+class SchemaBehind(Exception):
+    """The database's schema is older than this release's, and migrating at start is off."""
+
+
+def prepare(engine: Engine, *, auto: bool) -> tuple[str | None, str] | None:
+    """At start: upgrade (``auto``), or refuse a database behind the code (SchemaBehind); what an upgrade did, or None."""
+    if auto:
+        return upgrade(engine)
+    at, latest = current(engine), head()
+    if at is not None and at != latest:
+        raise SchemaBehind(f"the database's schema is at {at}, this release needs {latest}: "
+                           "run `python -m server migrate` (docs/database.md), or set CANDOR_MIGRATE=auto")
+    return None

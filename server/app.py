@@ -36,6 +36,8 @@ from starlette.staticfiles import StaticFiles
 from automation.engine import AutomationEngine, AutomationSettings
 from channels import build_channels
 from db import AsyncStore, Store, utcnow
+from db.base import open_engine
+from db.migrate import prepare
 from intake.extract import MAX_BYTES
 from jobs import catalog
 from recordings import LocalBlobStore, RecorderConfig, Recordings
@@ -123,6 +125,18 @@ def _hr_token(settings: Settings) -> str:
 
 
 
+def _prepare_schema(settings: Settings) -> None:
+    """Migrate the schema at start (CANDOR_MIGRATE; default auto for SQLite) or refuse a database behind this release."""
+    auto = (settings.migrate or ("auto" if settings.database_url.startswith("sqlite") else "off")) == "auto"
+    engine = open_engine(settings.database_url)
+    try:
+        done = prepare(engine, auto=auto)
+    finally:
+        engine.dispose()
+    if done is not None and done[0] != done[1]:
+        log.info("database schema %s -> %s", done[0] or "empty", done[1])
+
+
 def body_limits(settings: Settings) -> Callable[[str, str], int]:
     """Each route's body limit (server/bodylimit.py): uploads have their own, larger ones."""
     resume = MAX_BYTES + applications.MULTIPART_OVERHEAD
@@ -156,6 +170,7 @@ class Candor:
         self.settings = settings
         self._load_models_at_start = load_models
         metrics = Metrics()
+        _prepare_schema(settings)
         store = AsyncStore(Store(settings.database_url, master=wrapper_from(settings)))
         writer = EventWriter(store)
         # Reports and decisions reach the HRIS through the outbox (issue 3).

@@ -10,6 +10,7 @@ are given as JSON, e.g.::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     # What links point to behind a reverse proxy (https://interview.bank.cn).
     public_url: str | None = None
     database_url: str = "sqlite:///var/candor.db"
+    # Schema migrations at start (docs/database.md): auto = upgrade the database to this release's
+    # schema; off = refuse to start on a database behind it (run `python -m server migrate`).
+    # Unset: auto for SQLite (one box), off for others (several nodes must not race: migrate once).
+    migrate: Literal["auto", "off"] | None = None
     # HR bearer token. When unset a random one is made at start and written
     # to var/hr-token (mode 0600), never to the log.
     hr_token: SecretStr | None = None

@@ -68,3 +68,24 @@ def test_python_m_server_migrate(tmp_path: Path) -> None:
     assert f"schema empty -> {head()}" in done.stdout
     check = subprocess.run([sys.executable, "-m", "server", "migrate", "--check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert check.returncode == 0 and head() in check.stdout
+
+
+def test_the_server_migrates_at_start_or_refuses_a_database_behind_it(tmp_path: Path) -> None:
+    import pytest
+    from sqlalchemy import text
+
+    from db.migrate import SchemaBehind
+    from server.app import create_app
+    from tests.helpers import make_settings
+
+    settings = make_settings(tmp_path)  # SQLite: CANDOR_MIGRATE defaults to auto
+    Store(settings.database_url).close()  # a database an older release made (create_all, no revision)
+    engine = create_engine(settings.database_url)
+    assert current(engine) is None
+    create_app(settings, load_models=False).state.candor.store.close()
+    assert current(engine) == head()
+    with engine.begin() as connection:  # pretend the database is a revision behind this release
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
+    engine.dispose()
+    with pytest.raises(SchemaBehind, match="python -m server migrate"):
+        create_app(make_settings(tmp_path, migrate="off"), load_models=False)
