@@ -87,6 +87,7 @@ class WhipConnection:
         self._channel: Any = None
         self._ended = False
         self._flowing = False
+        self._last_audio: float | None = None  # the loop's time of the newest audio frame
         self.answer_sdp: str | None = None
         self._pc.on("track", self._on_track)
         self._pc.on("datachannel", self._on_datachannel)
@@ -121,6 +122,42 @@ class WhipConnection:
         self._ingest.begin_connection()
         self.answer_sdp = sdp
         return sdp
+
+    def watch(self, *, connect_s: float, first_media_s: float, silence_s: float) -> None:
+        """Deadlines, so that a candidate who never connects or vanishes frees their slot (issue 13).
+
+        After the answer: connected (ICE and DTLS) within ``connect_s``, else
+        ended ``ice-timeout`` (an offer whose UDP never gets through, e.g. no
+        TURN); the first audio within ``first_media_s``, else ``no-media``;
+        then no gap between audio frames longer than ``silence_s``, else
+        ``media-timeout`` (a browser killed without goodbye: its RTP stops at
+        once, long before ICE consent freshness gives up). A browser sends
+        audio frames all along, silence included, while its tab is open.
+        """
+        task = asyncio.get_running_loop().create_task(
+            self._watch(connect_s, first_media_s, silence_s), name=f"deadlines:{self.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watch(self, connect_s: float, first_media_s: float, silence_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        step = max(0.1, min(1.0, connect_s / 4, first_media_s / 4, silence_s / 4))
+        while not self._ended:
+            await asyncio.sleep(step)
+            now = loop.time()
+            reason = None
+            if self._pc.connectionState != "connected" and self._last_audio is None and now - started > connect_s:
+                reason = "ice-timeout"
+            elif self._last_audio is None and now - started > first_media_s:
+                reason = "no-media"
+            elif self._last_audio is not None and now - self._last_audio > silence_s:
+                reason = "media-timeout"
+            if reason is not None:
+                log.info("connection %s ended: %s", self.id, reason)
+                # closed from a task of its own: close() cancels this one
+                loop.create_task(self.close(reason), name=f"deadline-close:{self.id}")
+                return
 
     def send_control(self, message: dict[str, Any]) -> bool:
         channel = self._channel
@@ -184,6 +221,7 @@ class WhipConnection:
             except MediaStreamError:
                 break
             self._ingest.audio_frame(frame)
+            self._last_audio = asyncio.get_running_loop().time()
             self._mark_flowing()
         self._end("audio track ended")
 

@@ -149,6 +149,8 @@ class LiveSession:
         except Exception:
             await connection.close("rejected", announce=False)
             raise
+        connection.watch(connect_s=self._settings.whip_connect_timeout_s, first_media_s=self._settings.whip_first_media_timeout_s,
+                         silence_s=self._settings.whip_media_silence_s)
         old, self.connection = self.connection, connection
         if old is not None and self.flow is not None:
             # a replaced connection is a drop too: the question resumes on media

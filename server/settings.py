@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     # whip_max_candidates ICE candidates (a browser's has a few dozen).
     whip_max_offer_bytes: int = Field(default=64 * 1024, gt=0)
     whip_max_candidates: int = Field(default=100, gt=0)
+    # Deadlines after a WHIP answer (media/peer.py), so that a candidate who never connects or
+    # vanishes frees their slot: connected within whip_connect_timeout_s, the first audio within
+    # whip_first_media_timeout_s, then no audio gap longer than whip_media_silence_s.
+    whip_connect_timeout_s: float = Field(default=20.0, gt=0)
+    whip_first_media_timeout_s: float = Field(default=30.0, gt=0)
+    whip_media_silence_s: float = Field(default=15.0, gt=0)
     # The addresses in an offer's ICE candidates the server may send
     # connectivity checks to (media/offer.py): "public", "private",
     # "loopback" or CIDR networks; the ICE servers' hosts always. Candidates
