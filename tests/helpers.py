@@ -127,6 +127,11 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         # Most tests publish with HR's copy of the candidate token, consent included; the rule that
         # only the candidate's exchanged token consents has its tests (tests/test_hardening_consent.py).
         "consent_needs_candidate_link": False,
+        # The WHIP deadlines have their own tests (tests/test_whip_deadlines.py); here a clip that ended
+        # while a busy machine still transcribes it must not end the connection before the test hangs up.
+        "whip_connect_timeout_s": 60.0,
+        "whip_first_media_timeout_s": 120.0,
+        "whip_media_silence_s": 120.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
