@@ -5,8 +5,8 @@ Headless Chromium (Playwright) against a real server on loopback
 in with a password, opens a session of that job (no interview held: the card
 shows on the session page without one), records "advance" with a note, sees
 it listed with the words "advice, not a decision"; after a reload it is still
-there, and the API lists it with role reviewer. The reviewer sees no decision
-controls it cannot use. A screenshot goes to /tmp/candor-shots/recommend/.
+there beside another user's (recorded through the API), the card reads in
+English too, and the API lists it with role reviewer. A screenshot goes to /tmp/candor-shots/recommend/.
 """
 
 from __future__ import annotations
@@ -92,12 +92,25 @@ async def test_a_reviewer_records_a_recommendation_on_the_session_page(server: L
                 await expect(card.locator(".recm-status")).to_have_text("已记录。")
                 await page.screenshot(path=str(shots / "recorded.png"), full_page=True)
 
+                # Someone else's (the admin's token, through the API) shows beside mine after a reload.
+                other = httpx.post(f"{server.url}/v1/sessions/{sid}/recommendations", headers=HR,
+                                   json={"recommendation": "hold", "note": "再看一轮"})
+                assert other.status_code == 201, other.text
+
                 # Reload: still there, and my choice is preselected.
                 await page.reload()
+                await expect(page.locator("#recm-card .recm-item")).to_have_count(2)
+                await expect(page.locator('#recm-card .recm-item[data-recommendation="hold"]')).to_contain_text("再看一轮")
                 item = page.locator(f'#recm-card .recm-item[data-user="{reviewer_id}"]')
                 await expect(item).to_be_visible()
                 await expect(item.locator(".recm-note")).to_have_text(NOTE)
                 await expect(page.locator('#recm-card input[value="advance"]')).to_be_checked()
+                # In English, the same card in words.
+                await page.get_by_role("button", name="English").click()
+                await expect(page.locator("#recm-card h2")).to_have_text("Recommendations")
+                await expect(page.locator("#recm-card")).to_contain_text("not a decision")
+                await expect(item.locator(".recm-advance")).to_have_text("Advance")
+                await expect(page.locator("#recm-card button[type=submit]")).to_have_text("Record my recommendation")
                 assert not log.errors, log.dump()
             except Exception:
                 await page.screenshot(path=str(shots / "failure.png"), full_page=True)
