@@ -6,7 +6,8 @@ in with a password, opens a session of that job (no interview held: the card
 shows on the session page without one), records "advance" with a note, sees
 it listed with the words "advice, not a decision"; after a reload it is still
 there beside another user's (recorded through the API), the card reads in
-English too, and the API lists it with role reviewer. A screenshot goes to /tmp/candor-shots/recommend/.
+English too, and the API lists it with role reviewer. A screenshot goes to
+/tmp/candor-shots/recommend/.
 """
 
 from __future__ import annotations
