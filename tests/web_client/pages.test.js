@@ -30,7 +30,7 @@ test('candidate.html: common.js, whip.js, candidate.js, then one file per step',
 
 test('hr.html: common.js, hr.js, then one file per view', () => {
   assert.deepStrictEqual(scripts('hr.html'),
-    ['common.js', 'hr.js', 'hr/signin.js', 'hr/users.js', 'hr/sessions.js', 'hr/live.js', 'hr/interview.js', 'hr/recordings.js',
+    ['common.js', 'hr.js', 'hr/signin.js', 'hr/users.js', 'hr/sessions.js', 'hr/live.js', 'hr/interview.js', 'hr/recordings.js', 'hr/recommend.js',
       'hr/pipeline.js', 'hr/jobs.js', 'hr/board.js', 'hr/application.js', 'hr/automation.js', 'vendor/echarts.min.js', 'hr/dashboard.js',
       'hr/audit.js']);
 });

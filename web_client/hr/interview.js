@@ -570,6 +570,7 @@
   }
 
   function renderInterview() {
+    if (hr.recommend) hr.recommend.render(); // the reviewers' recommendations card (hr/recommend.js)
     if (!ui.qList.length) return;
     renderProgress();
     renderSections();
