@@ -25,6 +25,7 @@
     ui.sessionId = id;
     $('live-session-id').textContent = id;
     hr.setView('live');
+    if (hr.recommend) hr.recommend.open(id);
     try {
       var data = await hr.api('GET', '/v1/sessions');
       var found = ((data && data.sessions) || []).filter(function (s) { return s.id === id; })[0];

@@ -4,7 +4,7 @@
  * with recommendations.write, a form that records mine (POST, replaces my
  * earlier one). Advice to whoever decides: nothing moves, nothing is sent.
  * Classic script, plain ES2017; loads after hr/recordings.js. It loads when
- * the session page shows a session (#live-session-id changes) and redraws
+ * the session page shows a session (hr/live.js calls open) and redraws
  * when hr/interview.js renders (a language change, new scores).
  */
 (function (Candor) {
@@ -176,19 +176,14 @@
     if (canWrite()) renderForm(box);
   }
 
-  // The session page sets #live-session-id when it shows a session: load that one's list.
-  function watch() {
-    var idNode = $('live-session-id');
-    if (!idNode || typeof MutationObserver === 'undefined') return;
-    new MutationObserver(function () {
-      var id = idNode.textContent;
-      if (id && id !== state.sessionId) { state = { sessionId: null, list: null, status: '' }; render(); load(id); }
-      else if (id) load(id);
-    }).observe(idNode, { childList: true, characterData: true, subtree: true });
+  // The session page (hr/live.js openLive) shows a session: load that one's list.
+  function open(id) {
+    if (id !== state.sessionId) { state = { sessionId: null, list: null, status: '' }; render(); }
+    load(id);
   }
-  watch();
 
   hr.recommend = {
+    open: open,
     load: load,
     render: render,
     // pure
