@@ -997,6 +997,20 @@
   // A {zh, en} text from the server in the page's language.
   hr.locText = function (text) { return Candor.i18n.locText(text, ui.lang); };
 
+  // A <select> of the jobs (ui.jobs) after an "all jobs" option (allKey: its string), keeping `current` chosen.
+  hr.fillJobSelect = function (select, allKey, current) {
+    Candor.dom.clear(select);
+    var all = Candor.dom.el('option', null, t(allKey));
+    all.value = '';
+    select.appendChild(all);
+    (ui.jobs || []).forEach(function (j) {
+      var o = Candor.dom.el('option', null, hr.locText(j.title) || j.id);
+      o.value = j.id;
+      select.appendChild(o);
+    });
+    select.value = current;
+  };
+
   // The label of a value the server names (policy_eu, reason_time_limit...):
   // its string where there is one, else the value as sent.
   hr.labelOf = function (prefix, value) {

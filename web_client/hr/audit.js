@@ -265,17 +265,7 @@
 
   function renderBiasJobs() {
     var select = $('bias-job');
-    var current = select.value;
-    Candor.dom.clear(select);
-    var all = el('option', null, t('bias_all_jobs'));
-    all.value = '';
-    select.appendChild(all);
-    (ui.jobs || []).forEach(function (j) {
-      var o = el('option', null, hr.locText(j.title) || j.id);
-      o.value = j.id;
-      select.appendChild(o);
-    });
-    select.value = current;
+    hr.fillJobSelect(select, 'bias_all_jobs', select.value);
   }
 
   // The links follow the form as it is typed: what opens is what is shown.

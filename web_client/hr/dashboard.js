@@ -185,17 +185,7 @@
   function renderJobs() {
     var select = $('dash-job');
     if (!select) return;
-    var current = state.filter.job_id;
-    Candor.dom.clear(select);
-    var all = el('option', null, t('dash_all_jobs'));
-    all.value = '';
-    select.appendChild(all);
-    (ui.jobs || []).forEach(function (j) {
-      var o = el('option', null, hr.locText(j.title) || j.id);
-      o.value = j.id;
-      select.appendChild(o);
-    });
-    select.value = current;
+    hr.fillJobSelect(select, 'dash_all_jobs', state.filter.job_id);
   }
 
   // A job's title in the page's language, from the jobs list; its id when unknown.
