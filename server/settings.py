@@ -9,6 +9,7 @@ are given as JSON, e.g.::
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -277,6 +278,21 @@ class Settings(BaseSettings):
     admission_backlog_s: float = Field(default=2.0, gt=0)
     admission_retry_after_s: int = Field(default=30, gt=0)
 
+    # Several nodes (issue 13, docs/deploy.md): with redis_url set, live events fan out across nodes
+    # through Redis Streams, each node publishes its load, WHIP is placed on a node with room (307)
+    # and a dead node's sessions are taken over from the log. Unset: one box, in-process.
+    redis_url: SecretStr | None = None
+    # This node's name among the others (default: host name and port) and the base URL other nodes
+    # redirect candidates to (default: base_url); its load is published every node_heartbeat_s and
+    # counts for node_ttl_s (a node silent longer is dead: its sessions may be taken over).
+    node_id: str | None = None
+    node_url: str | None = None
+    node_heartbeat_s: float = Field(default=2.0, gt=0)
+    node_ttl_s: float = Field(default=10.0, gt=0)
+    # A session with no candidate connected for this long lets go of its analyzers, threads and
+    # buffers (they are rebuilt from the event log when the candidate comes back).
+    idle_release_s: float = Field(default=60.0, gt=0)
+
     # /metrics needs Authorization: Bearer <metrics_token> when set (Prometheus:
     # authorization.credentials); open when unset.
     metrics_token: SecretStr | None = None
@@ -289,3 +305,13 @@ class Settings(BaseSettings):
         if self.public_url:
             return self.public_url.rstrip("/")
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def own_url(self) -> str:
+        """This node's own base URL: where another node sends a candidate to reach it (node_url, else base_url)."""
+        return (self.node_url or self.base_url).rstrip("/")
+
+    @property
+    def node_name(self) -> str:
+        """This node's name among the others (node_id, else host name and port)."""
+        return self.node_id or f"{socket.gethostname()}:{self.port}"
