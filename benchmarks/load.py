@@ -685,6 +685,8 @@ class Attempt:
         self._pc: Any = None
         self._channel: Any = None
         self._location: str | None = None
+        self.redirects = 0  # several nodes: 307s followed by the WHIP POST
+        self.node_url: str | None = None  # the node that served the offer
         self._watcher_ready = asyncio.Event()
         self._flowing = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -771,12 +773,15 @@ class Attempt:
             self.session["whip_url"],
             content=pc.localDescription.sdp,
             headers={"Authorization": f"Bearer {self.session['candidate_token']}", "Content-Type": "application/sdp"},
+            follow_redirects=True,  # several nodes: a 307 to the node that serves the session (the same offer)
         )
         if response.status_code == 503:
             raise Refused("WHIP POST", retry_after_s(response))
         if response.status_code != 201:
             raise RuntimeError(f"WHIP answered {response.status_code}: {response.text[:200]}")
-        self._location = str(httpx.URL(self.session["whip_url"]).join(response.headers["location"]))
+        self.redirects = len(response.history)
+        self.node_url = f"{response.url.scheme}://{response.url.netloc.decode()}"
+        self._location = str(response.url.join(response.headers["location"]))
         await pc.setRemoteDescription(RTCSessionDescription(sdp=response.text, type="answer"))
 
     # -- the watcher ------------------------------------------------------------------

@@ -46,6 +46,7 @@ class WhipPublisher:
     location: str | None = None
     posted_at: float | None = None
     answered_at: float | None = None
+    redirects: int = 0  # 307s followed to the node that serves the session
 
     def __post_init__(self) -> None:
         self._pc: RTCPeerConnection | None = None
@@ -89,16 +90,20 @@ class WhipPublisher:
                     await self.close(delete=False)
                     raise WhipError(consented.status_code, consented.text)
             self.posted_at = time.monotonic()
+            # Several nodes answer 307 to the node that serves this session (RFC 9725 allows it): the same offer
+            # goes there, as a browser's fetch does; the Location carries a ticket for the token httpx drops.
             response = await client.post(
                 self.whip_url,
                 content=pc.localDescription.sdp,
                 headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/sdp"},
+                follow_redirects=True,
             )
         if response.status_code != 201:
             await self.close(delete=False)
             raise WhipError(response.status_code, response.text)
         self.answered_at = time.monotonic()
-        self.location = urljoin(self.whip_url, response.headers["location"])
+        self.redirects = len(response.history)
+        self.location = urljoin(str(response.url), response.headers["location"])
         await pc.setRemoteDescription(RTCSessionDescription(sdp=response.text, type="answer"))
 
     def send_control(self, message: dict[str, Any]) -> None:

@@ -26,7 +26,10 @@ import collections
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from .context import Context
 
 
 class LoopLagMonitor:
@@ -110,9 +113,13 @@ class Admission:
         self.loop_lag_s = loop_lag_s
         self.backlog_s = backlog_s
         self.retry_after_s = retry_after_s
+        # Drained for a release (POST /v1/ops/drain): no new session; the live ones finish.
+        self.draining = False
 
     def check(self, load: Load) -> Refusal | None:
         """None when a new session may start, else why not."""
+        if self.draining:
+            return Refusal("this server is draining for a release", self.retry_after_s)
         if load.live_sessions >= self.capacity:
             return Refusal(f"this server is at its capacity of {self.capacity} live interviews", self.retry_after_s)
         if load.loop_lag_p99_s > self.loop_lag_s:
@@ -124,3 +131,13 @@ class Admission:
                 f"this server is overloaded (analysis {load.audio_backlog_s:.1f} s behind real time)", self.retry_after_s
             )
         return None
+
+
+def current_load(ctx: "Context") -> Load:
+    """This node's load now, as admission judges it (the WHIP route and the node's heartbeat)."""
+    return Load(
+        live_sessions=ctx.sessions.live_count(),
+        # the model loading's start-up stalls do not count against the first candidates
+        loop_lag_p99_s=ctx.loop_lag.p99(since=ctx.models.ready_at, sustained=ctx.settings.admission_loop_lag_samples),
+        audio_backlog_s=ctx.sessions.audio_backlog_s(),
+    )

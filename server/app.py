@@ -35,6 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from automation.engine import AutomationEngine, AutomationSettings
 from channels import build_channels
+from cluster import Cluster, Tickets
 from db import AsyncStore, Store, utcnow
 from db.base import open_engine
 from db.migrate import prepare
@@ -47,7 +48,7 @@ from sinks import Channel, Outbox
 from sinks.successfactors import SuccessFactorsChannel
 
 from . import openapi
-from .admission import Admission, LoopLagMonitor
+from .admission import Admission, LoopLagMonitor, current_load
 from .audit import AuditTrail
 from .auth import FailureLimit, HrAuth, new_token
 from .bodylimit import BodyLimit
@@ -55,6 +56,7 @@ from .headers import NoSniff
 from .context import Context
 from .eventlog import EventWriter
 from .live import SessionRegistry
+from .nodes import Nodes
 from .metrics import Metrics
 from .modelgate import ModelGate
 from .progress import ApplicationProgress
@@ -200,6 +202,18 @@ class Candor:
         )
         recordings.attach(store.store)
         sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics, recordings=recordings)
+        # Several nodes (docs/deploy.md): Redis carries live events, load and session placement between them.
+        nodes = None
+        if settings.redis_url is not None:
+            if settings.secret_key is None:
+                raise RuntimeError("several nodes (CANDOR_REDIS_URL) need CANDOR_SECRET_KEY, the same on every node: it signs WHIP redirects")
+            nodes = Nodes(
+                Cluster(settings.redis_url.get_secret_value(), node_id=settings.node_name, node_url=settings.own_url,
+                        heartbeat_s=settings.node_heartbeat_s, ttl_s=settings.node_ttl_s),
+                store, Tickets(settings.secret_key.get_secret_value()),
+            )
+            sessions.nodes = nodes
+            writer.after_commit = nodes.committed
         policy = PROFILES[settings.policy]
         metrics.build_info.labels(
             API_VERSION, settings.asr_model, settings.asr_device, settings.asr_compute_type, settings.asr_window, settings.policy
@@ -238,6 +252,7 @@ class Candor:
             automation=automation,
             audit=AuditTrail(store, hr, trusted_proxies=settings.trusted_proxies, registry=metrics.registry, clock=clock or utcnow),
             recordings=recordings,
+            nodes=nodes,
         )
         automation.inviter = lambda record, extra: applications.ApplicationRoutes(self.ctx)._invite(record, "system", extra)
         self.ctx.reports.listeners.append(self.progress.on_event)
@@ -255,6 +270,8 @@ class Candor:
         if not self.settings.hr_token_enabled and await ctx.store.run(ctx.store.store.count_admins) == 0:
             log.warning("CANDOR_HR_TOKEN_ENABLED=false and no enabled admin: add one with python -m server users create --role admin")
         ctx.writer.start()
+        if ctx.nodes is not None:
+            await ctx.nodes.start(ctx.sessions, self._node_status)
         await ctx.outbox.start()
         await ctx.automation.start()
         ctx.audit.start()
@@ -283,12 +300,24 @@ class Candor:
             await ctx.reports.drain(timeout=10)
             await self.progress.drain(timeout=5)
             await ctx.writer.close()
+            if ctx.nodes is not None:
+                await ctx.nodes.close()  # after the writer: the last events reach the other nodes' watchers
             await ctx.automation.close()
             await self.purge.close()
             await ctx.audit.close()
             await ctx.outbox.close()
             ctx.store.close()
             ctx.models.close()
+
+    def _node_status(self) -> dict:
+        """This node's load for the others (cluster/node.py NodeInfo), every heartbeat."""
+        ctx = self.ctx
+        return {
+            "live": ctx.sessions.live_count(),
+            "capacity": ctx.admission.capacity,
+            "accepting": ctx.models.ready.is_set() and ctx.admission.check(current_load(ctx)) is None,
+            "draining": ctx.admission.draining,
+        }
 
     async def _seed_catalog(self) -> None:
         """Shipped jobs and banks into the store (off the loop; a few ms)."""

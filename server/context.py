@@ -20,6 +20,7 @@ from .admission import Admission, LoopLagMonitor
 from .audit import AuditTrail
 from .auth import HrAuth, bearer
 from .eventlog import EventWriter, SessionEvents
+from .nodes import Nodes, RemoteEvents
 from .live import SessionRegistry
 from .metrics import Metrics
 from .modelgate import ModelGate
@@ -49,6 +50,8 @@ class Context:
     openapi_document: dict[str, Any] = field(default_factory=dict)  # set by create_app from the operations
     # Answers' recordings (recordings/): list, read, delete_recordings(session_id) for erasure and retention
     recordings: Recordings | None = None
+    # Several nodes (server/nodes.py, docs/deploy.md): None on one box (no CANDOR_REDIS_URL)
+    nodes: Nodes | None = None
 
     def require_hr(self, request: Request) -> None:
         """Signed in as anyone (for code not yet given a permission; the router has checked the operation's already)."""
@@ -113,6 +116,6 @@ class Context:
             raise Problem(404, "Not found", f"no session {session_id!r}")
         return record
 
-    async def events_for(self, session_id: str) -> SessionEvents | None:
+    async def events_for(self, session_id: str) -> SessionEvents | RemoteEvents | None:
         """The session's event stream, with the report listener attached once."""
         return await self.reports.events_for(session_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable
+from typing import Awaitable, Callable
 
 from db import AsyncStore
 from events import AnalyzerEvent, Event, Payload
@@ -49,6 +49,8 @@ class EventWriter:
         self._max_batch = max_batch
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
+        # Called with each batch once it is committed (several nodes: server/nodes.py carries it to Redis).
+        self.after_commit: Callable[[list[Event]], Awaitable[None]] | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -94,6 +96,11 @@ class EventWriter:
                 async with self._progress:
                     self._written += len(batch)
                     self._progress.notify_all()
+                if self.after_commit is not None:
+                    try:
+                        await self.after_commit(batch)
+                    except Exception:
+                        log.exception("after-commit hook failed for %d events", len(batch))
 
 
 class SessionEvents:

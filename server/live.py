@@ -54,6 +54,7 @@ from runtime.models import Models
 from scoring.answers import AnswerScoring, AnswerScoringConfig
 
 from .eventlog import EventWriter, SessionEvents
+from .nodes import Nodes, RemoteEvents
 from .metrics import Metrics
 from .policy import PROFILES, Consent, consent_from_log
 from .settings import Settings
@@ -492,15 +493,26 @@ class SessionRegistry:
         self._live: dict[str, LiveSession] = {}
         self._consents: dict[str, Consent | None] = {}
         self._lock = asyncio.Lock()
+        # Several nodes (server/nodes.py): set by the app when CANDOR_REDIS_URL is; None on one box.
+        self.nodes: Nodes | None = None
 
-    async def events_for(self, session_id: str) -> SessionEvents | None:
+    async def events_for(self, session_id: str) -> SessionEvents | RemoteEvents | None:
+        """The session's events; with several nodes, a proxy to the node holding it when that is not this one."""
         async with self._lock:
             events = self._events.get(session_id)
-            if events is not None:
+            if events is not None and (self.nodes is None or session_id in self.nodes.cluster.owned):
                 return events
             record = await self._store.run(self._store.store.get_session, session_id)
             if record is None:
                 return None
+            if self.nodes is not None:
+                # One node writes a session's events (their seq): hold it, or hand the writes to its holder.
+                ownership = await self.nodes.cluster.claim(session_id)
+                if not ownership.mine:
+                    self._events.pop(session_id, None)
+                    self._consents.pop(session_id, None)
+                    return RemoteEvents(self.nodes, session_id, ownership.owner)
+                await self._writer.flush()  # what this node wrote of it before is counted in last_seq
             last = await self._store.run(self._store.store.last_seq, session_id)
             events = SessionEvents(session_id, next_seq=last + 1, writer=self._writer)
             self._events[session_id] = events
@@ -508,7 +520,8 @@ class SessionRegistry:
 
     async def live(self, record: SessionRecord) -> LiveSession:
         events = await self.events_for(record.id)
-        assert events is not None
+        if not isinstance(events, SessionEvents):
+            raise RuntimeError(f"session {record.id} is held by another node")
         async with self._lock:
             session = self._live.get(record.id)
             if session is None or session.closed:
@@ -556,13 +569,16 @@ class SessionRegistry:
             return await self._consent_locked(session_id)
 
     async def _consent_locked(self, session_id: str) -> Consent | None:
-        if session_id not in self._consents:
-            await self._writer.flush()
-            logged = await self._store.run(
-                self._store.store.read_events, session_id, 0, None, (CONSENT_GIVEN, CONSENT_WITHDRAWN)
-            )
-            self._consents[session_id] = consent_from_log(logged)
-        return self._consents[session_id]
+        if session_id in self._consents:
+            return self._consents[session_id]
+        await self._writer.flush()
+        logged = await self._store.run(
+            self._store.store.read_events, session_id, 0, None, (CONSENT_GIVEN, CONSENT_WITHDRAWN)
+        )
+        consent = consent_from_log(logged)
+        if self.nodes is None or session_id in self.nodes.cluster.owned:
+            self._consents[session_id] = consent  # another node may change a consent this one does not hold
+        return consent
 
     async def set_consent(self, session_id: str, consent: Consent | None) -> None:
         """Record a new consent (or its withdrawal): a live session restarts its analysis.
@@ -571,8 +587,24 @@ class SessionRegistry:
         kept in the log) so that the next connection starts a graph that
         analyses exactly what is now consented to.
         """
+        if self.nodes is not None and session_id not in self.nodes.cluster.owned:
+            owner = await self.nodes.cluster.owner(session_id)
+            if owner is not None and owner != self.nodes.node_id:
+                # the node running the session's analysis applies it
+                self.nodes.forward(owner, "consent", session_id,
+                                   {"consent": None if consent is None else dataclasses.asdict(consent)})
+                return
+        await self.apply_consent(session_id, consent)
+
+    async def apply_consent(self, session_id: str, consent: Consent | dict | None) -> None:
+        """A consent given or withdrawn, on the node that holds the session (see :meth:`set_consent`)."""
+        if isinstance(consent, dict):
+            consent = Consent(**consent)
         async with self._lock:
-            self._consents[session_id] = consent
+            if self.nodes is None or session_id in self.nodes.cluster.owned:
+                self._consents[session_id] = consent
+            else:
+                self._consents.pop(session_id, None)  # read from the log when next asked
             session = self._live.get(session_id)
         if session is not None and not session.closed:
             before = session.consent
@@ -604,6 +636,52 @@ class SessionRegistry:
             self._consents.pop(session_id, None)
         if session is not None and not session.closed:
             await session.close(reason)
+        if self.nodes is not None:
+            owner = await self.nodes.cluster.owner(session_id)
+            if owner is not None and owner != self.nodes.node_id:
+                await self.nodes.send(owner, "forget", session_id, {"reason": reason})
+            await self.nodes.cluster.release(session_id)
+            await self.nodes.cluster.drop_events(session_id)
+
+    # -- several nodes (server/nodes.py) ------------------------------------------------
+    def holds_live(self, session_id: str) -> bool:
+        """This node runs the session's analyzers now (a candidate connected, or an interview not yet let go)."""
+        session = self._live.get(session_id)
+        return session is not None and not session.closed
+
+    async def release_unused(self) -> None:
+        """Let the other nodes have the sessions this one holds without running them (a one-off write)."""
+        assert self.nodes is not None
+        idle = [s for s in list(self.nodes.cluster.owned) if not self.holds_live(s)]
+        if not idle:
+            return
+        await self._writer.flush()  # their events are in the database before another node may write more
+        for session_id in idle:
+            if self.holds_live(session_id):
+                continue
+            async with self._lock:
+                self._events.pop(session_id, None)
+                self._consents.pop(session_id, None)
+            await self.nodes.cluster.release(session_id)
+
+    async def lost(self, session_id: str) -> None:
+        """Another node took the session over (this one was taken for dead): stop running and writing it."""
+        async with self._lock:
+            session = self._live.pop(session_id, None)
+            self._events.pop(session_id, None)
+            self._consents.pop(session_id, None)
+        if session is not None and not session.closed:
+            await session.close("taken over by another node")
+
+    async def publish_here(self, session_id: str, media_time: float | None, payload: Any) -> None:
+        """An event another node asked this one (the holder) to publish."""
+        events = await self.events_for(session_id)
+        if events is None:
+            return
+        session = self._live.get(session_id)
+        if media_time is None and session is not None and not session.closed and str(payload.type) in (CONSENT_GIVEN, CONSENT_WITHDRAWN):
+            media_time = session.media_time  # as the consent route stamps a consent given during the interview
+        events.publish(media_time, payload)
 
     async def expire(self) -> None:
         now = utcnow()

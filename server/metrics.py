@@ -60,6 +60,10 @@ class Metrics:
         self.admission_refused = Counter(
             "candor_admission_refused_total", "New sessions refused because the server was full", ["reason"], registry=r
         )
+        self.whip_redirects = Counter(
+            "candor_whip_redirects_total", "WHIP offers sent to another node (307): the session's holder or a node with room",
+            registry=r,
+        )
 
     def watch_outbox(self, outbox: "object") -> None:
         """Deliveries per sink and state, read from the outbox's cached counts."""

@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, str] = {
     "candidates.erase": "erase a candidate's personal data (DELETE /v1/candidates/{id})",
     "retention.admin": "retention policies and purges",
     "users.admin": "manage users, their roles, jobs, passwords, TOTP and API tokens",
+    "nodes.admin": "see the nodes' load and drain a node for a release",
 }
 # An HR operation that names no permission is for admins only until someone decides (deny by default).
 UNDECIDED = "admin.only"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any, Callable, Coroutine
 
 from db import AsyncStore, DecisionRecord, ReportRecord
@@ -19,6 +20,7 @@ from reports import build_report
 from sinks import Outbox
 
 from .eventlog import SessionEvents
+from .nodes import RemoteEvents
 from .live import SessionRegistry
 from .problems import Problem
 
@@ -55,15 +57,17 @@ class Reporting:
         self.sessions = sessions
         self.lock = asyncio.Lock()  # one report write at a time
         self._tasks: set[asyncio.Task[None]] = set()
-        self._watched: set[str] = set()  # sessions whose events have the report listener
+        # the event streams that have the report listener (a stream, not a session id: with several nodes a
+        # session's stream is made again on the node that takes it over)
+        self._watched: weakref.WeakSet[SessionEvents] = weakref.WeakSet()
         # Other listeners every session gets with it (the applications' progress).
         self.listeners: list[Callable[[Event], None]] = []
 
-    async def events_for(self, session_id: str) -> SessionEvents | None:
+    async def events_for(self, session_id: str) -> SessionEvents | RemoteEvents | None:
         """The session's event stream, with the report listener attached once."""
         events = await self.sessions.events_for(session_id)
-        if events is not None and session_id not in self._watched:
-            self._watched.add(session_id)
+        if isinstance(events, SessionEvents) and events not in self._watched:
+            self._watched.add(events)
             events.listeners.append(self._on_event)
             events.listeners.extend(self.listeners)
         return events

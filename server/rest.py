@@ -200,6 +200,29 @@ class Health(BaseModel):
     detail: str | None = None
 
 
+class Drain(BaseModel):
+    """Drain this node for a release (true) or let it take new sessions again (false)."""
+
+    model_config = ConfigDict(extra="forbid")
+    draining: bool
+
+
+class NodeStatus(BaseModel):
+    """A node's load as it publishes it (several nodes: every live node; one box: this one)."""
+
+    id: str
+    url: str
+    live: int = Field(description="sessions with a candidate connected")
+    capacity: int
+    accepting: bool = Field(description="would take a new session now")
+    draining: bool
+
+
+class NodeList(BaseModel):
+    this: str = Field(description="the node that answered")
+    nodes: list[NodeStatus]
+
+
 # -- jobs and banks --------------------------------------------------------
 class JobVersion(BaseModel):
     """One version of a job."""

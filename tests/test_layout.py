@@ -9,7 +9,7 @@ from server.app import RESOURCES, create_app
 from tests.helpers import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-LIBRARIES = ("db", "sinks", "channels", "jobs", "scoring", "analyzers", "reports", "interview", "events", "runtime", "media", "analytics", "audit", "vault", "bias", "recordings", "migrations")
+LIBRARIES = ("db", "sinks", "channels", "jobs", "scoring", "analyzers", "reports", "interview", "events", "runtime", "media", "analytics", "audit", "vault", "bias", "recordings", "migrations", "cluster")
 
 
 def _imports(path: Path) -> set[str]:

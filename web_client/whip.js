@@ -66,10 +66,11 @@
     return err;
   }
 
-  // The WHIP session's URL (Location, resolved against the endpoint), or null.
+  // The WHIP session's URL (Location, resolved against the URL that answered: with several nodes
+  // the offer may have followed a 307 to another node), or null.
   function resourceUrl(res, whipUrl) {
     var loc = res.headers.get('Location');
-    return loc ? new URL(loc, whipUrl).href : null;
+    return loc ? new URL(loc, res.url || whipUrl).href : null;
   }
 
   // DELETE the WHIP session (rejects on a network error or after timeoutMs).

@@ -52,8 +52,10 @@ class EventRoutes:
             await websocket.close(code=CLOSE_FORBIDDEN, reason="this role may not watch sessions")
             return
         record = await self.ctx.store.run(self.ctx.store.store.get_session, session_id)
-        events = await self.ctx.events_for(session_id) if record is None or principal.sees_job(record.job_id) else None
-        if events is None:
+        visible = record is not None and principal.sees_job(record.job_id)
+        # Several nodes: any node follows the session from the database and Redis (server/nodes.py); one box: its own stream.
+        events = await self.ctx.events_for(session_id) if visible and self.ctx.nodes is None else None
+        if not visible or (events is None and self.ctx.nodes is None):
             await websocket.accept()
             await websocket.close(code=CLOSE_NOT_FOUND, reason="no such session")
             return
@@ -67,6 +69,10 @@ class EventRoutes:
             return
         await websocket.accept()
         send = _sender(websocket, fmt)
+        if events is None:
+            assert self.ctx.nodes is not None
+            await self._follow(websocket, self.ctx.nodes.follow(session_id, from_seq, send))
+            return
         watcher = events.subscribe()
         self.ctx.metrics.watchers.inc()
 
@@ -106,6 +112,24 @@ class EventRoutes:
             for task in (sender, receiver, overflow):
                 task.cancel()
             events.unsubscribe(watcher)
+            self.ctx.metrics.watchers.dec()
+
+
+    async def _follow(self, websocket: WebSocket, stream: Any) -> None:
+        """Send what ``stream`` (a coroutine) sends until the watcher goes; a watcher too slow just waits (it pulls)."""
+        loop = asyncio.get_running_loop()
+        sender = loop.create_task(stream)
+        receiver = loop.create_task(_drain_client(websocket))
+        self.ctx.metrics.watchers.inc()
+        try:
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if sender.done() and not sender.cancelled() and sender.exception() is not None:
+                exc = sender.exception()
+                if not isinstance(exc, (WebSocketDisconnect, RuntimeError, OSError)):
+                    log.error("event stream failed: %s", type(exc).__name__)
+        finally:
+            for task in (sender, receiver):
+                task.cancel()
             self.ctx.metrics.watchers.dec()
 
 

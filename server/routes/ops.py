@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import asdict
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import rest
+from ..admission import current_load
 from ..auth import bearer
 from ..openapi import Operation, Reply
 from ..problems import Problem
-from ._common import Resource
+from ._common import Resource, json_object, parse_body
 
 
 class OpsRoutes(Resource):
@@ -34,6 +36,16 @@ class OpsRoutes(Resource):
                 replies={200: Reply("Prometheus text format 0.0.4", media_type="text/plain")},
             ),
             Operation(
+                "GET", "/v1/ops/nodes", self.list_nodes, "The nodes and their load (one box: this one)", "operations",
+                perm="nodes.admin", replies={200: Reply("every live node", rest.NodeList)},
+            ),
+            Operation(
+                "POST", "/v1/ops/drain", self.drain, "Drain this node for a release, or undrain it", "operations",
+                perm="nodes.admin", body=rest.Drain, replies={200: Reply("this node now", rest.NodeStatus)},
+                description="A draining node takes no new session (several nodes: they are sent to another node); "
+                "its live interviews go on. Stop it when candor_sessions_live on its /metrics is 0 (docs/deploy.md).",
+            ),
+            Operation(
                 "GET", "/openapi.json", self.openapi_json, "This document", "operations", auth=None,
                 replies={200: Reply("the OpenAPI 3.1 document")},
             ),
@@ -53,6 +65,29 @@ class OpsRoutes(Resource):
             if given is None or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
                 raise Problem(401, "Unauthorised", "the metrics need Authorization: Bearer <CANDOR_METRICS_TOKEN>", headers={"WWW-Authenticate": "Bearer"})
         return Response(self.ctx.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    def _this_node(self) -> rest.NodeStatus:
+        ctx = self.ctx
+        return rest.NodeStatus(
+            id=ctx.settings.node_name, url=ctx.settings.own_url, live=ctx.sessions.live_count(),
+            capacity=ctx.admission.capacity, draining=ctx.admission.draining,
+            accepting=ctx.models.ready.is_set() and ctx.admission.check(current_load(ctx)) is None,
+        )
+
+    async def list_nodes(self, request: Request) -> Response:
+        if self.ctx.nodes is None:
+            nodes = [self._this_node()]
+        else:
+            nodes = [rest.NodeStatus(**{k: v for k, v in asdict(n).items() if k != "at"}) for n in await self.ctx.nodes.cluster.nodes()]
+        return JSONResponse(rest.NodeList(this=self.ctx.settings.node_name, nodes=nodes).model_dump())
+
+    async def drain(self, request: Request) -> Response:
+        spec = parse_body(rest.Drain, await json_object(request))
+        self.ctx.admission.draining = spec.draining
+        await self.ctx.audit.record(request, "node.drain" if spec.draining else "node.undrain", "node", self.ctx.settings.node_name)
+        if self.ctx.nodes is not None:
+            await self.ctx.nodes.cluster.beat()  # the others know at once, not at the next heartbeat
+        return JSONResponse(self._this_node().model_dump())
 
     async def openapi_json(self, request: Request) -> Response:
         return JSONResponse(self.ctx.openapi_document)

@@ -13,7 +13,10 @@ from starlette.responses import Response
 from media.offer import IceAllowList, TooManyCandidates, check_candidate_count, ice_server_hosts, keep_allowed_candidates
 from media.peer import SdpError
 
-from ..admission import Load
+from cluster import TicketError
+from db import SessionRecord
+
+from ..admission import Refusal, current_load
 from ..openapi import Operation, Reply
 from ..problems import Problem
 from ._common import NO_BODY, Resource
@@ -50,9 +53,14 @@ class WhipRoutes(Resource):
                             "ETag": "the connection",
                             "Link": 'one <url>; rel="ice-server" per ICE server',
                         },
-                    )
+                    ),
+                    307: Reply(
+                        "several nodes: another node serves this session (the one holding it, or one with room); post "
+                        "the same offer there (Location carries a ticket for this session in place of the token)",
+                        headers={"Location": "the other node's WHIP URL"}, **NO_BODY,
+                    ),
                 },
-                problems=(400, 403, 415, 422, 503),
+                problems=(400, 401, 403, 415, 422, 503),
             ),
             Operation(
                 "OPTIONS", "/whip/{session_id}/{connection_id}", self.whip_resource_options,
@@ -75,7 +83,7 @@ class WhipRoutes(Resource):
 
     async def whip_post(self, request: Request) -> Response:
         cors = self.ctx.cors_headers(request)
-        record = await self.ctx.candidate(request)
+        record, hops = await self._candidate(request)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/sdp":
             raise Problem(415, "Unsupported media type", "WHIP offers are sent as Content-Type: application/sdp")
@@ -85,6 +93,15 @@ class WhipRoutes(Resource):
             raise Problem(400, "Malformed SDP", "the offer is not UTF-8 text")
         offer = await self._allowed_candidates(offer)
         self.ctx.models()  # 503 while loading
+        if self.ctx.nodes is not None:
+            # Several nodes: the one holding the session serves it, else one with room (a 307), else 503.
+            placement = await self.ctx.nodes.place(record.id, hops=hops, admitted=lambda: self._refusal(record.id) is None)
+            if placement.url is not None:
+                self.ctx.metrics.whip_redirects.inc()
+                location = self.ctx.nodes.redirect_url(placement, record.id, request.url.query)
+                return Response(status_code=307, headers={"Location": location, **cors})
+            if placement.full:
+                self._refuse(self._refusal(record.id) or Refusal("every node is at its capacity", self.ctx.admission.retry_after_s))
         if await self.ctx.sessions.consent(record.id) is None:
             raise Problem(
                 403, "Consent required",
@@ -165,23 +182,40 @@ class WhipRoutes(Resource):
                 links.append(link)
         return links
 
-    def _admit(self, session_id: str) -> None:
-        """503 + Retry-After for a new session when the server is full (see server/admission.py)."""
+    async def _candidate(self, request: Request) -> tuple[SessionRecord, int]:
+        """The session and how many nodes redirected the offer here: the candidate's token, or a node's ticket."""
+        ticket = request.query_params.get("ticket")
+        if ticket is None or self.ctx.nodes is None:
+            return await self.ctx.candidate(request), 0
+        session_id = request.path_params["session_id"]
+        try:
+            hops = self.ctx.nodes.tickets.check(ticket, session_id)
+        except TicketError as exc:
+            raise Problem(401, "Unauthorised", f"{exc}; post the offer to the interview link's WHIP URL again",
+                          headers={"WWW-Authenticate": "Bearer"})
+        record = await self.ctx.session_record(session_id)
+        if record.expired():
+            raise Problem(401, "Token expired", "this session's token has expired; ask for a new interview link", slug="token-expired")
+        return record, hops
+
+    def _refusal(self, session_id: str) -> Refusal | None:
+        """Why this node would not take a new session now (server/admission.py); None when it would."""
         live = self.ctx.sessions.get_live(session_id)
         if live is not None and not live.closed and live.connection is not None:
-            return  # a second connection replaces the first: no more load
-        load = Load(
-            live_sessions=self.ctx.sessions.live_count(),
-            # the model loading's start-up stalls do not count against the first candidates
-            loop_lag_p99_s=self.ctx.loop_lag.p99(since=self.ctx.models.ready_at, sustained=self.ctx.settings.admission_loop_lag_samples),
-            audio_backlog_s=self.ctx.sessions.audio_backlog_s(),
-        )
-        refusal = self.ctx.admission.check(load)
+            return None  # a second connection replaces the first: no more load
+        return self.ctx.admission.check(current_load(self.ctx))
+
+    def _admit(self, session_id: str) -> None:
+        """503 + Retry-After for a new session when the server is full (see server/admission.py)."""
+        refusal = self._refusal(session_id)
         if refusal is not None:
-            reason = "capacity" if "capacity" in refusal.reason else "overload"
-            self.ctx.metrics.admission_refused.labels(reason).inc()
-            log.warning("session refused: %s", refusal.reason)
-            raise Problem(
-                503, "Server busy", f"{refusal.reason}; try again in {refusal.retry_after_s} s",
-                slug="server-busy", headers={"Retry-After": str(refusal.retry_after_s)},
-            )
+            self._refuse(refusal)
+
+    def _refuse(self, refusal: Refusal) -> None:
+        reason = "capacity" if "capacity" in refusal.reason else "draining" if "draining" in refusal.reason else "overload"
+        self.ctx.metrics.admission_refused.labels(reason).inc()
+        log.warning("session refused: %s", refusal.reason)
+        raise Problem(
+            503, "Server busy", f"{refusal.reason}; try again in {refusal.retry_after_s} s",
+            slug="server-busy", headers={"Retry-After": str(refusal.retry_after_s)},
+        )

@@ -58,6 +58,10 @@ test('whip.resourceUrl: Location resolved against the endpoint, or null', () => 
   assert.strictEqual(whip.resourceUrl(response(201, '', { Location: 'c9' }), url), 'https://candor.example/whip/c9');
   assert.strictEqual(whip.resourceUrl(response(201, '', { Location: 'https://other.example/r' }), url), 'https://other.example/r');
   assert.strictEqual(whip.resourceUrl(response(201, ''), url), null);
+  // after a 307 to another node, the Location is that node's
+  const moved = response(201, '', { Location: '/whip/s1/c9' });
+  moved.url = 'https://node2.candor.example/whip/s1?ticket=t';
+  assert.strictEqual(whip.resourceUrl(moved, url), 'https://node2.candor.example/whip/s1/c9');
 });
 
 test('whip.refusal: an HttpError with the problem and Retry-After', async () => {
