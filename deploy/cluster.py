@@ -139,6 +139,9 @@ class PostgresServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.log.touch()
         self._chown(self.folder, self.log)
+        if os.geteuid() == 0 and subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(self.folder)]).returncode:
+            raise ClusterError(f"the postgres user cannot reach {self.folder}: a folder above it is closed to others "
+                               "(choose a --root every user may traverse, e.g. under /var/tmp)")
         if not (self.data / "PG_VERSION").exists():
             self._initdb()
         started = subprocess.run(
