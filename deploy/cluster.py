@@ -516,15 +516,19 @@ def run(argv: list[str] | None = None) -> int:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    # SIGTERM as Ctrl-C: both stop the cluster in order, during start-up too.
+    # SIGTERM as Ctrl-C: both stop the cluster in order, during start-up too (SIGINT set here as well:
+    # a shell starting this in the background leaves it ignored).
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     print(f"starting PostgreSQL, Redis and {args.nodes} nodes (logs in {cluster.root}) ...", flush=True)
+    began = time.monotonic()
     try:
         try:
             cluster.start()
         except ClusterError as exc:
             print(f"cluster did not start: {exc}", file=sys.stderr)
             return 1
+        print(f"ready in {time.monotonic() - began:.0f} s")
         print(f"entry (node 1, CANDOR_PUBLIC_URL): {cluster.entry_url}   HR page: {cluster.entry_url}/hr")
         for node in cluster.nodes:
             print(f"  {node.node_id}: {node.url}  metrics {node.url}/metrics  log {node.log}")
