@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import ctypes
 import json
 import os
 import secrets
@@ -41,12 +42,13 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ROOT = Path("/usr/lib/postgresql")
 DATABASE = "candor"
 DB_USER = "candor"
+PR_SET_PDEATHSIG = 1
 
 
 class ClusterError(RuntimeError):
@@ -70,6 +72,14 @@ def pg_bin_dir(root: Path = PG_ROOT) -> Path:
         raise ClusterError(f"no PostgreSQL server binaries under {root}/*/bin (apt-get install postgresql), "
                            "or give CANDOR_DATABASE_URL")
     return found[-1]
+
+
+def _end_with_parent() -> None:
+    """In a child before exec: SIGTERM when the cluster's process dies, even by SIGKILL (Linux prctl)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: a killed cluster leaves its nodes running (stop them by their pids)
 
 
 def log_tail(path: Path, lines: int = 30) -> str:
@@ -144,6 +154,8 @@ class PostgresServer:
                                "(choose a --root every user may traverse, e.g. under /var/tmp)")
         if not (self.data / "PG_VERSION").exists():
             self._initdb()
+        # A cluster killed without its stop leaves its PostgreSQL running on the old port: stop it first.
+        self.stop()
         started = subprocess.run(
             self._as_owner(
                 str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
@@ -178,6 +190,13 @@ class PostgresServer:
     def _create_database(self) -> None:
         import psycopg
 
+        try:
+            self._create_database_with(psycopg)
+        except psycopg.OperationalError as exc:
+            raise ClusterError(f"cannot sign in to the private PostgreSQL ({exc}); its data and secrets.json "
+                               "were made together: remove both to start afresh") from None
+
+    def _create_database_with(self, psycopg: Any) -> None:
         with psycopg.connect(host="127.0.0.1", port=self.port, user=DB_USER, password=self.password,
                              dbname="postgres", autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
@@ -206,20 +225,35 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
+    def _stop_stale(self, pidfile: Path) -> None:
+        """A cluster killed without its stop leaves its redis-server on this folder's AOF: end it first."""
+        try:
+            pid = int(pidfile.read_text().strip())
+            alive = "redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            return
+        if alive:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+
     def start(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ClusterError("redis-server is not installed (apt-get install redis-server), or give CANDOR_REDIS_URL")
         self.folder.mkdir(parents=True, exist_ok=True)
+        pidfile = self.folder / "redis.pid"
+        self._stop_stale(pidfile)
         conf = self.folder / "redis.conf"
         fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the password
         with os.fdopen(fd, "w") as out:
             out.write(
                 f"bind 127.0.0.1\nport {self.port}\ndir {self.folder}\nappendonly yes\nappendfsync everysec\n"
-                f"requirepass {self.password}\nlogfile {self.log}\ndaemonize no\nsave \"\"\n"
+                f"requirepass {self.password}\nlogfile {self.log}\npidfile {pidfile}\ndaemonize no\nsave \"\"\n"
             )
         self.process = subprocess.Popen([binary, str(conf)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
+                                        stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_end_with_parent)
         deadline = time.monotonic() + 20
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -285,6 +319,11 @@ class LocalCluster:
     ``database_url``/``redis_url`` use existing servers instead of starting private ones. ``env`` is
     added to every node's environment (e.g. ``CANDOR_WARMUP=false``, ``CANDOR_ICE_ALLOW``); the
     cluster's own variables (database, Redis, keys, node id and URL) win over it.
+
+    Nodes and Redis end when the process that started them dies, even by SIGKILL (Linux's parent-death
+    signal), so a crashed test leaves no server behind; the signal follows the *thread* that spawned
+    them, so call ``start``/``restart`` from one that outlives the nodes (the main thread, not
+    ``asyncio.to_thread``). PostgreSQL outlives it and is stopped at the next ``start`` on the folder.
     """
 
     def __init__(
@@ -408,6 +447,7 @@ class LocalCluster:
             [self.python, "-m", "server"], env=self.node_env(node), cwd=node.folder,
             stdin=subprocess.DEVNULL, stdout=node.log_file, stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal reaches the cluster, which stops the nodes in order
+            preexec_fn=_end_with_parent,
         )
 
     def wait_healthy(self, number: int, timeout_s: float | None = None) -> None:
