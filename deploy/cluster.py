@@ -42,7 +42,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ROOT = Path("/usr/lib/postgresql")
@@ -191,16 +191,13 @@ class PostgresServer:
         import psycopg
 
         try:
-            self._create_database_with(psycopg)
+            with psycopg.connect(host="127.0.0.1", port=self.port, user=DB_USER, password=self.password,
+                                 dbname="postgres", autocommit=True) as conn:
+                if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
+                    conn.execute(f'CREATE DATABASE "{DATABASE}"')
         except psycopg.OperationalError as exc:
             raise ClusterError(f"cannot sign in to the private PostgreSQL ({exc}); its data and secrets.json "
                                "were made together: remove both to start afresh") from None
-
-    def _create_database_with(self, psycopg: Any) -> None:
-        with psycopg.connect(host="127.0.0.1", port=self.port, user=DB_USER, password=self.password,
-                             dbname="postgres", autocommit=True) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
-                conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
     def stop(self) -> None:
         if not (self.data / "postmaster.pid").exists():
