@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench bench-screening bench-automation clean
+.PHONY: run test test-fast bench bench-screening bench-automation cluster clean
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ bench-screening: $(STAMP)
 AUTOMATION_ARGS ?= --n 1000
 bench-automation: $(STAMP)
 	$(PY) -m benchmarks automation $(AUTOMATION_ARGS)
+
+# Several nodes on this machine (docs/deploy.md): a private PostgreSQL and Redis (append-only) under
+# var/cluster, the schema migrated once, nodes on 127.0.0.1:8001-8003 with node 1 (8001) the entry;
+# prints the URLs and the HR token; Ctrl-C stops everything. CANDOR_DATABASE_URL / CANDOR_REDIS_URL
+# set: those servers are used instead. e.g. make cluster CLUSTER_ARGS="--nodes 2 --base-port 9001"
+CLUSTER_ARGS ?= --nodes 3
+cluster: $(STAMP)
+	$(PY) -m deploy.cluster $(CLUSTER_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
