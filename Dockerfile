@@ -51,6 +51,7 @@ COPY vault ./vault
 COPY bias ./bias
 COPY recordings ./recordings
 COPY migrations ./migrations
+COPY cluster ./cluster
 COPY web_client ./web_client
 
 # The node runs as its own user in /data (what it writes relative to its

@@ -159,8 +159,8 @@ def test_migrate_runs_once_before_the_nodes():
     assert services["migrate"]["environment"]["CANDOR_DATABASE_URL"] == services["candor-1"]["environment"]["CANDOR_DATABASE_URL"]
 
 
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    text = DOCKERFILE.read_text().replace("\\\n", " ")
+def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
+    text = path.read_text().replace("\\\n", " ")
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in text.splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
 
@@ -181,6 +181,13 @@ def test_dockerfile_runs_the_server_with_every_package_it_imports():
     assert "-r requirements.txt -c constraints.txt" in run and "--no-deps -r requirements-nodeps.txt" in run
     assert "download.pytorch.org/whl/cpu" in DOCKERFILE.read_text()
     assert any(op == "USER" and arg.strip() != "root" for op, arg in instructions)
+
+
+def test_the_gpu_image_has_every_package_the_server_imports_too():
+    copied = {arg.split()[0].split("/")[0] for op, arg in dockerfile_instructions(REPO / "Dockerfile.gpu") if op == "COPY"}
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    missing = {name.split(".")[0] for name in packages} - copied
+    assert not missing, f"Dockerfile.gpu lacks packages the server imports: {sorted(missing)}"
 
 
 # -- the local cluster, started for real ---------------------------------------------------------
