@@ -176,16 +176,31 @@ async def test_a_forged_or_foreign_ticket_is_refused(two_nodes: tuple[LiveServer
 
 
 @pytest.mark.slow
-async def test_a_draining_node_sends_new_candidates_elsewhere(two_nodes: tuple[LiveServer, LiveServer], media: Media) -> None:
+async def test_a_draining_node_sends_new_candidates_elsewhere_and_keeps_its_own(
+    two_nodes: tuple[LiveServer, LiveServer], media: Media
+) -> None:
     a, b = two_nodes
-    session = await new_session(a)
-    async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
-        drained = await http.post("/v1/ops/drain", json={"draining": True}, headers=HR)
-        assert drained.status_code == 200 and drained.json()["draining"] is True
-    await until_nodes(b, lambda n: n["a"]["draining"] and not n["a"]["accepting"], "node a draining, seen by b")
-    p = WhipPublisher(on(a, session["whip_url"]), session["candidate_token"], str(media.jfk), None, loop=True)
+    staying, arriving = await new_session(a), await new_session(a)
+    publishers: list[WhipPublisher] = []
     try:
-        await p.start()
-        assert p.redirects == 1 and p.location.startswith(b.url)
+        before = WhipPublisher(on(a, staying["whip_url"]), staying["candidate_token"], str(media.jfk), None, loop=True)
+        publishers.append(before)
+        await before.start()
+        async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
+            drained = await http.post("/v1/ops/drain", json={"draining": True}, headers=HR)
+            assert drained.status_code == 200 and drained.json()["draining"] is True
+        await until_nodes(b, lambda n: n["a"]["draining"] and not n["a"]["accepting"], "node a draining, seen by b")
+        # A new candidate goes to node b ...
+        new = WhipPublisher(on(a, arriving["whip_url"]), arriving["candidate_token"], str(media.jfk), None, loop=True)
+        publishers.append(new)
+        await new.start()
+        assert new.redirects == 1 and new.location.startswith(b.url)
+        # ... while the candidate interviewed on node a, dropped and back (through node b), stays on node a.
+        await before.close()
+        back = WhipPublisher(on(b, staying["whip_url"]), staying["candidate_token"], str(media.jfk), None, loop=True, consent=None)
+        publishers.append(back)
+        await back.start()
+        assert back.redirects == 1 and back.location.startswith(a.url), back.location
     finally:
-        await p.close()
+        for p in publishers:
+            await p.close()

@@ -200,9 +200,10 @@ class WhipRoutes(Resource):
 
     def _refusal(self, session_id: str) -> Refusal | None:
         """Why this node would not take a new session now (server/admission.py); None when it would."""
-        live = self.ctx.sessions.get_live(session_id)
-        if live is not None and not live.closed and live.connection is not None:
-            return None  # a second connection replaces the first: no more load
+        if self.ctx.sessions.holds_live(session_id):
+            # a second connection replaces the first, or a dropped candidate comes back to analyzers this node
+            # still runs (a draining node too): no more load than it had
+            return None
         return self.ctx.admission.check(current_load(self.ctx))
 
     def _admit(self, session_id: str) -> None:
