@@ -1,6 +1,8 @@
 """``python -m benchmarks COMMAND [options]``.
 
 Commands:
+    cluster          1 node against 3: the load ramp against a local cluster (PostgreSQL, Redis, nodes) of each size,
+                     placement's overhead and correctness (benchmarks/cluster.py)
     automation       a screened batch invited by a rule: scheduled -> enqueued -> e-mail received, invites per minute,
                      event-loop lag, against the outbox alone (benchmarks/automation.py)
     load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
@@ -26,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         from .automation import main as automation
 
         return automation(rest)
+    if command == "cluster":
+        from .cluster import main as cluster
+
+        return cluster(rest)
     if command == "load":
         from .load import main as load
 

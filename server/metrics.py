@@ -60,6 +60,9 @@ class Metrics:
         self.admission_refused = Counter(
             "candor_admission_refused_total", "New sessions refused because the server was full", ["reason"], registry=r
         )
+        self.whip_answers = Counter(
+            "candor_whip_answers_total", "WHIP offers this node answered (201): candidates it took, new or back", registry=r
+        )
         self.whip_redirects = Counter(
             "candor_whip_redirects_total", "WHIP offers sent to another node (307): the session's holder or a node with room",
             registry=r,

@@ -30,6 +30,7 @@ from tests.outbox_fixtures import (  # noqa: F401  (fixtures: pytest finds them 
     outboxes,
     store,
 )
+from tests.redis_fixtures import redis_url  # noqa: F401  (fixture: a redis-server for the tests of several nodes)
 from tests.suite_rules import (  # noqa: F401  (hooks: pytest finds them by name here)
     pytest_collection_modifyitems,
     pytest_make_collect_report,

@@ -22,7 +22,7 @@ from media.whip_client import WhipError, WhipPublisher
 from runtime.models import Models
 from tests.conftest import Media
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
-from tests.redis_fixtures import flush_redis, redis_url  # noqa: F401  (fixture)
+from tests.redis_fixtures import flush_redis
 from tests.test_whip import EventStream
 
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
@@ -35,7 +35,7 @@ def node(tmp_path: Path, name: str, redis: str, models: Models, **overrides: Any
 
 
 @pytest.fixture
-def two_nodes(models: Models, tmp_path: Path, redis_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:  # noqa: F811
+def two_nodes(models: Models, tmp_path: Path, redis_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
     flush_redis(redis_url)
     a = node(tmp_path, "a", redis_url, models, max_live_sessions=1)
     try:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import httpx
 import pytest
@@ -28,7 +28,7 @@ import yaml
 from media.whip_client import WhipPublisher
 from tests.helpers import HR_TOKEN, free_port
 from tests.media_fixtures import ANSWERS_ZH
-from tests.redis_fixtures import flush_redis, redis_url  # noqa: F401  (fixture)
+from tests.redis_fixtures import flush_redis
 from tests.test_sinks import SECRET, Receiver
 from tests.test_whip import EventStream
 from vault import new_master_key
@@ -92,7 +92,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def nodes(tmp_path: Path, redis_url: str, receiver: Receiver) -> Iterator[tuple[Node, Node]]:  # noqa: F811
+def nodes(tmp_path: Path, redis_url: str, receiver: Receiver) -> Iterator[tuple[Node, Node]]:
     flush_redis(redis_url)
     env = {
         "CANDOR_DATABASE_URL": f"sqlite:///{tmp_path}/candor.db",

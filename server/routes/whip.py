@@ -115,6 +115,7 @@ class WhipRoutes(Resource):
             connection = await session.connect(offer)
         except SdpError as exc:
             raise Problem(exc.status, exc.title, exc.detail, slug="sdp")
+        self.ctx.metrics.whip_answers.inc()
         headers = {"Location": f"/whip/{record.id}/{connection.id}", "ETag": f'"{connection.id}"', **cors}
         response = Response(connection.answer_sdp, status_code=201, media_type="application/sdp", headers=headers)
         for link in self.ice_links():
