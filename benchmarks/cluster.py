@@ -34,7 +34,7 @@ import psutil
 
 from deploy.cluster import LocalCluster
 
-from .load import MediaKit, build_parser, config_from_args, machine_info, run_against
+from .load import LOCAL_ICE, MediaKit, build_parser, config_from_args, machine_info, run_against
 
 DATA = Path(__file__).resolve().parent / "data"
 COUNTERS = ("candor_whip_answers_total", "candor_whip_redirects_total", "candor_admission_refused_total")
@@ -64,7 +64,7 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 async def one_size(nodes: int, config: Any, kit: MediaKit, root: Path, top: int) -> dict[str, Any]:
     per_node = top if nodes == 1 else math.ceil(top / nodes)
-    env = {"CANDOR_MAX_LIVE_SESSIONS": str(per_node), "CANDOR_ADMISSION_LOOP_LAG_S": "30", "CANDOR_ADMISSION_BACKLOG_S": "600"}
+    env = {**LOCAL_ICE, "CANDOR_MAX_LIVE_SESSIONS": str(per_node), "CANDOR_ADMISSION_LOOP_LAG_S": "30", "CANDOR_ADMISSION_BACKLOG_S": "600"}
     cluster = LocalCluster(root / f"nodes-{nodes}", nodes=nodes, base_port=0, env=env)
     started = time.monotonic()
     await asyncio.to_thread(cluster.start)
@@ -122,6 +122,7 @@ async def run(nodes: list[int], config: Any) -> dict[str, Any]:
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="candor-bench-cluster-") as root:
+        Path(root).chmod(0o755)  # PostgreSQL runs as its own user (deploy/cluster.py)
         for size in nodes:
             report["runs"].append(await one_size(size, config, kit, Path(root), max(config.steps)))
     return report
