@@ -273,7 +273,7 @@ class Cluster:
         last = self._inbox_from
         while True:
             try:
-                reply = await self.redis.xread({key: last}, count=100, block=5000)
+                reply = await self.redis.xread({key: last}, count=100, block=2000)  # under the socket timeout (5 s)
             except (RedisError, OSError) as exc:
                 log.error("cluster inbox read failed (%s)", type(exc).__name__)
                 await asyncio.sleep(1)

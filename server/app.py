@@ -373,7 +373,7 @@ def create_app(
         Route("/", lambda r: RedirectResponse("/hr"), methods=["GET"]),
         *openapi.routes(table, guard=ctx.authorize),
         *events.EventRoutes(ctx).routes(),
-        *pages.routes(),
+        *pages.routes(ctx.nodes.origins if ctx.nodes is not None else None),
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
     ]
     app = Starlette(

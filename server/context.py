@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
@@ -99,8 +100,10 @@ class Context:
 
     def cors_headers(self, request: Request) -> dict[str, str]:
         origin = request.headers.get("origin")
-        allowed = self.settings.cors_origins
-        if not origin or not allowed or ("*" not in allowed and origin not in allowed):
+        # Candor's own pages too: with several nodes the candidate page, served from the public URL, posts its
+        # offer to another node's own URL after a 307 (server/nodes.py).
+        allowed = [*self.settings.cors_origins, _origin(self.settings.base_url)]
+        if not origin or ("*" not in allowed and origin not in allowed):
             return {}
         return {
             "Access-Control-Allow-Origin": origin,
@@ -119,3 +122,9 @@ class Context:
     async def events_for(self, session_id: str) -> SessionEvents | RemoteEvents | None:
         """The session's event stream, with the report listener attached once."""
         return await self.reports.events_for(session_id)
+
+
+def _origin(url: str) -> str:
+    """``https://host[:port]`` of a URL (what a browser sends as Origin)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

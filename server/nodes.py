@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
 import msgpack
 from redis.exceptions import RedisError
@@ -72,6 +74,8 @@ class Nodes:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self.forward_failures = 0
+        self._origins: list[str] = []
+        self._origins_at: float | None = None
 
     @property
     def node_id(self) -> str:
@@ -137,6 +141,17 @@ class Nodes:
         extra = "&".join(p for p in query.split("&") if p and not p.startswith("ticket="))
         ticket = self.tickets.issue(session_id)
         return f"{placement.url}/whip/{session_id}?ticket={ticket}" + (f"&{extra}" if extra else "")
+
+    async def origins(self) -> list[str]:
+        """The live nodes' origins (scheme://host:port), for the candidate page's CSP: its offer may follow a 307 there."""
+        now = time.monotonic()
+        if self._origins_at is None or now - self._origins_at > 10:
+            try:
+                found = {_origin(n.url) for n in await self.cluster.nodes()}
+            except (RedisError, OSError):
+                found = set(self._origins)  # the last known: Redis down does not break the page
+            self._origins, self._origins_at = sorted(found), now
+        return self._origins
 
     # -- events across nodes -----------------------------------------------------------
     async def committed(self, batch: list[Event]) -> None:
@@ -235,6 +250,11 @@ class Nodes:
             await self.registry.forget(session_id, body.get("reason", "erased"))
         else:
             log.warning("cluster inbox: unknown request %r", kind)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _open(vault: Any, session_id: str, blob: bytes) -> dict[str, Any] | None:

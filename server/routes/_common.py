@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -48,12 +48,16 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
-def page_headers() -> dict[str, str]:
+def page_headers(connect: Sequence[str] = ()) -> dict[str, str]:
+    """A page's headers; ``connect``: other origins its scripts may fetch from (several nodes: the nodes' own URLs)."""
+    policy = CONTENT_SECURITY_POLICY
+    if connect:
+        policy = policy.replace("connect-src 'self'", " ".join(["connect-src 'self'", *connect]))
     return {
         "Cache-Control": "no-store",
         "Referrer-Policy": "no-referrer",
         "Permissions-Policy": "camera=(self), microphone=(self)",
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Content-Security-Policy": policy,
         "X-Content-Type-Options": "nosniff",
     }
 

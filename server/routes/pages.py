@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -13,15 +14,19 @@ from ._common import page_headers
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web_client"
 
 
-async def page_candidate(request: Request) -> Response:
-    return FileResponse(WEB_DIR / "candidate.html", headers=page_headers())
+Origins = Callable[[], Awaitable[list[str]]]
 
 
-async def page_hr(request: Request) -> Response:
-    return FileResponse(WEB_DIR / "hr.html", headers=page_headers())
+def routes(connect_origins: Origins | None = None) -> list[BaseRoute]:
+    """The pages; ``connect_origins``: the other nodes' origins the candidate page may post its offer to (a 307)."""
 
+    async def page_candidate(request: Request) -> Response:
+        extra = await connect_origins() if connect_origins is not None else []
+        return FileResponse(WEB_DIR / "candidate.html", headers=page_headers(extra))
 
-def routes() -> list[BaseRoute]:
+    async def page_hr(request: Request) -> Response:
+        return FileResponse(WEB_DIR / "hr.html", headers=page_headers())
+
     return [
         Route("/interview", page_candidate, methods=["GET"]),
         Route("/hr", page_hr, methods=["GET"]),
