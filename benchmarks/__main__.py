@@ -1,6 +1,8 @@
 """``python -m benchmarks COMMAND [options]``.
 
 Commands:
+    churn            candidates killed mid-answer, then new ones at capacity: how long a dead slot stays held
+                     (benchmarks/churn.py)
     automation       a screened batch invited by a rule: scheduled -> enqueued -> e-mail received, invites per minute,
                      event-loop lag, against the outbox alone (benchmarks/automation.py)
     load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
@@ -26,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         from .automation import main as automation
 
         return automation(rest)
+    if command == "churn":
+        from .churn import main as churn
+
+        return churn(rest)
     if command == "load":
         from .load import main as load
 
