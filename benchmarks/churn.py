@@ -72,6 +72,9 @@ async def _publish(whip_url: str, token: str, audio: str) -> int:
     except WhipError as exc:
         print(f"{REFUSED if exc.status == 503 else 'candidate: error'} {exc.status}", flush=True)
         return 3 if exc.status == 503 else 1
+    except Exception as exc:  # said on stdout, where the parent reads
+        print(f"candidate: error {type(exc).__name__}: {exc}", flush=True)
+        return 1
     print(READY, flush=True)
     await asyncio.Event().wait()  # until killed (or SIGTERM)
     return 0
@@ -90,12 +93,15 @@ def spawn_candidate(whip_url: str, token: str, audio: Path = AUDIO) -> subproces
 async def candidate_started(proc: subprocess.Popen[str], timeout_s: float = 60.0) -> bool:
     """True once the child says its offer was answered, False when it was refused (503)."""
     assert proc.stdout is not None
-    line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout_s)
-    if line.startswith(READY):
-        return True
-    if line.startswith(REFUSED):
-        return False
-    raise RuntimeError(f"the candidate failed: {line.strip() or f'exit {proc.wait()}'}")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), max(0.1, deadline - time.monotonic()))
+        if line.startswith(READY):
+            return True
+        if line.startswith(REFUSED):
+            return False
+        if not line or line.startswith("candidate:"):
+            raise RuntimeError(f"the candidate failed: {line.strip() or f'exit {proc.wait()}'}")
 
 
 def kill(proc: subprocess.Popen[str]) -> None:
@@ -103,6 +109,8 @@ def kill(proc: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(signal.SIGKILL)
     proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 # -- the scenario ----------------------------------------------------------------------------
