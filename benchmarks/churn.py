@@ -1,6 +1,6 @@
 """Churn: candidates killed mid-answer, then new ones arriving, against a full Candor (issue 13).
 
-    python -m benchmarks churn                                   # K=4 slots, 4 killed, 8 arrive over 20 s
+    python -m benchmarks churn                                   # 4 slots, 4 killed, 4 arrive over 20 s
     python -m benchmarks churn --compare CANDOR_WHIP_MEDIA_SILENCE_S=15 --compare-label "old 15 s"
     python -m benchmarks churn candidate --whip-url URL --token T --audio FILE   # one candidate (a child)
 
@@ -10,8 +10,9 @@ An embedded server (``python -m server`` in a child process, as for
 process publishing real speech on a loop over WebRTC (aiortc); once every
 one has been speaking for ``--speak-seconds``, all of them are SIGKILLed at
 once: no DELETE, no DTLS close, their RTP stops as when a browser's process
-is killed. Then ``--arrivals`` new candidates arrive, evenly spread over
-``--arrive-over`` seconds; each tries once (a real browser client would
+is killed. Then ``--arrivals`` new candidates (as many as were killed)
+arrive, evenly spread over ``--arrive-over`` seconds (in the middle of each
+of equal parts: 2.5, 7.5, 12.5, 17.5 s by default); each tries once (a real browser client would
 retry after Retry-After: a try refused here is a candidate kept waiting) and
 stays connected to the end once admitted.
 
@@ -119,7 +120,7 @@ def kill(proc: subprocess.Popen[str]) -> None:
 @dataclass
 class ChurnConfig:
     slots: int = 4
-    arrivals: int = 8
+    arrivals: int = 4
     arrive_over_s: float = 20.0
     speak_s: float = 8.0
     settle_s: float = 20.0
@@ -130,16 +131,17 @@ class ChurnConfig:
 class Resources:
     threads: int | None = None
     rss_mb: float | None = None
+    connections_live: float | None = None
+    sessions_live: float | None = None  # sessions holding an analyzer graph
 
     @classmethod
-    def of(cls, pid: int | None) -> "Resources":
-        if pid is None:
-            return cls()
-        try:
-            process = psutil.Process(pid)
-            return cls(process.num_threads(), round(process.memory_info().rss / 2**20, 1))
-        except psutil.Error:
-            return cls()
+    async def of(cls, pid: int | None, http: httpx.AsyncClient) -> "Resources":
+        out = cls(**await gauges(http))
+        if pid is not None:
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                out.threads, out.rss_mb = process.num_threads(), round(process.memory_info().rss / 2**20, 1)
+        return out
 
 
 @dataclass
@@ -200,12 +202,15 @@ async def new_session(http: httpx.AsyncClient) -> dict[str, Any]:
     return response.json()
 
 
-async def connections_live(http: httpx.AsyncClient) -> float | None:
+async def gauges(http: httpx.AsyncClient) -> dict[str, float]:
+    """The server's live connections and live analyzer graphs (/metrics)."""
+    out: dict[str, float] = {}
     with contextlib.suppress(httpx.HTTPError):
         for line in (await http.get("/metrics")).text.splitlines():
-            if line.startswith("candor_connections_live "):
-                return float(line.split()[1])
-    return None
+            name, _, value = line.partition(" ")
+            if name in ("candor_connections_live", "candor_sessions_live"):
+                out[name.removeprefix("candor_")] = float(value)
+    return out
 
 
 async def run_churn(server: EmbeddedServer, config: ChurnConfig, log: Any = print) -> ChurnResult:
@@ -215,7 +220,7 @@ async def run_churn(server: EmbeddedServer, config: ChurnConfig, log: Any = prin
     headers = {"Authorization": f"Bearer {server.token}"}
     async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
         try:
-            result.resources["at_rest"] = Resources.of(server.pid)
+            result.resources["at_rest"] = await Resources.of(server.pid, http)
             # K candidates fill the slots and speak
             for _ in range(config.slots):
                 session = await new_session(http)
@@ -227,22 +232,25 @@ async def run_churn(server: EmbeddedServer, config: ChurnConfig, log: Any = prin
                 if not await candidate_started(child):
                     raise RuntimeError("a candidate filling the slots was refused: the server's admission is not at --slots")
             await asyncio.sleep(config.speak_s)
-            result.resources["connected"] = Resources.of(server.pid)
+            result.resources["connected"] = await Resources.of(server.pid, http)
             log(f"  {config.slots} candidates speaking; killing them all (SIGKILL)")
             killed_at = time.time()
             for child in children:
                 kill(child)
-            # M new candidates arrive, evenly spread
+            # M new candidates arrive, evenly spread, each on its own (a slow start does not delay the next)
             step = config.arrive_over_s / max(1, config.arrivals)
-            for i in range(config.arrivals):
-                await asyncio.sleep(max(0.0, killed_at + i * step - time.time()))
+
+            async def arrive(at: float) -> None:
+                await asyncio.sleep(max(0.0, at - time.time()))
                 session = await new_session(http)
                 child = spawn_candidate(session["whip_url"], session["candidate_token"], config.audio)
                 children.append(child)
                 admitted = await candidate_started(child)
                 result.admitted += admitted
                 result.refused += not admitted
-                log(f"  t+{time.time() - killed_at:5.1f} s  new candidate {'admitted' if admitted else 'refused'}")
+                log(f"  arrived t+{at - killed_at:4.1f} s, answered t+{time.time() - killed_at:4.1f} s: {'admitted' if admitted else 'refused'}")
+
+            await asyncio.gather(*(arrive(killed_at + (i + 0.5) * step) for i in range(config.arrivals)))
             deadline = time.time() + 60
             while time.time() < deadline and any(w.ended_at is None for w in watchers):
                 await asyncio.sleep(0.5)
@@ -255,8 +263,7 @@ async def run_churn(server: EmbeddedServer, config: ChurnConfig, log: Any = prin
             for child in children:
                 kill(child)
             await asyncio.sleep(config.settle_s)
-            result.resources["after"] = Resources.of(server.pid)
-            result.resources["after"].__dict__["connections_live"] = await connections_live(http)
+            result.resources["after"] = await Resources.of(server.pid, http)
         finally:
             for child in children:
                 if child.poll() is None:
@@ -283,8 +290,9 @@ async def run_one(env: Mapping[str, str], config: ChurnConfig, label: str) -> di
 
 def format_table(runs: list[Mapping[str, Any]]) -> str:
     lines = [
-        "| run | killed | slot held p50 / p95 / max (s) | new refused | threads rest / connected / after | RSS MB rest / connected / after |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| run | killed | slot held p50 / p95 / max (s) | new refused | threads rest / connected / after "
+        "| RSS MB rest / connected / after | analyzer graphs after |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for run in runs:
         held, res = run["held_s"], run["resources"]
@@ -298,7 +306,8 @@ def format_table(runs: list[Mapping[str, Any]]) -> str:
         not_freed = f" ({run['not_freed']} not freed in 60 s)" if run["not_freed"] else ""
         lines.append(
             f"| {run['label']} | {run['killed']} | {fmt(held['p50'])} / {fmt(held['p95'])} / {fmt(held['max'])}{not_freed} "
-            f"| {run['refused']} of {run['arrivals']} | {trio('threads')} | {trio('rss_mb')} |"
+            f"| {run['refused']} of {run['arrivals']} | {trio('threads')} | {trio('rss_mb')} "
+            f"| {fmt(res.get('after', {}).get('sessions_live'))} |"
         )
     return "\n".join(lines)
 
@@ -306,7 +315,7 @@ def format_table(runs: list[Mapping[str, Any]]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks churn", description="Candidates killed mid-answer, then new ones, at capacity.")
     p.add_argument("--slots", type=int, default=4, help="the server's capacity, and how many are killed (default 4)")
-    p.add_argument("--arrivals", type=int, default=8, help="new candidates after the kill (default 8)")
+    p.add_argument("--arrivals", type=int, default=None, help="new candidates after the kill (default: --slots)")
     p.add_argument("--arrive-over", type=float, default=20.0, help="seconds over which they arrive (default 20)")
     p.add_argument("--speak-seconds", type=float, default=8.0, help="how long the first ones speak before the kill")
     p.add_argument("--settle-seconds", type=float, default=20.0, help="after the run, before threads and RSS are read")
@@ -330,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_publish(a.whip_url, a.token, a.audio))
         return 0
     args = build_parser().parse_args(args_in)
-    config = ChurnConfig(slots=args.slots, arrivals=args.arrivals, arrive_over_s=args.arrive_over,
+    config = ChurnConfig(slots=args.slots, arrivals=args.arrivals or args.slots, arrive_over_s=args.arrive_over,
                          speak_s=args.speak_seconds, settle_s=args.settle_seconds)
 
     async def scenario() -> list[dict[str, Any]]:
