@@ -22,10 +22,16 @@ What is measured:
   ``connection.ended`` (read from its session's event WebSocket) minus the
   moment of the kill: how long its slot stayed held. p50/p95/max.
 - ``refused``: new candidates answered 503 (admission control: no slot).
-- ``threads`` and ``rss_mb`` of the server process (psutil) at rest before
-  the first candidate, with the killed candidates connected, and after the
-  run, once the idle sessions are released (``--settle-seconds`` after the
-  last arrival, the new candidates gone).
+- ``released_after_s``: the admitted new candidates speak ``--speak-seconds``
+  and are SIGKILLed too; then every session is idle. The time from that kill
+  until the server holds no connection and no analyzer graph
+  (``candor_connections_live``, ``candor_sessions_live`` in /metrics, read
+  every second, for at most ``--settle-seconds``; null: never).
+- ``threads`` and ``rss_mb`` of the server process (psutil), with the
+  gauges, at rest before the first candidate, with the first candidates
+  connected, and at the end (once released, or after ``--settle-seconds``).
+  The models' shared worker pools start their threads on first use, so
+  "after" is compared with "connected", not with "rest".
 
 ``--compare`` runs the same scenario against a second embedded server with
 other settings (the baseline), in the same run, and prints both.
@@ -123,7 +129,7 @@ class ChurnConfig:
     arrivals: int = 4
     arrive_over_s: float = 20.0
     speak_s: float = 8.0
-    settle_s: float = 20.0
+    settle_s: float = 100.0
     audio: Path = AUDIO
 
 
@@ -151,6 +157,7 @@ class ChurnResult:
     not_freed: int = 0
     refused: int = 0
     admitted: int = 0
+    released_after_s: float | None = None  # every analyzer graph gone, this long after the last candidates vanished
     resources: dict[str, Resources] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -163,6 +170,7 @@ class ChurnResult:
             "arrivals": self.admitted + self.refused,
             "admitted": self.admitted,
             "refused": self.refused,
+            "released_after_s": self.released_after_s,
             "resources": {k: vars(v) for k, v in self.resources.items()},
         }
 
@@ -259,10 +267,17 @@ async def run_churn(server: EmbeddedServer, config: ChurnConfig, log: Any = prin
                     result.not_freed += 1
                 else:
                     result.held_s.append(watcher.ended_at - killed_at)
-            # the new ones leave (killed too), then the idle sessions are released
+            # the new ones speak a while and vanish too; then every session is idle and should be released
+            await asyncio.sleep(config.speak_s)
             for child in children:
                 kill(child)
-            await asyncio.sleep(config.settle_s)
+            left_at = time.monotonic()
+            while time.monotonic() - left_at < config.settle_s:
+                await asyncio.sleep(1.0)
+                now = await gauges(http)
+                if now.get("connections_live") == 0 and now.get("sessions_live") == 0:
+                    result.released_after_s = round(time.monotonic() - left_at, 1)
+                    break
             result.resources["after"] = await Resources.of(server.pid, http)
         finally:
             for child in children:
@@ -290,9 +305,9 @@ async def run_one(env: Mapping[str, str], config: ChurnConfig, label: str) -> di
 
 def format_table(runs: list[Mapping[str, Any]]) -> str:
     lines = [
-        "| run | killed | slot held p50 / p95 / max (s) | new refused | threads rest / connected / after "
-        "| RSS MB rest / connected / after | analyzer graphs after |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| run | killed | slot held p50 / p95 / max (s) | new refused | all released after (s) "
+        "| analyzer graphs rest / connected / after | threads rest / connected / after | RSS MB rest / connected / after |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for run in runs:
         held, res = run["held_s"], run["resources"]
@@ -306,8 +321,8 @@ def format_table(runs: list[Mapping[str, Any]]) -> str:
         not_freed = f" ({run['not_freed']} not freed in 60 s)" if run["not_freed"] else ""
         lines.append(
             f"| {run['label']} | {run['killed']} | {fmt(held['p50'])} / {fmt(held['p95'])} / {fmt(held['max'])}{not_freed} "
-            f"| {run['refused']} of {run['arrivals']} | {trio('threads')} | {trio('rss_mb')} "
-            f"| {fmt(res.get('after', {}).get('sessions_live'))} |"
+            f"| {run['refused']} of {run['arrivals']} | {fmt(run['released_after_s']) if run['released_after_s'] is not None else 'never'} "
+            f"| {trio('sessions_live')} | {trio('threads')} | {trio('rss_mb')} |"
         )
     return "\n".join(lines)
 
@@ -318,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arrivals", type=int, default=None, help="new candidates after the kill (default: --slots)")
     p.add_argument("--arrive-over", type=float, default=20.0, help="seconds over which they arrive (default 20)")
     p.add_argument("--speak-seconds", type=float, default=8.0, help="how long the first ones speak before the kill")
-    p.add_argument("--settle-seconds", type=float, default=20.0, help="after the run, before threads and RSS are read")
+    p.add_argument("--settle-seconds", type=float, default=100.0, help="at most this long for every idle session to be released")
     p.add_argument("--server-env", type=parse_env, default={}, metavar="CANDOR_X=V[,...]", help="settings of the embedded server")
     p.add_argument("--label", default="default settings")
     p.add_argument("--compare", type=parse_env, metavar="CANDOR_X=V[,...]", help="the same scenario against a second server (the baseline)")
