@@ -92,7 +92,8 @@ def spawn_candidate(whip_url: str, token: str, audio: Path = AUDIO) -> subproces
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks", "churn", "candidate", "--whip-url", whip_url, "--token", token, "--audio", str(audio)],
+        # name=value: a token may start with "-", which argparse would take for an option
+        [sys.executable, "-m", "benchmarks", "churn", "candidate", f"--whip-url={whip_url}", f"--token={token}", f"--audio={audio}"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=root,
     )
 
