@@ -1,10 +1,10 @@
 """``python -m benchmarks COMMAND [options]``.
 
 Commands:
-    churn            candidates killed mid-answer, then new ones at capacity: how long a dead slot stays held
-                     (benchmarks/churn.py)
     automation       a screened batch invited by a rule: scheduled -> enqueued -> e-mail received, invites per minute,
                      event-loop lag, against the outbox alone (benchmarks/automation.py)
+    churn            candidates killed mid-answer, then new ones at capacity: how long a dead slot stays held, and
+                     when idle sessions let go of their analyzers (benchmarks/churn.py)
     load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
     plot             re-draw the PNG of a load report (benchmarks/plot.py)
     resumes          resume parsing: field accuracy on generated resumes, resumes per minute (benchmarks/resumes.py)
