@@ -5,6 +5,8 @@ Commands:
                      placement's overhead and correctness (benchmarks/cluster.py)
     automation       a screened batch invited by a rule: scheduled -> enqueued -> e-mail received, invites per minute,
                      event-loop lag, against the outbox alone (benchmarks/automation.py)
+    churn            candidates killed mid-answer, then new ones at capacity: how long a dead slot stays held, and
+                     when idle sessions let go of their analyzers (benchmarks/churn.py)
     load             N concurrent candidates, ramped in steps, capacity against targets (benchmarks/load.py)
     plot             re-draw the PNG of a load report (benchmarks/plot.py)
     resumes          resume parsing: field accuracy on generated resumes, resumes per minute (benchmarks/resumes.py)
@@ -32,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         from .cluster import main as cluster
 
         return cluster(rest)
+    if command == "churn":
+        from .churn import main as churn
+
+        return churn(rest)
     if command == "load":
         from .load import main as load
 

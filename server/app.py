@@ -333,10 +333,17 @@ class Candor:
             )
 
     async def _expire_loop(self) -> None:
+        """Every few seconds release the idle sessions (a scan of a dict); every 30 s close the expired ones."""
+        sweep_s = max(0.5, min(5.0, self.settings.idle_release_s / 4))
+        loop = asyncio.get_running_loop()
+        next_expiry = loop.time() + 30
         while True:
-            await asyncio.sleep(30)
+            await asyncio.sleep(sweep_s)
             try:
-                await self.ctx.sessions.expire()
+                await self.ctx.sessions.release_idle()
+                if loop.time() >= next_expiry:
+                    next_expiry = loop.time() + 30
+                    await self.ctx.sessions.expire()
             except Exception:
                 log.exception("session expiry sweep failed")
 

@@ -5,6 +5,12 @@ when a connection is already up, replaces it; the analyzer graph and the
 media clock carry on, so a candidate who drops and comes back continues the
 same session. Sessions are loaded from the store on demand (a watcher can
 replay an old session's log) and closed when their token expires.
+
+A session with no candidate connected for ``idle_release_s`` is released
+(issue 13): its analyzer graph, recorder, scoring tasks and buffers go and it
+leaves the registry. A candidate who comes back gets a session rebuilt from
+the event log, exactly as after a server restart: the same question, media
+time and utterance numbering run on.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import dataclasses
 import logging
 import secrets
+import time
 from typing import Any
 
 from analyzers.base import AnalyzerError
@@ -128,6 +135,18 @@ class LiveSession:
         self._ending: asyncio.Task[None] | None = None
         self._utterance_base = 0  # added to a graph's utterance ids (see resume_after)
         self._max_utterance_id = -1
+        # When the session last had a candidate connected or was asked for (time.monotonic());
+        # None while a connection is up. The registry releases a session idle for idle_release_s.
+        self.idle_since: float | None = time.monotonic()
+
+    def touch(self) -> None:
+        """A connection is on its way (the WHIP offer is being answered): not idle."""
+        if self.connection is None:
+            self.idle_since = time.monotonic()
+
+    def idle_for(self, now: float) -> float:
+        """Seconds without a connection (0 while one is up)."""
+        return 0.0 if self.idle_since is None or self.connection is not None else max(0.0, now - self.idle_since)
 
     @property
     def id(self) -> str:
@@ -153,6 +172,7 @@ class LiveSession:
         connection.watch(connect_s=self._settings.whip_connect_timeout_s, first_media_s=self._settings.whip_first_media_timeout_s,
                          silence_s=self._settings.whip_media_silence_s)
         old, self.connection = self.connection, connection
+        self.idle_since = None
         if old is not None and self.flow is not None:
             # a replaced connection is a drop too: the question resumes on media
             self._publish_flow(self.flow.pause(self.media_time))
@@ -174,6 +194,7 @@ class LiveSession:
     def _on_connection_ended(self, connection: WhipConnection, reason: str) -> None:
         if self.connection is connection:
             self.connection = None
+            self.idle_since = time.monotonic()
             if self.graph is not None:
                 self.graph.flush()  # the words said before the drop still get a final
             if self.flow is not None:  # the question waits for the candidate
@@ -447,7 +468,13 @@ class LiveSession:
             return 0.0
         return max((a.backlog for a in (graph.vad, graph.asr, graph.prosody) if a is not None), default=0) * 0.032
 
-    async def close(self, reason: str = "closed") -> None:
+    async def close(self, reason: str = "closed", *, settle_s: float = 0.0) -> None:
+        """End the connection and let go of the analyzers, scoring and recorder.
+
+        ``settle_s`` > 0 (an idle release) first gives the ended answers that
+        long to publish their final scores; an answer still open is not
+        finalised (it has no ``answer.ended``): a rebuilt session carries it on.
+        """
         if self.closed:
             return
         self.closed = True
@@ -470,6 +497,8 @@ class LiveSession:
         if self._ending is not None and not self._ending.done():
             await asyncio.gather(self._ending, return_exceptions=True)
         if self.scoring is not None:
+            if settle_s > 0 and not await self.scoring.drain(settle_s):
+                log.warning("session %s released before every ended answer was scored (they re-score on return)", self.id)
             await self.scoring.aclose()
         if self.recorder is not None:
             # the answer on is kept, unless consent was withdrawn or changed (it may no longer cover recording)
@@ -492,6 +521,9 @@ class SessionRegistry:
         self._events: dict[str, SessionEvents] = {}
         self._live: dict[str, LiveSession] = {}
         self._consents: dict[str, Consent | None] = {}
+        # Sessions being released for idleness: a candidate who comes back meanwhile waits for the
+        # release to finish, so the rebuilt session reads a log that holds the last finals and scores.
+        self._releasing: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
         # Several nodes (server/nodes.py): set by the app when CANDOR_REDIS_URL is; None on one box.
         self.nodes: Nodes | None = None
@@ -522,9 +554,16 @@ class SessionRegistry:
         events = await self.events_for(record.id)
         if not isinstance(events, SessionEvents):
             raise RuntimeError(f"session {record.id} is held by another node")
+        while (releasing := self._releasing.get(record.id)) is not None:
+            await asyncio.shield(releasing)  # the rebuilt session reads the log the release completed
         async with self._lock:
+            releasing = self._releasing.get(record.id)
+            if releasing is not None:  # released while this waited for the lock: wait for it, then rebuild
+                await asyncio.shield(releasing)
             session = self._live.get(record.id)
-            if session is None or session.closed:
+            if session is not None and not session.closed:
+                session.touch()  # its connection is being made: not idle
+            else:
                 models = self._models_ready()
                 await self._writer.flush()
                 logged = await self._store.run(self._store.store.read_events, record.id, 0)
@@ -649,15 +688,19 @@ class SessionRegistry:
         session = self._live.get(session_id)
         return session is not None and not session.closed
 
+    def _busy_with(self, session_id: str) -> bool:
+        """A live session of it here, even one closing (its last finals and scores still to publish)."""
+        return session_id in self._live or session_id in self._releasing
+
     async def release_unused(self) -> None:
         """Let the other nodes have the sessions this one holds without running them (a one-off write)."""
         assert self.nodes is not None
-        idle = [s for s in list(self.nodes.cluster.owned) if not self.holds_live(s)]
+        idle = [s for s in list(self.nodes.cluster.owned) if not self._busy_with(s)]
         if not idle:
             return
         await self._writer.flush()  # their events are in the database before another node may write more
         for session_id in idle:
-            if self.holds_live(session_id):
+            if self._busy_with(session_id):
                 continue
             async with self._lock:
                 self._events.pop(session_id, None)
@@ -690,7 +733,42 @@ class SessionRegistry:
                 await session.close("expired")
                 self._live.pop(session.id, None)
 
+    async def release_idle(self, now: float | None = None) -> list[str]:
+        """Release the sessions with no candidate connected for ``idle_release_s`` (issue 13).
+
+        Each one is closed ("idle") and leaves the registry: its analyzer
+        graph, recorder and scoring tasks end and their buffers go. Sessions
+        already closed (an ended interview) leave too. Returns the released
+        ids; the closing runs in tasks of their own, so one slow session does
+        not hold the sweep, and ``live()`` waits for it before rebuilding.
+        """
+        now = time.monotonic() if now is None else now
+        released: list[str] = []
+        async with self._lock:
+            for session_id, session in list(self._live.items()):
+                if session.closed:
+                    self._live.pop(session_id, None)
+                elif session.idle_for(now) >= self._settings.idle_release_s and session_id not in self._releasing:
+                    self._live.pop(session_id, None)
+                    task = asyncio.get_running_loop().create_task(self._release(session), name=f"idle-release:{session_id}")
+                    self._releasing[session_id] = task
+                    released.append(session_id)
+        return released
+
+    async def _release(self, session: LiveSession) -> None:
+        try:
+            await session.close("idle", settle_s=self._settings.answer_settle_timeout_s)
+        except Exception:  # never silent; the session is out of the registry either way
+            log.exception("idle release of a session failed")
+        finally:
+            self._releasing.pop(session.id, None)
+
+    async def wait_released(self) -> None:
+        """Wait for the idle releases under way (tests, shutdown)."""
+        await asyncio.gather(*list(self._releasing.values()), return_exceptions=True)
+
     async def close(self) -> None:
+        await self.wait_released()
         for session in list(self._live.values()):
             await session.close("server shutting down")
         self._live.clear()

@@ -164,10 +164,14 @@ class Settings(BaseSettings):
     whip_max_candidates: int = Field(default=100, gt=0)
     # Deadlines after a WHIP answer (media/peer.py), so that a candidate who never connects or
     # vanishes frees their slot: connected within whip_connect_timeout_s, the first audio within
-    # whip_first_media_timeout_s, then no audio gap longer than whip_media_silence_s.
+    # whip_first_media_timeout_s, then no audio gap longer than whip_media_silence_s. A browser sends
+    # an Opus packet every 20 ms while its tab is open, silence included (DTX, off by default, still
+    # sends one every 400 ms): 5 s without one is a killed tab or a dead network, and frees the slot
+    # ~20-30 s before ICE consent freshness would (aioice: 6 failed checks 4-6 s apart). A candidate
+    # whose network comes back reconnects (web_client) and the session goes on.
     whip_connect_timeout_s: float = Field(default=20.0, gt=0)
     whip_first_media_timeout_s: float = Field(default=30.0, gt=0)
-    whip_media_silence_s: float = Field(default=15.0, gt=0)
+    whip_media_silence_s: float = Field(default=5.0, gt=0)
     # The addresses in an offer's ICE candidates the server may send
     # connectivity checks to (media/offer.py): "public", "private",
     # "loopback" or CIDR networks; the ICE servers' hosts always. Candidates
