@@ -539,7 +539,7 @@ class SessionRegistry:
                 return None
             if self.nodes is not None:
                 # One node writes a session's events (their seq): hold it, or hand the writes to its holder.
-                ownership = await self.nodes.cluster.claim(session_id)
+                ownership = await self.nodes.claim(session_id)
                 if not ownership.mine:
                     self._events.pop(session_id, None)
                     self._consents.pop(session_id, None)
@@ -627,8 +627,8 @@ class SessionRegistry:
         analyses exactly what is now consented to.
         """
         if self.nodes is not None and session_id not in self.nodes.cluster.owned:
-            owner = await self.nodes.cluster.owner(session_id)
-            if owner is not None and owner != self.nodes.node_id:
+            owner = await self.nodes.holder(session_id)
+            if owner is not None:
                 # the node running the session's analysis applies it
                 self.nodes.forward(owner, "consent", session_id,
                                    {"consent": None if consent is None else dataclasses.asdict(consent)})
@@ -676,11 +676,10 @@ class SessionRegistry:
         if session is not None and not session.closed:
             await session.close(reason)
         if self.nodes is not None:
-            owner = await self.nodes.cluster.owner(session_id)
-            if owner is not None and owner != self.nodes.node_id:
+            owner = await self.nodes.holder(session_id)
+            if owner is not None:
                 await self.nodes.send(owner, "forget", session_id, {"reason": reason})
-            await self.nodes.cluster.release(session_id)
-            await self.nodes.cluster.drop_events(session_id)
+            await self.nodes.let_go(session_id)
 
     # -- several nodes (server/nodes.py) ------------------------------------------------
     def holds_live(self, session_id: str) -> bool:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import msgpack
 from redis.exceptions import RedisError
 
-from cluster import Cluster, NodeInfo, Tickets
+from cluster import Cluster, NodeInfo, Ownership, Tickets
 from db import AsyncStore
 from events import Event, Payload, payload_from_dict
 
@@ -108,6 +108,35 @@ class Nodes:
             except Exception:
                 log.exception("releasing unused sessions failed")
 
+    async def claim(self, session_id: str) -> Ownership:
+        """Hold the session (cluster/node.py), or learn who does; with Redis unreachable, this node serves it.
+
+        Redis down must not stop interviews: the candidate who reached this node is served here (as on one
+        box), at the small risk that another node serves the same session meanwhile.
+        """
+        try:
+            return await self.cluster.claim(session_id)
+        except (RedisError, OSError) as exc:
+            log.error("Redis unreachable (%s): this node serves the session on its own", type(exc).__name__)
+            return Ownership(self.node_id, True)
+
+    async def holder(self, session_id: str) -> str | None:
+        """Another live node holding the session, or None (nobody, this node, or Redis unreachable)."""
+        try:
+            owner = await self.cluster.owner(session_id)
+        except (RedisError, OSError) as exc:
+            log.error("Redis unreachable (%s): the session's holder is not known", type(exc).__name__)
+            return None
+        return owner if owner != self.node_id else None
+
+    async def let_go(self, session_id: str) -> None:
+        """Release the session and drop its stream (erasure); Redis unreachable: its keys expire on their own."""
+        try:
+            await self.cluster.release(session_id)
+            await self.cluster.drop_events(session_id)
+        except (RedisError, OSError) as exc:
+            log.error("Redis unreachable (%s): the session's keys expire on their own", type(exc).__name__)
+
     # -- placement ---------------------------------------------------------------------
     async def place(self, session_id: str, *, hops: int, admitted: Callable[[], bool]) -> Placement:
         """Where this candidate's offer is served. ``admitted()``: this node would take it (server/admission.py).
@@ -116,7 +145,14 @@ class Nodes:
         holder is dead: this node takes it if it has room, else the node with the most room; a redirected offer
         (``hops`` > 0) is never sent on again, so two nodes cannot bounce a candidate between them.
         """
-        ownership = await self.cluster.claim(session_id)
+        try:
+            return await self._place(session_id, hops=hops, admitted=admitted)
+        except (RedisError, OSError) as exc:
+            log.error("Redis unreachable while placing (%s): this node decides alone", type(exc).__name__)
+            return Placement() if admitted() else Placement(full=True)
+
+    async def _place(self, session_id: str, *, hops: int, admitted: Callable[[], bool]) -> Placement:
+        ownership = await self.claim(session_id)
         if not ownership.mine:
             holder = await self.cluster.node(ownership.owner)
             if holder is not None and hops == 0:
