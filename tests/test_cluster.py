@@ -22,7 +22,7 @@ from media.whip_client import WhipError, WhipPublisher
 from runtime.models import Models
 from tests.conftest import Media
 from tests.helpers import HR_TOKEN, LiveServer, make_settings
-from tests.redis_fixtures import flush_redis
+from tests.redis_fixtures import RedisServer, flush_redis
 from tests.test_whip import EventStream
 
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
@@ -204,3 +204,26 @@ async def test_a_draining_node_sends_new_candidates_elsewhere_and_keeps_its_own(
     finally:
         for p in publishers:
             await p.close()
+
+
+@pytest.mark.slow
+async def test_with_redis_down_a_node_still_serves_the_candidates_that_reach_it(
+    models: Models, tmp_path: Path, media: Media
+) -> None:
+    own = RedisServer(tmp_path).start()  # this test's own Redis, stopped halfway
+    a = node(tmp_path, "a", own.url, models)
+    try:
+        session = await new_session(a)
+        own.stop()
+        # Consent and the offer still work: the node decides alone (logged), the interview goes on.
+        p = WhipPublisher(on(a, session["whip_url"]), session["candidate_token"], str(media.jfk), None)
+        await p.start()
+        try:
+            assert p.location.startswith(a.url)
+            live = a.candor.sessions.get_live(session["id"])
+            assert live is not None and live.connection is not None
+        finally:
+            await p.close()
+    finally:
+        a.stop()
+        own.stop()
