@@ -6,6 +6,8 @@ import logging
 from typing import Iterable, Sequence
 
 from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from events import Event, payload_from_dict
@@ -48,17 +50,27 @@ class EventRepository(Repository):
                 gone = [e for e in events if e.session_id not in alive]
                 log.warning("dropped %d events of %d sessions that no longer exist", len(gone), len(ids - alive))
                 events = [e for e in events if e.session_id in alive]
-            db.add_all([
-                EventRow(
-                    session_id=e.session_id,
-                    seq=e.seq,
-                    type=str(e.type),
-                    media_time=e.media_time,
-                    wall_time=e.wall_time,
-                    payload=self._seal(db, e.session_id, PAYLOAD, e.payload.to_dict()),
-                )
+            if not events:
+                return
+            rows = [
+                {
+                    "session_id": e.session_id,
+                    "seq": e.seq,
+                    "type": str(e.type),
+                    "media_time": e.media_time,
+                    "wall_time": e.wall_time,
+                    "payload": self._seal(db, e.session_id, PAYLOAD, e.payload.to_dict()),
+                }
                 for e in events
-            ])
+            ]
+            # A (session, seq) already logged is kept, the newcomer dropped: two nodes that both believed they
+            # held a session (a partition, issue 13) must not stop the writer of every session with a key error.
+            insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+            statement = insert(EventRow).on_conflict_do_nothing(index_elements=["session_id", "seq"]).returning(EventRow.seq)
+            written = len(db.execute(statement, rows).all())
+            if written < len(rows):
+                log.error("dropped %d events whose (session, seq) was logged already: two writers of one session",
+                          len(rows) - written)
 
     def read_events(
         self, session_id: str, from_seq: int = 0, limit: int | None = None, types: Sequence[str] | None = None

@@ -431,3 +431,20 @@ def test_events_of_a_session_that_no_longer_exists_are_dropped_not_retried(store
     assert [e.payload.count for e in store.read_events("kept")] == [2]
     assert store.read_events("gone") == []
     assert store.get_data_key("gone") is None
+
+
+@pytest.mark.asyncio
+async def test_two_writers_of_one_session_do_not_stop_the_log(writer: EventWriter, store: Store, wall: WallClock) -> None:
+    """Two nodes that both believe they hold a session (a partition): the first event at a seq stays, the
+    second is dropped (logged), and the writer goes on with every other event instead of retrying forever."""
+    first = SessionEvents(SID, next_seq=0, writer=writer, wall_clock=wall)
+    first.publish(1.0, _dropped(1))
+    first.publish(2.0, _dropped(2))
+    await flushed(first)
+    second = SessionEvents(SID, next_seq=1, writer=writer, wall_clock=wall)  # a stale next seq
+    second.publish(3.0, _dropped(30))  # seq 1 again: dropped
+    second.publish(4.0, _dropped(40))  # seq 2: new
+    await asyncio.wait_for(second.flush(), 5)
+    logged = store.read_events(SID)
+    assert [(e.seq, e.payload.count) for e in logged] == [(0, 1), (1, 2), (2, 40)]
+    assert writer.failures == 0
