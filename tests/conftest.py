@@ -1,4 +1,5 @@
-"""Shared fixtures: real models loaded once, a real server on loopback, the outbox (tests/outbox_fixtures.py).
+"""Shared fixtures: real models loaded once, a real server on loopback, the outbox and the database on SQLite and PostgreSQL
+(tests/outbox_fixtures.py, tests/pg_fixtures.py).
 
 The suite's rules live in tests/suite_rules.py and are installed here: tests
 whose fixtures load a real model are marked ``slow`` (``make test-fast`` runs
@@ -30,6 +31,7 @@ from tests.outbox_fixtures import (  # noqa: F401  (fixtures: pytest finds them 
     outboxes,
     store,
 )
+from tests.pg_fixtures import pg_url, postgres  # noqa: F401  (fixtures: the PostgreSQL side of db_url)
 from tests.suite_rules import (  # noqa: F401  (hooks: pytest finds them by name here)
     pytest_collection_modifyitems,
     pytest_make_collect_report,
