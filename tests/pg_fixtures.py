@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
@@ -183,3 +183,28 @@ def pg_url(postgres: Postgres) -> Iterator[str]:
     name = postgres.new_database()
     yield postgres.url(name)
     postgres.drop(name)
+
+
+def stored_bytes(url: str, folder: Path) -> bytes:
+    """What a copy of the database would hold, for tests that look for plain personal data in it.
+
+    SQLite: the bytes of the files under ``folder`` (the database, its -wal and
+    -shm). PostgreSQL: every value of every table, binary columns as their raw
+    bytes, the rest as text (what a dump would carry).
+    """
+    if make_url(url).get_backend_name() == "sqlite":
+        return b"".join(p.read_bytes() for p in sorted(folder.glob("*.db*")))
+    engine = create_engine(url, poolclass=NullPool)
+    parts: list[bytes] = []
+    try:
+        with engine.connect() as connection:
+            for table in inspect(connection).get_table_names():
+                for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                    for value in row:
+                        if isinstance(value, (bytes, memoryview)):
+                            parts.append(bytes(value))
+                        elif value is not None:
+                            parts.append(str(value).encode("utf-8"))
+    finally:
+        engine.dispose()
+    return b"\n".join(parts)
