@@ -26,12 +26,13 @@ from tests.media_fixtures import (
     portrait_y4m,
 )
 from tests.outbox_fixtures import (  # noqa: F401  (fixtures: pytest finds them by name here)
+    blank_db_url,
     db_url,
     outbox_options,
     outboxes,
     store,
 )
-from tests.pg_fixtures import pg_url, postgres  # noqa: F401  (fixtures: the PostgreSQL side of db_url)
+from tests.pg_fixtures import blank_pg_url, pg_url, postgres  # noqa: F401  (fixtures: the PostgreSQL side of db_url)
 from tests.suite_rules import (  # noqa: F401  (hooks: pytest finds them by name here)
     pytest_collection_modifyitems,
     pytest_make_collect_report,

@@ -59,6 +59,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/candor.db"
 
 
+@pytest.fixture(params=["sqlite", "pg"])
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Like ``db_url``, but empty: no tables and no migration (the migration tests make them)."""
+    if request.param == "pg":
+        return request.getfixturevalue("blank_pg_url")
+    return f"sqlite:///{tmp_path}/blank.db"
+
+
 @pytest.fixture
 def store(db_url: str) -> Iterator[AsyncStore]:
     s = AsyncStore(Store(db_url))

@@ -80,10 +80,10 @@ class Postgres:
         finally:
             engine.dispose()  # a template must have no connections when it is copied
 
-    def new_database(self) -> str:
-        """A fresh database at the head revision (a copy of the template); its name."""
+    def new_database(self, *, blank: bool = False) -> str:
+        """A fresh database at the head revision (a copy of the template), or ``blank`` (no tables); its name."""
         name = f"{self.prefix}{next(self._numbers)}"
-        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.prefix}{TEMPLATE}"')
+        self._admin(f'CREATE DATABASE "{name}"' if blank else f'CREATE DATABASE "{name}" TEMPLATE "{self.prefix}{TEMPLATE}"')
         return name
 
     def drop(self, name: str) -> None:
@@ -181,6 +181,14 @@ def postgres() -> Iterator[Postgres]:
 def pg_url(postgres: Postgres) -> Iterator[str]:
     """A fresh PostgreSQL database for one test, at the head migration; dropped after it."""
     name = postgres.new_database()
+    yield postgres.url(name)
+    postgres.drop(name)
+
+
+@pytest.fixture
+def blank_pg_url(postgres: Postgres) -> Iterator[str]:
+    """An empty PostgreSQL database (no tables, no revision), for the migration tests; dropped after it."""
+    name = postgres.new_database(blank=True)
     yield postgres.url(name)
     postgres.drop(name)
 
