@@ -190,3 +190,51 @@ def test_two_nodes_recording_decisions_on_one_session_at_once(tmp_path: Path, pg
                 assert len(logged) == 2 and len({e.seq for e in logged}) == 2, logged
             finally:
                 store.close()
+
+
+# -- automation's actions: leases ------------------------------------------------------------------------
+
+
+def test_two_automation_engines_claim_each_due_action_once(stores: list[Store]) -> None:
+    from sqlalchemy.orm import Session
+
+    from automation.engine import AutomationEngine, AutomationSettings
+    from db.automation import SCHEDULED, ActionRow
+
+    now = datetime.now(timezone.utc)
+    with Session(stores[0].engine) as db, db.begin():
+        db.add_all(ActionRow(id=f"act_{n}", application_id=f"app_{n}", job_id="wealth_manager", job_version=1,
+                             rule_id="remind", index=0, action="send", args={}, condition=None, trigger="invited",
+                             trigger_entry=n, due_at=now - timedelta(seconds=1), state=SCHEDULED, attempts=0, result={},
+                             created_at=now, updated_at=now)
+                   for n in range(60))
+    async_stores = [AsyncStore(s) for s in stores]
+    engines = [AutomationEngine(s, None, AutomationSettings(base_url="http://127.0.0.1"))  # type: ignore[arg-type]
+               for s in async_stores]
+    claimed: list[list[str]] = [[], []]
+    for _ in range(10):  # each takes up to 8 at a time, as a worker with free slots does, until none is due
+        got = at_once(lambda: engines[0]._claim(8), lambda: engines[1]._claim(8))
+        assert not any(isinstance(g, Exception) for g in got), got
+        for mine, batch in zip(claimed, got):
+            mine += [a.id for a in batch]
+    assert not set(claimed[0]) & set(claimed[1])  # no action leased by both
+    assert sorted(claimed[0] + claimed[1]) == sorted(f"act_{n}" for n in range(60))  # and none left behind
+    with Session(stores[0].engine) as db:
+        owners = {r.id: r.lease_owner for r in db.query(ActionRow)}
+    assert all(owners[i] == engines[0].worker_id for i in claimed[0])
+    assert all(owners[i] == engines[1].worker_id for i in claimed[1])
+
+
+# -- erasure (the purge, a DELETE): two at once ------------------------------------------------------------
+
+
+def test_two_erasures_of_one_candidate_at_once_erase_once_and_both_answer_the_tombstone(stores: list[Store]) -> None:
+    from jobs.models import CandidateProfile
+
+    for n in range(4):
+        candidate = stores[0].create_candidate(CandidateProfile(name=f"候选人{n}"))
+        got = at_once(lambda: stores[0].erase_candidate(candidate.id, reason="request"),
+                      lambda: stores[1].erase_candidate(candidate.id, reason="retention"))
+        assert not any(isinstance(g, Exception) or g is None for g in got), got
+        assert sorted(g.already for g in got) == [False, True]  # one erased; the other found it erased
+        assert got[0].erased_at == got[1].erased_at and got[0].reason == got[1].reason
