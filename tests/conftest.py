@@ -28,6 +28,7 @@ from tests.media_fixtures import (
 from tests.outbox_fixtures import (  # noqa: F401  (fixtures: pytest finds them by name here)
     blank_db_url,
     db_url,
+    module_db_url,
     outbox_options,
     outboxes,
     store,

@@ -59,6 +59,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/candor.db"
 
 
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Like ``db_url``, for a module's fixtures that outlive one test (a server the module's tests share)."""
+    if request.param == "pg":
+        postgres = request.getfixturevalue("postgres")
+        name = postgres.new_database()
+        yield postgres.url(name)
+        postgres.drop(name)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('module-db')}/candor.db"
+
+
 @pytest.fixture(params=["sqlite", "pg"])
 def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Like ``db_url``, but empty: no tables and no migration (the migration tests make them)."""
