@@ -185,7 +185,10 @@ class ErasureRepository(Repository):
                 return _tombstone(done, already=True)
             candidate = db.get(CandidateRow, candidate_id, with_for_update=True)
             if candidate is None:
-                return None
+                # Another erasure (a second node's purge, a second DELETE) held the row and committed while this
+                # one waited for it: it is erased, and the answer is its tombstone, not "no such candidate".
+                done = db.get(TombstoneRow, candidate_id, populate_existing=True)
+                return _tombstone(done, already=True) if done is not None else None
             counts: dict[str, int] = {}
 
             def count(kind: str, result: Any) -> None:

@@ -132,8 +132,15 @@ class ReportRepository(Repository):
         the latest body is ``body``. ``decision`` is (decision, reason,
         decided_by). ``on_write`` runs in the same transaction (the outbox).
         """
+        from .sessions import SessionRow
+
         now = utcnow()
         with Session(self.engine, expire_on_commit=False) as db, db.begin():
+            # One writer per session at a time, whichever node it runs on: the next version and the decision's
+            # number are read, then written. PostgreSQL locks the session's row until the commit (two nodes
+            # deciding at once are two numbered decisions, not a duplicate key). SQLite ignores FOR UPDATE: it
+            # is one node, whose report writes take the report lock (server/reporting.py).
+            db.execute(select(SessionRow.id).where(SessionRow.id == session_id).with_for_update())
             latest = db.scalar(
                 select(ReportRow).where(ReportRow.session_id == session_id).order_by(ReportRow.version.desc()).limit(1)
             )

@@ -1,4 +1,5 @@
-"""Shared fixtures: real models loaded once, a real server on loopback, the outbox (tests/outbox_fixtures.py).
+"""Shared fixtures: real models loaded once, a real server on loopback, the outbox and the database on SQLite and PostgreSQL
+(tests/outbox_fixtures.py, tests/pg_fixtures.py).
 
 The suite's rules live in tests/suite_rules.py and are installed here: tests
 whose fixtures load a real model are marked ``slow`` (``make test-fast`` runs
@@ -25,11 +26,14 @@ from tests.media_fixtures import (
     portrait_y4m,
 )
 from tests.outbox_fixtures import (  # noqa: F401  (fixtures: pytest finds them by name here)
+    blank_db_url,
     db_url,
+    module_db_url,
     outbox_options,
     outboxes,
     store,
 )
+from tests.pg_fixtures import blank_pg_url, pg_url, postgres  # noqa: F401  (fixtures: the PostgreSQL side of db_url)
 from tests.redis_fixtures import redis_url  # noqa: F401  (fixture: a redis-server for the tests of several nodes)
 from tests.suite_rules import (  # noqa: F401  (hooks: pytest finds them by name here)
     pytest_collection_modifyitems,

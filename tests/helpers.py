@@ -110,6 +110,11 @@ class LiveServer(LoopbackServer):
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for a test's server on a free port; a SQLite file under ``tmp_path`` unless ``database_url`` is given.
+
+    A module that runs on both backends passes its ``db_url`` (or ``module_db_url``) fixture's URL:
+    ``make_settings(tmp_path, database_url=db_url)`` (tests/outbox_fixtures.py, tests/pg_fixtures.py).
+    """
     port = free_port()
     values: dict = {
         "host": "127.0.0.1",

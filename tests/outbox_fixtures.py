@@ -1,4 +1,4 @@
-"""The outbox under test: a store on a fresh SQLite file, outboxes that a test starts and that close after it.
+"""The outbox under test: a store on a fresh database (SQLite, then PostgreSQL), outboxes that a test starts and that close after it.
 
 The fixtures (``db_url``, ``store``, ``outbox_options``, ``outboxes``) are
 installed in tests/conftest.py. A test starts the real :class:`sinks.Outbox`
@@ -47,9 +47,36 @@ class Outboxes:
             await outbox.close()
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "pg"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's database, once on a fresh SQLite file and once on a fresh PostgreSQL database (tests/pg_fixtures.py).
+
+    A test that holds for one backend only (it reads the SQLite file's bytes)
+    narrows it: ``@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)``.
+    """
+    if request.param == "pg":
+        return request.getfixturevalue("pg_url")
     return f"sqlite:///{tmp_path}/candor.db"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Like ``db_url``, for a module's fixtures that outlive one test (a server the module's tests share)."""
+    if request.param == "pg":
+        postgres = request.getfixturevalue("postgres")
+        name = postgres.new_database()
+        yield postgres.url(name)
+        postgres.drop(name)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('module-db')}/candor.db"
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Like ``db_url``, but empty: no tables and no migration (the migration tests make them)."""
+    if request.param == "pg":
+        return request.getfixturevalue("blank_pg_url")
+    return f"sqlite:///{tmp_path}/blank.db"
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from server.__main__ import main as cli
 from server.accounts import hash_password, totp_step, verify_password, verify_totp
 from server.auth import HR_COOKIE
 from tests.helpers import HR_TOKEN, make_settings
+from tests.pg_fixtures import stored_bytes
 from tests.test_hardening_limits import ApiServer
 
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
@@ -30,8 +31,8 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture()
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    with ApiServer(tmp_path) as server:
+def api(tmp_path: Path, db_url: str) -> Iterator[ApiServer]:
+    with ApiServer(tmp_path, database_url=db_url) as server:
         yield server
 
 
@@ -102,7 +103,8 @@ def test_a_user_signs_in_with_login_and_password_and_is_who_the_server_says(api:
     assert any(e["actor"] == user["id"] and e["role"] == "recruiter" for e in audit)
 
 
-def test_once_enrolled_a_sign_in_needs_the_totp_code(api: ApiServer, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_once_enrolled_a_sign_in_needs_the_totp_code(api: ApiServer, caplog: pytest.LogCaptureFixture, tmp_path: Path,
+                                                     db_url: str) -> None:
     caplog.set_level(logging.DEBUG)
     add_user(api, "zhao.min", "reviewer")
     with sign_in(api, "zhao.min") as http:
@@ -115,7 +117,7 @@ def test_once_enrolled_a_sign_in_needs_the_totp_code(api: ApiServer, caplog: pyt
         assert http.post("/v1/me/totp/confirm", json={"code": confirmed_with}).status_code == 204
         assert http.get("/v1/me").json()["totp_enabled"] is True
     # The second factor's secret is sealed at rest: a copy of the database does not hold it.
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("*.db*"))
+    stored = stored_bytes(db_url, tmp_path)
     assert stored and secret.encode() not in stored
     with httpx.Client(base_url=api.url) as http:
         asked = http.post("/v1/hr/login", json={"login": "zhao.min", "password": PASSWORD})
@@ -181,12 +183,12 @@ def test_signing_out_ends_that_sign_in_everywhere_and_a_disabled_user_is_out(api
     assert httpx.post(f"{api.url}/v1/hr/login", json={"login": "he.ping", "password": PASSWORD}).status_code == 401
 
 
-def test_sign_ins_survive_a_restart(tmp_path: Path) -> None:
-    with ApiServer(tmp_path) as first:
+def test_sign_ins_survive_a_restart(tmp_path: Path, db_url: str) -> None:
+    with ApiServer(tmp_path, database_url=db_url) as first:
         add_user(first, "qian.hao")
         with sign_in(first, "qian.hao") as http:
             cookie = http.cookies[HR_COOKIE]
-    with ApiServer(tmp_path) as second:  # a new process on the same database (another node, too)
+    with ApiServer(tmp_path, database_url=db_url) as second:  # a new process on the same database (another node, too)
         with httpx.Client(base_url=second.url, cookies={HR_COOKIE: cookie}) as http:
             me = http.get("/v1/me")
             assert me.status_code == 200 and me.json()["login"] == "qian.hao"
@@ -222,8 +224,8 @@ def test_api_tokens_are_shown_once_scoped_revocable_and_expire(api: ApiServer) -
 # -- the bootstrap admin ----------------------------------------------------------------------------------
 
 
-def test_the_hr_token_is_the_bootstrap_admin_until_turned_off(tmp_path: Path) -> None:
-    with ApiServer(tmp_path) as api:
+def test_the_hr_token_is_the_bootstrap_admin_until_turned_off(tmp_path: Path, db_url: str) -> None:
+    with ApiServer(tmp_path, database_url=db_url) as api:
         assert httpx.get(f"{api.url}/v1/me", headers=HR).json() | {"permissions": []} == {
             "user_id": "hr", "login": "hr", "role": "admin", "permissions": [], "job_ids": None, "via": "bootstrap-token",
             "wecom_sso": False}
@@ -232,7 +234,7 @@ def test_the_hr_token_is_the_bootstrap_admin_until_turned_off(tmp_path: Path) ->
             assert http.get("/v1/users").status_code == 200
             bootstrap_cookie = http.cookies[HR_COOKIE]
         add_user(api, "admin.wu", "admin")
-    with ApiServer(tmp_path, hr_token_enabled=False) as api:
+    with ApiServer(tmp_path, database_url=db_url, hr_token_enabled=False) as api:
         assert httpx.get(f"{api.url}/v1/me", headers=HR).status_code == 401
         assert httpx.post(f"{api.url}/v1/hr/login", json={"token": HR_TOKEN}).status_code == 401
         with httpx.Client(base_url=api.url, cookies={HR_COOKIE: bootstrap_cookie}) as old:
@@ -241,13 +243,13 @@ def test_the_hr_token_is_the_bootstrap_admin_until_turned_off(tmp_path: Path) ->
             assert http.get("/v1/users").status_code == 200
 
 
-def test_the_cli_adds_a_user_with_a_one_time_password(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = make_settings(tmp_path)
+def test_the_cli_adds_a_user_with_a_one_time_password(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = make_settings(tmp_path, database_url=db_url)
     assert cli(["users", "create", "--login", "ops.admin", "--role", "admin", "--database-url", settings.database_url]) == 0
     printed = capsys.readouterr().out
     password = printed.split("one-time password ")[1].split()[0]
     assert cli(["users", "create", "--login", "ops.admin", "--role", "admin", "--database-url", settings.database_url]) == 1
-    with ApiServer(tmp_path) as api:
+    with ApiServer(tmp_path, database_url=db_url) as api:
         with sign_in(api, "ops.admin", password) as http:
             assert http.get("/v1/me").json()["role"] == "admin"
             changed = http.post("/v1/me/password", json={"current_password": password, "new_password": PASSWORD})

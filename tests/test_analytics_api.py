@@ -31,8 +31,8 @@ RATINGS = [1, 2, 1, 4, 3, 5]  # their probation ratings
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path_factory.mktemp("analytics"), contact_key="test-contact-key")
+def client(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path_factory.mktemp("analytics"), database_url=module_db_url, contact_key="test-contact-key")
     models = Models(vad=None, asr=None, face=None, encoder=None)  # screening by vocabulary: no model to load
     models.warm = True
     app = create_app(settings, models=models, load_models=False)

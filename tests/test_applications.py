@@ -33,8 +33,8 @@ LIEPIN_SECRET = "liepin-test-secret"
 
 
 @pytest.fixture()
-def client(tmp_path: Path, encoder: SentenceEncoder) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path, contact_key="test-contact-key", inbound_secrets={"liepin": LIEPIN_SECRET})
+def client(tmp_path: Path, db_url: str, encoder: SentenceEncoder) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path, database_url=db_url, contact_key="test-contact-key", inbound_secrets={"liepin": LIEPIN_SECRET})
     models = Models(vad=None, asr=None, face=None, encoder=encoder)
     models.warm = True
     app = create_app(settings, models=models, load_models=False)
@@ -303,14 +303,14 @@ def test_an_invited_application_follows_its_interview_to_hrs_decision(client: Te
     assert timeline[-2]["details"]["session_id"] == session_id
 
 
-def test_a_batch_left_running_by_a_stopped_server_says_so(tmp_path: Path) -> None:
+def test_a_batch_left_running_by_a_stopped_server_says_so(tmp_path: Path, db_url: str) -> None:
     from db import Store
 
-    store = Store(f"sqlite:///{tmp_path}/candor.db")
+    store = Store(db_url)
     batch = store.create_batch("wealth_manager", [{"index": 0, "filename": "a.txt", "status": "ok", "application_id": "app_x"},
                                                   {"index": 1, "filename": "b.txt", "status": "pending"}])
     store.close()
-    app = create_app(make_settings(tmp_path), models=None, load_models=False)
+    app = create_app(make_settings(tmp_path, database_url=db_url), models=None, load_models=False)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         shown = client.get(f"/v1/applications/batch/{batch.id}", headers=HR).json()
     assert shown["state"] == "interrupted" and shown["done"] == 2

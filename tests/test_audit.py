@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from starlette.requests import Request
 
 from audit import GENESIS, Entry, canonical, chain_hash, check_details, ref, seal, verify
@@ -156,10 +157,9 @@ def test_the_address_is_the_peer_unless_the_peer_is_a_trusted_proxy() -> None:
     assert proxied.address(_request("10.0.0.2", "not-an-ip")) == "10.0.0.2"
 
 
-def test_writers_on_separate_connections_keep_one_chain(tmp_path: Path) -> None:
+def test_writers_on_separate_connections_keep_one_chain(db_url: str) -> None:
     """Four stores (four engines, as four processes would have) append at once: one chain, no fork."""
-    url = f"sqlite:///{tmp_path}/audit.db"
-    stores = [Store(url) for _ in range(4)]
+    stores = [Store(db_url) for _ in range(4)]
     errors: list[BaseException] = []
 
     def write(store: Store, k: int) -> None:
@@ -183,23 +183,29 @@ def test_writers_on_separate_connections_keep_one_chain(tmp_path: Path) -> None:
 class AuditServer(LiveServer):
     """Candor with no models but warm (applications are made on words) on a loopback port."""
 
-    def __init__(self, tmp_path: Path, **settings: Any) -> None:
-        self.db = tmp_path / "candor.db"
+    def __init__(self, tmp_path: Path, database_url: str | None = None, **settings: Any) -> None:
+        self.db = tmp_path / "candor.db"  # the SQLite file when no database_url is given
+        self.database_url = database_url or f"sqlite:///{self.db}"
         models = Models(vad=None, asr=None, face=None)
         models.warm = True
-        super().__init__(make_settings(tmp_path, contact_key="test-contact-key", **settings), models, load_models=False)
+        super().__init__(make_settings(tmp_path, contact_key="test-contact-key", database_url=self.database_url, **settings),
+                         models, load_models=False)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[AuditServer]:
-    s = AuditServer(tmp_path).start()
+def server(tmp_path: Path, db_url: str) -> Iterator[AuditServer]:
+    s = AuditServer(tmp_path, db_url).start()
     yield s
     s.stop()
 
 
-def audit_rows(db: Path) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT * FROM audit_log ORDER BY id").fetchall()
+def audit_rows(url: str) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text("SELECT * FROM audit_log ORDER BY id"))]
+    finally:
+        engine.dispose()
 
 
 def audit_table_text(db: Path) -> str:
@@ -366,19 +372,20 @@ async def test_many_records_at_once_keep_one_chain(server: AuditServer) -> None:
         verified = (await client.get("/v1/audit/verify")).json()
     assert len(views) == 40
     assert verified["verified"] is True, verified
-    rows = audit_rows(server.db)
+    rows = audit_rows(server.database_url)
     ids, prevs, hashes = [r[0] for r in rows], [r[-2] for r in rows], [r[-1] for r in rows]
     assert prevs == [GENESIS, *hashes[:-1]] and ids == sorted(ids)  # one line, no fork
 
 
-def _cli(db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server", "audit", "verify", "--database-url", f"sqlite:///{db}"],
+def _cli(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "server", "audit", "verify", "--database-url", url],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete"])
-async def test_a_row_edited_or_deleted_in_the_file_is_named_by_verify(tmp_path: Path, tamper: str, caplog: pytest.LogCaptureFixture) -> None:
-    server = AuditServer(tmp_path).start()
+async def test_a_row_edited_or_deleted_in_the_file_is_named_by_verify(tmp_path: Path, db_url: str, tamper: str,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    server = AuditServer(tmp_path, db_url).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, headers=HR, timeout=10) as client:
             made = await client.post("/v1/applications", json={"job_id": "wealth_manager", "resume_text": RESUME})
@@ -387,28 +394,29 @@ async def test_a_row_edited_or_deleted_in_the_file_is_named_by_verify(tmp_path: 
                 assert (await client.get(f"/v1/applications/{app_id}/resume")).status_code == 200
     finally:
         server.stop()
-    db = server.db
-    intact = _cli(db)
+    intact = _cli(db_url)
     assert intact.returncode == 0, intact.stderr
     assert intact.stdout.startswith("5 entries, chain intact")
 
-    with sqlite3.connect(db) as conn:  # behind Candor's back
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # behind Candor's back
         if tamper == "edit":
-            conn.execute("""UPDATE audit_log SET details = '{"note": "nothing happened"}' WHERE id = 3""")
+            conn.execute(text("""UPDATE audit_log SET details = '{"note": "nothing happened"}' WHERE id = 3"""))
         else:
-            conn.execute("DELETE FROM audit_log WHERE id = 3")
+            conn.execute(text("DELETE FROM audit_log WHERE id = 3"))
+    engine.dispose()
     named = 3 if tamper == "edit" else 4
-    store = Store(f"sqlite:///{db}")
+    store = Store(db_url)
     result = store.verify_audit()
     store.close()
     assert not result.ok and result.bad_id == named and result.entries == 2, result
-    broken = _cli(db)
+    broken = _cli(db_url)
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert f"entry {named} does not verify" in broken.stderr
 
     # and the app says so too; at start it logs the head (the line to ship off the box as an anchor)
     caplog.set_level(logging.INFO, logger="candor.audit")
-    server = AuditServer(tmp_path).start()
+    server = AuditServer(tmp_path, db_url).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, headers=HR, timeout=10) as client:
             verified = (await client.get("/v1/audit/verify")).json()
@@ -420,7 +428,7 @@ async def test_a_row_edited_or_deleted_in_the_file_is_named_by_verify(tmp_path: 
 
 def test_the_cli_without_an_audit_log_says_so(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
-    answer = _cli(tmp_path / "empty.db")
+    answer = _cli(f"sqlite:///{tmp_path / 'empty.db'}")
     assert answer.returncode == 2 and "no audit log" in answer.stderr
 
 

@@ -146,9 +146,9 @@ def encoder_models(encoder: SentenceEncoder) -> Models:
     return models
 
 
-def _app(tmp_path: Path, models: Models, clock: Clock, mail: Keeper, **settings: Any) -> Any:
+def _app(tmp_path: Path, db_url: str, models: Models, clock: Clock, mail: Keeper, **settings: Any) -> Any:
     return create_app(
-        make_settings(tmp_path, contact_key="test-contact-key", org_name="示例银行", **settings),
+        make_settings(tmp_path, database_url=db_url, contact_key="test-contact-key", org_name="示例银行", **settings),
         models=models, load_models=False, clock=clock, channels=[mail],
     )
 
@@ -181,8 +181,8 @@ def mail() -> Keeper:
 
 
 @pytest.fixture()
-def client(tmp_path: Path, encoder_models: Models, clock: Clock, mail: Keeper) -> Iterator[TestClient]:
-    with TestClient(_app(tmp_path, encoder_models, clock, mail), base_url="http://127.0.0.1") as test_client:
+def client(tmp_path: Path, db_url: str, encoder_models: Models, clock: Clock, mail: Keeper) -> Iterator[TestClient]:
+    with TestClient(_app(tmp_path, db_url, encoder_models, clock, mail), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 
@@ -266,16 +266,16 @@ def test_a_strong_resume_is_invited_by_the_rule_and_reminded_48_hours_later_unle
     assert _run_due(client) == 0  # nothing twice
 
 
-def test_a_timer_survives_a_restart(tmp_path: Path, encoder_models: Models, clock: Clock) -> None:
+def test_a_timer_survives_a_restart(tmp_path: Path, db_url: str, encoder_models: Models, clock: Clock) -> None:
     first = Keeper("email")
-    with TestClient(_app(tmp_path, encoder_models, clock, first), base_url="http://127.0.0.1") as c:
+    with TestClient(_app(tmp_path, db_url, encoder_models, clock, first), base_url="http://127.0.0.1") as c:
         c.put("/v1/jobs/wealth_manager/automation", content=RULES_YAML.encode(), headers={**HR, "Content-Type": "application/yaml"})
         made = c.post("/v1/applications", json={"job_id": "wealth_manager", "resume_text": STRONG}, headers=HR).json()
         _run_due(c)
         _wait(lambda: len(first.received) == 1)
     clock.advance(hours=49)
     second = Keeper("email")
-    with TestClient(_app(tmp_path, encoder_models, clock, second), base_url="http://127.0.0.1") as c:
+    with TestClient(_app(tmp_path, db_url, encoder_models, clock, second), base_url="http://127.0.0.1") as c:
         _wait(lambda: len(second.received) == 1)  # the new process's worker finds the timer due
         assert second.received[0]["type"] == "message.reminder"
         actions = c.get(f"/v1/applications/{made['id']}/actions", headers=HR).json()["actions"]
@@ -309,10 +309,10 @@ def test_no_way_to_reach_the_candidate_fails_on_the_timeline_and_hr_can_retry(cl
 
 @pytest.mark.parametrize("policy", ["none", "next_step", "next_step_with_band"])
 def test_a_candidate_is_told_only_after_a_person_decided_and_only_what_the_policy_allows(
-    tmp_path: Path, encoder_models: Models, clock: Clock, policy: str
+    tmp_path: Path, db_url: str, encoder_models: Models, clock: Clock, policy: str
 ) -> None:
     mail = Keeper("email")
-    with TestClient(_app(tmp_path, encoder_models, clock, mail, feedback=policy), base_url="http://127.0.0.1") as c:
+    with TestClient(_app(tmp_path, db_url, encoder_models, clock, mail, feedback=policy), base_url="http://127.0.0.1") as c:
         c.put("/v1/jobs/wealth_manager/automation", json={"enabled": True, "rules": [
             {"id": "tell", "on": "decided", "do": "notify_candidate(channel: email)"}]}, headers=HR)
         made = c.post("/v1/applications", json={"job_id": "wealth_manager", "resume_text": STRONG}, headers=HR).json()

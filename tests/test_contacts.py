@@ -33,8 +33,8 @@ def vocabulary_models() -> Models:
 
 
 @pytest.fixture()
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path, contact_key="test-contact-key", wecom=WECOM,
+def client(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path, database_url=db_url, contact_key="test-contact-key", wecom=WECOM,
                              smtp_url="smtp://127.0.0.1:9", mail_from="HR <hr@bank.example.cn>")
     app = create_app(settings, models=vocabulary_models(), load_models=False)
     with TestClient(app, base_url="http://127.0.0.1") as test_client:

@@ -30,6 +30,7 @@ from runtime.models import Models
 from server.app import create_app
 from sinks import SinkConfig
 from tests.helpers import HR_TOKEN, make_settings
+from tests.pg_fixtures import stored_bytes
 from tests.smtp_server import SmtpServer
 from tests.test_sinks import SECRET, Receiver
 
@@ -82,6 +83,19 @@ def leftovers(paths: list[Path]) -> dict[str, list[str]]:
     return found
 
 
+def db_leftovers(url: str, folder: Path) -> dict[str, list[str]]:
+    """secret -> where the database still holds it: SQLite's file and WAL bytes; PostgreSQL's rows (tests/pg_fixtures.py).
+
+    PostgreSQL keeps deleted rows' bytes in its pages until VACUUM reuses them: what is
+    checked there is every live value, and that the subject's data keys are gone (so
+    those leftover bytes, like a backup's, no longer open).
+    """
+    if url.startswith("sqlite"):
+        return leftovers([folder / "candor.db", folder / "candor.db-wal"])
+    data = stored_bytes(url, folder)
+    return {secret: ["rows"] for secret in SECRETS if any(f in data for f in forms(secret))}
+
+
 def files_under(*folders: Path) -> list[Path]:
     return [p for folder in folders if folder.is_dir() for p in folder.rglob("*") if p.is_file()]
 
@@ -101,11 +115,11 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def app_for(tmp_path: Path, receiver: Receiver, smtp: SmtpServer, **extra: Any) -> Any:
+def app_for(tmp_path: Path, db_url: str, receiver: Receiver, smtp: SmtpServer, **extra: Any) -> Any:
     models = Models(vad=None, asr=None, face=None, encoder=None)
     models.warm = True
     settings = make_settings(
-        tmp_path, contact_key="test-contact-key", smtp_url=smtp.url(), mail_from="HR <hr@bank.example>",
+        tmp_path, database_url=db_url, contact_key="test-contact-key", smtp_url=smtp.url(), mail_from="HR <hr@bank.example>",
         sinks=[SinkConfig(name="hris", url=receiver.url, secret=SECRET)], **extra,
     )
     return create_app(settings, models=models, load_models=False)
@@ -173,14 +187,13 @@ class SeeThrough:
 
 @pytest.mark.parametrize("sealed", [False, True], ids=["in-the-clear", "sealed"])
 def test_a_deleted_candidate_leaves_nothing_in_the_database_bytes_or_on_disk(
-    tmp_path: Path, receiver: Receiver, smtp: SmtpServer, sealed: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, db_url: str, receiver: Receiver, smtp: SmtpServer, sealed: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not sealed:
         import vault
 
         monkeypatch.setattr(vault, "AESGCM", SeeThrough)
-    db_files = [tmp_path / "candor.db", tmp_path / "candor.db-wal"]
-    with TestClient(app_for(tmp_path, receiver, smtp), base_url="http://127.0.0.1") as client:
+    with TestClient(app_for(tmp_path, db_url, receiver, smtp), base_url="http://127.0.0.1") as client:
         ids = a_candidate_all_the_way(client, smtp)
         store = client.app.state.candor.store.store
         wait_for(lambda: len(receiver.processed) >= 2, what="report.ready and decision.recorded at the HRIS")
@@ -190,7 +203,7 @@ def test_a_deleted_candidate_leaves_nothing_in_the_database_bytes_or_on_disk(
         assert pending_mail, outbox_before.text  # the invite e-mail waits for the SMTP server
         # The test can fail: before the erasure, every distinctive string is in the database's bytes (in the clear),
         # or (sealed) none is, and the candidate's and the session's data keys are there to open them.
-        assert set(leftovers(db_files)) == (set() if sealed else set(SECRETS))
+        assert set(db_leftovers(db_url, tmp_path)) == (set() if sealed else set(SECRETS))
         subjects = (ids["candidate"], ids["session"])
         assert all(store.get_data_key(s) is not None for s in subjects)
 
@@ -204,7 +217,7 @@ def test_a_deleted_candidate_leaves_nothing_in_the_database_bytes_or_on_disk(
 
         # Nothing of theirs is left in the database's bytes (file and WAL), nor anywhere under the test's folder or var/;
         # their data keys are gone, so a copy of any blob (a backup) no longer opens.
-        assert leftovers(db_files) == {}
+        assert db_leftovers(db_url, tmp_path) == {}
         assert all(store.get_data_key(s) is None for s in subjects)
         assert leftovers(files_under(tmp_path, ROOT / "var")) == {}
 
@@ -241,11 +254,11 @@ def test_a_deleted_candidate_leaves_nothing_in_the_database_bytes_or_on_disk(
         funnel = client.get("/v1/analytics/funnel", params={"job_id": "wealth_manager"}, headers=HR)
         assert funnel.status_code == 200
     # And after the server has stopped (SQLite's last checkpoint): still nothing.
-    assert leftovers(db_files + files_under(tmp_path)) == {}
+    assert db_leftovers(db_url, tmp_path) == {} and leftovers(files_under(tmp_path)) == {}
 
 
-def test_a_live_session_of_the_candidate_is_ended_first(tmp_path: Path, receiver: Receiver, smtp: SmtpServer) -> None:
-    with TestClient(app_for(tmp_path, receiver, smtp), base_url="http://127.0.0.1") as client:
+def test_a_live_session_of_the_candidate_is_ended_first(tmp_path: Path, db_url: str, receiver: Receiver, smtp: SmtpServer) -> None:
+    with TestClient(app_for(tmp_path, db_url, receiver, smtp), base_url="http://127.0.0.1") as client:
         made = client.post("/v1/candidates", json={"profile": {"name": NAME}}, headers=HR)
         candidate_id = made.json()["id"]
         session = client.post("/v1/sessions", json={"candidate_id": candidate_id}, headers=HR).json()
@@ -303,11 +316,11 @@ def app_code(client: TestClient, application_id: str) -> str:
 
 
 @pytest.fixture()
-def page_client(tmp_path: Path) -> Iterator[TestClient]:
+def page_client(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
     models = Models(vad=None, asr=None, face=None, encoder=None)
     models.warm = True
     clock = Clock()
-    app = create_app(make_settings(tmp_path, contact_key="test-contact-key", consent_needs_candidate_link=True),
+    app = create_app(make_settings(tmp_path, database_url=db_url, contact_key="test-contact-key", consent_needs_candidate_link=True),
                      models=models, load_models=False, clock=clock)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         client.clock = clock  # type: ignore[attr-defined]
@@ -398,13 +411,13 @@ def test_a_candidate_withdraws_and_then_has_everything_erased(page_client: TestC
 
 
 # -- the synchronous core, on the store alone ----------------------------------------------------------------
-def test_the_store_erases_batch_results_job_board_answers_and_self_identification(tmp_path: Path) -> None:
+def test_the_store_erases_batch_results_job_board_answers_and_self_identification(tmp_path: Path, db_url: str) -> None:
     from sqlalchemy import text
 
     from db import Store
     from jobs.models import CandidateProfile
 
-    store = Store(f"sqlite:///{tmp_path}/candor.db")
+    store = Store(db_url)
     try:
         candidate = store.create_candidate(CandidateProfile(name=NAME))
         entry = {"action": "receive", "from": None, "to": "applied", "outcome": None, "actor": "hr", "actor_id": "hr",
@@ -446,6 +459,6 @@ def test_the_store_erases_batch_results_job_board_answers_and_self_identificatio
         assert store.erase_candidate(candidate.id).already and store.erase_candidate("nobody") is None
         assert store.get_application(kept.id) is not None and store.get_candidate(other.id) is not None
         assert store.checkpoint()
-        assert leftovers([tmp_path / "candor.db", tmp_path / "candor.db-wal"]) == {}
+        assert db_leftovers(db_url, tmp_path) == {}
     finally:
         store.close()

@@ -44,8 +44,8 @@ def failing_fields(body: dict[str, Any]) -> set[str]:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(make_settings(tmp_path), models=None, load_models=False)
+def client(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
+    app = create_app(make_settings(tmp_path, database_url=db_url), models=None, load_models=False)
     with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 
@@ -180,8 +180,8 @@ def test_an_id_defined_twice_names_both_files(tmp_path: Path) -> None:
 
 # -- versioned storage and seeding ---------------------------------------------
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(f"sqlite:///{tmp_path}/candor.db")
+def store(db_url: str) -> Iterator[Store]:
+    opened = Store(db_url)
     yield opened
     opened.close()
 
@@ -506,25 +506,25 @@ def test_an_empty_body_is_still_a_free_talk_session(client: TestClient, kwargs: 
 
 
 # -- start-up ------------------------------------------------------------------
-def test_a_bad_banks_folder_fails_start_naming_the_file(tmp_path: Path) -> None:
+def test_a_bad_banks_folder_fails_start_naming_the_file(tmp_path: Path, db_url: str) -> None:
     folder = tmp_path / "banks"
     folder.mkdir()
     data = shipped_data()
     data["bank"]["questions"][1]["rubric"]["competencies"][0]["weight"] = 0
     (folder / "ours.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    app = create_app(make_settings(tmp_path, banks_dir=folder), load_models=False)
+    app = create_app(make_settings(tmp_path, database_url=db_url, banks_dir=folder), load_models=False)
     expected = r"ours\.yaml: bank\.questions\.1\.rubric\.competencies\.0\.weight"
     with pytest.raises(CatalogError, match=expected), TestClient(app):
         pass
 
 
-def test_a_custom_banks_folder_is_seeded(tmp_path: Path) -> None:
+def test_a_custom_banks_folder_is_seeded(tmp_path: Path, db_url: str) -> None:
     folder = tmp_path / "banks"
     folder.mkdir()
     data = copy.deepcopy(shipped_data("account_manager"))
     data["job"]["id"] = data["bank"]["id"] = data["bank"]["job_id"] = "sme_account_manager"
     (folder / "sme.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    app = create_app(make_settings(tmp_path, banks_dir=folder), load_models=False)
+    app = create_app(make_settings(tmp_path, database_url=db_url, banks_dir=folder), load_models=False)
     with TestClient(app) as test_client:
         ids = [j["id"] for j in test_client.get("/v1/jobs", headers=HR).json()["jobs"]]
     assert ids == ["sme_account_manager"]

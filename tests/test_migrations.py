@@ -28,22 +28,22 @@ def differences(url: str) -> list:
         engine.dispose()
 
 
-def test_the_migrations_make_exactly_the_codes_schema(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+def test_the_migrations_make_exactly_the_codes_schema(blank_db_url: str) -> None:
+    url = blank_db_url
+    # The test can fail: an empty database differs from the code's schema in every table.
+    assert differences(url)
     engine = create_engine(url)
     assert upgrade(engine) == (None, head())
     assert current(engine) == head()
     engine.dispose()
-    # The test can fail: an empty database differs from the code's schema in every table.
-    assert differences(f"sqlite:///{tmp_path / 'empty.db'}")
     assert differences(url) == []  # a model changed without a migration shows here
     store = Store(url)  # the server opens it as its own
     assert store.get_candidate(store.create_candidate(CandidateProfile(name="迁移测试")).id) is not None
     store.close()
 
 
-def test_a_database_made_before_migrations_is_stamped_and_keeps_its_data(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+def test_a_database_made_before_migrations_is_stamped_and_keeps_its_data(blank_db_url: str) -> None:
+    url = blank_db_url
     old = Store(url)  # create_all, as every release before issue 13
     made = old.create_candidate(CandidateProfile(name="老数据"))
     old.close()
@@ -58,8 +58,8 @@ def test_a_database_made_before_migrations_is_stamped_and_keeps_its_data(tmp_pat
     again.close()
 
 
-def test_python_m_server_migrate(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def test_python_m_server_migrate(blank_db_url: str) -> None:
+    url = blank_db_url
     env = {**os.environ, "CANDOR_DATABASE_URL": url}
     check = subprocess.run([sys.executable, "-m", "server", "migrate", "--check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert check.returncode == 1 and "no revision" in check.stderr

@@ -76,7 +76,7 @@ def test_bad_alternatives_are_refused_with_the_field() -> None:
         Question.model_validate(data)
 
 
-def test_a_session_asks_the_candidates_version_and_the_report_says_which(tmp_path) -> None:  # noqa: ANN001
+def test_a_session_asks_the_candidates_version_and_the_report_says_which(tmp_path, db_url) -> None:  # noqa: ANN001
     """Through the API: a bank version with alternatives, a session for a retail candidate, its log and report."""
     from starlette.testclient import TestClient
 
@@ -86,7 +86,7 @@ def test_a_session_asks_the_candidates_version_and_the_report_says_which(tmp_pat
     hr = {"Authorization": f"Bearer {HR_TOKEN}"}
     bank = BANK.model_dump(mode="json")
     bank["questions"] = [q.model_dump(mode="json") for q in BANK.questions if q.id != BASE.id] + [question().model_dump(mode="json")]
-    with TestClient(create_app(make_settings(tmp_path), models=None, load_models=False), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(make_settings(tmp_path, database_url=db_url), models=None, load_models=False), base_url="http://127.0.0.1") as client:
         current = client.get(f"/v1/banks/{BANK.id}", headers=hr)
         put = client.put(f"/v1/banks/{BANK.id}", json=bank, headers={**hr, "If-Match": current.headers["etag"]})
         assert put.status_code in (200, 201), put.text

@@ -247,8 +247,8 @@ def receiver():
 
 
 @pytest.fixture
-def server(tmp_path, receiver):
-    s = ApiServer(tmp_path, sinks=[SinkConfig(name="hris", url=receiver.url, secret=SECRET)]).start()
+def server(tmp_path, db_url, receiver):
+    s = ApiServer(tmp_path, database_url=db_url, sinks=[SinkConfig(name="hris", url=receiver.url, secret=SECRET)]).start()
     yield s
     s.stop()
 
@@ -342,10 +342,10 @@ async def test_report_needs_hr_and_a_session(server: ApiServer) -> None:
         assert "/v1/sessions/{session_id}/report" in spec["paths"] and "/v1/sessions/{session_id}/decision" in spec["paths"]
 
 
-async def test_a_report_lost_to_a_crash_is_built_at_the_next_start(tmp_path: Path, receiver: Receiver) -> None:
+async def test_a_report_lost_to_a_crash_is_built_at_the_next_start(tmp_path: Path, db_url: str, receiver: Receiver) -> None:
     """The process died between interview.ended and the report: the next start builds it."""
     sinks = [SinkConfig(name="hris", url=receiver.url, secret=SECRET)]
-    first = ApiServer(tmp_path, sinks=sinks).start()
+    first = ApiServer(tmp_path, database_url=db_url, sinks=sinks).start()
     try:
         async with httpx.AsyncClient(base_url=first.url, headers=HR, timeout=10) as client:
             created = await client.post("/v1/sessions", json={"job_id": "wealth_manager", "candidate": CANDIDATE})
@@ -365,7 +365,7 @@ async def test_a_report_lost_to_a_crash_is_built_at_the_next_start(tmp_path: Pat
     finally:
         store.close()
 
-    second = ApiServer(tmp_path, sinks=sinks).start()
+    second = ApiServer(tmp_path, database_url=db_url, sinks=sinks).start()
     try:
         async with httpx.AsyncClient(base_url=second.url, headers=HR, timeout=10) as client:
             async with asyncio.timeout(10):

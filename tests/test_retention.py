@@ -59,10 +59,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture()
-def client(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
+def client(tmp_path: Path, db_url: str, clock: Clock) -> Iterator[TestClient]:
     models = Models(vad=None, asr=None, face=None, encoder=None)
     models.warm = True
-    app = create_app(make_settings(tmp_path, contact_key="test-contact-key"), models=models, load_models=False, clock=clock)
+    app = create_app(make_settings(tmp_path, database_url=db_url, contact_key="test-contact-key"), models=models, load_models=False, clock=clock)
     with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 
@@ -162,10 +162,10 @@ def test_recordings_go_30_days_after_the_decision_through_the_hook_once(client: 
     assert client.get(f"/v1/sessions/{session['id']}/report", headers=HR).status_code == 404
 
 
-def test_the_purge_command_erases_what_expired_and_the_chain_still_verifies(tmp_path: Path) -> None:
+def test_the_purge_command_erases_what_expired_and_the_chain_still_verifies(tmp_path: Path, db_url: str) -> None:
     models = Models(vad=None, asr=None, face=None, encoder=None)
     models.warm = True
-    settings = make_settings(tmp_path, contact_key="test-contact-key")
+    settings = make_settings(tmp_path, database_url=db_url, contact_key="test-contact-key")
     with TestClient(create_app(settings, models=models, load_models=False), base_url="http://127.0.0.1") as client:
         old = apply(client, "wealth_manager", 3)
         recent = apply(client, "wealth_manager", 4)

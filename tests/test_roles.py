@@ -31,15 +31,16 @@ JOB_A, JOB_B = "wealth_manager", "credit_analyst"
 class Server(LiveServer):
     """Candor without speech models; applications are screened on words alone (no encoder)."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
         models = Models(vad=None, asr=None, face=None, encoder=None)
         models.warm = True
-        super().__init__(make_settings(tmp_path, contact_key="test-contact-key"), models, load_models=False)
+        super().__init__(make_settings(tmp_path, database_url=database_url, contact_key="test-contact-key"), models,
+                         load_models=False)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with Server(tmp_path_factory.mktemp("roles")) as running:
+def server(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterator[Server]:
+    with Server(tmp_path_factory.mktemp("roles"), module_db_url) as running:
         yield running
 
 

@@ -29,8 +29,8 @@ TEXT = "我的麦克风没有声音，怎么办？"
 
 
 @pytest.fixture()
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    settings = make_settings(tmp_path, contact_key="test-contact-key", wecom=WECOM)
+def server(tmp_path: Path, db_url: str) -> Iterator[LiveServer]:
+    settings = make_settings(tmp_path, database_url=db_url, contact_key="test-contact-key", wecom=WECOM)
     live = LiveServer(settings, vocabulary_models()).start()
     yield live
     live.stop()
@@ -104,8 +104,8 @@ async def test_candidate_message_reaches_timeline_and_live_watchers_once(
     assert TEXT not in caplog.text and "candidate-ouyang" not in caplog.text
 
 
-def test_callbacks_off_without_keys(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, wecom={k: v for k, v in WECOM.items() if not k.startswith("callback_")})
+def test_callbacks_off_without_keys(tmp_path: Path, db_url: str) -> None:
+    settings = make_settings(tmp_path, database_url=db_url, wecom={k: v for k, v in WECOM.items() if not k.startswith("callback_")})
     live = LiveServer(settings, vocabulary_models()).start()
     try:
         answer = FakeWeCom().post_callback(f"{live.url}/v1/wecom/callback", text_message("x", "1"))
