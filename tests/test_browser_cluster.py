@@ -26,11 +26,11 @@ HR = {"Authorization": f"Bearer {HR_TOKEN}"}
 
 
 @pytest.fixture
-def public_and_other(models: Models, tmp_path: Path, redis_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
+def public_and_other(models: Models, tmp_path: Path, redis_url: str, pg_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     flush_redis(redis_url)
-    common = dict(redis_url=redis_url, node_heartbeat_s=0.3, node_ttl_s=3.0, consent_needs_candidate_link=True)
+    common = dict(redis_url=redis_url, database_url=pg_url, node_heartbeat_s=0.3, node_ttl_s=3.0, consent_needs_candidate_link=True)
     a_settings = make_settings(tmp_path, node_id="a", **common)
     public = a_settings.base_url
     b_settings = make_settings(tmp_path, node_id="b", **common)

@@ -1,7 +1,7 @@
 """Several nodes on one database and one real Redis (issue 13): events across nodes, placement, draining.
 
 Two Candor apps in this process, each with its own event loop and port, on
-the same database and a redis-server started for the tests; real WebRTC (the
+one PostgreSQL database and a redis-server, both started for the tests; real WebRTC (the
 Python WHIP client) and real models. The kill -9 of a node is in
 tests/test_cluster_takeover.py (child processes).
 """
@@ -28,18 +28,20 @@ from tests.test_whip import EventStream
 HR = {"Authorization": f"Bearer {HR_TOKEN}"}
 
 
-def node(tmp_path: Path, name: str, redis: str, models: Models, **overrides: Any) -> LiveServer:
-    """A node named ``name`` on the shared database (the same file in ``tmp_path``) and Redis."""
-    settings = make_settings(tmp_path, redis_url=redis, node_id=name, node_heartbeat_s=0.3, node_ttl_s=3.0, **overrides)
+def node(tmp_path: Path, name: str, redis: str, models: Models, database_url: str, **overrides: Any) -> LiveServer:
+    """A node named ``name`` on the shared database and Redis."""
+    settings = make_settings(tmp_path, redis_url=redis, node_id=name, node_heartbeat_s=0.3, node_ttl_s=3.0,
+                             database_url=database_url, **overrides)
     return LiveServer(settings, models).start()
 
 
 @pytest.fixture
-def two_nodes(models: Models, tmp_path: Path, redis_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
+def two_nodes(models: Models, tmp_path: Path, redis_url: str, pg_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two nodes on a real PostgreSQL (tests/pg_fixtures.py: a fresh database) and a real Redis."""
     flush_redis(redis_url)
-    a = node(tmp_path, "a", redis_url, models, max_live_sessions=1)
+    a = node(tmp_path, "a", redis_url, models, pg_url, max_live_sessions=1)
     try:
-        b = node(tmp_path, "b", redis_url, models, max_live_sessions=1)
+        b = node(tmp_path, "b", redis_url, models, pg_url, max_live_sessions=1)
     except Exception:
         a.stop()
         raise
@@ -208,10 +210,10 @@ async def test_a_draining_node_sends_new_candidates_elsewhere_and_keeps_its_own(
 
 @pytest.mark.slow
 async def test_with_redis_down_a_node_still_serves_the_candidates_that_reach_it(
-    models: Models, tmp_path: Path, media: Media
+    models: Models, tmp_path: Path, media: Media, pg_url: str
 ) -> None:
     own = RedisServer(tmp_path).start()  # this test's own Redis, stopped halfway
-    a = node(tmp_path, "a", own.url, models)
+    a = node(tmp_path, "a", own.url, models, pg_url)
     try:
         session = await new_session(a)
         own.stop()

@@ -1,7 +1,7 @@
 """A node killed with SIGKILL mid-answer: the candidate reconnects, another node takes the session over.
 
-Two Candor nodes as child processes (``python -m server``) on one database and
-a real redis-server, a real HRIS sink, real models and real WebRTC. The
+Two Candor nodes as child processes (``python -m server``) on one PostgreSQL
+database and a redis-server (both started by the tests), a real HRIS sink, real models and real WebRTC. The
 candidate answers on node A while HR watch from node B; node A is killed
 (no shutdown: its leases and keys are left behind); once A's heartbeat has
 expired the candidate's reconnect reaches node B, which rebuilds the session
@@ -92,10 +92,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def nodes(tmp_path: Path, redis_url: str, receiver: Receiver) -> Iterator[tuple[Node, Node]]:
+def nodes(tmp_path: Path, redis_url: str, pg_url: str, receiver: Receiver) -> Iterator[tuple[Node, Node]]:
     flush_redis(redis_url)
     env = {
-        "CANDOR_DATABASE_URL": f"sqlite:///{tmp_path}/candor.db",
+        "CANDOR_DATABASE_URL": pg_url,
         "CANDOR_REDIS_URL": redis_url,
         "CANDOR_NODE_HEARTBEAT_S": "0.5",
         "CANDOR_NODE_TTL_S": "3",

@@ -6,7 +6,7 @@ and lose none; two HR edits of one job with the same ``If-Match`` give one
 new version and one 412; two decisions on one session at once are both
 recorded, each with its own number and report version (the API numbers
 decisions: a second decision is a new one, never a lost or a failed one);
-through two servers, that still fails on the event log (marked xfail).
+through two servers (nodes with their Redis: the session's holder numbers its events).
 SQLite serialises writers on its file lock; PostgreSQL does not, which is
 why these run there only.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -26,6 +27,7 @@ from db import AsyncStore, Store
 from sinks import DELIVERED, Outbox
 from tests.helpers import HR_TOKEN
 from tests.outbox_fixtures import FAST
+from tests.redis_fixtures import flush_redis
 from tests.test_hardening_limits import ApiServer
 from tests.test_sinks import Receiver, Reply, sink
 
@@ -149,16 +151,18 @@ def test_two_decisions_on_one_session_at_once_are_two_numbered_decisions(stores:
         assert first.get_report(sid).version == 3  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 13 section 2: each node numbers a session's events from its own copy of the log (server/eventlog.py), so two "
-    "nodes deciding at once write one seq twice; the loser's write retries forever and its request never answers. "
-    "Not strict: the two nodes must read the log before either writes, which is likely, not certain"))
-def test_two_nodes_recording_decisions_on_one_session_at_once(tmp_path: Path, pg_url: str) -> None:
-    """Both are recorded, numbered 1 and 2, each with its report version and its event: none is lost, none hangs."""
+def test_two_nodes_recording_decisions_on_one_session_at_once(tmp_path: Path, pg_url: str, redis_url: str) -> None:
+    """Both are recorded, numbered 1 and 2, each with its report version and its event: none is lost, none hangs.
+
+    Two nodes with their Redis (issue 13): one holds the session and numbers its events; the other sends its
+    decision's event there (server/nodes.py), so no seq is written twice.
+    """
+    flush_redis(redis_url)
+    cluster = dict(database_url=pg_url, redis_url=redis_url, node_heartbeat_s=0.3, node_ttl_s=3.0)
     from events import Event, payload_from_dict
     from tests.test_reports import interview_events
 
-    with ApiServer(tmp_path, database_url=pg_url) as a, ApiServer(tmp_path, database_url=pg_url) as b:
+    with ApiServer(tmp_path, node_id="a", **cluster) as a, ApiServer(tmp_path, node_id="b", **cluster) as b:
         for round_ in range(3):
             sid = f"decided_twice_{round_}"
             store = Store(pg_url)  # an interview another node ran and reported: neither of these holds its log
@@ -186,8 +190,13 @@ def test_two_nodes_recording_decisions_on_one_session_at_once(tmp_path: Path, pg
             store = Store(pg_url)
             try:
                 assert sorted(d.decision for d in store.list_decisions(sid)) == ["advance", "hold"]
-                logged = [e for e in store.read_events(sid) if e.type == "decision.recorded"]
+                deadline = time.monotonic() + 10  # the event sent to the holder is logged there a moment later
+                while len(logged := [e for e in store.read_events(sid) if e.type == "decision.recorded"]) < 2:
+                    assert time.monotonic() < deadline, logged
+                    time.sleep(0.1)
                 assert len(logged) == 2 and len({e.seq for e in logged}) == 2, logged
+                seqs = [e.seq for e in store.read_events(sid)]
+                assert seqs == list(range(len(seqs)))  # one numbering: no seq twice, none skipped
             finally:
                 store.close()
 
