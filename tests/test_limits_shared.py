@@ -111,7 +111,7 @@ async def test_redis_unreachable_falls_back_to_this_nodes_own_count(caplog: pyte
     assert not any("chen" in r.getMessage() or "203.0" in r.getMessage() for r in caplog.records)
 
 
-def test_failed_sign_ins_spread_over_two_nodes_are_limited_as_one(tmp_path: Path, redis_url: str) -> None:
+def test_failed_sign_ins_and_exchanges_spread_over_two_nodes_are_limited_as_one(tmp_path: Path, redis_url: str) -> None:
     flush_redis(redis_url)
     with ApiServer(tmp_path, redis_url=redis_url, node_id="a") as a, ApiServer(tmp_path, redis_url=redis_url, node_id="b") as b:
         add_user(a, "chen.jie")
@@ -126,13 +126,19 @@ def test_failed_sign_ins_spread_over_two_nodes_are_limited_as_one(tmp_path: Path
                 assert locked.status_code == 429, f"node {node.settings.node_id} let an 11th try through"
                 assert 800 < int(locked.headers["Retry-After"]) <= 901
                 assert http.post("/v1/hr/login", json={"login": "sun.yu", "password": PASSWORD}).status_code == 204
+        for i in range(10):  # bad interview-link codes from one address, alternating nodes
+            with from_address((a, b)[i % 2], "127.0.0.30") as http:
+                assert http.post("/v1/candidate/exchange", json={"code": f"guess-{i}"}).status_code == 404
+        for node in (a, b):
+            with from_address(node, "127.0.0.30") as http:
+                assert http.post("/v1/candidate/exchange", json={"code": "another"}).status_code == 429
         failed = httpx.get(f"{b.url}/v1/audit", params={"action": "hr.sign_in_failed"},
                            headers={"Authorization": f"Bearer {HR_TOKEN}"}).json()["entries"]
         assert len(failed) == 12 and {e["details"]["status"] for e in failed} == {401, 429}
     client = redis.Redis.from_url(redis_url)
     try:
         keys = [key.decode() for key in client.scan_iter(match="candor:fail:*")]
-        assert len(keys) == 11  # the ten guessing addresses and the account (a refusal is not a failure)
+        assert len(keys) == 22  # sign-ins: ten addresses and the account (a refusal is no failure); exchanges: one address, ten codes
         assert not any("chen" in key or "127.0.0" in key for key in keys)
     finally:
         client.close()
