@@ -50,11 +50,12 @@ from sinks.successfactors import SuccessFactorsChannel
 from . import openapi
 from .admission import Admission, LoopLagMonitor, current_load
 from .audit import AuditTrail
-from .auth import FailureLimit, HrAuth, new_token
+from .auth import HrAuth, new_token
 from .bodylimit import BodyLimit
 from .headers import NoSniff
 from .context import Context
 from .eventlog import EventWriter
+from .limits import FailureLimit, Failures, LocalFailures, SharedFailures
 from .live import SessionRegistry
 from .nodes import Nodes
 from .metrics import Metrics
@@ -108,6 +109,15 @@ RESOURCES: tuple[type[Resource], ...] = (
     users_routes.UserRoutes,
     recommendation_routes.RecommendationRoutes,
 )
+
+
+def _failure_limit(settings: Settings, cluster: Cluster | None) -> Failures:
+    """Failed sign-ins and exchanges: counted in Redis for every node (on the Cluster's client), else in this process."""
+    local = FailureLimit(settings.auth_max_failures, settings.auth_failure_window_s)
+    if cluster is None or settings.secret_key is None:
+        return LocalFailures(local)
+    return SharedFailures(cluster.redis, settings.secret_key.get_secret_value(), settings.auth_max_failures,
+                          settings.auth_failure_window_s, prefix=cluster.prefix, local=local)
 
 
 def _hr_token(settings: Settings) -> str:
@@ -183,12 +193,20 @@ class Candor:
             extra.append(SuccessFactorsChannel(settings.successfactors))
         outbox = Outbox(store, [*settings.sinks, *extra, *channels], **({"clock": clock} if clock else {}))
         metrics.watch_outbox(outbox)
+        # Several nodes (docs/deploy.md): Redis carries live events, load, session placement and the
+        # failure limits between them. Made before HrAuth, whose limit shares the Cluster's client.
+        cluster = None
+        if settings.redis_url is not None:
+            if settings.secret_key is None:
+                raise RuntimeError("several nodes (CANDOR_REDIS_URL) need CANDOR_SECRET_KEY, the same on every node: it signs WHIP redirects and keys the shared failure limits")
+            cluster = Cluster(settings.redis_url.get_secret_value(), node_id=settings.node_name, node_url=settings.own_url,
+                              heartbeat_s=settings.node_heartbeat_s, ttl_s=settings.node_ttl_s)
         hr = HrAuth(
             _hr_token(settings),
             settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_hex(32),
             settings.hr_cookie_max_age_s,
             own_hosts=[urlsplit(settings.base_url).netloc],
-            failures=FailureLimit(settings.auth_max_failures, settings.auth_failure_window_s),
+            failures=_failure_limit(settings, cluster),
             store=store.store, async_store=store, token_enabled=settings.hr_token_enabled,
         )
         gate = ModelGate(models, metrics)
@@ -202,16 +220,10 @@ class Candor:
         )
         recordings.attach(store.store)
         sessions = SessionRegistry(store, writer, models_ready=gate, settings=settings, metrics=metrics, recordings=recordings)
-        # Several nodes (docs/deploy.md): Redis carries live events, load and session placement between them.
         nodes = None
-        if settings.redis_url is not None:
-            if settings.secret_key is None:
-                raise RuntimeError("several nodes (CANDOR_REDIS_URL) need CANDOR_SECRET_KEY, the same on every node: it signs WHIP redirects")
-            nodes = Nodes(
-                Cluster(settings.redis_url.get_secret_value(), node_id=settings.node_name, node_url=settings.own_url,
-                        heartbeat_s=settings.node_heartbeat_s, ttl_s=settings.node_ttl_s),
-                store, Tickets(settings.secret_key.get_secret_value()),
-            )
+        if cluster is not None:
+            assert settings.secret_key is not None  # checked with the cluster above
+            nodes = Nodes(cluster, store, Tickets(settings.secret_key.get_secret_value()))
             sessions.nodes = nodes
             writer.after_commit = nodes.committed
         policy = PROFILES[settings.policy]

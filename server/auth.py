@@ -10,22 +10,24 @@ survive a restart and work across nodes. A request the cookie
 authenticates must come from Candor's own pages: one a browser marks as
 cross-site (``Sec-Fetch-Site``, or an ``Origin`` of another host) is refused,
 which is what stops a form or script on another site from acting as HR
-(CSRF), whatever content type it sends. :class:`FailureLimit` counts
-failed sign-ins and code exchanges per address and per account.
+(CSRF), whatever content type it sends. Failed sign-ins and code exchanges
+are counted per address and per account by :attr:`HrAuth.failures`
+(server/limits.py: in this process, or in Redis shared by every node).
 """
 
 from __future__ import annotations
 
-import collections
 import hmac
 import logging
 import secrets
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
+
+from .limits import FailureLimit, Failures, LocalFailures
 
 if TYPE_CHECKING:
     from db import AsyncStore
@@ -93,53 +95,6 @@ def cross_site(conn: HTTPConnection, own_hosts: Iterable[str] = ()) -> bool:
     return urlsplit(origin).netloc.lower() not in hosts
 
 
-class FailureLimit:
-    """At most ``limit`` failures per key in ``window_s``; pure, on the given clock."""
-
-    def __init__(self, limit: int = 10, window_s: float = 900.0, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._clock = clock
-        self._max_keys = max_keys
-        self._failures: dict[Hashable, collections.deque[float]] = {}
-
-    def _recent(self, key: Hashable, now: float) -> collections.deque[float] | None:
-        times = self._failures.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-            return None
-        return times
-
-    def retry_after(self, keys: Iterable[Hashable]) -> int | None:
-        """Seconds until the most limited key may fail again; None when none is at its limit."""
-        now = self._clock()
-        waits = []
-        for key in keys:
-            times = self._recent(key, now)
-            if times is not None and len(times) >= self.limit:
-                waits.append(times[len(times) - self.limit] + self.window_s - now)
-        return max(1, int(max(waits)) + 1) if waits else None
-
-    def failed(self, keys: Iterable[Hashable]) -> int:
-        """Count a failure against each key; the most failures any of them has now."""
-        now = self._clock()
-        if len(self._failures) >= self._max_keys:
-            for key in list(self._failures)[: self._max_keys // 10]:
-                self._recent(key, now)
-        most = 0
-        for key in keys:
-            times = self._recent(key, now)
-            if times is None:
-                times = self._failures[key] = collections.deque(maxlen=self.limit * 2)
-            times.append(now)
-            most = max(most, len(times))
-        return most
-
-
 class HrAuth:
     """Who an HR request is (a :class:`~server.permissions.Principal`), from a bearer token or the sign-in cookie.
 
@@ -154,7 +109,7 @@ class HrAuth:
 
     def __init__(
         self, hr_token: str, secret_key: str, max_age_s: int, *, own_hosts: Iterable[str] = (),
-        failures: FailureLimit | None = None, clock: Callable[[], float] = time.monotonic,
+        failures: Failures | None = None, clock: Callable[[], float] = time.monotonic,
         store: "UserRepository | None" = None, token_enabled: bool = True, async_store: "AsyncStore | None" = None,
     ) -> None:
         self._token = hr_token
@@ -164,7 +119,7 @@ class HrAuth:
         self.async_store = async_store
         self.token_enabled = token_enabled
         self.own_hosts = tuple(own_hosts)
-        self.failures = failures or FailureLimit()
+        self.failures: Failures = failures or LocalFailures(FailureLimit())
         del secret_key  # the cookie is a random id looked up in the database: nothing to sign
 
     def token_ok(self, token: str | None) -> bool:

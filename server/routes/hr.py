@@ -2,7 +2,7 @@
 
 Each sets the HttpOnly ``candor_hr`` cookie naming a sign-in kept in the
 database (server/auth.py). Failures count per address and per account
-(:class:`~server.auth.FailureLimit`: 429 with Retry-After) and each is in
+(server/limits.py, shared by every node through Redis: 429 with Retry-After) and each is in
 the audit trail.
 
 WeCom OAuth2 (企业微信网页授权, docs/accounts.md): ``GET /v1/hr/wecom/login``
@@ -102,7 +102,7 @@ class HrRoutes(Resource):
         # (people type passwords into the login field).
         target = user.id if user is not None else ("hr" if login is None else "unknown")
         keys = [("hr-login", "address", client_address(request)), ("hr-login", "account", account)]
-        wait = hr.failures.retry_after(keys)
+        wait = await hr.failures.retry_after(keys)
         if wait is not None:
             audit_failure("hr-login", request, 429, hr.failures.limit)
             await self.ctx.audit.record(request, "hr.sign_in_failed", "account", target, status=429)
@@ -110,7 +110,7 @@ class HrRoutes(Resource):
 
         async def fail(detail: str, slug: str | None = None, *, count: bool = True) -> Problem:
             await self.ctx.audit.record(request, "hr.sign_in_failed", "account", target, status=401)
-            audit_failure("hr-login", request, 401, hr.failures.failed(keys) if count else 0)
+            audit_failure("hr-login", request, 401, await hr.failures.failed(keys) if count else 0)
             return Problem(401, "Unauthorised", detail, **({"slug": slug} if slug else {}))
 
         if login is None:
@@ -197,14 +197,14 @@ class HrRoutes(Resource):
         hr = self.ctx.hr
         address = client_address(request)
         keys = [("wecom-login", "address", address)]
-        wait = hr.failures.retry_after(keys)
+        wait = await hr.failures.retry_after(keys)
         if wait is not None:
             await self.ctx.audit.record(request, "hr.sign_in_failed", "account", "wecom", status=429)
             raise Problem(429, "Too many attempts", f"too many failed sign-ins; try again in {wait} s", slug="rate-limited", headers={"Retry-After": str(wait)})
 
         async def fail(status: int, title: str, detail: str, slug: str) -> Problem:
             await self.ctx.audit.record(request, "hr.sign_in_failed", "account", "wecom", status=status, method="wecom")
-            audit_failure("wecom-login", request, status, hr.failures.failed(keys))
+            audit_failure("wecom-login", request, status, await hr.failures.failed(keys))
             return Problem(status, title, detail, slug=slug)
 
         code = request.query_params.get("code", "")

@@ -33,7 +33,7 @@ class InviteRoutes(Resource):
     async def exchange(self, request: Request) -> Response:
         failures = self.ctx.hr.failures
         address_key = ("exchange", "address", client_address(request))
-        wait = failures.retry_after([address_key])
+        wait = await failures.retry_after([address_key])
         if wait is not None:
             audit_failure("exchange", request, 429, failures.limit)
             await self.ctx.audit.record(request, "candidate.exchange_failed", "invite", None, status=429)
@@ -43,18 +43,18 @@ class InviteRoutes(Resource):
         if not isinstance(code, str) or not code:
             raise Problem(422, "Invalid body", "field 'code' is required", errors=[{"field": "code", "message": "required"}])
         keys = [address_key, ("exchange", "code", code[:128])]
-        wait = failures.retry_after(keys)
+        wait = await failures.retry_after(keys)
         if wait is not None:
             audit_failure("exchange", request, 429, failures.limit)
             await self.ctx.audit.record(request, "candidate.exchange_failed", "invite", None, status=429)
             raise Problem(429, "Too many attempts", f"too many failed tries; try again in {wait} s", slug="rate-limited", headers={"Retry-After": str(wait)})
         record = await self.ctx.store.run(self.ctx.store.store.redeem_invite, code)
         if record is None:
-            audit_failure("exchange", request, 404, failures.failed(keys))
+            audit_failure("exchange", request, 404, await failures.failed(keys))
             await self.ctx.audit.record(request, "candidate.exchange_failed", "invite", None, status=404)
             raise Problem(404, "Invite not valid", "this interview link was already used or does not exist; ask for a new link", slug="invite-invalid")
         if record.expired():
-            audit_failure("exchange", request, 410, failures.failed(keys))
+            audit_failure("exchange", request, 410, await failures.failed(keys))
             await self.ctx.audit.record(request, "candidate.exchange_failed", "invite", None, status=410)
             raise Problem(410, "Invite expired", "this interview link has expired; ask for a new link", slug="invite-expired")
         # The one-time code becomes the session's token: a fresh token is
