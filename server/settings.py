@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     hr_cookie_max_age_s: int = 12 * 3600
     # Failed HR sign-ins and invite-code exchanges: after auth_max_failures
     # in auth_failure_window_s from one address (or for one account), 429
-    # with Retry-After until the oldest of them is out of the window.
+    # with Retry-After until the oldest of them is out of the window. With
+    # several nodes (redis_url) the count is shared by all (server/limits.py).
     auth_max_failures: int = Field(default=10, ge=1)
     auth_failure_window_s: int = Field(default=15 * 60, gt=0)
 
