@@ -86,9 +86,11 @@ async def one_size(nodes: int, config: Any, kit: MediaKit, root: Path, top: int)
 
 
 def table(report: dict[str, Any]) -> str:
+    """The README's table, from a report (``python -m benchmarks cluster --table FILE`` prints it again)."""
     lines = [
-        "| nodes | step N | final p95 | WHIP POST → media flowing p50 / p95 | finals missing | served per node | redirects | refused | cores used |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| nodes | step N | finals | end of speech → final p50 / p95 | finals missing | WHIP POST → media flowing (the joining candidate) "
+        "| machine busy cores | served per node (whole run) | redirects | refused |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in report["runs"]:
         info = run["cluster"]
@@ -96,12 +98,12 @@ def table(report: dict[str, Any]) -> str:
         redirects = int(sum(n["candor_whip_redirects_total"] for n in info["per_node"].values()))
         refused = int(sum(n["candor_admission_refused_total"] for n in info["per_node"].values()))
         for step in run["steps"]:
-            lat = step["latency"]
-            final = lat["speech_end_to_final"]["p95"]
-            flow = lat["whip_to_flowing"]
+            final = step["latency"]["speech_end_to_final"]
+            flow = step["latency"]["whip_to_flowing"]
+            busy = step.get("machine", {}).get("busy_cores")
             lines.append(
-                f"| {info['nodes']} | {step['n']} | {_s(final)} | {_s(flow['p50'])} / {_s(flow['p95'])} | "
-                f"{lat['speech_end_to_final']['missing']} | {served} | {redirects} | {refused} | {info['cores_used_by_nodes']} |"
+                f"| {info['nodes']} | {step['n']} | {final['n']} | {_s(final['p50'])} / {_s(final['p95'])} | {final['missing']} | "
+                f"{_s(flow['p50'])} | {'–' if busy is None else f'{busy:.2f}'} | {served} | {redirects} | {refused} |"
             )
     return "\n".join(lines)
 
@@ -132,7 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     parser.description = __doc__.splitlines()[0]
     parser.add_argument("--nodes", default="1,3", help="cluster sizes to run, in order (default 1,3)")
+    parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of a report written before, and stop")
     args = parser.parse_args(argv)
+    if args.table is not None:
+        print(table(json.loads(args.table.read_text())))
+        return 0
     if args.url:
         raise SystemExit("benchmarks cluster starts its own clusters: no --url")
     config = config_from_args(args)
