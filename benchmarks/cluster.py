@@ -34,7 +34,7 @@ import psutil
 
 from deploy.cluster import LocalCluster
 
-from .load import LOCAL_ICE, MediaKit, build_parser, config_from_args, machine_info, run_against
+from .load import LOCAL_ICE, MediaKit, build_parser, config_from_args, media_kit, new_report, run_against
 
 DATA = Path(__file__).resolve().parent / "data"
 COUNTERS = ("candor_whip_answers_total", "candor_whip_redirects_total", "candor_admission_refused_total")
@@ -113,16 +113,8 @@ def _s(value: float | None) -> str:
 
 
 async def run(nodes: list[int], config: Any) -> dict[str, Any]:
-    kit = MediaKit.load(config.media_dir, config.clips, portrait=config.portrait, video_size=config.video_size,
-                        video_fps=config.video_fps, pause_s=config.pause_s)
-    report: dict[str, Any] = {
-        "schema": "candor.bench.cluster/1",
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": sys.argv,
-        "settings": config.public(),
-        "machine": machine_info(),
-        "runs": [],
-    }
+    kit = media_kit(config)
+    report = new_report("candor.bench.cluster/1", config)
     with tempfile.TemporaryDirectory(prefix="candor-bench-cluster-") as root:
         Path(root).chmod(0o755)  # PostgreSQL runs as its own user (deploy/cluster.py)
         for size in nodes:

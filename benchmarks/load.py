@@ -1460,21 +1460,31 @@ async def run_against(
         await asyncio.get_running_loop().run_in_executor(None, server.stop)
 
 
-async def run_load(config: LoadConfig, *, url: str | None = None, hr_token: str | None = None, server_pid: int | None = None,
-                   server_env: Mapping[str, str] | None = None, compare: Mapping[str, str] | None = None,
-                   compare_label: str | None = None) -> dict[str, Any]:
-    """The whole benchmark: media loaded once, one ramp (and a baseline ramp with ``compare``)."""
-    kit = MediaKit.load(
+def media_kit(config: LoadConfig) -> MediaKit:
+    """The candidates' media, loaded once for every run of a benchmark."""
+    return MediaKit.load(
         config.media_dir, config.clips, portrait=config.portrait, video_size=config.video_size, video_fps=config.video_fps, pause_s=config.pause_s
     )
-    report: dict[str, Any] = {
-        "schema": "candor.bench.load/1",
+
+
+def new_report(schema: str, config: LoadConfig) -> dict[str, Any]:
+    """A report's head (what ran, where, with which settings) and its empty list of runs."""
+    return {
+        "schema": schema,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": sys.argv,
         "settings": config.public(),
         "machine": machine_info(),
         "runs": [],
     }
+
+
+async def run_load(config: LoadConfig, *, url: str | None = None, hr_token: str | None = None, server_pid: int | None = None,
+                   server_env: Mapping[str, str] | None = None, compare: Mapping[str, str] | None = None,
+                   compare_label: str | None = None) -> dict[str, Any]:
+    """The whole benchmark: media loaded once, one ramp (and a baseline ramp with ``compare``)."""
+    kit = media_kit(config)
+    report = new_report("candor.bench.load/1", config)
     main_label = "main" if not server_env else ",".join(f"{k}={v}" for k, v in server_env.items())
     report["runs"].append(await run_against(config, kit, url=url, hr_token=hr_token, server_pid=server_pid, env=server_env, label=main_label))
     if compare:

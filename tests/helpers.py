@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Self, TypeVar
 
 import av
+import httpx
 import numpy as np
 import uvicorn
 from starlette.types import ASGIApp
@@ -107,6 +108,20 @@ class LiveServer(LoopbackServer):
         """Run a coroutine on the server's own event loop (its writer's, outbox's...) and wait for it here."""
         loop = self.candor.writer._task.get_loop()
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), loop))
+
+
+def wait_healthy(url: str, proc: Any, log_text: Callable[[], str], timeout: float = 60) -> None:
+    """Wait for a child server's ``/healthz`` 200; AssertionError with its log if it exits or is not ready in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log_text()
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not healthy:\n{log_text()}")
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from db.automation import ActionRow
 from sinks.outbox import DeliveryRow
-from tests.helpers import HR_TOKEN, free_port
+from tests.helpers import HR_TOKEN, free_port, wait_healthy
 from tests.smtp_server import SmtpServer
 from tests.test_screening import PEOPLE, RESUME_ZH
 
@@ -95,16 +95,7 @@ class Child:
         return self.log.read_text(errors="replace")
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.text()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"not healthy:\n{self.text()}")
+        wait_healthy(self.url, self.proc, self.text, timeout)
 
     def kill(self) -> None:
         self.proc.kill()  # SIGKILL: no lifespan shutdown, leases left behind

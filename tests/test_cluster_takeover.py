@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from media.whip_client import WhipPublisher
-from tests.helpers import HR_TOKEN, free_port
+from tests.helpers import HR_TOKEN, free_port, wait_healthy
 from tests.media_fixtures import ANSWERS_ZH
 from tests.redis_fixtures import flush_redis
 from tests.test_sinks import SECRET, Receiver
@@ -59,16 +59,7 @@ class Node:
         return self.log.read_text(errors="replace")[-4000:]
 
     def wait_healthy(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.text()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError(f"node {self.name} not healthy:\n{self.text()}")
+        wait_healthy(self.url, self.proc, self.text, timeout)
 
     def kill(self) -> None:
         self.proc.kill()
