@@ -479,7 +479,8 @@ def test_batched_partials_read_the_same_words_as_one_at_a_time(models) -> None:
     jfk, aishell = load_audio(JFK_FLAC), load_audio(AISHELL_WAV)
     wenet, hotwords = load_audio(WENET_WAV), load_audio(HOTWORDS_MP3)
     four = 4 * 16000
-    clips = [jfk[:four], jfk[5 * 16000 : 5 * 16000 + four], aishell[:four], wenet[:four], hotwords[:four]]
+    # wenet's last 4 s: its first 4 s are read as no words at all on some CPUs (int8 decoding differs between them)
+    clips = [jfk[:four], jfk[5 * 16000 : 5 * 16000 + four], aishell[:four], wenet[-four:], hotwords[:four]]
     single = [runner.recognize(clip, words=False) for clip in clips]
     assert {s.language for s in single} == {"en", "zh"}
     for pinned in (False, True):
