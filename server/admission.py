@@ -141,3 +141,14 @@ def current_load(ctx: "Context") -> Load:
         loop_lag_p99_s=ctx.loop_lag.p99(since=ctx.models.ready_at, sustained=ctx.settings.admission_loop_lag_samples),
         audio_backlog_s=ctx.sessions.audio_backlog_s(),
     )
+
+
+def node_load(ctx: "Context") -> dict:
+    """This node's load as it tells others (cluster/node.py NodeInfo, ``GET /v1/ops/nodes``): live, capacity,
+    whether it would take a new session now, draining."""
+    return {
+        "live": ctx.sessions.live_count(),
+        "capacity": ctx.admission.capacity,
+        "accepting": ctx.models.ready.is_set() and ctx.admission.check(current_load(ctx)) is None,
+        "draining": ctx.admission.draining,
+    }

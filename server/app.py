@@ -48,7 +48,7 @@ from sinks import Channel, Outbox
 from sinks.successfactors import SuccessFactorsChannel
 
 from . import openapi
-from .admission import Admission, LoopLagMonitor, current_load
+from .admission import Admission, LoopLagMonitor, node_load
 from .audit import AuditTrail
 from .auth import HrAuth, new_token
 from .bodylimit import BodyLimit
@@ -283,7 +283,7 @@ class Candor:
             log.warning("CANDOR_HR_TOKEN_ENABLED=false and no enabled admin: add one with python -m server users create --role admin")
         ctx.writer.start()
         if ctx.nodes is not None:
-            await ctx.nodes.start(ctx.sessions, self._node_status)
+            await ctx.nodes.start(ctx.sessions, lambda: node_load(ctx))  # its load, every heartbeat
         await ctx.outbox.start()
         await ctx.automation.start()
         ctx.audit.start()
@@ -320,16 +320,6 @@ class Candor:
             await ctx.outbox.close()
             ctx.store.close()
             ctx.models.close()
-
-    def _node_status(self) -> dict:
-        """This node's load for the others (cluster/node.py NodeInfo), every heartbeat."""
-        ctx = self.ctx
-        return {
-            "live": ctx.sessions.live_count(),
-            "capacity": ctx.admission.capacity,
-            "accepting": ctx.models.ready.is_set() and ctx.admission.check(current_load(ctx)) is None,
-            "draining": ctx.admission.draining,
-        }
 
     async def _seed_catalog(self) -> None:
         """Shipped jobs and banks into the store (off the loop; a few ms)."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
@@ -27,6 +26,7 @@ from .metrics import Metrics
 from .modelgate import ModelGate
 from .policy import Policy
 from .permissions import UNDECIDED, Principal
+from .headers import origin_of
 from .problems import Problem
 from .reporting import Reporting
 from .settings import Settings
@@ -102,7 +102,7 @@ class Context:
         origin = request.headers.get("origin")
         # Candor's own pages too: with several nodes the candidate page, served from the public URL, posts its
         # offer to another node's own URL after a 307 (server/nodes.py).
-        allowed = [*self.settings.cors_origins, _origin(self.settings.base_url)]
+        allowed = [*self.settings.cors_origins, origin_of(self.settings.base_url)]
         if not origin or ("*" not in allowed and origin not in allowed):
             return {}
         return {
@@ -123,8 +123,3 @@ class Context:
         """The session's event stream, with the report listener attached once."""
         return await self.reports.events_for(session_id)
 
-
-def _origin(url: str) -> str:
-    """``https://host[:port]`` of a URL (what a browser sends as Origin)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

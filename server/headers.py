@@ -1,6 +1,11 @@
-"""``X-Content-Type-Options: nosniff`` on every answer (issue 12): a browser takes each for the type it says it is."""
+"""``X-Content-Type-Options: nosniff`` on every answer (issue 12): a browser takes each for the type it says it is.
+
+Also :func:`origin_of`, what CORS and the pages' CSP compare: a URL's origin.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,3 +27,9 @@ class NoSniff:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL (what a browser sends as Origin)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

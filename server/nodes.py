@@ -18,7 +18,6 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
-from urllib.parse import urlsplit
 
 import msgpack
 from redis.exceptions import RedisError
@@ -26,6 +25,8 @@ from redis.exceptions import RedisError
 from cluster import Cluster, NodeInfo, Ownership, Tickets
 from db import AsyncStore
 from events import Event, Payload, payload_from_dict
+
+from .headers import origin_of
 
 if TYPE_CHECKING:
     from .live import SessionRegistry
@@ -183,7 +184,7 @@ class Nodes:
         now = time.monotonic()
         if self._origins_at is None or now - self._origins_at > 10:
             try:
-                found = {_origin(n.url) for n in await self.cluster.nodes()}
+                found = {origin_of(n.url) for n in await self.cluster.nodes()}
             except (RedisError, OSError):
                 found = set(self._origins)  # the last known: Redis down does not break the page
             self._origins, self._origins_at = sorted(found), now
@@ -287,10 +288,6 @@ class Nodes:
         else:
             log.warning("cluster inbox: unknown request %r", kind)
 
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _open(vault: Any, session_id: str, blob: bytes) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import rest
-from ..admission import current_load
+from ..admission import node_load
 from ..auth import bearer
 from ..openapi import Operation, Reply
 from ..problems import Problem
@@ -67,12 +67,7 @@ class OpsRoutes(Resource):
         return Response(self.ctx.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     def _this_node(self) -> rest.NodeStatus:
-        ctx = self.ctx
-        return rest.NodeStatus(
-            id=ctx.settings.node_name, url=ctx.settings.own_url, live=ctx.sessions.live_count(),
-            capacity=ctx.admission.capacity, draining=ctx.admission.draining,
-            accepting=ctx.models.ready.is_set() and ctx.admission.check(current_load(ctx)) is None,
-        )
+        return rest.NodeStatus(id=self.ctx.settings.node_name, url=self.ctx.settings.own_url, **node_load(self.ctx))
 
     async def list_nodes(self, request: Request) -> Response:
         if self.ctx.nodes is None:
