@@ -22,6 +22,7 @@ ends only on ``end_input()`` or ``aclose()``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from media.frames import AudioChunk, VideoFrame
@@ -43,6 +44,8 @@ class AnalyzerGraph(Analyzer):
         *,
         turn_config: TurnConfig | None = None,
         partial_interval_s: float = 1.0,
+        partial_interval_max_s: float | None = None,
+        partials: Callable[[], bool] | None = None,
         face_interval_s: float = 0.5,
         voice: bool = True,
         face: bool = True,
@@ -55,7 +58,13 @@ class AnalyzerGraph(Analyzer):
         self.prosody: Analyzer | None = None
         if voice:
             self.vad = VadAnalyzer(models.vad, turn_config)
-            self.asr = TranscriptAnalyzer(models.asr, partial_interval_s=partial_interval_s, speculate=speculate)
+            self.asr = TranscriptAnalyzer(
+                models.asr,
+                partial_interval_s=partial_interval_s,
+                partial_interval_max_s=partial_interval_max_s,
+                partials=partials,
+                speculate=speculate,
+            )
             prosody_runner = getattr(models, "prosody", None)
             if emotion and prosody_runner is not None:
                 from .prosody import ProsodyAnalyzer

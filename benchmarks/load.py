@@ -650,6 +650,7 @@ class LoadContext:
     interview: str | None = None
     done_after_s: float = 1.0
     retry_cap_s: float = 5.0
+    watch_partials: bool = True  # the watcher asks for transcript.partial (False: ?partials=0)
     # The server shares this machine's clock (embedded, or a loopback URL): its event wall_time
     # (Unix time) converts to the generator's clock by ``unix_offset`` = time.time() - perf_counter().
     same_clock: bool = False
@@ -788,7 +789,10 @@ class Attempt:
     async def _watch(self, url: str, headers: dict[str, str]) -> None:
         last_seq = -1
         while True:
-            target = url if last_seq < 0 else f"{url}?from_seq={last_seq + 1}"
+            query = [] if self.ctx.watch_partials else ["partials=0"]
+            if last_seq >= 0:
+                query.append(f"from_seq={last_seq + 1}")
+            target = f"{url}?{'&'.join(query)}" if query else url
             try:
                 async with websockets.connect(target, additional_headers=headers, open_timeout=15, max_size=2**24) as ws:
                     self._watcher_ready.set()
@@ -963,6 +967,7 @@ class LoadConfig:
     video_size: tuple[int, int] = (160, 120)
     video_fps: float = 10.0
     pause_s: tuple[float, float] = (2.0, 4.0)
+    watch_partials: bool = True
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
@@ -1121,7 +1126,7 @@ async def run_ramp(
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)) as http:
         ctx = LoadContext(
             http, base_url.rstrip("/"), hr_token, kit, recorder, clock, config.seed, config.interview, config.done_after_s, config.retry_cap_s,
-            same_clock=same_clock,
+            same_clock=same_clock, watch_partials=config.watch_partials,
         )
         sampler = ResourceSampler(http, ctx.base_url, server_pid, clock)
         looplag = LoopLag(clock)
@@ -1373,6 +1378,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stop", action="store_true", help="run every step even after one breaks the targets")
     p.add_argument("--interview", metavar="JOB_ID", help="structured interviews for this job (e.g. wealth_manager) instead of free talk")
     p.add_argument("--done-after", type=float, default=1.0, help="interview: seconds after a clip's end of speech to send done")
+    p.add_argument("--watch-partials", choices=["on", "off"], default="on",
+                   help="off: each watcher opens its stream with ?partials=0 (finals and scores only), like a session no HR watch;"
+                        " with CANDOR_CANDIDATE_CAPTIONS=final on the server, nobody reads partials (default on)")
     p.add_argument("--retry-cap", type=float, default=5.0, help="a refused candidate retries after min(Retry-After, this) seconds")
     p.add_argument("--admission", action="store_true", help="keep the embedded server's admission control (default: off, to find the capacity)")
     p.add_argument("--target-final-p95", type=float, default=1.0, help="seconds (default 1.0)")
@@ -1419,6 +1427,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         video_size=(width, height),
         video_fps=args.video_fps,
         pause_s=(low, high),
+        watch_partials=args.watch_partials == "on",
     )
 
 

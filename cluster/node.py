@@ -128,6 +128,9 @@ class Cluster:
     def _inbox_key(self, node_id: str) -> str:
         return f"{self.prefix}inbox:{node_id}"
 
+    def _readers_key(self, session_id: str) -> str:
+        return f"{self.prefix}readers:{session_id}"
+
     # -- life --------------------------------------------------------------------------
     async def start(self, status: Status, handler: Handler) -> None:
         """Publish this node now (fails loudly when Redis cannot be reached), then every heartbeat."""
@@ -255,6 +258,29 @@ class Cluster:
 
     async def drop_events(self, session_id: str) -> None:
         await self.redis.delete(self._events_key(session_id))
+
+    # -- who reads partials ------------------------------------------------------------
+    async def mark_reader(self, session_id: str, token: str, ttl_ms: int) -> None:
+        """An HR watcher (``token``) on this node reads ``session_id``'s partials for the next ``ttl_ms``."""
+        key = self._readers_key(session_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {token: int(time.time() * 1000) + ttl_ms})
+            pipe.pexpire(key, ttl_ms)
+            await pipe.execute()
+
+    async def unmark_reader(self, session_id: str, token: str) -> None:
+        await self.redis.zrem(self._readers_key(session_id), token)
+
+    async def read_by_someone(self, session_ids: list[str]) -> set[str]:
+        """Those of ``session_ids`` whose partials a watcher on any node reads now."""
+        if not session_ids:
+            return set()
+        now = int(time.time() * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session_id in session_ids:
+                pipe.zcount(self._readers_key(session_id), now, "+inf")
+            counts = await pipe.execute()
+        return {session_id for session_id, count in zip(session_ids, counts) if count}
 
     # -- inbox -------------------------------------------------------------------------
     async def send(self, node_id: str, kind: str, session_id: str, blob: bytes = b"") -> None:

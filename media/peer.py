@@ -159,6 +159,11 @@ class WhipConnection:
                 loop.create_task(self.close(reason), name=f"deadline-close:{self.id}")
                 return
 
+    @property
+    def control_open(self) -> bool:
+        """The candidate's "control" data channel is open (captions can reach them)."""
+        return self._channel is not None and self._channel.readyState == "open"
+
     def send_control(self, message: dict[str, Any]) -> bool:
         channel = self._channel
         if channel is None or channel.readyState != "open":

@@ -15,20 +15,21 @@ import time
 from typing import Awaitable, Callable
 
 from db import AsyncStore
-from events import AnalyzerEvent, Event, Payload
+from events import TRANSCRIPT_PARTIAL, AnalyzerEvent, Event, Payload
 
 log = logging.getLogger(__name__)
 
 
 class Watcher:
-    """One subscriber's bounded queue of events."""
+    """One subscriber's bounded queue of events (``partials=False``: without ``transcript.partial``)."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, *, partials: bool = True) -> None:
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=maxsize)
         self.overflowed = asyncio.Event()
+        self.partials = partials
 
     def offer(self, event: Event) -> None:
-        if self.overflowed.is_set():
+        if self.overflowed.is_set() or (not self.partials and event.type == TRANSCRIPT_PARTIAL):
             return
         try:
             self.queue.put_nowait(event)
@@ -147,8 +148,9 @@ class SessionEvents:
     def publish_analyzer_event(self, event: AnalyzerEvent) -> Event:
         return self.publish(event.media_time, event.payload)
 
-    def subscribe(self) -> Watcher:
-        watcher = Watcher(self._watcher_queue)
+    def subscribe(self, *, partials: bool = True) -> Watcher:
+        """A new watcher; ``partials=False``: it is not sent ``transcript.partial`` (and does not ask for them)."""
+        watcher = Watcher(self._watcher_queue, partials=partials)
         self._watchers.add(watcher)
         return watcher
 
@@ -158,6 +160,11 @@ class SessionEvents:
     @property
     def watcher_count(self) -> int:
         return len(self._watchers)
+
+    @property
+    def partial_readers(self) -> int:
+        """Watchers that read ``transcript.partial`` (the ASR decodes partials only while someone does)."""
+        return sum(1 for watcher in self._watchers if watcher.partials)
 
     async def flush(self) -> None:
         await self._writer.flush()

@@ -138,6 +138,8 @@ class LiveSession:
         # When the session last had a candidate connected or was asked for (time.monotonic());
         # None while a connection is up. The registry releases a session idle for idle_release_s.
         self.idle_since: float | None = time.monotonic()
+        # Several nodes: an HR watcher on another node reads this session's partials (server/nodes.py keeps it).
+        self.remote_partial_readers = False
 
     def touch(self) -> None:
         """A connection is on its way (the WHIP offer is being answered): not idle."""
@@ -357,6 +359,8 @@ class LiveSession:
             self._models,
             turn_config=turn_config(s),
             partial_interval_s=s.partial_interval_s,
+            partial_interval_max_s=s.partial_interval_max_s,
+            partials=self.partials_read,
             face_interval_s=s.face_metrics_interval_s,
             voice=bool(consent and consent.voice),
             face=bool(consent and consent.face),
@@ -433,8 +437,23 @@ class LiveSession:
                 ended = self._speech_ends.pop(payload.utterance_id, None)
                 if ended is not None:
                     self._metrics.speech_to_final.observe(asyncio.get_running_loop().time() - ended)
-            if self.connection is not None:
+            if self.connection is not None and self._captions_for(final):
                 self.connection.send_control({"type": "caption", "text": payload.text, "final": final, "utterance_id": payload.utterance_id})
+
+    def _captions_for(self, final: bool) -> bool:
+        """Whether the candidate's page shows this caption (``candidate_captions``)."""
+        shown = self._settings.candidate_captions
+        return shown == "live" or (final and shown == "final")
+
+    def partials_read(self) -> bool:
+        """Whether anyone reads this session's partials now: the candidate's live captions or an HR watcher.
+
+        Asked by the ASR before each partial's decode: nobody reading, no decode.
+        """
+        connection = self.connection
+        if self._settings.candidate_captions == "live" and connection is not None and connection.control_open:
+            return True
+        return self.events.partial_readers > 0 or self.remote_partial_readers
 
     async def _monitor(self) -> None:
         """Report drops (never silent) once a second."""
@@ -659,6 +678,10 @@ class SessionRegistry:
 
     def audio_backlog_s(self) -> float:
         return max((s.audio_backlog_s for s in self._live.values() if not s.closed), default=0.0)
+
+    def live_sessions(self) -> list[LiveSession]:
+        """The sessions held live here, now."""
+        return list(self._live.values())
 
     def get_live(self, session_id: str) -> LiveSession | None:
         return self._live.get(session_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 STREAM_CONTEXT = "redis.events"  # the sealed stream entries' context (vault AAD)
 INBOX_CONTEXT = "redis.inbox"
 HISTORY_PAGE = 500
+# A watcher on any node that reads a session's partials says so in Redis every READER_REFRESH_S, for
+# READER_TTL_S; the holder looks twice as often and decodes partials only while someone reads them.
+READER_REFRESH_S = 3.0
+READER_TTL_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class Nodes:
         self.registry: SessionRegistry | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._reader_task: asyncio.Task[None] | None = None
         self.forward_failures = 0
         self._origins: list[str] = []
         self._origins_at: float | None = None
@@ -86,13 +92,16 @@ class Nodes:
         self.registry = registry
         self.cluster.on_lost = registry.lost
         await self.cluster.start(status, self._handle)
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="cluster-release")
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.create_task(self._sweep(), name="cluster-release")
+        self._reader_task = loop.create_task(self._readers(), name="cluster-readers")
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for task in (self._sweeper, self._reader_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5)
         await self.cluster.close()
@@ -213,12 +222,51 @@ class Nodes:
                 log.error("events not carried to the other nodes (%s): they read the database", type(exc).__name__)
 
     async def follow(self, session_id: str, from_seq: int, send: Callable[[dict[str, Any]], Awaitable[None]],
-                     *, quiet_ms: int = 2000) -> None:
+                     *, quiet_ms: int = 2000, partials: bool = True) -> None:
         """A session's events from ``from_seq`` on, whichever node holds it: the database, then the stream.
 
         Each event once, in seq order: a gap in the stream (Redis restarted, a takeover) is filled from the
-        database, and when the stream is quiet the database is asked for anything it missed.
+        database, and when the stream is quiet the database is asked for anything it missed. With
+        ``partials``, the holder is told (through Redis) that someone reads its partials while this runs.
         """
+        if not partials:
+            return await self._follow(session_id, from_seq, send, quiet_ms)
+        token = secrets.token_hex(8)
+        marker = asyncio.get_running_loop().create_task(self._mark_reader(session_id, token), name=f"reader:{session_id}")
+        try:
+            return await self._follow(session_id, from_seq, send, quiet_ms)
+        finally:
+            marker.cancel()
+            with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
+                await asyncio.wait_for(self.cluster.unmark_reader(session_id, token), 2.0)
+
+    async def _mark_reader(self, session_id: str, token: str) -> None:
+        while True:
+            try:
+                await self.cluster.mark_reader(session_id, token, int(READER_TTL_S * 1000))
+            except (RedisError, OSError) as exc:
+                log.warning("partials' reader not marked (%s)", type(exc).__name__)
+            await asyncio.sleep(READER_REFRESH_S)
+
+    async def _readers(self) -> None:
+        """Tell the sessions held here whether a watcher on any node reads their partials."""
+        while True:
+            await asyncio.sleep(READER_REFRESH_S / 2)
+            assert self.registry is not None
+            sessions = self.registry.live_sessions()
+            try:
+                read = await self.cluster.read_by_someone([s.id for s in sessions])
+            except (RedisError, OSError) as exc:
+                log.warning("partials' readers not read (%s): partials go on as before", type(exc).__name__)
+                continue
+            except Exception:
+                log.exception("partials' readers not read")
+                continue
+            for session in sessions:
+                session.remote_partial_readers = session.id in read
+
+    async def _follow(self, session_id: str, from_seq: int, send: Callable[[dict[str, Any]], Awaitable[None]],
+                      quiet_ms: int) -> None:
         last = from_seq - 1
         last = await self._from_database(session_id, last, send)
         vault = self.store.store.vault

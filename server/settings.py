@@ -221,6 +221,16 @@ class Settings(BaseSettings):
     # utterance (+2 s); "full": faster-whisper's 30 s window (the baseline).
     asr_window: str = Field(default="trim", pattern="^(trim|full)$")
     partial_interval_s: float = Field(default=1.0, gt=0)
+    # Partials (a re-decode of the utterance so far) stretch up to this when
+    # the ASR workers are busier than half the time; equal to
+    # partial_interval_s: never (benchmarks/README.md, "Cost per candidate").
+    partial_interval_max_s: float = Field(default=4.0, gt=0)
+    # What the candidate's page shows as they speak: "live" (partials, then
+    # each final), "final" (each utterance once it is final: no partial is
+    # decoded for the candidate), "off" (nothing). Partials are decoded only
+    # while someone reads them: live captions, or an HR watcher (an event
+    # stream opened with ?partials=0 does not count).
+    candidate_captions: str = Field(default="live", pattern="^(live|final|off)$")
     # Decode a final as soon as its audio is complete (pad_s of silence)
     # rather than when the VAD's min_silence_s confirms the turn is over;
     # only while the ASR worker is idle. Same audio, same text, earlier.

@@ -39,9 +39,10 @@ def node(tmp_path: Path, name: str, redis: str, models: Models, database_url: st
 def two_nodes(models: Models, tmp_path: Path, redis_url: str, pg_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two nodes on a real PostgreSQL (tests/pg_fixtures.py: a fresh database) and a real Redis."""
     flush_redis(redis_url)
-    a = node(tmp_path, "a", redis_url, models, pg_url, max_live_sessions=1)
+    # Candidates see finals only: partials are decoded only for HR watchers (a watcher on node b counts).
+    a = node(tmp_path, "a", redis_url, models, pg_url, max_live_sessions=1, candidate_captions="final")
     try:
-        b = node(tmp_path, "b", redis_url, models, pg_url, max_live_sessions=1)
+        b = node(tmp_path, "b", redis_url, models, pg_url, max_live_sessions=1, candidate_captions="final")
     except Exception:
         a.stop()
         raise
@@ -97,6 +98,8 @@ async def test_a_watcher_on_node_b_follows_a_candidate_on_node_a(
             await watcher.wait_for(lambda s: any("广州" in e["payload"]["text"] for e in s.of_type("transcript.final")),
                                    media.aishell_s + 30, "the final, on node b")
             assert watcher.of_type("face.landmarks") or watcher.of_type("face.metrics"), watcher.summary()
+            # Node a decoded partials because a watcher on node b reads them (said through Redis).
+            assert watcher.of_type("transcript.partial"), watcher.summary()
         finally:
             await publisher.close()
         await watcher.wait_for(lambda s: bool(s.of_type("connection.ended")), 20, "the hang-up, on node b")

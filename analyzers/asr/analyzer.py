@@ -6,13 +6,20 @@ growing utterance every ``partial_interval_s`` for ``transcript.partial``
 (made stable with LocalAgreement) and the whole utterance on its end for
 ``transcript.final`` with word timings, through the process's shared
 :class:`~analyzers.asr.runner.AsrRunner`.
+
+Partials cost most of a speaking candidate's CPU (each re-decodes the
+utterance so far) and are only a preview: they are decoded only while
+``partials()`` says someone reads them (the candidate's live captions, an HR
+watcher), and their interval stretches up to ``partial_interval_max_s`` when
+the runner's workers are busy (:meth:`~analyzers.asr.scheduler.DecodeScheduler.partial_interval`).
+Finals do not depend on partials: the same audio gives the same final.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +74,8 @@ class TranscriptAnalyzer(Analyzer):
         runner: AsrRunner,
         *,
         partial_interval_s: float = 1.0,
+        partial_interval_max_s: float | None = None,
+        partials: Callable[[], bool] | None = None,
         min_partial_s: float = 0.6,
         min_final_s: float = 0.3,
         ring_s: float = 40.0,
@@ -78,6 +87,10 @@ class TranscriptAnalyzer(Analyzer):
         super().__init__(input_maxsize=4000)
         self._runner = runner
         self._partial_interval = partial_interval_s
+        self._partial_interval_max = partial_interval_s if partial_interval_max_s is None else partial_interval_max_s
+        # Whether anyone reads partials now (None: always); asked before each one.
+        self._partials_read = partials
+        self.partials_skipped = 0  # partials not decoded because nobody read them
         self._min_partial = min_partial_s
         self._min_final = min_final_s
         self._ring: deque[AudioChunk] = deque(maxlen=int(ring_s * SAMPLE_RATE / 512))
@@ -216,11 +229,15 @@ class TranscriptAnalyzer(Analyzer):
             heard = self.audio_end - utt.start
             if heard < self._min_partial or self.audio_end - utt.decoded_until < 0.3:
                 continue
-            if now - last_partial_at < self._partial_interval:
+            interval = self._runner.partial_interval(self._partial_interval, self._partial_interval_max)
+            if now - last_partial_at < interval:
                 # Come back when the interval is up (audio keeps waking us too).
-                loop.call_later(self._partial_interval - (now - last_partial_at), self._wake.set)
+                loop.call_later(interval - (now - last_partial_at), self._wake.set)
                 continue
             last_partial_at = now
+            if self._partials_read is not None and not self._partials_read():
+                self.partials_skipped += 1  # nobody reads it: asked again an interval later
+                continue
             await self._partial(utt)
 
     async def _partial(self, utt: _Utterance) -> None:

@@ -16,6 +16,13 @@ longest). Finals always run alone, with word timings.
 ``workers`` > 1 (with a model loaded with as many workers): that many
 decodes run at once, each taking the best queued job when it is free, so a
 final need not wait for a partial that is already decoding.
+
+Partials stretch under load: the scheduler measures how busy its workers
+were over the last few seconds (:meth:`DecodeScheduler.busy`), and
+:meth:`DecodeScheduler.partial_interval` lengthens every session's partial
+interval once that passes ``partial_busy_target``, up to the session's
+most. A final is never delayed this way, and it waits
+less behind partials that are already decoding.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import heapq
 import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -39,6 +47,46 @@ T = TypeVar("T")
 
 FINAL = 0  # job priorities: lower runs first
 PARTIAL = 1
+BUSY_WINDOW_S = 4.0  # how far back busy() looks
+
+
+class BusyMeter:
+    """How much of the last ``window_s`` seconds ``workers`` threads spent decoding (0..1).
+
+    Decodes still running count up to now, so a long final shows at once,
+    not only when it ends.
+    """
+
+    def __init__(self, workers: int, *, window_s: float = BUSY_WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.workers = max(1, workers)
+        self.window_s = window_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._done: deque[tuple[float, float]] = deque()  # (start, end) of finished decodes
+        self._running: dict[int, float] = {}  # token -> start
+        self._tokens = itertools.count()
+
+    def start(self) -> int:
+        with self._lock:
+            token = next(self._tokens)
+            self._running[token] = self._clock()
+            return token
+
+    def stop(self, token: int) -> None:
+        with self._lock:
+            start = self._running.pop(token, None)
+            if start is not None:
+                self._done.append((start, self._clock()))
+
+    def fraction(self) -> float:
+        now = self._clock()
+        since = now - self.window_s
+        with self._lock:
+            while self._done and self._done[0][1] <= since:
+                self._done.popleft()
+            busy = sum(end - max(start, since) for start, end in self._done)
+            busy += sum(now - max(start, since) for start in self._running.values())
+        return min(1.0, busy / (self.window_s * self.workers))
 
 
 @dataclass(order=True)
@@ -60,8 +108,17 @@ class DecodeScheduler(ModelRunner):
 
     name = "asr"
 
-    def __init__(self, *, partial_batch: int = 1, partial_batch_span_s: float = 2.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        partial_batch: int = 1,
+        partial_batch_span_s: float = 2.0,
+        partial_busy_target: float = 0.5,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.meter = BusyMeter(self.workers)
+        self.partial_busy_target = partial_busy_target
         self.partial_batch = max(1, int(partial_batch))
         self.partial_batch_span_s = partial_batch_span_s
         self._jobs: list[_Job] = []  # a heap: (priority, arrival)
@@ -84,6 +141,23 @@ class DecodeScheduler(ModelRunner):
     async def partial(self, fn: Callable[[], T], *, stream: Hashable) -> T | None:
         """Run ``fn`` (a partial's decode) after the finals; ``None`` if a newer partial of ``stream`` superseded it."""
         return await self._schedule(PARTIAL, fn, stream)
+
+    def busy(self) -> float:
+        """The workers' busy fraction over the last few seconds (0..1)."""
+        return self.meter.fraction()
+
+    def partial_interval(self, base_s: float, most_s: float) -> float:
+        """A session's partial interval now: ``base_s``, stretched up to ``most_s`` once the workers are busier than the target.
+
+        At the target busy fraction the interval is ``base_s``; it grows with
+        the square of the excess (twice as busy as the target: four times as
+        long), up to ``most_s``. The square makes it give way quickly: a
+        final that finds every worker on a partial waits for one.
+        """
+        if most_s <= base_s:
+            return base_s
+        ratio = self.busy() / max(1e-6, self.partial_busy_target)
+        return base_s if ratio <= 1.0 else min(most_s, base_s * ratio * ratio)
 
     @property
     def queued(self) -> int:
@@ -127,10 +201,16 @@ class DecodeScheduler(ModelRunner):
                 job.future.set_result(None)
                 continue
             jobs.append(job)
-        if len(jobs) > 1:
-            self._run_partial_batch(jobs)
-        elif jobs:
-            self._run_job(jobs[0])
+        if not jobs:
+            return
+        token = self.meter.start()
+        try:
+            if len(jobs) > 1:
+                self._run_partial_batch(jobs)
+            else:
+                self._run_job(jobs[0])
+        finally:
+            self.meter.stop(token)
 
     def _take_similar_partials(self, first: PartialRequest) -> list[_Job]:
         """Queued, current partials of about ``first``'s length, oldest first (lock held).

@@ -2,8 +2,10 @@
 
 HR watch a session's events as they happen, after its history from
 ``?from_seq=N``, as JSON or ``?format=msgpack``. A watcher too slow to keep up
-is closed (4001) and reconnects with ``from_seq``. It is a WebSocket, so it
-is a route of its own, outside the table of operations.
+is closed (4001) and reconnects with ``from_seq``. ``?partials=0`` leaves out
+``transcript.partial``: a watcher that only needs finals and scores (a robot,
+a dashboard) says so, and a session nobody else reads decodes no partials.
+It is a WebSocket, so it is a route of its own, outside the table of operations.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Callable
 import msgpack
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from events import TRANSCRIPT_PARTIAL
 
 from ..context import Context
 
@@ -67,13 +71,14 @@ class EventRoutes:
             await websocket.accept()
             await websocket.close(code=CLOSE_BAD_REQUEST, reason="format is json or msgpack; from_seq a sequence number")
             return
+        partials = websocket.query_params.get("partials", "1").lower() not in ("0", "false", "no", "off")
         await websocket.accept()
-        send = _sender(websocket, fmt)
+        send = _sender(websocket, fmt, partials=partials)
         if events is None:
             assert self.ctx.nodes is not None
-            await self._follow(websocket, self.ctx.nodes.follow(session_id, from_seq, send))
+            await self._follow(websocket, self.ctx.nodes.follow(session_id, from_seq, send, partials=partials))
             return
-        watcher = events.subscribe()
+        watcher = events.subscribe(partials=partials)
         self.ctx.metrics.watchers.inc()
 
         async def stream() -> None:
@@ -133,17 +138,17 @@ class EventRoutes:
             self.ctx.metrics.watchers.dec()
 
 
-def _sender(websocket: WebSocket, fmt: str) -> Callable[[dict[str, Any]], Any]:
-    if fmt == "msgpack":
-        async def send_msgpack(data: dict[str, Any]) -> None:
+def _sender(websocket: WebSocket, fmt: str, *, partials: bool = True) -> Callable[[dict[str, Any]], Any]:
+    """Sends an event's dict as ``fmt``; without ``partials``, ``transcript.partial`` is left out."""
+    async def send(data: dict[str, Any]) -> None:
+        if not partials and data.get("type") == TRANSCRIPT_PARTIAL:
+            return
+        if fmt == "msgpack":
             await websocket.send_bytes(msgpack.packb(data, use_bin_type=True))
+        else:
+            await websocket.send_text(json.dumps(data, ensure_ascii=False))
 
-        return send_msgpack
-
-    async def send_json(data: dict[str, Any]) -> None:
-        await websocket.send_text(json.dumps(data, ensure_ascii=False))
-
-    return send_json
+    return send
 
 
 async def _drain_client(websocket: WebSocket) -> None:
