@@ -43,6 +43,7 @@ class WhipPublisher:
     # consents before any analysis); None: skip (consent already given).
     consent: dict[str, bool] | None = field(default_factory=lambda: {"voice": True, "face": True})
     captions: list[dict[str, Any]] = field(default_factory=list)
+    hello: dict[str, Any] | None = None  # the server's greeting on the control channel
     location: str | None = None
     posted_at: float | None = None
     answered_at: float | None = None
@@ -78,6 +79,8 @@ class WhipPublisher:
                 return
             if message.get("type") == "caption":
                 self.captions.append(message)
+            elif message.get("type") == "hello":
+                self.hello = message
 
         self._channel = channel
         await pc.setLocalDescription(await pc.createOffer())

@@ -227,7 +227,8 @@ class LiveSession:
                 self._flow_task = asyncio.get_running_loop().create_task(self._tick_flow(), name=f"flow:{self.id}")
 
     def _on_control_open(self, connection: WhipConnection) -> None:
-        connection.send_control({"type": "hello", "session_id": self.id, "interview": self.flow is not None})
+        connection.send_control({"type": "hello", "session_id": self.id, "interview": self.flow is not None,
+                                 "captions": self._settings.candidate_captions})
         self._send_question_state()
 
     def _on_control(self, message: dict[str, Any]) -> None:

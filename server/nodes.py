@@ -256,12 +256,13 @@ class Nodes:
             sessions = self.registry.live_sessions()
             try:
                 read = await self.cluster.read_by_someone([s.id for s in sessions])
-            except (RedisError, OSError) as exc:
-                log.warning("partials' readers not read (%s): partials go on as before", type(exc).__name__)
-                continue
-            except Exception:
-                log.exception("partials' readers not read")
-                continue
+            except Exception as exc:
+                # Unknown: decode partials for every session, as if a watcher read each (as before readers counted).
+                if isinstance(exc, (RedisError, OSError)):
+                    log.warning("partials' readers not read (%s): decoding them for every session", type(exc).__name__)
+                else:
+                    log.exception("partials' readers not read: decoding them for every session")
+                read = {s.id for s in sessions}
             for session in sessions:
                 session.remote_partial_readers = session.id in read
 

@@ -225,12 +225,14 @@ class Settings(BaseSettings):
     # the ASR workers are busier than half the time; equal to
     # partial_interval_s: never (benchmarks/README.md, "Cost per candidate").
     partial_interval_max_s: float = Field(default=4.0, gt=0)
-    # What the candidate's page shows as they speak: "live" (partials, then
-    # each final), "final" (each utterance once it is final: no partial is
-    # decoded for the candidate), "off" (nothing). Partials are decoded only
-    # while someone reads them: live captions, or an HR watcher (an event
-    # stream opened with ?partials=0 does not count).
-    candidate_captions: str = Field(default="live", pattern="^(live|final|off)$")
+    # What the candidate's page shows as they speak: "final" (each utterance
+    # once it is final, about a second after they stop: no partial is decoded
+    # for the candidate), "live" (partials, then each final), "off" (nothing).
+    # Partials are decoded only while someone reads them: live captions, or an
+    # HR watcher (an event stream opened with ?partials=0 does not count).
+    # "final" by default: unwatched, a speaking candidate costs about half the
+    # CPU and finals come sooner (benchmarks/README.md, "Cost per candidate").
+    candidate_captions: str = Field(default="final", pattern="^(live|final|off)$")
     # Decode a final as soon as its audio is complete (pad_s of silence)
     # rather than when the VAD's min_silence_s confirms the turn is over;
     # only while the ASR worker is idle. Same audio, same text, earlier.
@@ -282,10 +284,11 @@ class Settings(BaseSettings):
     # Admission control (server/admission.py): a new session's media is
     # refused with 503 + Retry-After when the machine is full: at
     # max_live_sessions (0: sessions_per_core x CPU cores, from the load
-    # benchmark), or when the event loop's p99 lag over the last 10 s or the
-    # largest audio backlog is over its limit.
+    # benchmark: what held twice, benchmarks/README.md "Cost per candidate"),
+    # or when the event loop's p99 lag over the last 10 s or the largest
+    # audio backlog is over its limit.
     max_live_sessions: int = Field(default=0, ge=0)
-    sessions_per_core: float = Field(default=2.0, gt=0)
+    sessions_per_core: float = Field(default=1.0, gt=0)
     admission_loop_lag_s: float = Field(default=0.25, gt=0)
     # A lag counts only when this many of the loop's wakes (every 0.1 s) in
     # the 10 s reached it: one stall is not overload.

@@ -458,6 +458,9 @@ async def test_candidate_english_speech_and_face(candor_server: RunningServer, m
                 )
                 captions = await page.evaluate("() => window.candor.captions.map(c => c.text)")
                 assert any(c.strip() for c in captions), captions
+                # By default the candidate sees each utterance once it is final (CANDOR_CANDIDATE_CAPTIONS=final).
+                assert await page.evaluate("() => window.candor.captions.every(c => c.final)"), captions
+                assert (await page.locator("#caption-title").inner_text()).strip() == "识别出的回答"
                 await page.screenshot(path=str(shots / "candidate-live.png"), full_page=True)
 
                 # A drop: the server hangs up this connection; the page

@@ -108,6 +108,7 @@ async def speak(server: LiveServer, media: Media, *, partials: bool) -> tuple[li
             while not any(c.get("final") for c in publisher.captions) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             session["partials_skipped"] = asr_of(server, session["id"]).partials_skipped
+            session["hello"] = publisher.hello
         finally:
             await publisher.close()
         return list(stream.events), list(publisher.captions), session
@@ -132,7 +133,8 @@ def test_nobody_reads_partials_so_none_is_decoded_and_the_finals_are_as_good(
     logged = final_captions_server.candor.store.store.read_events(session["id"])
     assert not [e for e in logged if e.type == "transcript.partial"], "a partial was decoded for nobody"
     assert session["partials_skipped"] > 0
-    # The candidate's page was sent each final, and nothing else.
+    # The candidate's page was told, and sent each final and nothing else.
+    assert session["hello"]["captions"] == "final", session["hello"]
     assert captions and all(c["final"] is True for c in captions), captions
     assert [c["text"] for c in captions] == texts
 
@@ -150,6 +152,6 @@ def test_an_hr_watcher_reading_partials_gets_them_while_the_candidate_sees_final
 
 
 def test_the_settings_name_what_the_candidate_sees(tmp_path: Path) -> None:
-    assert make_settings(tmp_path).candidate_captions == "live"  # as before: partials, then finals
+    assert make_settings(tmp_path).candidate_captions == "final"  # no partial decoded for the candidate
     with pytest.raises(ValueError):
         make_settings(tmp_path, candidate_captions="sometimes")

@@ -85,6 +85,7 @@
       retry: '重试',
       start: '开始面试',
       caption_title: '实时字幕',
+      caption_title_final: '识别出的回答',
       caption_empty: '开始回答后，这里会显示识别出的文字。',
       finish: '结束面试',
       finish_confirm_text: '确定要结束面试吗？结束后无法继续。',
@@ -206,6 +207,7 @@
       retry: 'Try again',
       start: 'Start interview',
       caption_title: 'Live captions',
+      caption_title_final: 'What we heard',
       caption_empty: 'What you say will appear here.',
       finish: 'Finish interview',
       finish_confirm_text: 'Finish the interview? You cannot continue afterwards.',
@@ -288,6 +290,7 @@
   var app = cand.app = {
     state: 'idle', // idle | checking | ready | connecting | live | reconnecting | finished | error
     captions: [],
+    captionsMode: 'live', // the server's hello says: live | final | off
     lang: 'zh',
     creds: null,
     stream: null,
@@ -809,6 +812,7 @@
   window.candor = {
     get state() { return app.state; },
     captions: app.captions,
+    get captionsMode() { return app.captionsMode; },
     get micLevel() { return app.micLevel; },
     get heard() { return app.heard; },
     get rttMs() { return app.rttMs; },

@@ -221,7 +221,7 @@
       if (!msg || typeof msg !== 'object') return;
       if (msg.type === 'caption') onCaption(msg);
       else if (msg.type === 'pong') onPong(msg);
-      else if (msg.type === 'hello') cand.interview.onHello(msg);
+      else if (msg.type === 'hello') { showCaptions(msg.captions); cand.interview.onHello(msg); }
       else if (msg.type === 'question') cand.interview.onQuestion(msg);
       else if (msg.type === 'answer_ended') cand.interview.onAnswerEnded(msg);
       else if (msg.type === 'question_ended') cand.interview.onQuestionEnded(msg);
@@ -241,6 +241,16 @@
     if (!isFinite(sent)) return;
     app.rttMs = Math.max(0, Date.now() - sent);
     cand.renderMessage();
+  }
+
+  // The deployment says which captions come (CANDOR_CANDIDATE_CAPTIONS): none, no caption box.
+  function showCaptions(mode) {
+    app.captionsMode = typeof mode === 'string' ? mode : 'live';
+    var off = app.captionsMode === 'off';
+    $('caption-title').hidden = off;
+    $('captions').hidden = off;
+    // Each utterance once it is final: not "live" captions.
+    cand.setKey($('caption-title'), app.captionsMode === 'live' ? 'caption_title' : 'caption_title_final');
   }
 
   function onCaption(msg) {
