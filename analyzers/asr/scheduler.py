@@ -76,14 +76,19 @@ class BusyMeter:
         with self._lock:
             start = self._running.pop(token, None)
             if start is not None:
-                self._done.append((start, self._clock()))
+                now = self._clock()
+                self._done.append((start, now))
+                self._forget_before(now - self.window_s)  # bounded even when nobody asks
+
+    def _forget_before(self, since: float) -> None:
+        while self._done and self._done[0][1] <= since:
+            self._done.popleft()
 
     def fraction(self) -> float:
         now = self._clock()
         since = now - self.window_s
         with self._lock:
-            while self._done and self._done[0][1] <= since:
-                self._done.popleft()
+            self._forget_before(since)
             busy = sum(end - max(start, since) for start, end in self._done)
             busy += sum(now - max(start, since) for start in self._running.values())
         return min(1.0, busy / (self.window_s * self.workers))
