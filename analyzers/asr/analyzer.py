@@ -229,7 +229,11 @@ class TranscriptAnalyzer(Analyzer):
             heard = self.audio_end - utt.start
             if heard < self._min_partial or self.audio_end - utt.decoded_until < 0.3:
                 continue
-            interval = self._runner.partial_interval(self._partial_interval, self._partial_interval_max)
+            # The base interval is the least a stretch gives: the busy meter is asked only once that is up
+            # (audio wakes this loop every 32 ms).
+            interval = self._partial_interval
+            if now - last_partial_at >= interval:
+                interval = self._runner.partial_interval(interval, self._partial_interval_max)
             if now - last_partial_at < interval:
                 # Come back when the interval is up (audio keeps waking us too).
                 loop.call_later(interval - (now - last_partial_at), self._wake.set)
