@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from psycopg.errors import InsufficientPrivilege
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from db.migrate import upgrade
@@ -87,8 +89,19 @@ class Postgres:
         return name
 
     def drop(self, name: str) -> None:
-        # FORCE ends what a test left connected (a server thread's pool, a child process).
-        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # FORCE ends what a test left connected (a server thread's pool, a child process). An autovacuum
+        # worker in the database belongs to no role, so a role without pg_signal_backend may not end it:
+        # FORCE then fails. Plain DROP DATABASE asks autovacuum to leave and waits; the test's own
+        # connections are gone by then or FORCE would have been refused for them first.
+        for attempt in range(5):
+            try:
+                self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except ProgrammingError as error:
+                if not isinstance(error.orig, InsufficientPrivilege):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        self._admin(f'DROP DATABASE IF EXISTS "{name}"')
 
     def drop_template(self) -> None:
         self.drop(self.prefix + TEMPLATE)
