@@ -49,6 +49,14 @@ class TurnConfig:
     # split_search_s before max_utterance_s, at least split_margin_s back.
     split_search_s: float = 4.0
     split_margin_s: float = 1.0
+    # When a final's decode may start (a TurnPause): speculate_lead_s before
+    # the silence would end the turn (0.3 s into a short turn's 0.5 s, 0.05 s
+    # into a long turn's 0.25 s: before pad_s is heard). None: once pad_s of
+    # silence is in, whatever the turn (the rule before issue 13). Measured on
+    # the answers_zh recordings (benchmarks/README.md, "Speculative finals"):
+    # Mandarin answers pause 0.2-0.3 s inside sentences all the time, so a pause
+    # at 0.2 s in a short turn was void (speech went on) twice for each final.
+    speculate_lead_s: float | None = 0.2
 
     @property
     def stay_threshold(self) -> float:
@@ -71,10 +79,13 @@ class TurnEnd:
 
 @dataclass(frozen=True)
 class TurnPause:
-    """The speaker has been silent for ``pad_s``: if the silence lasts to
-    ``min_silence_s`` the turn ends at exactly ``end``, so its final audio is
-    already complete and ASR may decode it speculatively. Speech resuming
-    before then makes it void (no event says so: the turn just goes on)."""
+    """The speaker has gone quiet: if the silence lasts to ``min_silence_s``
+    the turn ends at exactly ``end``, so ASR may decode its final
+    speculatively. The pause may come before ``end`` (less than ``pad_s`` of
+    silence heard, see ``TurnConfig.speculate_lead_s``): the audio still to
+    come up to ``end`` is silence by then, and ASR decodes zeros in its place.
+    Speech resuming before the end makes the pause void (no event says so: the
+    turn just goes on)."""
 
     utterance_id: int
     start: float
@@ -138,7 +149,7 @@ class TurnSegmenter:
             if end - self._silence_start >= self._min_silence():
                 out.append(self._close(min(end, self._silence_start + cfg.pad_s)))
                 return out
-            if not self._paused and end - self._silence_start >= cfg.pad_s:
+            if not self._paused and end - self._silence_start >= self._pause_after():
                 self._paused = True
                 out.append(
                     TurnPause(self._next_id - 1, round(self._turn_start, 3), round(self._silence_start + cfg.pad_s, 3))
@@ -167,6 +178,13 @@ class TurnSegmenter:
             if self._silence_start - self._turn_start >= cfg.long_turn_s:
                 return min(cfg.min_silence_s, cfg.long_turn_min_silence_s)
         return cfg.min_silence_s
+
+    def _pause_after(self) -> float:
+        """The silence after which a final's decode may start (see ``TurnConfig.speculate_lead_s``)."""
+        cfg = self.config
+        if cfg.speculate_lead_s is None:
+            return cfg.pad_s
+        return max(0.0, self._min_silence() - cfg.speculate_lead_s)
 
     def split_point(self, now: float) -> float:
         """Where to cut the current turn at ``now``: the middle of its quietest recent chunk.

@@ -78,6 +78,7 @@ def turn_config(settings: Settings) -> TurnConfig:
         max_utterance_s=settings.max_utterance_s,
         long_turn_s=settings.vad_long_turn_s or None,
         long_turn_min_silence_s=settings.vad_long_turn_min_silence_s,
+        speculate_lead_s=None if settings.asr_speculate_at_pad else settings.asr_speculate_lead_s,
     )
 
 

@@ -7,6 +7,7 @@ import threading
 import time
 
 from runtime.models import ModelConfig, Models
+from runtime.runner import limit_blas_threads
 
 from .metrics import Metrics
 from .problems import Problem
@@ -60,6 +61,9 @@ class ModelGate:
                     ),
                     observe=self.metrics.observe_stage,
                 )
+            capped = limit_blas_threads(s.blas_threads)  # after loading: the models bring BLAS libraries of their own
+            if capped:
+                log.info("BLAS threads capped: %s", "; ".join(capped))
             if s.warmup and not self.models.warm:
                 self.models.warmup()
             self.ready_at = time.perf_counter() + 1.0  # and the second after, while the loop catches up

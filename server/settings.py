@@ -233,10 +233,22 @@ class Settings(BaseSettings):
     # "final" by default: unwatched, a speaking candidate costs about half the
     # CPU and finals come sooner (benchmarks/README.md, "Cost per candidate").
     candidate_captions: str = Field(default="final", pattern="^(live|final|off)$")
-    # Decode a final as soon as its audio is complete (pad_s of silence)
-    # rather than when the VAD's min_silence_s confirms the turn is over;
-    # only while the ASR worker is idle. Same audio, same text, earlier.
+    # Decode a final before the VAD's min_silence_s confirms the turn is over:
+    # asr_speculate_lead_s before (0.3 s into a short turn's 0.5 s of silence,
+    # 0.05 s into a long turn's 0.25 s), silence not yet heard
+    # decoded as zeros; only while no decode is queued, and after every real
+    # final. The same text (benchmarks/README.md, "Speculative finals"), earlier.
+    # A speculation is void when the candidate goes on speaking: a longer lead
+    # is sooner but wastes more decodes. asr_speculate_at_pad: the rule before
+    # (at 0.2 s of silence in every turn), kept for comparison.
     asr_speculate: bool = True
+    asr_speculate_lead_s: float = Field(default=0.2, ge=0)
+    asr_speculate_at_pad: bool = False
+    # Threads of each BLAS library in the process (numpy's and OpenCV's
+    # OpenBLAS), set once the models are loaded; 0: the library's own default
+    # (one per core, whose idle workers spin: 0.05 core wasted at 4 candidates
+    # on 2 vCPU, benchmarks/README.md "Speculative finals").
+    blas_threads: int = Field(default=1, ge=0)
     # Batch partials of several sessions in one Whisper call (a prototype:
     # 1 = off; benchmarks/README.md "Micro-benchmarks").
     asr_partial_batch: int = Field(default=1, ge=1, le=64)

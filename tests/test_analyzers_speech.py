@@ -7,6 +7,7 @@ these tests are about what is recognised, not about WebRTC.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import jiwer
@@ -18,7 +19,7 @@ from analyzers.graph import AnalyzerGraph
 from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 
 from tests.helpers import load_audio
-from tests.media_fixtures import AISHELL_TEXT, AISHELL_WAV, JFK_FLAC, JFK_TEXT
+from tests.media_fixtures import AISHELL_TEXT, AISHELL_WAV, ANSWERS_ZH, ANSWERS_ZH_MANIFEST, JFK_FLAC, JFK_TEXT
 
 pytestmark = pytest.mark.slow
 
@@ -152,34 +153,58 @@ async def test_pure_silence_and_noise_give_no_events_but_silence(models) -> None
     assert not [e for e in events if e.type in (TRANSCRIPT_FINAL, TRANSCRIPT_PARTIAL)], [e.payload for e in events]
 
 
+async def live_finals(models, audio: np.ndarray, *, speculate: bool) -> tuple[list, dict[str, int]]:
+    """``audio`` through a graph at a live microphone's pace: the finals and the ASR's speculation counts."""
+    graph = AnalyzerGraph(models, partial_interval_s=0.5, speculate=speculate)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    events = []
+    for i in range(0, len(audio) - CHUNK_SAMPLES + 1, CHUNK_SAMPLES):
+        graph.push_audio(AudioChunk(audio[i : i + CHUNK_SAMPLES], i / SAMPLE_RATE))
+        ahead = i / SAMPLE_RATE - (loop.time() - started)
+        if ahead > 0:
+            await asyncio.sleep(ahead)  # a live microphone: the pause comes before the end
+    graph.end_input()
+    async for event in graph:
+        events.append(event)
+    counts = dict(graph.asr.speculations)
+    await graph.aclose()
+    assert all(e.type != "speech.pause" for e in events)  # internal, never published
+    return [e.payload for e in events if e.type == TRANSCRIPT_FINAL], counts
+
+
 async def test_a_speculative_final_is_the_same_final_earlier(models) -> None:
     """The final decoded at the VAD's pause is used when the turn ends there, and says the same."""
     speech = load_audio(AISHELL_WAV)
     audio = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), speech, np.zeros(SAMPLE_RATE * 3 // 2, np.float32)])
     finals = {}
     for speculate in (True, False):
-        graph = AnalyzerGraph(models, partial_interval_s=0.5, speculate=speculate)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        events = []
-        for i in range(0, len(audio) - CHUNK_SAMPLES + 1, CHUNK_SAMPLES):
-            graph.push_audio(AudioChunk(audio[i : i + CHUNK_SAMPLES], i / SAMPLE_RATE))
-            ahead = i / SAMPLE_RATE - (loop.time() - started)
-            if ahead > 0:
-                await asyncio.sleep(ahead)  # a live microphone: the pause comes 0.3 s before the end
-        graph.end_input()
-        async for event in graph:
-            events.append(event)
-        counts = dict(graph.asr.speculations)
-        await graph.aclose()
-        assert all(e.type != "speech.pause" for e in events)  # internal, never published
-        final = [e.payload for e in events if e.type == TRANSCRIPT_FINAL]
+        final, counts = await live_finals(models, audio, speculate=speculate)
         assert len(final) == 1
         finals[speculate] = final[0]
         if speculate:
-            assert counts["started"] >= 1 and counts["used"] == 1, counts
+            # a short turn: its pause comes 0.3 s into the silence, with the final's audio all heard
+            assert counts["started"] >= 1 and counts["used"] == 1 and counts["filled"] == 0, counts
         else:
-            assert counts == {"started": 0, "used": 0, "void": 0}
+            assert counts == {"started": 0, "used": 0, "void": 0, "filled": 0}
     same = ("text", "start", "end", "language")
     assert {k: getattr(finals[True], k) for k in same} == {k: getattr(finals[False], k) for k in same}
     assert [w.word for w in finals[True].words] == [w.word for w in finals[False].words]
+
+
+async def test_a_long_turn_is_decoded_before_its_end_is_heard(models) -> None:
+    """A 9 s answer (one turn past long_turn_s) ends at a 0.25 s pause; its decode starts 0.05 s into
+    the silence, with zeros for the silence not yet heard, and is the final."""
+    item = next(m for m in json.loads(ANSWERS_ZH_MANIFEST.read_text(encoding="utf-8")) if m["file"] == "wealth_manager.elderly_high_risk.weak.opus")
+    audio = np.concatenate([load_audio(ANSWERS_ZH / item["file"]), np.zeros(SAMPLE_RATE * 3 // 2, np.float32)])
+    results = {}
+    for speculate in (True, False):
+        final, counts = await live_finals(models, audio, speculate=speculate)
+        results[speculate] = final
+        if speculate:
+            assert counts["filled"] >= 1 and counts["used"] >= 1, counts
+    # the same turn, and the words as well recognised as from the whole audio
+    assert [(f.start, f.end) for f in results[True]] == [(f.start, f.end) for f in results[False]]
+    errors = {k: cer_zh(item["text"], "".join(f.text for f in final)) for k, final in results.items()}
+    print(f"CER speculative, filled: {errors[True]:.3f}; at the end: {errors[False]:.3f}")
+    assert errors[True] < 0.25 and errors[True] <= errors[False] + 0.05, errors

@@ -380,6 +380,38 @@ async def test_finals_run_before_partials_and_stale_partials_are_skipped(asr) ->
     assert results[3].text == "utterance 3" and results[4].text == "utterance 4"
 
 
+async def test_speculations_wait_for_finals_unless_promoted_and_a_cancelled_one_never_runs(asr) -> None:
+    runner, whisper = asr
+    a, b, c, d = object(), object(), object(), object()
+
+    def decode(marker: int, kind: str, stream: object):
+        fn = lambda: runner.recognize(_audio(marker), words=kind != "partial")
+        return asyncio.ensure_future(getattr(runner, kind)(fn, stream=stream))
+
+    busy = decode(0, "final", d)  # holds the worker
+    await asyncio.to_thread(whisper.started.wait, 5)
+    queued = {
+        1: decode(1, "speculation", a),  # a's turn goes on: void, cancelled while queued
+        2: decode(2, "partial", b),
+        3: decode(3, "speculation", c),  # c's turn ends where it assumed: promoted
+        4: decode(4, "final", b),
+        5: decode(5, "speculation", b),
+    }
+    await asyncio.sleep(0.05)
+    assert runner.promote(c)
+    assert not runner.promote(object())  # a stream with nothing queued
+    queued[1].cancel()
+    await asyncio.sleep(0.05)
+    whisper.release.set()
+    await busy
+    results = {m: await f for m, f in queued.items() if m != 1}
+    # c's promoted speculation and b's final in arrival order, then b's speculation, then the partial
+    assert whisper.order == [0, 3, 4, 5, 2]
+    assert queued[1].cancelled() and 1 not in whisper.order
+    assert results[3].text == "utterance 3"
+    assert not runner.promote(c)  # nothing of c queued any more
+
+
 async def test_with_two_workers_a_final_does_not_wait_for_a_decoding_partial() -> None:
     whisper = BlockingWhisper()
     runner = AsrRunner(whisper, model_name="fake", languages=("en",), workers=2)

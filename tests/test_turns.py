@@ -255,19 +255,50 @@ def test_boundary_times_are_rounded_to_milliseconds() -> None:
             assert value == round(value, 3)
 
 
-# -- pauses: the moment a final's audio is complete ---------------------------
-def test_a_pause_comes_once_the_padded_end_is_heard_and_matches_the_end() -> None:
+# -- pauses: when a final's decode may start -----------------------------------
+def test_a_pause_comes_the_lead_before_the_end_and_matches_the_end() -> None:
     seg = TurnSegmenter()
     cfg = seg.config
     pairs = feed(seg, chunks((SILENCE, 10), (SPEECH, 32), (SILENCE, 32)), pauses=True)
     assert [type(b) for _, b in pairs] == [TurnStart, TurnPause, TurnEnd]
     (_, start), (pause_at, pause), (end_at, end) = pairs
     speech_end = t(42)
-    # announced as soon as pad_s of silence is in: min_silence_s - pad_s before the end
-    assert t(pause_at + 1) - speech_end >= cfg.pad_s and t(pause_at + 1) - speech_end < cfg.pad_s + CHUNK_S
+    # announced once min_silence_s - speculate_lead_s of silence is in (0.3 s of a short turn's 0.5 s):
+    # the final's audio (pad_s of silence) is all heard by then
+    heard = t(pause_at + 1) - speech_end
+    assert cfg.min_silence_s - cfg.speculate_lead_s <= heard < cfg.min_silence_s - cfg.speculate_lead_s + CHUNK_S
+    assert heard >= cfg.pad_s
     assert end_at > pause_at
     # the turn ends exactly where the pause said: the speculative decode had the final's audio
     assert (pause.utterance_id, pause.start, pause.end) == (end.utterance_id, end.start, end.end)
+
+
+def test_the_rule_before_pauses_once_the_pad_is_heard() -> None:
+    seg = TurnSegmenter(TurnConfig(speculate_lead_s=None))
+    pairs = feed(seg, chunks((SILENCE, 10), (SPEECH, 32), (SILENCE, 32)), pauses=True)
+    (_, _), (pause_at, pause), (_, end) = pairs
+    heard = t(pause_at + 1) - t(42)
+    assert seg.config.pad_s <= heard < seg.config.pad_s + CHUNK_S
+    assert pause.end == end.end
+    # settings -> config: the previous rule on request, the lead otherwise
+    assert turn_config(Settings(_env_file=None, asr_speculate_at_pad=True)).speculate_lead_s is None
+    assert turn_config(Settings(_env_file=None, asr_speculate_lead_s=0.1)).speculate_lead_s == 0.1
+
+
+def test_a_long_turn_pauses_the_lead_before_its_shorter_end_before_the_pad_is_heard() -> None:
+    """A long turn ends at 0.25 s of silence: its pause comes 0.05 s in, with the final's end still ahead."""
+    seg = TurnSegmenter()
+    cfg = seg.config
+    long = int(cfg.long_turn_s / CHUNK_S) + 20
+    pairs = feed(seg, chunks((SILENCE, 10), (SPEECH, long), (SILENCE, 32)), pauses=True)
+    assert [type(b) for _, b in pairs] == [TurnStart, TurnPause, TurnEnd]
+    (_, _), (pause_at, pause), (end_at, end) = pairs
+    speech_end = t(10 + long)
+    heard = t(pause_at + 1) - speech_end  # two chunks: the lead before 0.25 s
+    assert cfg.long_turn_min_silence_s - cfg.speculate_lead_s <= heard < cfg.long_turn_min_silence_s - cfg.speculate_lead_s + CHUNK_S
+    assert pause.end == pytest.approx(speech_end + cfg.pad_s)
+    assert pause.end > t(pause_at + 1)  # not all heard yet: ASR decodes zeros for the rest
+    assert end_at > pause_at and (pause.start, pause.end) == (end.start, end.end)
 
 
 def test_speech_resuming_after_a_pause_gives_a_new_pause_later_and_the_end_matches_the_last() -> None:
@@ -279,10 +310,16 @@ def test_speech_resuming_after_a_pause_gives_a_new_pause_later_and_the_end_match
     assert first.end < second.end == end.end  # the first pause is void: speech came back
 
 
-def test_no_pause_for_silence_shorter_than_the_pad() -> None:
-    seg = TurnSegmenter()
-    probs = chunks((SPEECH, 20), (SILENCE, 4), (SPEECH, 20))  # 0.128 s < pad_s
+@pytest.mark.parametrize("lead", [0.2, None])
+def test_no_pause_for_a_silence_shorter_than_the_pause_rule(lead: float | None) -> None:
+    seg = TurnSegmenter(TurnConfig(speculate_lead_s=lead))
+    probs = chunks((SPEECH, 20), (SILENCE, 4), (SPEECH, 20))  # 0.128 s: < pad_s, < min_silence_s - lead
     assert [type(b) for _, b in feed(seg, probs, pauses=True)] == [TurnStart]
+    # a 0.25 s silence in a short turn: a pause under the rule before (void), none under the lead
+    seg = TurnSegmenter(TurnConfig(speculate_lead_s=lead))
+    probs = chunks((SPEECH, 20), (SILENCE, 8), (SPEECH, 20))
+    got = [type(b) for _, b in feed(seg, probs, pauses=True)]
+    assert got == ([TurnStart] if lead is not None else [TurnStart, TurnPause])
 
 
 # -- long answers: ended at a breath, split at the quietest moment ------------

@@ -40,7 +40,7 @@ from .options import (
     token_budget,
 )
 from .runner import AsrRunner
-from .scheduler import FINAL, PARTIAL, DecodeScheduler
+from .scheduler import FINAL, PARTIAL, SPECULATION, DecodeScheduler
 
 __all__ = [
     "DEFAULT_TOKENS_PER_SECOND",
@@ -48,6 +48,7 @@ __all__ = [
     "FINAL",
     "HALLUCINATIONS",
     "PARTIAL",
+    "SPECULATION",
     "TOKENS_PER_SECOND",
     "TOKEN_ALLOWANCE",
     "WHISPER_MAX_LENGTH",

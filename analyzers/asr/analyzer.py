@@ -18,6 +18,7 @@ Finals do not depend on partials: the same audio gives the same final.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import numpy as np
 
 from events import AnalyzerEvent, SpeechEnd, SpeechPause, SpeechStart, TranscriptFinal, TranscriptPartial
 from events import Word as EventWord
-from media.frames import SAMPLE_RATE, AudioChunk
+from media.frames import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 
 from ..agreement import LocalAgreement, join_tokens
 from ..base import Analyzer
@@ -102,10 +103,12 @@ class TranscriptAnalyzer(Analyzer):
         self._decoder: asyncio.Task[None] | None = None
         self.hotwords = hotwords
         self.audio_end = 0.0
-        # Decode a final at the VAD's pause (pad_s of silence) rather than at
-        # its end (min_silence_s): the audio is the same, the wait overlaps.
+        # Decode a final at the VAD's pause rather than at its end
+        # (min_silence_s): the audio is the same (silence not yet heard is
+        # decoded as zeros), the wait overlaps.
         self.speculate = speculate
-        self.speculations = {"started": 0, "used": 0, "void": 0}
+        # "filled": started before the final's audio was all heard (zeros for the rest)
+        self.speculations = {"started": 0, "used": 0, "void": 0, "filled": 0}
         self.split_overlap_s = split_overlap_s
         self._split_at: float | None = None  # where the last forced split cut
         # What the part before the last forced split kept: (the cut, its words in media time).
@@ -166,7 +169,10 @@ class TranscriptAnalyzer(Analyzer):
         """Start the final's decode now, if the worker is free and the utterance is long enough.
 
         Only on an idle worker: under load a speculation that turns out void
-        (the speaker goes on) would delay other sessions' finals.
+        (the speaker goes on) would delay other sessions' finals; and queued
+        behind them, after every final (:data:`~analyzers.asr.scheduler.SPECULATION`).
+        The pause may come before the final's end has been heard (a long turn's
+        0.25 s silence): the rest, silence by then, is decoded as zeros.
         """
         utt = self._current
         if not self.speculate or utt is None or utt.id != pause.utterance_id:
@@ -175,12 +181,19 @@ class TranscriptAnalyzer(Analyzer):
         self._drop_speculation(utt)
         if end - utt.start < self._min_final or self._runner.queued > 0:
             return
-        audio, _ = self._final_audio(utt, end)  # the same audio (and first sample) as the final's, if it ends here
+        audio, first = self._final_audio(utt, end)  # the same audio (and first sample) as the final's, if it ends here
         if len(audio) < self._min_final * SAMPLE_RATE:
             return
+        if end > self.audio_end + 1e-6:
+            # The final's chunks run to the one holding ``end``: as many samples, zeros for those not heard yet.
+            want = math.ceil((end - first) * SAMPLE_RATE / CHUNK_SAMPLES - 1e-6) * CHUNK_SAMPLES
+            audio = np.concatenate([audio, np.zeros(max(0, want - len(audio)), np.float32)])
+            self.speculations["filled"] += 1
         hotwords = self.hotwords
         task = asyncio.ensure_future(
-            self._runner.final(lambda: self._runner.recognize(audio, language=None, words=True, hotwords=hotwords), stream=self)
+            self._runner.speculation(
+                lambda: self._runner.recognize(audio, language=None, words=True, hotwords=hotwords), stream=self
+            )
         )
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception was never retrieved"
         utt.speculation = (end, task)
@@ -283,6 +296,7 @@ class TranscriptAnalyzer(Analyzer):
         if utt.speculation is not None and abs(utt.speculation[0] - end) < 1e-6:
             task = utt.speculation[1]
             utt.speculation = None
+            self._runner.promote(self)  # still queued: it is this utterance's final now
             try:
                 rec = await task  # decoded from the same audio while the VAD waited
                 self.speculations["used"] += 1

@@ -2,7 +2,10 @@
 
 Sessions share the workers through a priority queue, not first come first
 served: a final (the end of an utterance, what HR wait for) runs before any
-partial, finals in the order they came, then partials oldest first. A
+partial, finals in the order they came, then speculations (a final decoded
+at a pause, before the turn is known to end there: void when the speaker goes
+on), then partials oldest first. A speculation whose turn did end where it
+assumed is promoted to a final (:meth:`DecodeScheduler.promote`). A
 partial is skipped (its caller gets ``None``) when a newer partial for the
 same stream is queued behind it: nobody needs the older preview.
 
@@ -46,7 +49,8 @@ from .decode import PartialRequest, Recognition
 T = TypeVar("T")
 
 FINAL = 0  # job priorities: lower runs first
-PARTIAL = 1
+SPECULATION = 1
+PARTIAL = 2
 BUSY_WINDOW_S = 4.0  # how far back busy() looks
 
 
@@ -142,6 +146,25 @@ class DecodeScheduler(ModelRunner):
     async def final(self, fn: Callable[[], T], *, stream: Hashable) -> T:
         """Run ``fn`` (a final's decode) on the worker before any queued partial."""
         return await self._schedule(FINAL, fn, stream)
+
+    async def speculation(self, fn: Callable[[], T], *, stream: Hashable) -> T:
+        """Run ``fn`` (a final's decode at a pause) after the finals and before the partials.
+
+        Cancelling the awaiting task takes the decode off the queue if it has not started.
+        """
+        return await self._schedule(SPECULATION, fn, stream)
+
+    def promote(self, stream: Hashable) -> bool:
+        """``stream``'s queued speculations run as finals from now on (their turn ended); whether one was queued."""
+        with self._jobs_lock:
+            found = False
+            for job in self._jobs:
+                if job.stream == stream and job.priority == SPECULATION:
+                    job.priority = FINAL
+                    found = True
+            if found:
+                heapq.heapify(self._jobs)
+            return found
 
     async def partial(self, fn: Callable[[], T], *, stream: Hashable) -> T | None:
         """Run ``fn`` (a partial's decode) after the finals; ``None`` if a newer partial of ``stream`` superseded it."""
