@@ -58,6 +58,7 @@ class RedisServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait(timeout=10)
 
 
 def flush_redis(url: str) -> None:

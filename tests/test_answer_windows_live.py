@@ -3,7 +3,7 @@
 A candidate answers the first question of a three-question 理财经理 bank
 with a real Mandarin answer (tests/media/answers_zh), then moves on at once:
 "done", and "done" again through the rest of the bank. The server's ASR is
-made slow on purpose (every final waits 5 s more), so the answer's last
+made slow on purpose (every final, and every speculative one, waits 5 s more), so the answer's last
 transcripts arrive after the next questions have started, after the first
 answer was scored, and while the interview is ending. A second candidate
 drops the connection while a final is pending and comes back.
@@ -62,14 +62,17 @@ def _silence(out: Path, seconds: float) -> Path:
 def slow_asr_server(models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server whose ASR finals each take ASR_DELAY_S longer, and which scores an ended answer after 2 s."""
     runner = models.asr
-    original = runner.final
 
-    async def slow_final(fn: Any, *, stream: Any) -> Any:
-        await asyncio.sleep(ASR_DELAY_S)
-        return await original(fn, stream=stream)
+    def slowed(original: Any) -> Any:
+        async def slow(fn: Any, *, stream: Any) -> Any:
+            await asyncio.sleep(ASR_DELAY_S)
+            return await original(fn, stream=stream)
+        return slow
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "final", slow_final)
+        # a final is decoded at the turn's end or, ahead of it, as a speculation at a pause: both are slow
+        patch.setattr(runner, "final", slowed(runner.final))
+        patch.setattr(runner, "speculation", slowed(runner.speculation))
         settings = make_settings(tmp_path_factory.mktemp("slow-asr"), answer_settle_timeout_s=2.0, answer_drain_timeout_s=60.0)
         server = LiveServer(settings, models).start()
         data = yaml.safe_load((BANKS_DIR / "wealth_manager.yaml").read_text(encoding="utf-8"))

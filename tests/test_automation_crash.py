@@ -109,6 +109,7 @@ class Child:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait(timeout=10)
         self.out.close()
 
 

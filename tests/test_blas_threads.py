@@ -14,14 +14,14 @@ importlib.import_module("cv2")  # OpenCV (MediaPipe's) brings an OpenBLAS of its
 
 
 def blas_threads() -> dict[str, int]:
-    return {info["prefix"]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+    """Threads per loaded BLAS library, by file: several may share a prefix (numpy's and scipy's libscipy_openblas)."""
+    return {info["filepath"]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
 
 
 def test_every_blas_library_is_capped_and_zero_leaves_them() -> None:
     before = blas_threads()
     assert len(before) >= 2, before  # numpy's OpenBLAS and OpenCV's
-    try:
-        threadpool_limits(limits=2, user_api="blas")  # as on a 2-core box, whatever this one has
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a 2-core box, whatever this one has; restored on exit
         assert limit_blas_threads(0) == []
         assert set(blas_threads().values()) == {2}
 
@@ -31,8 +31,6 @@ def test_every_blas_library_is_capped_and_zero_leaves_them() -> None:
         # numpy still computes, on the calling thread
         a = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32)
         assert np.allclose(a @ np.eye(64, dtype=np.float32), a)
-    finally:
-        threadpool_limits(limits=before)  # by library prefix
     assert blas_threads() == before
 
 

@@ -71,7 +71,8 @@ class Node:
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self.proc.kill()  # reaped, or a still-running Popen warns in whichever test collects it
+                self.proc.wait(timeout=10)
         self._out.close()
 
 
