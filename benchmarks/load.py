@@ -89,6 +89,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import signal
 import socket
@@ -98,7 +99,7 @@ import tempfile
 import time
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -964,8 +965,10 @@ class LoadConfig:
     media_dir: Path = MEDIA_DIR
     clips: tuple[str, ...] = DEFAULT_CLIPS
     portrait: str = "obama.jpg"
-    video_size: tuple[int, int] = (160, 120)
-    video_fps: float = 10.0
+    camera: str = "browser"
+    video_size: tuple[int, int] = (640, 480)
+    video_fps: float = 5.0
+    video_kbps: int = 300
     pause_s: tuple[float, float] = (2.0, 4.0)
     watch_partials: bool = True
 
@@ -1367,6 +1370,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server-pid", type=int, help="PID of the --url server on this machine, for psutil CPU and RSS")
     p.add_argument("--server-env", type=parse_env, default={}, metavar="CANDOR_X=V[,...]", help="settings of the embedded server")
     p.add_argument("--compare", type=parse_env, metavar="CANDOR_X=V[,...]", help="run the same ramp again against an embedded server with these settings (the baseline)")
+    p.add_argument("--compare-video", type=parse_video, metavar="WxH@FPS:KBPS",
+                   help="run the same ramp again with the candidates' camera sending this (e.g. 640x480@15:800, a page without"
+                        " the frame-rate cap): the baseline, with --compare's settings if given")
     p.add_argument("--compare-label", default=None, help="name of the baseline in the tables (default: its settings)")
     p.add_argument("--steps", type=parse_steps, default=[1, 2, 4, 6, 8], help="N per step, non-decreasing (default 1,2,4,6,8)")
     p.add_argument("--step-seconds", type=float, default=60.0)
@@ -1391,14 +1397,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--media-dir", type=Path, default=MEDIA_DIR)
     p.add_argument("--clips", default=",".join(DEFAULT_CLIPS), help="speech files in --media-dir, comma-separated")
     p.add_argument("--portrait", default="obama.jpg", choices=["obama.jpg", "biden.jpg"])
-    p.add_argument("--video-size", default="160x120", help="WIDTHxHEIGHT (default 160x120)")
-    p.add_argument("--video-fps", type=float, default=10.0)
+    p.add_argument("--camera", choices=["browser", "synthetic"], default="browser",
+                   help="browser: a webcam's VP8 as the candidate page sends it (camera noise, constant --video-kbps), encoded once;"
+                        " synthetic: a clean panning portrait that each candidate's aiortc sender encodes (the figures before 2026-12-07"
+                        " used synthetic 160x120 at 10 fps)")
+    p.add_argument("--video-size", default="640x480", help="WIDTHxHEIGHT (default 640x480, the page's camera)")
+    p.add_argument("--video-fps", type=float, default=5.0, help="frames per second sent (default 5, the page's cap: CANDOR_VIDEO_FPS)")
+    p.add_argument("--video-kbps", type=int, default=300, help="browser camera's bitrate (default 300, the page's cap: CANDOR_VIDEO_MAX_KBPS)")
     p.add_argument("--pause", default="2,4", help="seconds of silence between clips, MIN,MAX (default 2,4)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and PNG (default benchmarks/results)")
     p.add_argument("--name", default=None, help="file name stem (default load-YYYYmmdd-HHMMSS)")
     p.add_argument("--raw", action="store_true", help="also write every session's clips and events (STEM-raw.json), to check matching")
     return p
+
+
+def parse_video(text: str) -> tuple[int, int, float, int]:
+    """``WxH@FPS:KBPS`` -> (width, height, fps, kbps)."""
+    match = re.fullmatch(r"(\d+)x(\d+)@([\d.]+):(\d+)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected WxH@FPS:KBPS, e.g. 640x480@15:800, not {text!r}")
+    return int(match[1]), int(match[2]), float(match[3]), int(match[4])
 
 
 def config_from_args(args: argparse.Namespace) -> LoadConfig:
@@ -1424,8 +1443,10 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         media_dir=args.media_dir,
         clips=tuple(c.strip() for c in args.clips.split(",") if c.strip()),
         portrait=args.portrait,
+        camera=args.camera,
         video_size=(width, height),
         video_fps=args.video_fps,
+        video_kbps=args.video_kbps,
         pause_s=(low, high),
         watch_partials=args.watch_partials == "on",
     )
@@ -1472,7 +1493,8 @@ async def run_against(
 def media_kit(config: LoadConfig) -> MediaKit:
     """The candidates' media, loaded once for every run of a benchmark."""
     return MediaKit.load(
-        config.media_dir, config.clips, portrait=config.portrait, video_size=config.video_size, video_fps=config.video_fps, pause_s=config.pause_s
+        config.media_dir, config.clips, portrait=config.portrait, video_size=config.video_size, video_fps=config.video_fps, pause_s=config.pause_s,
+        camera=config.camera, video_kbps=config.video_kbps,
     )
 
 
@@ -1490,18 +1512,32 @@ def new_report(schema: str, config: LoadConfig) -> dict[str, Any]:
 
 async def run_load(config: LoadConfig, *, url: str | None = None, hr_token: str | None = None, server_pid: int | None = None,
                    server_env: Mapping[str, str] | None = None, compare: Mapping[str, str] | None = None,
-                   compare_label: str | None = None) -> dict[str, Any]:
-    """The whole benchmark: media loaded once, one ramp (and a baseline ramp with ``compare``)."""
+                   compare_label: str | None = None, compare_video: tuple[int, int, float, int] | None = None) -> dict[str, Any]:
+    """The whole benchmark: media loaded once, one ramp (and a baseline ramp with ``compare`` and/or ``compare_video``)."""
     kit = media_kit(config)
     report = new_report("candor.bench.load/1", config)
     main_label = "main" if not server_env else ",".join(f"{k}={v}" for k, v in server_env.items())
     report["runs"].append(await run_against(config, kit, url=url, hr_token=hr_token, server_pid=server_pid, env=server_env, label=main_label))
-    if compare:
-        label = compare_label or ",".join(f"{k}={v}" for k, v in compare.items())
-        env = {**(server_env or {}), **compare}
-        report["runs"].append(await run_against(config, kit, url=None, hr_token=None, env=env, label=label))
+    report["runs"][0]["video"] = video_of(config)
+    if compare or compare_video:
+        base_config = config
+        if compare_video is not None:
+            width, height, fps, kbps = compare_video
+            base_config = replace(config, video_size=(width, height), video_fps=fps, video_kbps=kbps)
+            kit = media_kit(base_config)
+        label = compare_label or ",".join([f"{k}={v}" for k, v in (compare or {}).items()] + ([video_of(base_config)] if compare_video else []))
+        env = {**(server_env or {}), **(compare or {})}
+        report["runs"].append(await run_against(base_config, kit, url=None, hr_token=None, env=env, label=label))
+        report["runs"][1]["video"] = video_of(base_config)
         report["comparison"] = comparison(report["runs"][0], report["runs"][1])
     return report
+
+
+def video_of(config: LoadConfig) -> str:
+    """What the candidates' camera sent, e.g. ``browser 640x480@5:300``."""
+    width, height = config.video_size
+    kbps = f":{config.video_kbps}" if config.camera == "browser" else ""
+    return f"{config.camera} {width}x{height}@{config.video_fps:g}{kbps}"
 
 
 def write_report(report: dict[str, Any], out: Path, name: str | None = None, *, raw: bool = False) -> tuple[Path, Path | None]:
@@ -1539,7 +1575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from_args(args)
     report = asyncio.run(
         run_load(config, url=args.url, hr_token=args.hr_token, server_pid=args.server_pid, server_env=args.server_env,
-                 compare=args.compare, compare_label=args.compare_label)
+                 compare=args.compare, compare_label=args.compare_label, compare_video=args.compare_video)
     )
     path, png = write_report(report, args.out, args.name, raw=args.raw)
     print(render(report))

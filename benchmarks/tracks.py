@@ -13,7 +13,9 @@ A candidate of the load generator publishes two aiortc tracks:
 - :class:`PortraitTrack` sends a small portrait (obama.jpg or biden.jpg,
   cropped to the face and scaled to e.g. 160x120) with a slow circular pan,
   so the VP8 encoder has a little motion to code, and logs each frame's
-  wall time.
+  wall time. :class:`EncodedCameraTrack` sends instead what a browser's
+  camera sends (640x480, a camera's noise, VP8 at the page's frame rate and
+  bitrate), encoded once for every candidate.
 
 Where speech ends in a clip is computed once per clip with silero-vad (the
 model the server uses, ``speech_pad_ms=0``): the end of its last speech
@@ -344,12 +346,79 @@ class PortraitTrack(_PacedTrack):
         return frame
 
 
+class EncodedCamera:
+    """A webcam's VP8 stream as a browser sends it, encoded once and shared by every candidate's track.
+
+    The portrait pans as in :class:`PortraitLoop`, with a camera's sensor
+    noise on every frame (a still picture codes to almost nothing; a real
+    camera's does not), encoded by libvpx as WebRTC's encoder runs it (real
+    time, no look-ahead, one key frame then inter frames only) at a constant
+    ``kbps``: so the server gets a browser's packet rate and decodes a
+    browser's frames. A loop of ``loop_s`` seconds, starting on its key frame.
+    """
+
+    def __init__(self, image: Path, *, width: int = 640, height: int = 480, fps: float = 5.0, kbps: int = 300,
+                 loop_s: float = 20.0, noise: float = 3.0, seed: int = 0) -> None:
+        portrait = PortraitLoop(image, width=width, height=height, fps=fps)
+        self.width, self.height, self.fps, self.kbps = width, height, fps, kbps
+        encoder = av.CodecContext.create("libvpx", "w")
+        encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+        encoder.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        encoder.framerate = fractions.Fraction(fps).limit_denominator(1000)
+        encoder.bit_rate = kbps * 1000
+        encoder.options = {
+            "deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "auto-alt-ref": "0", "error-resilient": "1",
+            "minrate": str(kbps * 1000), "maxrate": str(kbps * 1000), "bufsize": str(kbps * 1000), "g": "1000000",
+        }
+        rng = np.random.default_rng(seed)
+        self.packets: list[bytes] = []
+        count = max(1, round(loop_s * fps))
+        for k in range(count):
+            planes = portrait.frame(k).astype(np.int16)
+            planes[:height] += rng.normal(0.0, noise, (height, width)).round().astype(np.int16)  # the Y plane's rows
+            frame = av.VideoFrame.from_ndarray(np.clip(planes, 0, 255).astype(np.uint8), format="yuv420p")
+            frame.pts = round(k * VIDEO_CLOCK / fps)
+            frame.time_base = encoder.time_base
+            self.packets.extend(bytes(packet) for packet in encoder.encode(frame))
+        self.packets.extend(bytes(packet) for packet in encoder.encode(None))
+        self.loop_s = len(self.packets) / fps
+
+    def kbps_coded(self) -> float:
+        """The loop's bitrate as coded (what the server receives, before RTP headers)."""
+        return sum(len(p) for p in self.packets) * 8 / self.loop_s / 1000
+
+    def packet(self, index: int) -> bytes:
+        return self.packets[index % len(self.packets)]
+
+
+class EncodedCameraTrack(_PacedTrack):
+    """Sends an :class:`EncodedCamera` in real time (aiortc packetizes it as is; nothing is encoded per candidate)."""
+
+    kind = "video"
+
+    def __init__(self, camera: EncodedCamera, *, clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__(1.0 / camera.fps, clock)
+        self._camera = camera
+
+    def sent_before(self, wall: float) -> float | None:
+        """Wall time of the last frame sent at or before ``wall`` (the frame the server had then)."""
+        return self.log.latest_before(wall)
+
+    async def recv(self) -> av.Packet:
+        await self._pace()
+        index = self._count - 1  # every candidate starts on the loop's key frame: a decoder needs one first
+        packet = av.Packet(self._camera.packet(index))
+        packet.pts = round(index * VIDEO_CLOCK / self._camera.fps)
+        packet.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        return packet
+
+
 @dataclass
 class MediaKit:
     """What every candidate shares: decoded clips and the portrait frames."""
 
     clips: list[Clip]
-    portrait: PortraitLoop
+    portrait: PortraitLoop | EncodedCamera
     pause_s: tuple[float, float] = (2.0, 4.0)
     speech: list[dict] = field(default_factory=list)
 
@@ -363,16 +432,27 @@ class MediaKit:
         video_size: tuple[int, int] = (160, 120),
         video_fps: float = 10.0,
         pause_s: tuple[float, float] = (2.0, 4.0),
+        camera: str = "synthetic",
+        video_kbps: int = 300,
     ) -> MediaKit:
+        """``camera``: "synthetic" (raw frames, VP8-encoded by each candidate's aiortc sender) or "browser" (:class:`EncodedCamera`)."""
         clips = load_clips([media_dir / name for name in clip_names])
-        loop = PortraitLoop(media_dir / portrait, width=video_size[0], height=video_size[1], fps=video_fps)
+        loop: PortraitLoop | EncodedCamera
+        if camera == "browser":
+            loop = EncodedCamera(media_dir / portrait, width=video_size[0], height=video_size[1], fps=video_fps, kbps=video_kbps)
+        elif camera == "synthetic":
+            loop = PortraitLoop(media_dir / portrait, width=video_size[0], height=video_size[1], fps=video_fps)
+        else:
+            raise ValueError(f"unknown camera {camera!r}")
         speech = [
             {"clip": c.name, "duration_s": round(c.duration_s, 3), "speech_start_s": round(c.speech_start_s, 3), "speech_end_s": round(c.speech_end_s, 3)}
             for c in clips
         ]
         return cls(clips, loop, pause_s, speech)
 
-    def tracks(self, index: int, seed: int) -> tuple[AudioScriptTrack, PortraitTrack]:
+    def tracks(self, index: int, seed: int) -> tuple[AudioScriptTrack, PortraitTrack | EncodedCameraTrack]:
         """The tracks of candidate ``index`` (its own clip order, pauses and pan phase)."""
         script = AudioScript(self.clips, seed=seed * 1000 + index, first=index, pause_s=self.pause_s)
+        if isinstance(self.portrait, EncodedCamera):
+            return AudioScriptTrack(script), EncodedCameraTrack(self.portrait)
         return AudioScriptTrack(script), PortraitTrack(self.portrait, phase=index * 7)

@@ -17,6 +17,9 @@ from .clock import MediaClock
 from .frames import AudioChunk, VideoFrame
 
 
+EARLY_FRACTION = 0.25  # of the sampling interval: how early a frame may come for its slot
+
+
 class MediaIngest:
     def __init__(
         self,
@@ -27,10 +30,13 @@ class MediaIngest:
         max_video_width: int = 640,
         clock: MediaClock | None = None,
         now: Callable[[], float] = time.monotonic,
+        on_video_in: Callable[[], None] | None = None,
     ) -> None:
+        """``on_video_in`` is called for every decoded video frame, sampled or not (a metric)."""
         self.clock = clock or MediaClock(now=now)
         self._on_audio = on_audio
         self._on_video = on_video
+        self._on_video_in = on_video_in
         self._chunker = AudioChunker()
         self._video_interval = 1.0 / video_fps
         self._max_video_width = max_video_width
@@ -54,8 +60,12 @@ class MediaIngest:
     def video_frame(self, frame: av.VideoFrame) -> None:
         """Sample the newest frame at the configured rate; skip the rest."""
         self.video_frames_in += 1
+        if self._on_video_in is not None:
+            self._on_video_in()
         now = self._now()
-        if self._next_video is not None and now < self._next_video:
+        # A frame a little early for its slot takes it: a camera sending at
+        # exactly video_fps (the page's cap) keeps every frame through jitter.
+        if self._next_video is not None and now < self._next_video - self._video_interval * EARLY_FRACTION:
             return
         # A fixed schedule, so arrival jitter does not lower the rate; after
         # a stall it restarts from now instead of bursting to catch up.

@@ -114,7 +114,8 @@ class LiveSession:
         self._dropped_reported = {"audio": 0, "video": 0}
         self._resyncs_reported = 0
         self._speech_ends: dict[int, float] = {}
-        self.ingest = MediaIngest(on_audio=self._on_audio, on_video=self._on_video, video_fps=settings.video_fps)
+        self.ingest = MediaIngest(on_audio=self._on_audio, on_video=self._on_video, video_fps=settings.video_fps,
+                                  on_video_in=metrics.video_decoded.inc)
         self.closed = False
         # A structured interview (None: free talk). Driven on media time.
         self.flow = flow

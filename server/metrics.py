@@ -16,6 +16,11 @@ class Metrics:
         self.connections_live = Gauge("candor_connections_live", "WebRTC connections up", registry=r)
         self.watchers = Gauge("candor_watchers", "Event stream watchers connected", registry=r)
         self.frames_in = Counter("candor_frames_in_total", "Frames received", ["kind"], registry=r)
+        self.video_decoded = Counter(
+            "candor_video_frames_decoded_total",
+            "Video frames decoded from candidates' streams, sampled for analysis or not (above CANDOR_VIDEO_FPS: decoded for nothing)",
+            registry=r,
+        )
         self.frames_dropped = Counter(
             "candor_frames_dropped_total", "Frames dropped because an analyzer fell behind", ["kind"], registry=r
         )

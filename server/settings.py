@@ -287,6 +287,11 @@ class Settings(BaseSettings):
     answer_drain_timeout_s: float = Field(default=60.0, ge=0)
 
     video_fps: float = Field(default=5.0, gt=0)
+    # The candidate page asks the browser to send no more than video_fps
+    # frames a second (RTCRtpSender maxFramerate) at no more than
+    # video_max_kbps: every frame sent is decoded here, used or not.
+    # 0: the browser's own choice of bitrate.
+    video_max_kbps: int = Field(default=300, ge=0)
     face_metrics_interval_s: float = Field(default=0.5, gt=0)
 
     # Policy profile (server/policy.py): "pipl" (separate face and voice

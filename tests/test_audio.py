@@ -270,3 +270,25 @@ def test_ingest_video_rate_matches_video_fps_for_a_jittery_camera() -> None:
         now.t = k / 10 + rng.uniform(-0.002, 0.002)
         ingest.video_frame(solid(k % 256))
     assert len(video) == pytest.approx(50, abs=3)
+
+
+def test_ingest_keeps_every_frame_of_a_camera_at_exactly_video_fps() -> None:
+    # The candidate page caps the browser's camera at video_fps: jitter must not halve what is analysed.
+    now = VirtualClock(0.0)
+    ingest, _, video = make_ingest(now, video_fps=5.0)
+    rng = np.random.default_rng(1)
+    for k in range(50):  # 10 s of a 5 fps sender, +-20 ms network jitter
+        now.t = k / 5 + rng.uniform(-0.02, 0.02)
+        ingest.video_frame(solid(k % 256))
+    assert len(video) == 50
+
+
+def test_ingest_never_samples_faster_than_video_fps() -> None:
+    # A frame may come early for its slot, but the slots stay video_fps apart: a 30 fps camera still gives 5 a second.
+    now = VirtualClock(0.0)
+    ingest, _, video = make_ingest(now, video_fps=5.0)
+    rng = np.random.default_rng(2)
+    for k in range(300):  # 10 s at 30 fps, +-5 ms jitter
+        now.t = k / 30 + rng.uniform(-0.005, 0.005)
+        ingest.video_frame(solid(k % 256))
+    assert 49 <= len(video) <= 51

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Self
 
+import av
 import numpy as np
 import pytest
 import uvicorn
@@ -35,6 +36,7 @@ from benchmarks.tracks import (
     AudioScript,
     Clip,
     ClipPlay,
+    EncodedCamera,
     MediaKit,
     PortraitLoop,
     WallLog,
@@ -166,6 +168,13 @@ def test_cli_values() -> None:
     args = load.build_parser().parse_args(["--steps", "1,2", "--compare", "CANDOR_ASR_WINDOW=full", "--video-size", "240x180"])
     config = load.config_from_args(args)
     assert config.video_size == (240, 180) and args.compare == {"CANDOR_ASR_WINDOW": "full"}
+    # by default a candidate's camera is what the page sends: 640x480 VP8 at the server's sampling rate and bitrate cap
+    config = load.config_from_args(load.build_parser().parse_args([]))
+    assert (config.camera, config.video_size, config.video_fps, config.video_kbps) == ("browser", (640, 480), 5.0, 300)
+    assert load.video_of(config) == "browser 640x480@5:300"
+    assert load.parse_video("640x480@15:800") == (640, 480, 15.0, 800)
+    with pytest.raises(argparse.ArgumentTypeError):
+        load.parse_video("640x480@15")
 
 
 def _clip(name: str, seconds: float, speech_end: float) -> Clip:
@@ -188,6 +197,21 @@ def test_audio_script_offsets_and_pauses() -> None:
     again = AudioScript(clips, seed=3, first=1, pause_s=(0.2, 0.4), lead_in_s=(0.1, 0.2))
     again.read(len(audio))
     assert [p.start for p in again.plays] == [p.start for p in plays]  # seeded
+
+
+def test_browser_camera_is_a_webcams_vp8_at_the_pages_bitrate() -> None:
+    camera = EncodedCamera(TEST_MEDIA / "obama.jpg", width=640, height=480, fps=5, kbps=300, loop_s=6)
+    assert len(camera.packets) == 30
+    assert camera.kbps_coded() == pytest.approx(300, rel=0.2)  # a noisy camera fills its bitrate; a still photo would not
+    decoder = av.CodecContext.create("libvpx", "r")
+    frames = [f for i in range(len(camera.packets) + 3) for f in decoder.decode(av.Packet(camera.packet(i)))]
+    assert len(frames) == len(camera.packets) + 3  # it loops: the first packet is a key frame again
+    assert {(f.width, f.height) for f in frames} == {(640, 480)}
+    # one key frame, the rest inter frames (as WebRTC sends until asked for a key frame)
+    fresh = av.CodecContext.create("libvpx", "r")
+    assert fresh.decode(av.Packet(camera.packet(0)))
+    with pytest.raises(av.error.InvalidDataError):
+        av.CodecContext.create("libvpx", "r").decode(av.Packet(camera.packet(1)))
 
 
 def test_wall_log_lookups() -> None:

@@ -417,6 +417,20 @@ async def chromium(video: Path, audio: Path):
 
 # ------------------------------------------------------------------ tests --
 
+async def video_frames_per_second(url: str, seconds: float) -> float:
+    """Video frames the server decoded per second over ``seconds`` (its /metrics)."""
+
+    async def count() -> float:
+        async with httpx.AsyncClient(timeout=10) as client:
+            text = (await client.get(f"{url}/metrics")).text
+        line = next(l for l in text.splitlines() if l.startswith("candor_video_frames_decoded_total "))
+        return float(line.rsplit(" ", 1)[1])
+
+    first, started = await count(), time.monotonic()
+    await asyncio.sleep(seconds)
+    return (await count() - first) / (time.monotonic() - started)
+
+
 async def test_candidate_english_speech_and_face(candor_server: RunningServer, media: Media, shots: Path) -> None:
     session = candor_server.create_session()
     watcher = EventWatcher(session["events_url"], candor_server.hr_token).start()
@@ -446,6 +460,11 @@ async def test_candidate_english_speech_and_face(candor_server: RunningServer, m
                 print(f"\nJFK: WER {wer:.3f}: {text!r}")
                 face = await watcher.wait_for(good_face, RESULT_TIMEOUT_S, "face.metrics with one face present")
                 print(f"face.metrics: {face['payload']}")
+                # The camera runs at 15 fps; the page caps what it sends at the server's sampling rate
+                # (CANDOR_VIDEO_FPS, 5): every frame sent is decoded on the server, used or not.
+                sent_fps = await video_frames_per_second(candor_server.url, 6.0)
+                print(f"video frames decoded: {sent_fps:.1f}/s")
+                assert 3.0 <= sent_fps <= 6.0, sent_fps
                 counts: dict[str, int] = {}
                 for e in watcher.events:
                     counts[e["type"]] = counts.get(e["type"], 0) + 1

@@ -686,6 +686,7 @@ async def test_invite_code_is_exchanged_once_for_a_working_token(
     assert isinstance(body["token"], str) and len(body["token"]) >= 32 and body["token"] != session["candidate_token"]
     assert body["ice_servers"] == []
     assert body["language_hint"] in ("zh", "en")
+    assert body["video"] == {"max_fps": 5.0, "max_bitrate": 300_000}  # the page caps its camera at what is analysed
     assert "expires_at" in body
 
     again = await http.post("/v1/candidate/exchange", json={"code": code})

@@ -105,15 +105,18 @@
     return s;
   }
 
-  // The server samples a few frames a second: cap the video sender's bitrate
-  // (where the browser lets us) to spare the candidate's uplink.
-  function limitVideoBitrate(pc, maxBitrate) {
+  // The server samples a few frames a second and decodes every frame it is
+  // sent: cap the video sender's frame rate and bitrate (where the browser
+  // lets us) to what it uses, sparing the candidate's uplink and the server.
+  // limits: { maxFramerate, maxBitrate }; a missing or falsy one is left alone.
+  function limitVideo(pc, limits) {
     try {
       pc.getSenders().forEach(function (sender) {
         if (!sender.track || sender.track.kind !== 'video' || !sender.getParameters) return;
         var params = sender.getParameters();
         if (!params.encodings || !params.encodings.length) return;
-        params.encodings[0].maxBitrate = maxBitrate;
+        if (limits.maxBitrate) params.encodings[0].maxBitrate = limits.maxBitrate;
+        if (limits.maxFramerate) params.encodings[0].maxFramerate = limits.maxFramerate;
         sender.setParameters(params).catch(function () {});
       });
     } catch (e) { /* not supported here: keep the browser's choice */ }
@@ -135,7 +138,7 @@
     hangUp: hangUp,
     hangUpOnExit: hangUpOnExit,
     linkState: linkState,
-    limitVideoBitrate: limitVideoBitrate,
+    limitVideo: limitVideo,
     isFatalStatus: isFatalStatus
   };
 })(window);

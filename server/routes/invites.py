@@ -71,6 +71,8 @@ class InviteRoutes(Resource):
                 "ice_servers": [s.public() for s in self.ctx.settings.ice_servers],
                 "expires_at": record.expires_at.isoformat(),
                 "language_hint": self.ctx.settings.asr_languages[0] if self.ctx.settings.asr_languages else "zh",
+                # what the page's video sender is capped at (the server samples video_fps; more is decoded for nothing)
+                "video": {"max_fps": self.ctx.settings.video_fps, "max_bitrate": self.ctx.settings.video_max_kbps * 1000 or None},
                 "policy": self.ctx.policy.public(),
                 "consent": consent.public() if consent is not None else None,
             }

@@ -150,7 +150,7 @@ test('whip.hangUp: DELETE with the bearer token; hangUpOnExit: keepalive, never 
   await new Promise((r) => setTimeout(r, 5)); // an unhandled rejection would fail the test
 });
 
-test('whip.limitVideoBitrate: caps the video sender only, where it can', () => {
+test('whip.limitVideo: caps the video sender only, where it can', () => {
   const set = [];
   function sender(kind, encodings) {
     return {
@@ -161,10 +161,15 @@ test('whip.limitVideoBitrate: caps the video sender only, where it can', () => {
   }
   const video = sender('video', [{}]);
   const pc = { getSenders: () => [sender('audio', [{}]), video, sender(null, [{}]), sender('video', [])] };
-  whip.limitVideoBitrate(pc, 800000);
+  whip.limitVideo(pc, { maxFramerate: 5, maxBitrate: 300000 });
   assert.strictEqual(set.length, 1);
   assert.strictEqual(set[0].kind, 'video');
-  assert.strictEqual(set[0].p.encodings[0].maxBitrate, 800000);
-  whip.limitVideoBitrate({ getSenders: () => { throw new Error('not supported'); } }, 800000);
-  whip.limitVideoBitrate({ getSenders: () => [{ track: { kind: 'video' } }] }, 800000); // no getParameters
+  assert.strictEqual(set[0].p.encodings[0].maxBitrate, 300000);
+  assert.strictEqual(set[0].p.encodings[0].maxFramerate, 5);
+  // no bitrate given: the browser keeps its own
+  whip.limitVideo({ getSenders: () => [sender('video', [{}])] }, { maxFramerate: 5, maxBitrate: null });
+  assert.strictEqual(set[1].p.encodings[0].maxFramerate, 5);
+  assert.ok(!('maxBitrate' in set[1].p.encodings[0]));
+  whip.limitVideo({ getSenders: () => { throw new Error('not supported'); } }, { maxFramerate: 5 });
+  whip.limitVideo({ getSenders: () => [{ track: { kind: 'video' } }] }, { maxFramerate: 5 }); // no getParameters
 });

@@ -17,12 +17,22 @@
   var CONNECT_TIMEOUT_MS = 20000;
   var ICE_GATHER_TIMEOUT_MS = 5000;
   var BACKOFF_MAX_MS = 10000;
-  var VIDEO_MAX_BITRATE = 800000; // bit/s: the server samples a few frames a second
+  // What the video sender is capped at when the server does not say (its
+  // exchange answer's "video": the frame rate it samples, CANDOR_VIDEO_FPS).
+  var VIDEO_LIMITS = { maxFramerate: 5, maxBitrate: 300000 };
   var BUSY_MAX_MS = 300000; // the longest Retry-After honoured as is
   var PING_INTERVAL_MS = 5000;
   var MAX_CAPTIONS = 500;
 
   // ---- WHIP publish and reconnect ----
+  function videoLimits(video) {
+    if (!video || typeof video !== 'object') return VIDEO_LIMITS;
+    return {
+      maxFramerate: video.max_fps > 0 ? video.max_fps : VIDEO_LIMITS.maxFramerate,
+      maxBitrate: video.max_bitrate > 0 ? video.max_bitrate : null // null: the browser's choice
+    };
+  }
+
   function clearTimers() {
     clearInterval(app.busyTimer);
     app.busyTimer = null;
@@ -96,7 +106,7 @@
       var answer = await res.text();
       if (gen !== app.gen) return;
       await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      whip.limitVideoBitrate(pc, VIDEO_MAX_BITRATE);
+      whip.limitVideo(pc, videoLimits(app.creds.video));
       app.connectTimer = setTimeout(function () {
         if (gen === app.gen && app.state !== 'live') scheduleReconnect();
       }, CONNECT_TIMEOUT_MS);
