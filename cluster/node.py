@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Iterable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -113,6 +113,9 @@ class Cluster:
         self._tasks: list[asyncio.Task[None]] = []
         self._status: Status = lambda: {}
         self._handler: Handler | None = None
+        # the sessions with a candidate connected here now (set by the app); published every heartbeat
+        self.connected: Callable[[], Iterable[str]] = lambda: ()
+        self._connected_published: set[str] = set()
         self.heartbeats_failed = 0
 
     # -- keys --------------------------------------------------------------------------
@@ -130,6 +133,9 @@ class Cluster:
 
     def _readers_key(self, session_id: str) -> str:
         return f"{self.prefix}readers:{session_id}"
+
+    def _connected_key(self, session_id: str) -> str:
+        return f"{self.prefix}connected:{session_id}"
 
     # -- life --------------------------------------------------------------------------
     async def start(self, status: Status, handler: Handler) -> None:
@@ -154,6 +160,8 @@ class Cluster:
         with contextlib.suppress(RedisError, OSError):
             for session_id in list(self.owned):
                 await self.release(session_id)
+            for session_id in self._connected_published:
+                await self._release(keys=[self._connected_key(session_id)], args=[self.node_id])
             await self.redis.delete(self._node_key(self.node_id))
         await self.redis.aclose()
 
@@ -161,6 +169,7 @@ class Cluster:
         """Publish this node's load and keep its sessions; hand the lost ones to ``on_lost``."""
         info = NodeInfo(id=self.node_id, url=self.node_url, at=time.time(), **self._status())
         await self.redis.set(self._node_key(self.node_id), json.dumps(asdict(info)), px=self.ttl_ms)
+        await self._publish_connected()
         if self.owned:
             owned = sorted(self.owned)
             lost = await self._refresh(keys=[self._owner_key(s) for s in owned], args=[self.node_id, self.ttl_ms])
@@ -281,6 +290,26 @@ class Cluster:
                 pipe.zcount(self._readers_key(session_id), now, "+inf")
             counts = await pipe.execute()
         return {session_id for session_id, count in zip(session_ids, counts) if count}
+
+    # -- who is connected where ---------------------------------------------------------
+    async def _publish_connected(self) -> None:
+        """Say which sessions have their candidate connected here (for a heartbeat's TTL); take back the ones gone."""
+        now = set(self.connected())
+        gone = self._connected_published - now
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session_id in now:
+                pipe.set(self._connected_key(session_id), self.node_id, px=self.ttl_ms)
+            await pipe.execute()
+        for session_id in gone:  # only our own claim: the candidate may be connected to another node by now
+            await self._release(keys=[self._connected_key(session_id)], args=[self.node_id])
+        self._connected_published = now
+
+    async def connected_among(self, session_ids: list[str]) -> dict[str, str]:
+        """Of ``session_ids``, those with a candidate connected to some node now: session id -> node id."""
+        if not session_ids:
+            return {}
+        found = await self.redis.mget([self._connected_key(s) for s in session_ids])
+        return {s: _text(node) for s, node in zip(session_ids, found) if node is not None}
 
     # -- inbox -------------------------------------------------------------------------
     async def send(self, node_id: str, kind: str, session_id: str, blob: bytes = b"") -> None:

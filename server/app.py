@@ -41,6 +41,7 @@ from db.base import open_engine
 from db.migrate import prepare
 from intake.extract import MAX_BYTES
 from jobs import catalog
+from media import jitter
 from recordings import LocalBlobStore, RecorderConfig, Recordings
 from recordings.s3 import S3BlobStore
 from runtime.models import Models
@@ -181,6 +182,8 @@ class Candor:
     ) -> None:
         self.settings = settings
         self._load_models_at_start = load_models
+        # aiortc's receivers hand a video frame on at its last packet, not a frame later (media/jitter.py)
+        jitter.install(settings.webrtc_frame_at_marker)
         metrics = Metrics()
         _prepare_schema(settings)
         store = AsyncStore(Store(settings.database_url, master=wrapper_from(settings)))

@@ -693,6 +693,10 @@ class SessionRegistry:
         session = self._live.get(session_id)
         return bool(session and session.connection is not None)
 
+    def connected_ids(self) -> list[str]:
+        """The sessions whose candidate is connected to this process now."""
+        return [session_id for session_id, s in self._live.items() if not s.closed and s.connection is not None]
+
     async def forget(self, session_id: str, reason: str = "erased") -> None:
         """End the session if it is live and drop what this process holds of it (erasure: server/purge.py)."""
         async with self._lock:

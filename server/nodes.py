@@ -91,10 +91,23 @@ class Nodes:
     async def start(self, registry: SessionRegistry, status: Callable[[], dict]) -> None:
         self.registry = registry
         self.cluster.on_lost = registry.lost
+        self.cluster.connected = registry.connected_ids
         await self.cluster.start(status, self._handle)
         loop = asyncio.get_running_loop()
         self._sweeper = loop.create_task(self._sweep(), name="cluster-release")
         self._reader_task = loop.create_task(self._readers(), name="cluster-readers")
+
+    async def connected(self, session_ids: list[str]) -> set[str]:
+        """Those of ``session_ids`` with a candidate connected to any node (as of the nodes' last heartbeats).
+
+        Redis unreachable: only this node's own (logged), so a list still answers.
+        """
+        here = {s for s in session_ids if self.registry is not None and self.registry.is_connected(s)}
+        try:
+            return here | set(await self.cluster.connected_among([s for s in session_ids if s not in here]))
+        except (RedisError, OSError) as exc:
+            log.warning("cannot ask Redis which candidates are connected to other nodes (%s)", type(exc).__name__)
+            return here
 
     async def close(self) -> None:
         for task in (self._sweeper, self._reader_task):

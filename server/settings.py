@@ -292,6 +292,10 @@ class Settings(BaseSettings):
     # video_max_kbps: every frame sent is decoded here, used or not.
     # 0: the browser's own choice of bitrate.
     video_max_kbps: int = Field(default=300, ge=0)
+    # A video frame is decoded when its last packet (RTP marker) arrives,
+    # not when the next frame starts (aiortc's rule: a frame interval later,
+    # 200 ms at 5 fps). false: aiortc's rule (media/jitter.py).
+    webrtc_frame_at_marker: bool = True
     face_metrics_interval_s: float = Field(default=0.5, gt=0)
 
     # Policy profile (server/policy.py): "pipl" (separate face and voice

@@ -20,7 +20,6 @@ and each costs a copy, not a migration.
 
 from __future__ import annotations
 
-import glob
 import itertools
 import os
 import shutil
@@ -39,6 +38,7 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from db.migrate import upgrade
+from deploy.cluster import ClusterError, pg_bin_dir
 from tests.helpers import free_port
 
 ENV_URL = "CANDOR_TEST_POSTGRES_URL"
@@ -46,9 +46,11 @@ TEMPLATE = "candor_test_template"
 
 
 def _pg_bin(name: str) -> str | None:
-    """``name`` (initdb, pg_ctl) from the newest /usr/lib/postgresql/N/bin, else from PATH."""
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[4]))
-    return found[-1] if found else shutil.which(name)
+    """``name`` (initdb, pg_ctl) from the newest /usr/lib/postgresql/N/bin (as ``make cluster`` finds it), else from PATH."""
+    try:
+        return str(pg_bin_dir() / name)
+    except ClusterError:
+        return shutil.which(name)
 
 
 @dataclass

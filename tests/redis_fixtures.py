@@ -1,64 +1,44 @@
 """A real Redis for the tests of several nodes: ``redis-server`` (the Debian package) on a free loopback port.
 
-``redis_url`` is session-scoped; each test that wants a clean Redis calls
+The same starter as ``make cluster`` (deploy/cluster.py: a private server,
+a password, loopback only), in a temporary folder. ``redis_url`` is
+session-scoped; each test that wants a clean Redis calls
 ``flush_redis(url)``. No redis-server on the machine: the test skips, which
 fails under ``CI=true`` (tests/suite_rules.py); .ci/run installs it.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
-import subprocess
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import redis
 
+from deploy.cluster import RedisServer as _Redis
 from tests.helpers import free_port
 
 
 class RedisServer:
+    """A private redis-server for a test (or the run), in ``workdir``."""
+
     def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
+        self._server = _Redis(workdir / "redis", free_port(), secrets.token_hex(16))
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self._server.url
 
     def start(self) -> "RedisServer":
-        binary = shutil.which("redis-server")
-        if binary is None:
+        if shutil.which("redis-server") is None:
             pytest.skip("redis-server is not installed (apt install redis-server)")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--protected-mode", "yes"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.05)
-        client.close()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        self._server.stop()
 
 
 def flush_redis(url: str) -> None:

@@ -72,6 +72,14 @@ async def nodes_seen_by(server: LiveServer) -> dict[str, dict[str, Any]]:
         return {n["id"]: n for n in response.json()["nodes"]}
 
 
+async def connected_on(server: LiveServer, session_id: str) -> tuple[bool, bool]:
+    """What HR on ``server`` read of the session's "connected": in GET /v1/sessions/{id}, and in the list."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, headers=HR) as http:
+        one = (await http.get(f"/v1/sessions/{session_id}")).json()["connected"]
+        listed = next(s for s in (await http.get("/v1/sessions")).json()["sessions"] if s["id"] == session_id)["connected"]
+    return one, listed
+
+
 async def until_nodes(server: LiveServer, check: Any, what: str, timeout: float = 15) -> dict[str, dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
@@ -100,9 +108,15 @@ async def test_a_watcher_on_node_b_follows_a_candidate_on_node_a(
             assert watcher.of_type("face.landmarks") or watcher.of_type("face.metrics"), watcher.summary()
             # Node a decoded partials because a watcher on node b reads them (said through Redis).
             assert watcher.of_type("transcript.partial"), watcher.summary()
+            # HR on node b see the candidate connected (to node a), in the session and in the list.
+            assert await connected_on(b, session["id"]) == (True, True)
         finally:
             await publisher.close()
         await watcher.wait_for(lambda s: bool(s.of_type("connection.ended")), 20, "the hang-up, on node b")
+        deadline = time.monotonic() + 5  # within a heartbeat or two (0.3 s here)
+        while await connected_on(b, session["id"]) != (False, False):
+            assert time.monotonic() < deadline, "node b still says the candidate is connected"
+            await asyncio.sleep(0.2)
         seen = [e["seq"] for e in watcher.events]
     # Each event once, in order, from the first: what node b sent is the log node a wrote.
     assert seen == list(range(len(seen))), seen[:50]

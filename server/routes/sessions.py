@@ -98,14 +98,16 @@ class SessionRoutes(Resource):
         self.ctx.require_hr(request)
         records = await self.ctx.store.run(self.ctx.store.store.list_sessions)
         principal = self.ctx.principal(request)  # row scoping: the user's jobs only
-        return JSONResponse({"sessions": [self._session_json(r) for r in records if principal.sees_job(r.job_id)]})
+        records = [r for r in records if principal.sees_job(r.job_id)]
+        connected = await self._connected([r for r in records if not r.expired()])
+        return JSONResponse({"sessions": [self._session_json(r, connected=r.id in connected) for r in records]})
 
     async def get_session(self, request: Request) -> Response:
         self.ctx.require_hr(request)
         record = await self.ctx.session_record(request.path_params["session_id"])
         principal = self.ctx.principal(request)
         self.ctx.require_job(request, record.job_id, "session")
-        body = self._session_json(record, with_candidate=True)
+        body = self._session_json(record, with_candidate=True, connected=bool(await self._connected([record])))
         if "candidate" in body and principal.role == "reviewer":  # no contact data for reviewers (server/permissions.py)
             body["candidate"] = for_reviewer(body["candidate"])
         consent = await self.ctx.sessions.consent(record.id)
@@ -137,13 +139,20 @@ class SessionRoutes(Resource):
                 raise unknown("bank_id", f"bank {bank.id!r} is for job {bank.job_id!r}, which does not exist")
         return job, bank
 
-    def _session_json(self, record: SessionRecord, *, with_candidate: bool = False) -> dict[str, Any]:
+    async def _connected(self, records: list[SessionRecord]) -> set[str]:
+        """Which of ``records`` have their candidate connected now: to this node, or (several nodes) to any."""
+        ids = [r.id for r in records]
+        if self.ctx.nodes is not None:
+            return await self.ctx.nodes.connected(ids)
+        return {s for s in ids if self.ctx.sessions.is_connected(s)}
+
+    def _session_json(self, record: SessionRecord, *, with_candidate: bool = False, connected: bool = False) -> dict[str, Any]:
         out = {
             "id": record.id,
             "created_at": record.created_at.isoformat(),
             "expires_at": record.expires_at.isoformat(),
             "state": "expired" if record.expired() else record.state,
-            "connected": self.ctx.sessions.is_connected(record.id),
+            "connected": connected,
             "policy": self.ctx.policy.name,
             **_session_refs(record),
         }
