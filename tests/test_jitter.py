@@ -6,10 +6,12 @@ import aiortc.rtcrtpreceiver
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
+from benchmarks.frame_delay import decode_delays
 from media import jitter
 from media.jitter import MarkerJitterBuffer
 from server.app import create_app
 from tests.helpers import make_settings
+from tests.media_fixtures import TEST_MEDIA
 
 
 def packet(seq: int, timestamp: int, data: bytes, *, marker: bool = False) -> RtpPacket:
@@ -74,3 +76,11 @@ def test_the_server_installs_it_for_aiortcs_receivers_unless_told_not_to(tmp_pat
         assert aiortc.rtcrtpreceiver.JitterBuffer is MarkerJitterBuffer
     finally:
         jitter.install(True)
+
+
+
+async def test_over_real_peers_a_frame_is_decoded_when_sent_not_a_frame_interval_later() -> None:
+    marker = await decode_delays(True, media_dir=TEST_MEDIA)
+    rule = await decode_delays(False, media_dir=TEST_MEDIA)
+    assert marker[len(marker) // 2] < 0.05, marker  # a few ms on loopback
+    assert rule[len(rule) // 2] > 0.15, rule  # aiortc's rule: the next frame's first packet, 0.2 s at 5 fps
