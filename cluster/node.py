@@ -166,10 +166,9 @@ class Cluster:
         await self.redis.aclose()
 
     async def beat(self) -> None:
-        """Publish this node's load and keep its sessions; hand the lost ones to ``on_lost``."""
+        """Publish this node's load, keep its sessions (the lost ones go to ``on_lost``), say which have a candidate connected."""
         info = NodeInfo(id=self.node_id, url=self.node_url, at=time.time(), **self._status())
         await self.redis.set(self._node_key(self.node_id), json.dumps(asdict(info)), px=self.ttl_ms)
-        await self._publish_connected()
         if self.owned:
             owned = sorted(self.owned)
             lost = await self._refresh(keys=[self._owner_key(s) for s in owned], args=[self.node_id, self.ttl_ms])
@@ -180,6 +179,7 @@ class Cluster:
                 log.warning("session %s is held by another node now: this node stops writing it", session_id)
                 if self.on_lost is not None:
                     await self.on_lost(session_id)
+        await self._publish_connected()  # after the leases: those matter more
 
     async def _heartbeat(self) -> None:
         while True:
