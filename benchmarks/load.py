@@ -1025,7 +1025,10 @@ def step_stats(
         anchor = attempt.server_anchor if attempt.server_anchor is not None else audio_log.first
         if anchor is not None:
             for arrival, media_time in attempt.faces:
-                sent = video.sent_before(anchor + media_time)
+                # The frame analysed is the last one sent before the server stamped it, a few ms before; the
+                # anchor is known to some ms only, so look half a frame later: else the frame before is found
+                # and a whole frame interval is added (0.2 s at 5 fps). Lag is good to half a frame interval.
+                sent = video.sent_before(anchor + media_time + video.log.step_s / 2)
                 if sent is not None and measured[0] <= sent < measured[1]:
                     face.append(arrival - sent)
         if attempt.server_anchor is not None and audio_log.first is not None and whole[0] <= audio_log.first < whole[1]:
