@@ -211,10 +211,11 @@ class PostgresServer:
 class RedisServer:
     """A private redis-server in ``folder`` on 127.0.0.1:``port``, append-only file on, a password required."""
 
-    def __init__(self, folder: Path, port: int, password: str) -> None:
+    def __init__(self, folder: Path, port: int, password: str, *, databases: int = 16) -> None:
         self.folder = folder
         self.port = port
         self.password = password
+        self.databases = databases
         self.log = folder.parent / "redis.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -248,6 +249,7 @@ class RedisServer:
             out.write(
                 f"bind 127.0.0.1\nport {self.port}\ndir {self.folder}\nappendonly yes\nappendfsync everysec\n"
                 f"requirepass {self.password}\nlogfile {self.log}\npidfile {pidfile}\ndaemonize no\nsave \"\"\n"
+                f"databases {self.databases}\n"
             )
         self.process = subprocess.Popen([binary, str(conf)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_end_with_parent)

@@ -34,7 +34,7 @@ from tests.outbox_fixtures import (  # noqa: F401  (fixtures: pytest finds them 
     store,
 )
 from tests.pg_fixtures import blank_pg_url, pg_url, postgres  # noqa: F401  (fixtures: the PostgreSQL side of db_url)
-from tests.redis_fixtures import redis_url  # noqa: F401  (fixture: a redis-server for the tests of several nodes)
+from tests.redis_fixtures import redis_server, redis_url  # noqa: F401  (fixtures: a redis-server for the tests of several nodes, a database per test)
 from tests.suite_rules import (  # noqa: F401  (hooks: pytest finds them by name here)
     pytest_collection_modifyitems,
     pytest_make_collect_report,

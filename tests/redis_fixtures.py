@@ -9,6 +9,7 @@ fails under ``CI=true`` (tests/suite_rules.py); .ci/run installs it.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import shutil
 from pathlib import Path
@@ -24,8 +25,8 @@ from tests.helpers import free_port
 class RedisServer:
     """A private redis-server for a test (or the run), in ``workdir``."""
 
-    def __init__(self, workdir: Path) -> None:
-        self._server = _Redis(workdir / "redis", free_port(), secrets.token_hex(16))
+    def __init__(self, workdir: Path, *, databases: int = 16) -> None:
+        self._server = _Redis(workdir / "redis", free_port(), secrets.token_hex(16), databases=databases)
 
     @property
     def url(self) -> str:
@@ -42,15 +43,28 @@ class RedisServer:
 
 
 def flush_redis(url: str) -> None:
+    """Empty the database ``url`` names (only that one)."""
     client = redis.Redis.from_url(url)
     try:
-        client.flushall()
+        client.flushdb()
     finally:
         client.close()
 
 
+DATABASES = 1000
+_databases = itertools.count(1)
+
+
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server.url
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"), databases=DATABASES).start()
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """A database of this test's own on the run's Redis, empty."""
+    url = redis_server.url.rsplit("/", 1)[0] + f"/{next(_databases) % (DATABASES - 1) + 1}"
+    flush_redis(url)
+    return url
