@@ -89,6 +89,8 @@
       badge.hidden = !hr.me;
       badge.textContent = hr.me ? (hr.me.display_name || hr.me.login) + ' · ' + t('role_' + hr.me.role) : '';
     }
+    // What the signed-in user may do decides parts drawn before /v1/me answered (the recommendation form).
+    if (hr.recommend) hr.recommend.render();
   }
 
   async function loadMe() {
