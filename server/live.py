@@ -677,7 +677,7 @@ class SessionRegistry:
 
     def live_count(self) -> int:
         """Sessions with a candidate connected (an idle session costs next to nothing)."""
-        return sum(1 for s in self._live.values() if not s.closed and s.connection is not None)
+        return len(self.connected_ids())
 
     def audio_backlog_s(self) -> float:
         return max((s.audio_backlog_s for s in self._live.values() if not s.closed), default=0.0)
