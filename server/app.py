@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from pathlib import Path
 from datetime import datetime
 from typing import AsyncIterator, Callable, Sequence
@@ -307,13 +308,17 @@ class Candor:
         try:
             yield
         finally:
+            # One deadline for the whole stop (CANDOR_SHUTDOWN_TIMEOUT_S): the sessions close together
+            # in two thirds of it, the reports and progress they started take what is left.
+            budget = self.settings.shutdown_timeout_s
+            deadline = time.monotonic() + budget
             expiry.cancel()
             await ctx.loop_lag.stop()
-            await ctx.sessions.close()
+            await ctx.sessions.close(timeout_s=budget * 2 / 3)
             if ctx.recordings is not None:
                 await asyncio.to_thread(ctx.recordings.close)  # after the sessions: their last answers are stored
-            await ctx.reports.drain(timeout=10)
-            await self.progress.drain(timeout=5)
+            await ctx.reports.drain(timeout=min(10.0, max(0.5, deadline - time.monotonic())))
+            await self.progress.drain(timeout=min(5.0, max(0.5, deadline - time.monotonic())))
             await ctx.writer.close()
             if ctx.nodes is not None:
                 await ctx.nodes.close()  # after the writer: the last events reach the other nodes' watchers

@@ -490,24 +490,29 @@ class LiveSession:
             return 0.0
         return max((a.backlog for a in (graph.vad, graph.asr, graph.prosody) if a is not None), default=0) * 0.032
 
-    async def close(self, reason: str = "closed", *, settle_s: float = 0.0) -> None:
+    async def close(self, reason: str = "closed", *, settle_s: float = 0.0, drain_s: float = 30.0) -> None:
         """End the connection and let go of the analyzers, scoring and recorder.
 
         ``settle_s`` > 0 (an idle release) first gives the ended answers that
         long to publish their final scores; an answer still open is not
         finalised (it has no ``answer.ended``): a rebuilt session carries it on.
+        ``drain_s`` bounds the wait for the analyzers' last results (the words
+        said before the close) and for an interview's end under way.
         """
         if self.closed:
             return
         self.closed = True
+        deadline = time.monotonic() + drain_s
         if self.connection is not None:
             await self.connection.close(reason)
         if self.graph is not None:
             graph = self.graph
             graph.end_input()
             try:
-                await asyncio.wait_for(self._graph_task, timeout=30)  # type: ignore[arg-type]
-            except (asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(self._graph_task, timeout=max(0.0, deadline - time.monotonic()))  # type: ignore[arg-type]
+            except asyncio.TimeoutError:
+                log.warning("session %s: its analyzers did not finish within %.0f s of the close", self.id, drain_s)
+            except Exception:
                 pass
             await graph.aclose()
             self.graph = None  # its buffers go with it
@@ -517,7 +522,7 @@ class LiveSession:
         if self._flow_task is not None:
             self._flow_task.cancel()
         if self._ending is not None and not self._ending.done():
-            await asyncio.gather(self._ending, return_exceptions=True)
+            await asyncio.wait({self._ending}, timeout=max(0.0, deadline - time.monotonic()))
         if self.scoring is not None:
             if settle_s > 0 and not await self.scoring.drain(settle_s):
                 log.warning("session %s released before every ended answer was scored (they re-score on return)", self.id)
@@ -796,8 +801,26 @@ class SessionRegistry:
         """Wait for the idle releases under way (tests, shutdown)."""
         await asyncio.gather(*list(self._releasing.values()), return_exceptions=True)
 
-    async def close(self) -> None:
-        await self.wait_released()
-        for session in list(self._live.values()):
-            await session.close("server shutting down")
+    async def close(self, timeout_s: float = 30.0) -> None:
+        """Close every session at once, all within ``timeout_s`` (a node's shutdown).
+
+        Each connection ends first (the candidates may reconnect to another
+        node); the analyzers then have what is left of ``timeout_s`` to give
+        the last words said their finals. A session not closed by then is
+        left to the process's exit (its log holds what was written).
+        """
+        deadline = time.monotonic() + timeout_s
+        if self._releasing:
+            await asyncio.wait(set(self._releasing.values()), timeout=timeout_s)
+        sessions = list(self._live.values())
         self._live.clear()
+        if not sessions:
+            return
+        left = max(0.0, deadline - time.monotonic())
+        loop = asyncio.get_running_loop()
+        closing = {loop.create_task(s.close("server shutting down", drain_s=left), name=f"close:{s.id}") for s in sessions}
+        _, pending = await asyncio.wait(closing, timeout=left + 1.0)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("%d of %d sessions not closed within %.0f s of the shutdown", len(pending), len(sessions), timeout_s)

@@ -331,6 +331,11 @@ class Settings(BaseSettings):
     # A session with no candidate connected for this long lets go of its analyzers, threads and
     # buffers (they are rebuilt from the event log when the candidate comes back).
     idle_release_s: float = Field(default=60.0, gt=0)
+    # On SIGTERM a node closes its live sessions at once and gives the words said before the close
+    # their finals, writes the reports under way and flushes its event log, all within this many
+    # seconds (keep it under the orchestrator's grace period: compose stop_grace_period, systemd
+    # TimeoutStopSec, Kubernetes terminationGracePeriodSeconds).
+    shutdown_timeout_s: float = Field(default=60.0, gt=0)
 
     # /metrics needs Authorization: Bearer <metrics_token> when set (Prometheus:
     # authorization.credentials); open when unset.
