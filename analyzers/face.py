@@ -388,7 +388,8 @@ class FaceStateTracker:
 class FaceAnalyzer(Analyzer):
     """Per-session face analysis over the shared :class:`FaceRunner`.
 
-    Keeps only the newest video frame. Emits ``face.absent`` and
+    Keeps only the newest video frame, and analyses at most ``fps`` a second
+    (the camera and the recording may run faster). Emits ``face.absent`` and
     ``face.multiple`` start/stop events as they happen, and ``face.metrics``
     every ``interval_s`` of media time (on a fixed grid from the first frame,
     so the cadence does not drift with the frame rate) and on flush.
@@ -409,9 +410,14 @@ class FaceAnalyzer(Analyzer):
         absent_after_s: float = 1.0,
         multiple_after_s: float = 0.5,
         expression: ExpressionRunner | None = None,
+        fps: float | None = None,
     ) -> None:
         super().__init__(input_maxsize=1, keep_newest=True)
         self._runner = runner
+        # At most ``fps`` frames a second are analysed (None: every frame given); a frame up to a
+        # quarter interval early takes its slot, so a camera at exactly that rate keeps every frame.
+        self._min_gap_s = 0.75 / fps if fps else 0.0
+        self._analysed_at: float | None = None
         self._expression = expression
         self._interval_s = interval_s
         self._window = FaceMetricsWindow()
@@ -420,8 +426,11 @@ class FaceAnalyzer(Analyzer):
         self._metrics_due: float | None = None
 
     async def process(self, item: VideoFrame) -> None:
-        observation = await self._runner.analyze(item.image)
         media_time = float(item.media_time)
+        if self._analysed_at is not None and self._analysed_at <= media_time < self._analysed_at + self._min_gap_s:
+            return  # between two analysed frames: the camera (and the recording) run faster than the analysis
+        self._analysed_at = media_time
+        observation = await self._runner.analyze(item.image)
         for transition in self._tracker.update(media_time, observation.faces):
             condition = PAYLOADS[transition.type](state=transition.state, faces=transition.faces, since=round(transition.since, 3))
             self.emit(AnalyzerEvent(transition.media_time, condition))

@@ -47,6 +47,7 @@ class AnalyzerGraph(Analyzer):
         partial_interval_max_s: float | None = None,
         partials: Callable[[], bool] | None = None,
         face_interval_s: float = 0.5,
+        face_fps: float | None = None,
         voice: bool = True,
         face: bool = True,
         emotion: bool = True,
@@ -75,7 +76,7 @@ class AnalyzerGraph(Analyzer):
             from .face import FaceAnalyzer
 
             expression_runner = getattr(models, "expression", None) if emotion else None
-            self.face = FaceAnalyzer(models.face, interval_s=face_interval_s, expression=expression_runner)
+            self.face = FaceAnalyzer(models.face, interval_s=face_interval_s, expression=expression_runner, fps=face_fps)
         self._pumps: list[asyncio.Task[Any]] = []
         self._started = False
         self._input_ended = asyncio.Event()

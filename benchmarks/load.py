@@ -124,12 +124,14 @@ SERVER_SETTINGS = {
     "asr_cpu_threads": "0",
     "asr_workers": "0",
     "asr_window": "trim",
+    "asr_encode_once": "true",
     "asr_beam_size": "1",
     "partial_interval_s": "1.0",
     "vad_threshold": "0.5",
     "vad_min_silence_s": "0.5",
     "video_fps": "5.0",
     "face_metrics_interval_s": "0.5",
+    "face_fps": "2.5",
 }
 # The embedded server's admission control is off by default: the ramp is there to find the capacity
 # (--admission keeps the server's own limits, to test them).

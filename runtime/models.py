@@ -28,6 +28,7 @@ class ModelConfig:
     asr_languages: tuple[str, ...] = ("zh", "en")
     asr_beam_size: int = 1
     asr_window: str = "trim"
+    asr_encode_once: bool = True  # False: faster-whisper's two encoder passes when detecting the language
     asr_partial_batch: int = 1  # > 1: batch partials across sessions (prototype)
     vad_batch: bool = True  # one silero call for the sessions whose chunks are queued together
     vad_max_batch: int = 32
@@ -65,6 +66,7 @@ def load_asr(config: ModelConfig, observe: Callable[[str, float], None] | None =
         compute_type=config.asr_compute_type,
         cpu_threads=config.asr_cpu_threads,
         window=config.asr_window,
+        encode_once=config.asr_encode_once,
         workers=asr_workers,
     )
     return AsrRunner(

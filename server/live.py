@@ -365,6 +365,7 @@ class LiveSession:
             partial_interval_max_s=s.partial_interval_max_s,
             partials=self.partials_read,
             face_interval_s=s.face_metrics_interval_s,
+            face_fps=min(s.face_fps, s.video_fps),
             voice=bool(consent and consent.voice),
             face=bool(consent and consent.face),
             emotion=bool(consent and consent.emotion and self.policy.emotion),

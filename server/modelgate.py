@@ -51,6 +51,7 @@ class ModelGate:
                         asr_languages=tuple(s.asr_languages),
                         asr_beam_size=s.asr_beam_size,
                         asr_window=s.asr_window,
+                        asr_encode_once=s.asr_encode_once,
                         asr_partial_batch=s.asr_partial_batch,
                         vad_batch=s.vad_batch,
                         vad_max_batch=s.vad_max_batch,

@@ -220,6 +220,10 @@ class Settings(BaseSettings):
     # "trim": encode only the part of Whisper's 30 s window that holds the
     # utterance (+2 s); "full": faster-whisper's 30 s window (the baseline).
     asr_window: str = Field(default="trim", pattern="^(trim|full)$")
+    # Encode each window once: faster-whisper encodes it twice when the language is to be detected
+    # (once to detect, once to decode). false: its two passes, kept for comparison
+    # (benchmarks/README.md, "One encoder pass per final").
+    asr_encode_once: bool = True
     partial_interval_s: float = Field(default=1.0, gt=0)
     # Partials (a re-decode of the utterance so far) stretch up to this when
     # the ASR workers are busier than half the time; equal to
@@ -297,6 +301,10 @@ class Settings(BaseSettings):
     # 200 ms at 5 fps). false: aiortc's rule (media/jitter.py).
     webrtc_frame_at_marker: bool = True
     face_metrics_interval_s: float = Field(default=0.5, gt=0)
+    # Face analysis (landmarks, head pose, gaze, expression) on at most this many frames a second,
+    # of the video_fps sampled (the recording keeps them all): about 11 ms of CPU a frame on this
+    # box's cores whatever the picture's size (benchmarks/README.md, "Face analysis at 2.5 frames a second").
+    face_fps: float = Field(default=2.5, gt=0)
 
     # Policy profile (server/policy.py): "pipl" (separate face and voice
     # consent; emotion as context) or "eu" (no emotion inference at all).

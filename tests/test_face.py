@@ -394,6 +394,40 @@ async def test_face_analyzer_end_to_end(runner: FaceRunner, obama: np.ndarray, c
 
 
 @pytest.mark.asyncio
+async def test_face_analyzer_at_half_the_camera_rate_sees_the_same_things_a_frame_later(
+    runner: FaceRunner, obama: np.ndarray, composite: np.ndarray
+) -> None:
+    """A 5 fps camera (with jitter), analysed at 2.5 fps: every other frame, the same conditions, at most 0.2 s later."""
+    fps = 5
+    blank = grey(*obama.shape[:2])
+    images = [obama] * 10 + [blank] * round(1.5 * fps) + [composite] * 6
+    jitter = [0.0, 0.03, -0.03, 0.01, -0.04]  # a browser's frames do not come on the grid
+    frames = [VideoFrame(image=image, media_time=round(i / fps + jitter[i % 5], 3)) for i, image in enumerate(images)]
+    analyzed: list[float] = []
+    analyze = runner.analyze
+
+    async def counted(image: np.ndarray):
+        analyzed.append(len(analyzed))
+        return await analyze(image)
+
+    analyzer = FaceAnalyzer(runner, interval_s=0.5, fps=2.5)
+    analyzer._runner = type("Counted", (), {"analyze": staticmethod(counted)})()
+    events = await replay(analyzer, frames)
+
+    assert len(analyzed) == (len(frames) + 1) // 2  # every other frame, jitter or not
+    metrics = [event for event in events if event.type == FACE_METRICS]
+    assert sum(event.payload.frames for event in metrics) == len(analyzed)
+    states = [(e.type, e.payload.state, e.payload.faces) for e in events if e.type != FACE_METRICS]
+    assert states == [(FACE_ABSENT, "start", 0), (FACE_ABSENT, "stop", 2), (FACE_MULTIPLE, "start", 2)]
+    at_full_rate = [3.0, 3.6, 4.2]  # test_face_analyzer_end_to_end
+    for event, full in zip([e for e in events if e.type != FACE_METRICS], at_full_rate):
+        assert full - 0.05 <= event.media_time <= full + 0.25, (event, full)
+    photo = [event.payload for event in metrics if event.media_time < 2.0]
+    assert photo and all(p.presence == 1.0 and abs(p.yaw) < 15 and p.gaze_at_camera > 0.5 for p in photo)
+    assert metrics[-1].payload.faces_max == 2
+
+
+@pytest.mark.asyncio
 async def test_face_analyzer_flush_emits_the_rest(runner: FaceRunner) -> None:
     analyzer = FaceAnalyzer(runner, interval_s=0.5)
     frames = [VideoFrame(image=grey(120, 160), media_time=t) for t in (0.0, 0.2)]

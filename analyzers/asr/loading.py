@@ -2,13 +2,15 @@
 
 :func:`load_whisper` returns faster-whisper's ``WhisperModel``, with its
 encoder trimmed to the audio's part of Whisper's 30 s window
-(:func:`trimmed_encode`) unless the window is ``full``.
+(:func:`trimmed_encode`) unless the window is ``full``, and each window
+encoded once per decode (:func:`reuse_encoding`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,42 @@ def trimmed_encode(model: Any, step_frames: int = 100, min_frames: int = 300, ma
     model.encode = encode
 
 
+def reuse_encoding(model: Any) -> None:
+    """Make ``model`` encode a window once when it is asked twice in a row on one thread.
+
+    faster-whisper's ``transcribe`` without a language encodes the window to
+    detect the language, then encodes the same window again to decode it:
+    the encoder, most of a final's cost with whisper base, ran twice. The
+    last window and its encoding are kept per thread (each ASR worker decodes
+    on its own), and a call with equal features gets the same encoding back
+    (read only by the decoder, the language detector and the word aligner).
+    The language is detected on the frames the decode encodes (faster-whisper
+    gives the detector one frame more, a different window).
+    """
+    encode = model.encode
+    last = threading.local()
+
+    def encode_once(features: np.ndarray) -> Any:
+        held = getattr(last, "features", None)
+        if held is not None and held.shape == features.shape and np.array_equal(held, features):
+            return last.encoded
+        last.features, last.encoded = None, None  # never a stale pair, should the encoder raise
+        encoded = encode(features)
+        last.features, last.encoded = np.array(features, copy=True), encoded
+        return encoded
+
+    model.encode = encode_once
+    detect = model.detect_language
+
+    def detect_language(audio: np.ndarray | None = None, features: np.ndarray | None = None, **options: Any) -> Any:
+        if audio is None and features is not None and features.shape[-1] > 1:
+            # the frames the decode then encodes: transcribe leaves the last frame out of them
+            features = features[..., :-1]
+        return detect(audio=audio, features=features, **options)
+
+    model.detect_language = detect_language
+
+
 def load_whisper(
     model: str,
     *,
@@ -53,6 +91,7 @@ def load_whisper(
     cpu_threads: int = 0,
     window: str = "trim",
     workers: int = 1,
+    encode_once: bool = True,
 ) -> Any:
     """Whisper, trimmed to the audio's window; ``workers`` decodes may run at once (from as many threads)."""
     loaded = _load_whisper(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads, workers=workers)
@@ -60,6 +99,8 @@ def load_whisper(
         trimmed_encode(loaded)
     elif window != "full":
         raise ValueError(f"asr window must be 'trim' or 'full', not {window!r}")
+    if encode_once:
+        reuse_encoding(loaded)
     return loaded
 
 
