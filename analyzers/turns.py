@@ -57,6 +57,11 @@ class TurnConfig:
     # Mandarin answers pause 0.2-0.3 s inside sentences all the time, so a pause
     # at 0.2 s in a short turn was void (speech went on) twice for each final.
     speculate_lead_s: float | None = 0.2
+    # A short turn's lead (its silence is 0.5 s): 0.1 s, at 0.4 s of silence. With 0.2 (at 0.3 s)
+    # the answers_zh recordings' short turns gave 99 void speculations for 87 used ones (419 s of
+    # audio decoded for nothing, against 863 s of speech); with 0.1, 27 (119 s), each used one 0.1 s
+    # later (benchmarks/README.md, "Fewer void speculations"). None: speculate_lead_s.
+    speculate_short_lead_s: float | None = 0.1
 
     @property
     def stay_threshold(self) -> float:
@@ -184,7 +189,11 @@ class TurnSegmenter:
         cfg = self.config
         if cfg.speculate_lead_s is None:
             return cfg.pad_s
-        return max(0.0, self._min_silence() - cfg.speculate_lead_s)
+        silence = self._min_silence()
+        lead = cfg.speculate_lead_s
+        if cfg.speculate_short_lead_s is not None and silence >= cfg.min_silence_s:  # not a long turn's shorter silence
+            lead = cfg.speculate_short_lead_s
+        return max(0.0, silence - lead)
 
     def split_point(self, now: float) -> float:
         """Where to cut the current turn at ``now``: the middle of its quietest recent chunk.

@@ -63,11 +63,11 @@ def clips() -> list[tuple[str, np.ndarray, str, str]]:
     return out
 
 
-def segment(probs: list[float], lead: float | None) -> tuple[list[tuple[float, float]], list[Pause]]:
-    """The turns (start, end) and the pauses, each marked used or void, under one rule."""
+def segment(probs: list[float], lead: float | None, short_lead: float | None = None) -> tuple[list[tuple[float, float]], list[Pause]]:
+    """The turns (start, end) and the pauses, each marked used or void, under one rule (``short_lead``: a short turn's, default ``lead``)."""
     from analyzers.turns import TurnConfig, TurnEnd, TurnPause, TurnSegmenter
 
-    seg = TurnSegmenter(TurnConfig(speculate_lead_s=lead))
+    seg = TurnSegmenter(TurnConfig(speculate_lead_s=lead, speculate_short_lead_s=lead if short_lead is None else short_lead))
     cfg = seg.config
     turns: list[tuple[float, float]] = []
     pauses: list[Pause] = []
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         clip: dict[str, Any] = {"clip": name, "language": language, "seconds": round(len(speech) / SAMPLE_RATE, 2)}
         turns, finals = None, {}
         for rule, lead in rules.items():
-            rule_turns, pauses = segment(probs, lead)
+            rule_turns, pauses = segment(probs, lead, args.short_lead if lead is not None else None)
             if turns is None:
                 turns = rule_turns
                 for start, end in turns:
@@ -179,6 +179,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
         "model": f"whisper {args.model} int8, 1 thread",
         "lead_s": args.lead,
+        "short_lead_s": args.lead if args.short_lead is None else args.short_lead,
         "clips": len(per_clip),
         "finals": sum(c["turns"] for c in per_clip),
         "finals_decode_s": round(finals_decode_s, 1),
@@ -193,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.speculation", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="base")
     p.add_argument("--lead", type=float, default=0.2, help="speculate_lead_s of the lead rule (default 0.2)")
+    p.add_argument("--short-lead", type=float, default=None,
+                   help="speculate_short_lead_s of the lead rule (default: --lead, as the table of 2026-12-06 was made)")
     p.add_argument("--limit", type=int, default=None, help="only the first N clips")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)

@@ -79,6 +79,7 @@ def turn_config(settings: Settings) -> TurnConfig:
         long_turn_s=settings.vad_long_turn_s or None,
         long_turn_min_silence_s=settings.vad_long_turn_min_silence_s,
         speculate_lead_s=None if settings.asr_speculate_at_pad else settings.asr_speculate_lead_s,
+        speculate_short_lead_s=settings.asr_speculate_short_lead_s,
     )
 
 

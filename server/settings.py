@@ -238,15 +238,19 @@ class Settings(BaseSettings):
     # CPU and finals come sooner (benchmarks/README.md, "Cost per candidate").
     candidate_captions: str = Field(default="final", pattern="^(live|final|off)$")
     # Decode a final before the VAD's min_silence_s confirms the turn is over:
-    # asr_speculate_lead_s before (0.3 s into a short turn's 0.5 s of silence,
-    # 0.05 s into a long turn's 0.25 s), silence not yet heard
-    # decoded as zeros; only while no decode is queued, and after every real
-    # final. The same text (benchmarks/README.md, "Speculative finals"), earlier.
-    # A speculation is void when the candidate goes on speaking: a longer lead
-    # is sooner but wastes more decodes. asr_speculate_at_pad: the rule before
-    # (at 0.2 s of silence in every turn), kept for comparison.
+    # asr_speculate_lead_s before in a long turn (0.05 s into its 0.25 s of
+    # silence), asr_speculate_short_lead_s before in a short one (0.4 s into
+    # its 0.5 s), silence not yet heard decoded as zeros; only while no decode
+    # is queued, and after every real final. The same text
+    # (benchmarks/README.md, "Speculative finals"), earlier. A speculation is
+    # void when the candidate goes on speaking: a longer lead is sooner but
+    # wastes more decodes (a short turn's 0.2 s wasted as much as 0.45 of the
+    # finals' decoding on real answers; 0.1 s, 0.15: "Fewer void speculations").
+    # asr_speculate_at_pad: the rule before (at 0.2 s of silence in every
+    # turn), kept for comparison.
     asr_speculate: bool = True
     asr_speculate_lead_s: float = Field(default=0.2, ge=0)
+    asr_speculate_short_lead_s: float = Field(default=0.1, ge=0)
     asr_speculate_at_pad: bool = False
     # Threads of each BLAS library in the process (numpy's and OpenCV's
     # OpenBLAS), set once the models are loaded; 0: the library's own default

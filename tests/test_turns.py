@@ -263,10 +263,11 @@ def test_a_pause_comes_the_lead_before_the_end_and_matches_the_end() -> None:
     assert [type(b) for _, b in pairs] == [TurnStart, TurnPause, TurnEnd]
     (_, start), (pause_at, pause), (end_at, end) = pairs
     speech_end = t(42)
-    # announced once min_silence_s - speculate_lead_s of silence is in (0.3 s of a short turn's 0.5 s):
+    # announced once min_silence_s - speculate_short_lead_s of silence is in (0.4 s of a short turn's 0.5 s):
     # the final's audio (pad_s of silence) is all heard by then
     heard = t(pause_at + 1) - speech_end
-    assert cfg.min_silence_s - cfg.speculate_lead_s <= heard < cfg.min_silence_s - cfg.speculate_lead_s + CHUNK_S
+    lead = cfg.speculate_short_lead_s
+    assert cfg.min_silence_s - lead <= heard < cfg.min_silence_s - lead + CHUNK_S
     assert heard >= cfg.pad_s
     assert end_at > pause_at
     # the turn ends exactly where the pause said: the speculative decode had the final's audio
@@ -283,6 +284,22 @@ def test_the_rule_before_pauses_once_the_pad_is_heard() -> None:
     # settings -> config: the previous rule on request, the lead otherwise
     assert turn_config(Settings(_env_file=None, asr_speculate_at_pad=True)).speculate_lead_s is None
     assert turn_config(Settings(_env_file=None, asr_speculate_lead_s=0.1)).speculate_lead_s == 0.1
+    assert turn_config(Settings(_env_file=None)).speculate_short_lead_s == 0.1
+    assert turn_config(Settings(_env_file=None, asr_speculate_short_lead_s=0.2)).speculate_short_lead_s == 0.2
+
+
+@pytest.mark.parametrize("short_lead", [0.1, 0.2])
+def test_a_short_turn_pauses_its_own_lead_before_its_end(short_lead: float) -> None:
+    """A short turn's pause comes speculate_short_lead_s before its 0.5 s end: a 0.35 s breath is void at 0.2, none at 0.1."""
+    cfg = TurnConfig(speculate_short_lead_s=short_lead)
+    pairs = feed(TurnSegmenter(cfg), chunks((SILENCE, 10), (SPEECH, 32), (SILENCE, 32)), pauses=True)
+    (_, _), (pause_at, pause), (_, end) = pairs
+    heard = t(pause_at + 1) - t(42)
+    assert cfg.min_silence_s - short_lead <= heard < cfg.min_silence_s - short_lead + CHUNK_S
+    assert (pause.start, pause.end) == (end.start, end.end)
+    breath = chunks((SPEECH, 20), (SILENCE, 11), (SPEECH, 20))  # 0.352 s: between 0.3 and 0.4 s of silence
+    got = [type(b) for _, b in feed(TurnSegmenter(cfg), breath, pauses=True)]
+    assert got == ([TurnStart] if short_lead == 0.1 else [TurnStart, TurnPause])
 
 
 def test_a_long_turn_pauses_the_lead_before_its_shorter_end_before_the_pad_is_heard() -> None:
@@ -303,7 +320,7 @@ def test_a_long_turn_pauses_the_lead_before_its_shorter_end_before_the_pad_is_he
 
 def test_speech_resuming_after_a_pause_gives_a_new_pause_later_and_the_end_matches_the_last() -> None:
     seg = TurnSegmenter()
-    probs = chunks((SPEECH, 20), (SILENCE, 10), (SPEECH, 20), (SILENCE, 32))  # a 0.32 s breath mid-turn
+    probs = chunks((SPEECH, 20), (SILENCE, 13), (SPEECH, 20), (SILENCE, 32))  # a 0.42 s breath mid-turn (< 0.5 s)
     result = [b for _, b in feed(seg, probs, pauses=True)]
     assert [type(b) for b in result] == [TurnStart, TurnPause, TurnPause, TurnEnd]
     first, second, end = result[1], result[2], result[3]
@@ -312,11 +329,11 @@ def test_speech_resuming_after_a_pause_gives_a_new_pause_later_and_the_end_match
 
 @pytest.mark.parametrize("lead", [0.2, None])
 def test_no_pause_for_a_silence_shorter_than_the_pause_rule(lead: float | None) -> None:
-    seg = TurnSegmenter(TurnConfig(speculate_lead_s=lead))
+    seg = TurnSegmenter(TurnConfig(speculate_lead_s=lead, speculate_short_lead_s=lead))
     probs = chunks((SPEECH, 20), (SILENCE, 4), (SPEECH, 20))  # 0.128 s: < pad_s, < min_silence_s - lead
     assert [type(b) for _, b in feed(seg, probs, pauses=True)] == [TurnStart]
     # a 0.25 s silence in a short turn: a pause under the rule before (void), none under the lead
-    seg = TurnSegmenter(TurnConfig(speculate_lead_s=lead))
+    seg = TurnSegmenter(TurnConfig(speculate_lead_s=lead, speculate_short_lead_s=lead))
     probs = chunks((SPEECH, 20), (SILENCE, 8), (SPEECH, 20))
     got = [type(b) for _, b in feed(seg, probs, pauses=True)]
     assert got == ([TurnStart] if lead is not None else [TurnStart, TurnPause])
