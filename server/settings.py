@@ -244,8 +244,9 @@ class Settings(BaseSettings):
     # is queued, and after every real final. The same text
     # (benchmarks/README.md, "Speculative finals"), earlier. A speculation is
     # void when the candidate goes on speaking: a longer lead is sooner but
-    # wastes more decodes (a short turn's 0.2 s wasted as much as 0.45 of the
-    # finals' decoding on real answers; 0.1 s, 0.15: "Fewer void speculations").
+    # wastes more decodes (with 0.2 s in a short turn the real answers' void
+    # speculations decoded 419 s of audio against 863 s of speech; with 0.1 s,
+    # 119 s: benchmarks/README.md, "Fewer void speculations").
     # asr_speculate_at_pad: the rule before (at 0.2 s of silence in every
     # turn), kept for comparison.
     asr_speculate: bool = True
@@ -307,7 +308,8 @@ class Settings(BaseSettings):
     face_metrics_interval_s: float = Field(default=0.5, gt=0)
     # Face analysis (landmarks, head pose, gaze, expression) on at most this many frames a second,
     # of the video_fps sampled (the recording keeps them all): about 11 ms of CPU a frame on this
-    # box's cores whatever the picture's size (benchmarks/README.md, "Face analysis at 2.5 frames a second").
+    # box's cores whatever the picture's size (benchmarks/README.md, "One encoder pass per final, and
+    # face analysis at 2.5 frames a second").
     face_fps: float = Field(default=2.5, gt=0)
 
     # Policy profile (server/policy.py): "pipl" (separate face and voice

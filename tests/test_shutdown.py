@@ -79,11 +79,19 @@ async def _candidates_speaking(server: LiveServer, tmp_path: Path) -> tuple[list
     return sessions, publishers
 
 
-async def _stop(server: LiveServer) -> float:
-    started = time.monotonic()
-    await asyncio.to_thread(server.stop)
-    assert not server.thread.is_alive(), "the server did not stop"
-    return time.monotonic() - started
+async def _speak_then_stop(server: LiveServer, tmp_path: Path) -> tuple[list[dict[str, Any]], float]:
+    """The candidates speak, then the node is stopped mid-answer: their sessions and how long the stop took."""
+    publishers: list[WhipPublisher] = []
+    try:
+        sessions, publishers = await _candidates_speaking(server, tmp_path)
+        started = time.monotonic()
+        await asyncio.to_thread(server.stop)
+        assert not server.thread.is_alive(), "the server did not stop"
+        return sessions, time.monotonic() - started
+    finally:
+        server.stop()
+        for publisher in publishers:
+            await publisher.close(delete=False)
 
 
 def _logged(server: LiveServer, session_id: str) -> list[Any]:
@@ -97,14 +105,7 @@ def _logged(server: LiveServer, session_id: str) -> list[Any]:
 async def test_a_stopped_node_closes_its_sessions_together_and_keeps_their_last_words(models, slow_asr, tmp_path) -> None:
     slow_asr(ASR_DELAY_S)
     server = LiveServer(make_settings(tmp_path, shutdown_timeout_s=30.0), models).start()
-    publishers: list[WhipPublisher] = []
-    try:
-        sessions, publishers = await _candidates_speaking(server, tmp_path)
-        took = await _stop(server)
-    finally:
-        server.stop()
-        for publisher in publishers:
-            await publisher.close(delete=False)
+    sessions, took = await _speak_then_stop(server, tmp_path)
     # one after another: at least 3 x ASR_DELAY_S (18 s); together: one delay and the decodes (10 s here)
     assert took < 2.5 * ASR_DELAY_S, f"the stop took {took:.1f} s"
     for session in sessions:
@@ -123,15 +124,8 @@ async def test_a_stopped_node_closes_its_sessions_together_and_keeps_their_last_
 async def test_a_stop_is_bounded_when_the_analyzers_cannot_finish(models, slow_asr, tmp_path, caplog) -> None:
     slow_asr(120.0)  # no final comes before the deadline
     server = LiveServer(make_settings(tmp_path, shutdown_timeout_s=6.0), models).start()
-    publishers: list[WhipPublisher] = []
-    try:
-        with caplog.at_level(logging.WARNING, logger="server.live"):
-            sessions, publishers = await _candidates_speaking(server, tmp_path)
-            took = await _stop(server)
-    finally:
-        server.stop()
-        for publisher in publishers:
-            await publisher.close(delete=False)
+    with caplog.at_level(logging.WARNING, logger="server.live"):
+        sessions, took = await _speak_then_stop(server, tmp_path)
     # the sessions had 4 s of the 6, the reports and the rest what was left; before, 30 s per session
     assert took < 6.0 + 4.0, f"the stop took {took:.1f} s"
     assert "did not finish within" in caplog.text
