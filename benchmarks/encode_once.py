@@ -30,8 +30,8 @@ from benchmarks.long_answers import error_rate
 from benchmarks.speculation import CHUNK, SAMPLE_RATE, clips, cut, segment
 
 
-class _Counting:
-    """CTranslate2's Whisper with its encoder calls counted."""
+class CountingEncoder:
+    """CTranslate2's Whisper with its encoder calls counted (everything else passed through)."""
 
     def __init__(self, model: Any) -> None:
         self._model = model
@@ -47,17 +47,16 @@ class _Counting:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from analyzers.asr.decode import WhisperDecoder
-    from analyzers.asr.loading import _load_whisper, load_whisper, trimmed_encode
+    from analyzers.asr.loading import load_whisper
     from analyzers.vad import VadRunner, VadStream
 
     vad = VadRunner(batch=False)
     once_model = load_whisper(args.model, cpu_threads=1, workers=1)
-    twice_model = _load_whisper(args.model, cpu_threads=1, workers=1)
-    trimmed_encode(twice_model)  # load_whisper before: trimmed, the window encoded twice
+    twice_model = load_whisper(args.model, cpu_threads=1, workers=1, encode_once=False)  # as before: trimmed, encoded twice
     counters = {}
     decoders = {}
     for name, model in (("once", once_model), ("twice", twice_model)):
-        model.model = counters.setdefault(name, _Counting(model.model))
+        model.model = counters.setdefault(name, CountingEncoder(model.model))
         decoders[name] = WhisperDecoder(model)
         decoders[name].recognize(np.zeros(SAMPLE_RATE, np.float32))
 

@@ -366,7 +366,7 @@ class LiveSession:
             partial_interval_max_s=s.partial_interval_max_s,
             partials=self.partials_read,
             face_interval_s=s.face_metrics_interval_s,
-            face_fps=min(s.face_fps, s.video_fps),
+            face_fps=s.face_fps,  # above video_fps: every sampled frame
             voice=bool(consent and consent.voice),
             face=bool(consent and consent.face),
             emotion=bool(consent and consent.emotion and self.policy.emotion),

@@ -8,6 +8,7 @@ import jiwer
 import pytest
 
 from analyzers.asr import AsrRunner, load_whisper
+from benchmarks.encode_once import CountingEncoder
 from tests.helpers import load_audio
 from tests.media_fixtures import TEST_MEDIA
 
@@ -45,35 +46,17 @@ def test_trimmed_window_keeps_the_words(runners, clip: str) -> None:
     assert trimmed.words and abs(trimmed.words[-1].end - reference.words[-1].end) < 0.8
 
 
-class _CountingEncoder:
-    """CTranslate2's Whisper with its encoder calls counted (everything else passed through)."""
-
-    def __init__(self, model) -> None:
-        self._model = model
-        self.encodes = 0
-
-    def encode(self, *args, **kwargs):
-        self.encodes += 1
-        return self._model.encode(*args, **kwargs)
-
-    def __getattr__(self, name: str):
-        return getattr(self._model, name)
-
-
 ANSWERS = ["answers_zh/wealth_manager.grow_aum.strong.opus", "answers_zh/account_manager.loan_red_flags.weak.opus", "jfk.flac"]
 
 
 @pytest.mark.parametrize("clip", ANSWERS)
 def test_a_final_encodes_its_window_once_and_says_the_same(runners, clip: str) -> None:
     """faster-whisper encodes a window to detect its language, then again to decode it: now once, the same words."""
-    from analyzers.asr.loading import _load_whisper, trimmed_encode
-
     _, trim = runners
-    twice = _load_whisper("base")  # as load_whisper was before: trimmed, no reuse
-    trimmed_encode(twice)
+    twice = load_whisper("base", encode_once=False)  # as before: trimmed, the window encoded twice
     audio = load_audio(TEST_MEDIA / clip)[: 16000 * 12]
-    counted = trim.decoder.model.model = _CountingEncoder(trim.decoder.model.model)
-    counted_twice = twice.model = _CountingEncoder(twice.model)
+    counted = trim.decoder.model.model = CountingEncoder(trim.decoder.model.model)
+    counted_twice = twice.model = CountingEncoder(twice.model)
     plain = AsrRunner(twice, model_name="base")
     try:
         once = trim.recognize(audio)  # a final: language detected, word timings
