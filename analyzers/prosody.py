@@ -60,20 +60,29 @@ high). ``None`` when the utterance has fewer than
 baseline either. Loudness depends on the microphone and its gain, which is
 why only a speaker's own baseline makes it meaningful.
 
-:class:`ProsodyRunner` runs :func:`measure_prosody` on its own thread. Praat
-holds the GIL while it computes (about 2.3 ms per second of audio for both
-pitch passes and the intensity, measured on one core of a 2-core machine:
-65 ms for a 28 s utterance, in three calls of about 20 ms), so the event loop
-waits that long once per utterance. :class:`ProsodyAnalyzer` is the
+:class:`ProsodyRunner` runs :func:`measure_prosody` in a child process.
+Praat holds the GIL while it computes (about 2.3 ms per second of audio for
+both pitch passes and the intensity, measured on one core of a 2-core
+machine: 65 ms for a 28 s utterance, in three calls of about 20 ms): on a
+thread of the server's process the event loop waited that long once per
+utterance. :class:`ProsodyAnalyzer` is the
 per-session stage: AudioChunk and ``speech.start`` / ``speech.end`` in, one
 ``voice.affect`` per utterance out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import logging
 import math
+import multiprocessing
+import os
+import threading
+import time
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -258,24 +267,89 @@ class VoiceBaseline:
 # -- runner and per-session analyzer ----------------------------------------------
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In Praat's child process: exit once the server that started it is gone.
+
+    A server killed outright (SIGKILL, the OOM killer) never closes its pool,
+    and the child, which holds both ends of its own job queue's pipe, would
+    wait for work forever (with multiprocessing's resource tracker).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="prosody-parent-watch", daemon=True).start()
+
+
 class ProsodyRunner(ModelRunner):
-    """Praat's pitch and intensity analysis on its own worker thread (CPU)."""
+    """Praat's pitch and intensity analysis, in a process of its own (CPU).
+
+    Praat (Parselmouth) holds the GIL for a whole analysis: about 40 ms for
+    10 s of speech and 75 ms for 28 s on a 2 vCPU AMD EPYC. On a thread of the
+    server's process that stalled the event loop and every other thread for
+    as long, once per utterance: the loop's p99 lag at 4 candidates was 25-41
+    ms, its target 20 (benchmarks/README.md, "Praat off the event loop's
+    GIL"). A child process has its own GIL; it is started at ``warmup`` (or
+    at the first utterance) and started again should it die. ``process=False``
+    runs Praat on a thread of this process, as before.
+    """
 
     name = "prosody"
 
-    def __init__(self, *, observe: Callable[[str, float], None] | None = None) -> None:
-        import parselmouth  # noqa: F401  # fail at load time, not in the first session
+    def __init__(self, *, process: bool = True, observe: Callable[[str, float], None] | None = None) -> None:
+        if process:
+            # Praat is loaded in the child only (its library is about 70 MB resident); warmup runs it there.
+            if importlib.util.find_spec("parselmouth") is None:
+                raise ModuleNotFoundError("praat-parselmouth is not installed: prosody needs it", name="parselmouth")
+        else:
+            import parselmouth  # noqa: F401  # fail at load time, not in the first session
 
         super().__init__(workers=1, observe=observe)
+        self.process = process
+        self._pool: ProcessPoolExecutor | None = self._new_pool() if process else None
+
+    @staticmethod
+    def _new_pool() -> ProcessPoolExecutor:
+        # spawn: a fresh interpreter that imports only this module (forking a process with threads is unsafe)
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     async def analyze(self, samples: np.ndarray) -> dict[str, Any]:
-        """:func:`measure_prosody` in the runner's executor."""
-        return await self.call(measure_prosody, samples)
+        """:func:`measure_prosody` in the runner's process (or executor thread)."""
+        if self._pool is None:
+            return await self.call(measure_prosody, samples)
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        pool = self._pool
+        try:
+            try:
+                return await loop.run_in_executor(pool, measure_prosody, samples)
+            except BrokenProcessPool:
+                # The child died (killed, out of memory): a new one, and this utterance again.
+                if self._pool is pool:
+                    log.warning("the prosody process died; starting another")
+                    self._pool = self._new_pool()
+                return await loop.run_in_executor(self._pool, measure_prosody, samples)
+        finally:
+            if self._observe is not None:
+                self._observe(self.name, time.perf_counter() - started)
 
     def warmup(self) -> None:
         t = np.arange(SAMPLE_RATE, dtype=np.float64) / SAMPLE_RATE
         vowel = sum(0.1 / k * np.sin(2 * np.pi * 120.0 * k * t) for k in range(1, 6))
-        self._executor.submit(measure_prosody, np.asarray(vowel, dtype=np.float32)).result()
+        executor = self._pool if self._pool is not None else self._executor
+        executor.submit(measure_prosody, np.asarray(vowel, dtype=np.float32)).result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        super().close()
 
 
 @dataclass

@@ -55,8 +55,9 @@ generator's clock; arrival = when the watcher read the event):
 - ``whip_to_flowing``: the WHIP POST sent -> ``media.flowing`` at the watcher.
 - ``done_to_score`` (``--interview`` only): ``{"type":"done"}`` sent on the
   control channel -> ``score.question`` for that question at the watcher.
-- server: CPU cores used (psutil on the server's PID, else
-  ``process_cpu_seconds_total`` deltas), RSS at the end of the window and
+- server: CPU cores used (psutil on the server's PID and its children,
+  the prosody process, else ``process_cpu_seconds_total`` deltas, the
+  server's own), RSS (the same processes) at the end of the window and
   per candidate added since the previous step, event-loop lag p99 from the
   ``candor_event_loop_lag_seconds`` histogram's bucket deltas (interpolated
   within a bucket), the largest ``candor_audio_backlog_seconds`` seen, audio
@@ -132,6 +133,7 @@ SERVER_SETTINGS = {
     "video_fps": "5.0",
     "face_metrics_interval_s": "0.5",
     "face_fps": "2.5",
+    "prosody_process": "true",
 }
 # The embedded server's admission control is off by default: the ramp is there to find the capacity
 # (--admission keeps the server's own limits, to test them).
@@ -497,6 +499,7 @@ class ResourceSampler:
         self._url = f"{base_url}/metrics"
         self._server = psutil.Process(server_pid) if server_pid else None
         self._me = psutil.Process()
+        self._cpu_seen: dict[int, float] = {}
         self._clock = clock
         self.interval_s = interval_s
         self.samples: list[ResourceSample] = []
@@ -506,8 +509,15 @@ class ResourceSampler:
         server_cpu = server_rss = None
         if self._server is not None:
             with contextlib.suppress(psutil.Error):
-                times = self._server.cpu_times()
-                server_cpu, server_rss = times.user + times.system, float(self._server.memory_info().rss)
+                # The server and its children (the prosody process): each one's last CPU time seen,
+                # so that a child that exits keeps what it used.
+                rss = 0.0
+                for process in [self._server, *self._server.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        times = process.cpu_times()
+                        self._cpu_seen[process.pid] = times.user + times.system
+                        rss += float(process.memory_info().rss)
+                server_cpu, server_rss = sum(self._cpu_seen.values()), rss
         mine = self._me.cpu_times()
         values: dict[MetricKey, float] = {}
         try:

@@ -40,6 +40,7 @@ class ModelConfig:
     # Facial expression (with face) and voice prosody. A deployment whose
     # policy never runs emotion inference (the eu profile) sets it False.
     emotion: bool = True
+    prosody_process: bool = True  # Praat in a child process (it holds the GIL); False: on a thread
 
 
 def asr_workers_for(device: str) -> int:
@@ -137,7 +138,7 @@ class Models:
                 from analyzers.expression import ExpressionRunner
 
                 expression = ExpressionRunner(observe=observe)
-            prosody = ProsodyRunner(observe=observe)
+            prosody = ProsodyRunner(process=config.prosody_process, observe=observe)
         log.info("models loaded in %.1f s (asr=%s)", time.perf_counter() - started, config.asr_model)
         return cls(vad, asr, face, encoder, expression=expression, prosody=prosody)
 

@@ -102,7 +102,7 @@ class Admission:
         self,
         *,
         max_live_sessions: int = 0,
-        sessions_per_core: float = 1.0,
+        sessions_per_core: float = 2.0,
         loop_lag_s: float = 0.1,
         backlog_s: float = 2.0,
         retry_after_s: int = 30,

@@ -59,6 +59,7 @@ class ModelGate:
                         vad_backend=s.vad_backend,
                         vad_device=s.vad_device,
                         emotion=emotion,
+                        prosody_process=s.prosody_process,
                     ),
                     observe=self.metrics.observe_stage,
                 )

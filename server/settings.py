@@ -311,6 +311,10 @@ class Settings(BaseSettings):
     # box's cores whatever the picture's size (benchmarks/README.md, "One encoder pass per final, and
     # face analysis at 2.5 frames a second").
     face_fps: float = Field(default=2.5, gt=0)
+    # Praat's prosody analysis in a child process of its own: Praat holds the GIL for a whole
+    # utterance's analysis (40-75 ms), which on a thread stalled the event loop once per utterance
+    # (benchmarks/README.md, "Praat off the event loop's GIL"). False: on a thread, as before.
+    prosody_process: bool = True
 
     # Policy profile (server/policy.py): "pipl" (separate face and voice
     # consent; emotion as context) or "eu" (no emotion inference at all).
@@ -319,11 +323,12 @@ class Settings(BaseSettings):
     # Admission control (server/admission.py): a new session's media is
     # refused with 503 + Retry-After when the machine is full: at
     # max_live_sessions (0: sessions_per_core x CPU cores, from the load
-    # benchmark: what held twice, benchmarks/README.md "Cost per candidate"),
+    # benchmark: what held twice, benchmarks/README.md "Praat off the event
+    # loop's GIL"; 1 before Praat ran in a process of its own),
     # or when the event loop's p99 lag over the last 10 s or the largest
     # audio backlog is over its limit.
     max_live_sessions: int = Field(default=0, ge=0)
-    sessions_per_core: float = Field(default=1.0, gt=0)
+    sessions_per_core: float = Field(default=2.0, gt=0)
     admission_loop_lag_s: float = Field(default=0.25, gt=0)
     # A lag counts only when this many of the loop's wakes (every 0.1 s) in
     # the 10 s reached it: one stall is not overload.

@@ -7,7 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -356,6 +362,87 @@ async def test_a_failure_reaches_the_reader(prosody_runner: ProsodyRunner) -> No
     with pytest.raises(AnalyzerError):
         async for _ in analyzer:
             pass
+
+
+async def _longest_stall(runner: ProsodyRunner, audio: np.ndarray) -> float:
+    """The longest the event loop went without a turn while ``runner`` analysed ``audio`` (seconds)."""
+    ticks: list[float] = []
+    analysis = asyncio.ensure_future(runner.analyze(audio))
+    while not analysis.done():
+        ticks.append(time.perf_counter())
+        await asyncio.sleep(0.001)
+    ticks.append(time.perf_counter())
+    await analysis
+    return max(b - a for a, b in zip(ticks, ticks[1:]))
+
+
+async def test_praat_in_a_process_of_its_own_leaves_the_event_loop_running(speech: dict[str, np.ndarray]) -> None:
+    # A 28 s answer (the longest utterance the VAD lets through): Praat holds the GIL for tens of ms
+    # at a time. On a thread of this process the loop waits that long; in the child it keeps turning.
+    audio = np.tile(speech["jfk"], 3)[: 28 * SAMPLE_RATE]
+    stalls = {}
+    for process in (False, True):
+        runner = ProsodyRunner(process=process)
+        runner.warmup()
+        try:
+            stalls[process] = min([await _longest_stall(runner, audio) for _ in range(3)])
+            assert (await runner.analyze(audio)) == measure_prosody(audio)  # the same figures either way
+        finally:
+            runner.close()
+    assert stalls[False] > 0.015, stalls  # Praat on a thread: the loop stood still (about 40 ms here)
+    assert stalls[True] < stalls[False] / 2, stalls
+
+
+async def test_a_dead_prosody_process_is_replaced(speech: dict[str, np.ndarray]) -> None:
+    runner = ProsodyRunner()
+    runner.warmup()
+    try:
+        before = await runner.analyze(speech["jfk"])
+        for child in list(runner._pool._processes.values()):  # the OOM killer, or an operator's kill -9
+            os.kill(child.pid, signal.SIGKILL)
+            child.join(5)
+        assert await runner.analyze(speech["jfk"]) == before  # the utterance measured in a new child
+        assert await runner.analyze(speech["jfk"]) == before
+    finally:
+        runner.close()
+
+
+_HOLDER = """
+import sys, time
+from analyzers.prosody import ProsodyRunner
+runner = ProsodyRunner()
+runner.warmup()
+print(*[child.pid for child in runner._pool._processes.values()], flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"  # a zombie is gone
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_praats_process_ends_with_the_server(how: signal.Signals) -> None:
+    # A server killed outright never closes its pool: its Praat process must not outlive it.
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    try:
+        children = [int(pid) for pid in holder.stdout.readline().split()]
+        assert children and all(_alive(pid) for pid in children)
+        holder.send_signal(how)
+        holder.wait(10)
+        deadline = time.monotonic() + 5
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in children), "Praat's process outlived the server"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        holder.stdout.close()
 
 
 # -- the graph's switches ----------------------------------------------------------------
