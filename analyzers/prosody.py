@@ -61,9 +61,9 @@ baseline either. Loudness depends on the microphone and its gain, which is
 why only a speaker's own baseline makes it meaningful.
 
 :class:`ProsodyRunner` runs :func:`measure_prosody` in a child process.
-Praat holds the GIL while it computes (about 2.3 ms per second of audio for
-both pitch passes and the intensity, measured on one core of a 2-core
-machine: 65 ms for a 28 s utterance, in three calls of about 20 ms): on a
+Praat holds the GIL while it computes (about 2.3-2.7 ms per second of audio
+for both pitch passes and the intensity, measured on one core of a 2-core
+machine: 65-75 ms for a 28 s utterance, in three calls): on a
 thread of the server's process the event loop waited that long once per
 utterance. :class:`ProsodyAnalyzer` is the
 per-session stage: AudioChunk and ``speech.start`` / ``speech.end`` in, one
@@ -286,7 +286,7 @@ def _exit_with_parent(parent: int) -> None:
 class ProsodyRunner(ModelRunner):
     """Praat's pitch and intensity analysis, in a process of its own (CPU).
 
-    Praat (Parselmouth) holds the GIL for a whole analysis: about 40 ms for
+    Praat (Parselmouth) holds the GIL for a whole analysis: about 35 ms for
     10 s of speech and 75 ms for 28 s on a 2 vCPU AMD EPYC. On a thread of the
     server's process that stalled the event loop and every other thread for
     as long, once per utterance: the loop's p99 lag at 4 candidates was 25-41

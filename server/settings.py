@@ -312,7 +312,7 @@ class Settings(BaseSettings):
     # face analysis at 2.5 frames a second").
     face_fps: float = Field(default=2.5, gt=0)
     # Praat's prosody analysis in a child process of its own: Praat holds the GIL for a whole
-    # utterance's analysis (40-75 ms), which on a thread stalled the event loop once per utterance
+    # utterance's analysis (35-75 ms), which on a thread stalled the event loop once per utterance
     # (benchmarks/README.md, "Praat off the event loop's GIL"). False: on a thread, as before.
     prosody_process: bool = True
 
