@@ -133,22 +133,22 @@ def finals(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def window(model: Any, seconds: float) -> tuple[np.ndarray, list[int]]:
-    """The first ``seconds`` of the first answer as the trimmed window's features, and a Mandarin prompt with timestamps."""
+    """The first ``seconds`` of the first answer as Whisper's 30 s window of features, and a Mandarin prompt with timestamps.
+
+    The model's own encoder (``load_whisper``'s) trims the window to the audio, as in the server.
+    """
     from faster_whisper.tokenizer import Tokenizer
 
     _name, speech, _ref, _lang = clips()[0]
     features = model.feature_extractor(speech[: int(seconds * SAMPLE_RATE)])
-    frames = min(3000, -(-(features.shape[-1] + 200) // 100) * 100)  # as trimmed_encode: audio + 2 s, whole seconds
-    features = np.pad(features, ((0, 0), (0, max(0, frames - features.shape[-1]))))[:, :frames]
+    features = np.pad(features, ((0, 0), (0, max(0, 3000 - features.shape[-1]))))[:, :3000]
     tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language="zh")
     return np.ascontiguousarray(features), model.get_prompt(tokenizer, [], without_timestamps=False)
 
 
 def generate(model: Any, features: np.ndarray, prompt: list[int], batch: int) -> tuple[float, int]:
     """One ``generate`` call on ``batch`` copies of the window (greedy, the server's options): wall seconds and steps."""
-    import ctranslate2
-
-    encoded = model.model.encode(ctranslate2.StorageView.from_array(np.repeat(features[None], batch, 0)), to_cpu=False)
+    encoded = model.encode(np.repeat(features[None], batch, 0))
     started = time.perf_counter()
     result = model.model.generate(
         encoded, [prompt] * batch, beam_size=1, max_length=224, return_scores=True, return_no_speech_prob=True,
@@ -170,7 +170,8 @@ def ways(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"window_s": args.window_s}
     one = load_whisper(args.model, cpu_threads=1, workers=1)
     features, prompt = window(one, args.window_s)
-    out["window_frames"] = int(features.shape[-1])
+    encoded_shape = one.encode(features[None]).shape  # [1, frames / 2, width]: the trimmed window
+    out["window_frames"] = int(encoded_shape[1]) * 2
     batches = {}
     for batch in (1, 2, 4):
         wall, steps = best_of(args.repeats, lambda: generate(one, features, prompt, batch))
@@ -221,7 +222,7 @@ def ways(args: argparse.Namespace) -> dict[str, Any]:
     out["compute_types_s"] = types
 
     vocabulary = one.hf_tokenizer.get_vocab_size(with_added_tokens=True)
-    width = int(one.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=True).shape[-1])
+    width = int(encoded_shape[-1])
     per_layer = 4 * width * width + 2 * width * width + 8 * width * width
     out["decoder_weights"] = {"layers": DECODER_LAYERS, "width": width, "vocabulary": vocabulary,
                               "layers_mb_int8": round(DECODER_LAYERS * per_layer / 1e6, 1),
